@@ -1,0 +1,168 @@
+"""The four HNN cell types (spec §2): morphology, biophysics, synapse sites.
+
+A ``CellType`` is host-side and static: every cell of a type shares it, so the
+simulator holds one type's state as ``(n_nodes, n_cells)`` arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .channels import HH2, Ar, CaHVA, Cad, CaT, Kca, Km
+from .morphology import NodeTree, Section, build_tree
+
+SQRT1_2 = 1.0 / np.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class CellType:
+    """Everything the simulator needs to know about one cell type."""
+
+    name: str
+    tree: NodeTree
+    v_init: np.ndarray  # mV, per node
+    channels: tuple  # channel modules (see channels.py), parameters per node
+    synapses: tuple  # ((section, receptor), ...) in site order
+    groups: dict  # 'proximal'/'distal' -> section names
+    has_calcium: bool  # L5 pyramidal: ca + cad + kca, eca from cai
+
+    @property
+    def soma_node(self) -> int:
+        return self.tree.mid_node["soma"]
+
+    @property
+    def section_names(self) -> list[str]:
+        return self.tree.section_names()
+
+    def synapse_index(self, section: str, receptor: str) -> int:
+        try:
+            return self.synapses.index((section, receptor))
+        except ValueError:
+            raise ValueError(
+                f"{self.name} has no {receptor!r} synapse on section {section!r}; "
+                f"sites: {sorted(set(self.synapses))}") from None
+
+    def sections_for(self, location: str) -> list[str]:
+        """Sections a connection to ``location`` (group or section name) targets."""
+        if location in self.groups:
+            return list(self.groups[location])
+        if location in self.section_names:
+            return [location]
+        raise ValueError(
+            f"location {location!r} is not valid for {self.name}: use one of "
+            f"{sorted(self.groups) + self.section_names}")
+
+
+def _per_node(tree: NodeTree, by_section) -> np.ndarray:
+    """(n_nodes, 1) parameter from a section-name -> value mapping (or callable
+    of path distance), zero on zero-area nodes."""
+    out = np.zeros(tree.n_nodes)
+    for k, sec in enumerate(tree.sections):
+        nodes = tree.nodes_of(sec.name)
+        val = by_section(sec.name, tree.path_distance[nodes]) if callable(by_section) \
+            else by_section[sec.name]
+        out[nodes] = val
+    return out[:, None]
+
+
+def _v_init(tree: NodeTree, by_section: dict) -> np.ndarray:
+    """Initial voltage of every node: that of the section owning it."""
+    return np.array([by_section[tree.sections[k].name] for k in tree.section_index])
+
+
+def _pyramidal_sections(layer: int) -> list[Section]:
+    if layer == 2:
+        cm = 0.6195
+        geo = dict(soma=(22.1, 23.4), apical_trunk=(59.5, 4.25), apical_1=(306.0, 4.08),
+                   apical_tuft=(238.0, 3.4), apical_oblique=(340.0, 3.91),
+                   basal_1=(85.0, 4.25), basal_2=(255.0, 2.72), basal_3=(255.0, 2.72))
+        tuft_parent = "apical_1"
+    else:
+        cm = 0.85
+        geo = dict(soma=(39.0, 28.9), apical_trunk=(102.0, 10.2), apical_1=(680.0, 7.48),
+                   apical_2=(680.0, 4.93), apical_tuft=(425.0, 3.4),
+                   apical_oblique=(255.0, 5.1), basal_1=(85.0, 6.8),
+                   basal_2=(255.0, 8.5), basal_3=(255.0, 8.5))
+        tuft_parent = "apical_2"
+    topo = {  # child: (parent, parent end, cos θ)
+        "soma": (None, 1.0, 1.0),
+        "apical_trunk": ("soma", 1.0, 1.0),
+        "apical_1": ("apical_trunk", 1.0, 1.0),
+        "apical_2": ("apical_1", 1.0, 1.0),
+        "apical_tuft": (tuft_parent, 1.0, 1.0),
+        "apical_oblique": ("apical_trunk", 1.0, 0.0),
+        "basal_1": ("soma", 0.0, -1.0),
+        "basal_2": ("basal_1", 1.0, -SQRT1_2),
+        "basal_3": ("basal_1", 1.0, -SQRT1_2),
+    }
+    return [Section(name, L, d, parent=topo[name][0], parent_end=topo[name][1],
+                    cos_theta=topo[name][2], Ra=200.0, cm=cm)
+            for name, (L, d) in geo.items()]
+
+
+_PYR_GROUPS = {"proximal": ("apical_oblique", "basal_2", "basal_3"), "distal": ("apical_tuft",)}
+
+
+def _pyr_synapses(sections) -> tuple:
+    sites = [("soma", "gabaa"), ("soma", "gabab")]
+    for s in sections[1:]:
+        sites += [(s.name, r) for r in ("ampa", "nmda", "gabaa", "gabab")]
+    return tuple(sites)
+
+
+def l2_pyramidal() -> CellType:
+    """L2/3 pyramidal cell: hh2 + km (spec §2.3)."""
+    secs = _pyramidal_sections(2)
+    tree = build_tree(secs)
+    soma_or = lambda soma, dend: {s.name: (soma if s.name == "soma" else dend) for s in secs}
+    channels = (
+        HH2(_per_node(tree, soma_or(0.18, 0.15)), _per_node(tree, soma_or(0.01, 0.01)),
+            _per_node(tree, soma_or(4.26e-5, 4.26e-5)), _per_node(tree, soma_or(-65.0, -65.0))),
+        Km(_per_node(tree, soma_or(250.0, 250.0))),
+    )
+    return CellType("L2_pyramidal", tree, _v_init(tree, {s.name: -71.46 for s in secs}),
+                    channels, _pyr_synapses(secs), _PYR_GROUPS, has_calcium=False)
+
+
+def _ar_gbar(name, dist):
+    """ar gradient: flat 1e-6 S/cm² on the soma, 1e-6·exp(0.003·d) elsewhere."""
+    return 1e-6 if name == "soma" else 1e-6 * np.exp(0.003 * dist)
+
+
+def l5_pyramidal() -> CellType:
+    """L5 pyramidal cell: hh2, km, ca, cad, kca, cat, ar (spec §2.4)."""
+    secs = _pyramidal_sections(5)
+    tree = build_tree(secs)
+    soma_or = lambda soma, dend: {s.name: (soma if s.name == "soma" else dend) for s in secs}
+    channels = (
+        HH2(_per_node(tree, soma_or(0.16, 0.14)), _per_node(tree, soma_or(0.01, 0.01)),
+            _per_node(tree, soma_or(4.26e-5, 4.26e-5)), _per_node(tree, soma_or(-65.0, -71.0))),
+        Km(_per_node(tree, soma_or(200.0, 200.0))),
+        CaHVA(_per_node(tree, soma_or(60.0, 60.0))),
+        Cad(),
+        Kca(_per_node(tree, soma_or(2e-4, 2e-4))),
+        CaT(_per_node(tree, soma_or(2e-4, 2e-4))),
+        Ar(_per_node(tree, _ar_gbar)),
+    )
+    v0 = dict(soma=-72.0, apical_trunk=-72.0, apical_1=-71.32, apical_2=-69.08,
+              apical_tuft=-67.30, apical_oblique=-72.0, basal_1=-72.0, basal_2=-72.0,
+              basal_3=-72.0)
+    return CellType("L5_pyramidal", tree, _v_init(tree, v0), channels,
+                    _pyr_synapses(secs), _PYR_GROUPS, has_calcium=True)
+
+
+def basket(layer: int) -> CellType:
+    """L2 or L5 basket cell: one 39×20 µm soma with default hh2 (spec §2.5)."""
+    tree = build_tree([Section("soma", 39.0, 20.0, cm=0.85, Ra=200.0)])
+    channels = (HH2(*(_per_node(tree, {"soma": x}) for x in (0.12, 0.036, 0.0003, -54.3))),)
+    groups = {"proximal": ("soma",)} if layer == 5 else {"proximal": ("soma",), "distal": ("soma",)}
+    return CellType(f"L{layer}_basket", tree, _v_init(tree, {"soma": -64.9737}), channels,
+                    (("soma", "ampa"), ("soma", "nmda"), ("soma", "gabaa")), groups,
+                    has_calcium=False)
+
+
+def cell_types() -> dict[str, CellType]:
+    """The model's cell types in hnn-core's gid order."""
+    return {"L2_basket": basket(2), "L2_pyramidal": l2_pyramidal(),
+            "L5_basket": basket(5), "L5_pyramidal": l5_pyramidal()}

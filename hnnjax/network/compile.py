@@ -1,0 +1,199 @@
+"""Network (host) -> arrays for the integrator.
+
+Connections become a static table of (source cell, target synapse, weight,
+delay in steps); those whose delay exceeds the run can never deliver and are
+dropped exactly.  Drive spikes are known before the run, so each trial's drive
+events are precomputed as (delivery step, target synapse, weight), bucketed by
+step.  Event timing follows NEURON: an event due at time T acts at the first
+step n with T <= t_n + dt/2 (spec §7.2).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..cells.synapses import RECEPTORS
+from .kernel import Events, NetArrays, TypeArrays
+
+
+def delivery_step(t_arrival, dt):
+    """First step n with t_arrival <= n·dt + dt/2 (NEURON's half-step rule)."""
+    return np.maximum(np.ceil(np.asarray(t_arrival) / dt - 0.5), 0).astype(np.int64)
+
+
+def _record_sites(ct, n_cells, what):
+    """(node, cell, section) triples recorded for ``what`` in False/'soma'/'all'."""
+    if not what:
+        return []
+    secs = ["soma"] if what == "soma" else ct.section_names
+    return [(ct.tree.mid_node[s], c, s) for c in range(n_cells) for s in secs]
+
+
+def _type_arrays(net, name, dt, record_vsec, record_ca, tstop):
+    ct = net.cell_types[name]
+    tree = ct.tree
+    n_cells = len(net.gid_ranges[name])
+    parent = np.where(tree.parent < 0, 0, tree.parent)
+    inv_r = np.where(tree.parent < 0, 0.0, 1.0 / np.where(tree.r_parent > 0, tree.r_parent, 1.0))
+    sum_inv_r = inv_r.copy()
+    np.add.at(sum_inv_r, parent[1:], inv_r[1:])
+    syn_node = np.array([tree.mid_node[s] for s, _ in ct.synapses])
+    onehot = np.zeros((tree.n_nodes, len(syn_node)))
+    onehot[syn_node, np.arange(len(syn_node))] = 1.0
+    rec = lambda a: np.array(a, dtype=np.int32)
+    bias = net.external_biases["tonic"].get(name)
+    if bias is None:
+        amp, on = np.zeros((0, tree.n_nodes, n_cells)), np.zeros((0, 2))
+    else:
+        amp = np.zeros((1, tree.n_nodes, n_cells))
+        amp[0, tree.mid_node[bias["section"]], :] = bias["amplitude"]
+        t_end = tstop if bias["tstop"] is None else bias["tstop"]
+        on = np.array([[bias["t0"], t_end]])
+    vs = _record_sites(ct, n_cells, record_vsec)
+    cs = _record_sites(ct, n_cells, record_ca) if ct.has_calcium else []
+    arrays = TypeArrays(
+        parent=rec(parent), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
+        cap=(1e-5 * tree.cm * tree.area)[:, None], area_f=(1e-2 * tree.area)[:, None],
+        v_init=ct.v_init[:, None], channels=ct.channels,
+        syn_onehot=onehot, syn_node=rec(syn_node),
+        syn_e=np.array([[RECEPTORS[r].e] for _, r in ct.synapses]),
+        syn_tau1=np.array([[RECEPTORS[r].tau1] for _, r in ct.synapses]),
+        syn_tau2=np.array([[RECEPTORS[r].tau2] for _, r in ct.synapses]),
+        dipole_w=tree.dipole_weight if name.endswith("pyramidal") else np.zeros(tree.n_nodes),
+        clamp_amp=amp, clamp_on=on,
+        rec_node=rec([v[0] for v in vs]), rec_cell=rec([v[1] for v in vs]),
+        ca_node=rec([c[0] for c in cs]), ca_cell=rec([c[1] for c in cs]),
+        n_cells=n_cells, soma_node=ct.soma_node, has_calcium=ct.has_calcium,
+    )
+    return arrays, vs, cs
+
+
+class Layout:
+    """Index bookkeeping shared by the compiler and the result decoder."""
+
+    def __init__(self, net):
+        self.types = list(net.cell_types)
+        self.n_cells = {t: len(net.gid_ranges[t]) for t in self.types}
+        self.cell_off, self.syn_off, c, s = {}, {}, 0, 0
+        for t in self.types:
+            self.cell_off[t], self.syn_off[t] = c, s
+            c += self.n_cells[t]
+            s += len(net.cell_types[t].synapses) * self.n_cells[t]
+        self.n_cells_total, self.n_syn_total = c, s
+
+    def cell_index(self, net, gids, cell_type):
+        return self.cell_off[cell_type] + (np.asarray(gids) - net.gid_ranges[cell_type][0])
+
+    def synapse_index(self, net, cell_type, section, receptor, cells):
+        site = net.cell_types[cell_type].synapse_index(section, receptor)
+        return self.syn_off[cell_type] + site * self.n_cells[cell_type] + np.asarray(cells)
+
+
+def connection_table(net, layout, conn):
+    """All NetCons of one connectivity entry: source gid, flat target synapse,
+    weight (µS, before the Exp2Syn factor), delay (ms)."""
+    pairs = [(s, t) for s, ts in conn["gid_pairs"].items() for t in ts]
+    if not pairs:
+        return (np.zeros(0, int),) * 2 + (np.zeros(0),) * 2
+    src, tgt = np.array(pairs).T
+    src_pos = np.array(net.pos_dict[conn["src_type"]])[src - net.gid_ranges[conn["src_type"]][0]]
+    tt = conn["target_type"]
+    cells = tgt - net.gid_ranges[tt][0]
+    tgt_pos = np.array(net.pos_dict[tt])[cells]
+    nc = conn["nc_dict"]
+    d = np.sqrt((tgt_pos[:, 0] - src_pos[:, 0]) ** 2 + (tgt_pos[:, 1] - src_pos[:, 1]) ** 2)
+    lam = nc["lamtha"] * net._inplane_distance
+    weight = nc["A_weight"] * nc["gain"] * np.exp(-(d**2) / lam**2)
+    delay = nc["A_delay"] / np.exp(-(d**2) / lam**2)
+    secs = net.cell_types[tt].sections_for(conn["loc"])
+    factor = RECEPTORS[conn["receptor"]].factor
+    dst = [layout.synapse_index(net, tt, s, conn["receptor"], cells) for s in secs]
+    k = len(secs)
+    return (np.tile(src, k), np.concatenate(dst), np.tile(weight * factor, k), np.tile(delay, k))
+
+
+def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):
+    """Build the device arrays of the network (shared by all trials), the
+    drive connection table (for events) and the recording index."""
+    n_steps = int(round(tstop / dt))
+    layout = Layout(net)
+    types, rec_index = [], {}
+    for name in layout.types:
+        ta, vs, cs = _type_arrays(net, name, dt, record_vsec, record_ca, tstop)
+        types.append(ta)
+        rec_index[name] = (vs, cs)
+    cell_src, drive_src = [], []
+    for conn in net.connectivity:
+        tab = connection_table(net, layout, conn)
+        (drive_src if conn["src_type"] in net.external_drives else cell_src).append(tab)
+    cat = lambda tabs, i, dt_=None: np.concatenate([t[i] for t in tabs]) if tabs else np.zeros(0, dt_)
+    src_gid, dst, w, delay = (cat(cell_src, i, d) for i, d in enumerate((int, int, float, float)))
+    steps = delivery_step(delay, dt)
+    keep = (steps < n_steps) & (w != 0)
+    src_gid, dst, w, steps = src_gid[keep], dst[keep], w[keep], steps[keep]
+    src_idx = np.array([layout.cell_index(net, g, net.gid_to_type(g)) for g in src_gid], dtype=np.int64)
+    ring_len = int(steps.max()) + 1 if len(steps) else 1
+    layers = tuple(layout.types.index(t) if t in layout.types else -1
+                   for t in ("L2_pyramidal", "L5_pyramidal"))
+    arrays = NetArrays(
+        types=tuple(types), conn_src=src_idx.astype(np.int32), conn_dst=dst.astype(np.int32),
+        conn_delay=steps.astype(np.int32), conn_w=w, threshold=net.threshold,
+        ring_len=ring_len, dipole_layers=layers,
+    )
+    drive_tab = tuple(cat(drive_src, i, d) for i, d in enumerate((int, int, float, float)))
+    return cast_floats(arrays, dtype), drive_tab, layout, rec_index, n_steps
+
+
+def cast_floats(tree, dtype):
+    """Cast every floating leaf of a pytree to ``dtype`` (ints are kept)."""
+    def cast(x):
+        x = jnp.asarray(x)
+        return x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x
+    return jax.tree_util.tree_map(cast, tree)
+
+
+def _bucket(n, minimum=16):
+    """Round sizes up to a power of two so new event counts reuse compiled code."""
+    return max(minimum, 1 << int(np.ceil(np.log2(max(n, 1)))))
+
+
+def trial_events(drive_tab, drive_spikes, dt, n_steps):
+    """Drive events of one trial as (step, flat synapse, weight) sorted by step.
+
+    ``drive_spikes``: dict drive gid -> spike times (ms) of that trial."""
+    src, dst, w, delay = drive_tab
+    steps, dsts, ws = [], [], []
+    for k in range(len(src)):
+        times = drive_spikes.get(int(src[k]))
+        if times is None or len(times) == 0 or w[k] == 0:
+            continue
+        s = delivery_step(np.asarray(times) + delay[k], dt)
+        s = s[s < n_steps]
+        steps.append(s)
+        dsts.append(np.full(len(s), dst[k]))
+        ws.append(np.full(len(s), w[k]))
+    if steps:
+        steps, dsts, ws = np.concatenate(steps), np.concatenate(dsts), np.concatenate(ws)
+    else:
+        steps, dsts, ws = np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    order = np.argsort(steps, kind="stable")
+    return steps[order], dsts[order], ws[order]
+
+
+def stack_events(per_trial, n_steps, dtype):
+    """Pad the trials' events to common, bucketed sizes: an ``Events`` pytree
+    with a leading trial axis."""
+    n_max = _bucket(max(len(s) for s, _, _ in per_trial))
+    per_step = [np.bincount(s, minlength=n_steps) if len(s) else np.zeros(n_steps, int)
+                for s, _, _ in per_trial]
+    k_max = _bucket(max(int(c.max()) if len(c) else 0 for c in per_step), minimum=4)
+    ptr = np.zeros((len(per_trial), n_steps + 1), np.int32)
+    dst = np.zeros((len(per_trial), n_max), np.int32)
+    w = np.zeros((len(per_trial), n_max))
+    for i, ((s, d, ww), counts) in enumerate(zip(per_trial, per_step)):
+        ptr[i, 1:] = np.cumsum(counts)
+        dst[i, :len(d)] = d
+        w[i, :len(ww)] = ww
+    return Events(ptr=jnp.asarray(ptr), dst=jnp.asarray(dst), w=jnp.asarray(w, dtype),
+                  max_per_step=k_max)

@@ -1,0 +1,225 @@
+"""The pure, jit-compiled integrator: one NEURON fixed step for all cells.
+
+Order of operations per step n (t_n -> t_n + dt), spec §7.2:
+
+1. threshold check on V_soma(t_n); spikes enter a ring buffer;
+2. event delivery: network spikes after their delay (in steps) and the
+   trial's precomputed drive events due at step n add ``w·factor`` to the
+   Exp2Syn states A and B;
+3. currents from V^n, gates^n, g_syn^n (eca from cai^n), clamp at t_n + dt/2;
+4. backward-Euler tree solve for V^{n+1} (Hines elimination, static order);
+5. gates advanced with V^{n+1} (``cnexp``), cad then kca, Exp2Syn decay;
+6. L2/L5 dipole and requested traces from V^{n+1}.
+
+States of one cell type are ``(n_nodes, n_cells)`` arrays.  Everything here
+is a function of pytrees; batching over trials is a ``vmap`` of ``run``.
+"""
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ..cells.channels import nernst_eca
+
+
+class TypeArrays(eqx.Module):
+    """Device-side constants of one cell type (built by ``compile.py``)."""
+
+    parent: jnp.ndarray  # (n_nodes,) int, root's parent is 0
+    inv_r: jnp.ndarray  # (n_nodes, 1) µS to the parent (0 for the root)
+    sum_inv_r: jnp.ndarray  # (n_nodes, 1) µS, Σ over all neighbours
+    cap: jnp.ndarray  # (n_nodes, 1) nF
+    area_f: jnp.ndarray  # (n_nodes, 1) 1e-2·area: mA/cm² -> nA
+    v_init: jnp.ndarray  # (n_nodes, 1) mV
+    channels: tuple
+    syn_onehot: jnp.ndarray  # (n_nodes, n_sites)
+    syn_node: jnp.ndarray  # (n_sites,) int
+    syn_e: jnp.ndarray  # (n_sites, 1) mV
+    syn_tau1: jnp.ndarray  # (n_sites, 1) ms
+    syn_tau2: jnp.ndarray  # (n_sites, 1) ms
+    dipole_w: jnp.ndarray  # (n_nodes,) fA·m/mV (zero for non-pyramidal)
+    clamp_amp: jnp.ndarray  # (n_clamps, n_nodes, n_cells) nA
+    clamp_on: jnp.ndarray  # (n_clamps, 2) ms: [t0, t_end)
+    rec_node: jnp.ndarray  # (n_rec,) nodes whose voltage is recorded
+    rec_cell: jnp.ndarray  # (n_rec,) and their cells
+    ca_node: jnp.ndarray  # (n_ca,) nodes whose cai is recorded
+    ca_cell: jnp.ndarray  # (n_ca,)
+    n_cells: int = eqx.field(static=True)
+    soma_node: int = eqx.field(static=True)
+    has_calcium: bool = eqx.field(static=True)
+
+    @property
+    def n_nodes(self):
+        return self.parent.shape[0]
+
+    @property
+    def n_sites(self):
+        return self.syn_node.shape[0]
+
+
+class NetArrays(eqx.Module):
+    """The whole network: cell types, connections, recording choices."""
+
+    types: tuple  # TypeArrays, in gid order of the cell types
+    conn_src: jnp.ndarray  # (K,) global cell index of the source
+    conn_dst: jnp.ndarray  # (K,) flat synapse index of the target
+    conn_delay: jnp.ndarray  # (K,) delay in steps (>= 1)
+    conn_w: jnp.ndarray  # (K,) µS (times the Exp2Syn factor of the target)
+    threshold: float = eqx.field(static=True)  # mV
+    ring_len: int = eqx.field(static=True)  # max delay + 1
+    dipole_layers: tuple = eqx.field(static=True)  # type index feeding L2, L5 (or -1)
+
+    @property
+    def syn_offsets(self):
+        off, out = 0, []
+        for ta in self.types:
+            out.append(off)
+            off += ta.n_sites * ta.n_cells
+        return out, off
+
+    @property
+    def cell_offsets(self):
+        off, out = 0, []
+        for ta in self.types:
+            out.append(off)
+            off += ta.n_cells
+        return out, off
+
+
+class Events(eqx.Module):
+    """One trial's drive events, bucketed by delivery step (CSR layout)."""
+
+    ptr: jnp.ndarray  # (n_steps + 1,) int: events of step n are ptr[n]:ptr[n+1]
+    dst: jnp.ndarray  # (E,) flat synapse index
+    w: jnp.ndarray  # (E,) µS times the target's Exp2Syn factor
+    max_per_step: int = eqx.field(static=True)
+
+
+def _ion(ta: TypeArrays, gates):
+    if not ta.has_calcium:
+        return {}
+    cai = gates[3][0]  # channel order fixed in cell_types.l5_pyramidal: cad is 4th
+    return {"cai": cai, "eca": nernst_eca(cai)}
+
+
+def init_type_state(ta: TypeArrays):
+    v = jnp.broadcast_to(ta.v_init, (ta.n_nodes, ta.n_cells))
+    ion = {"cai": jnp.full_like(v, 1e-4)} if ta.has_calcium else {}
+    gates = tuple(ch.init(v, ion) for ch in ta.channels)
+    z = jnp.zeros((ta.n_sites, ta.n_cells), v.dtype)
+    return {"v": v, "gates": gates, "A": z, "B": z}
+
+
+def _tree_solve(ta: TypeArrays, diag, rhs):
+    """Solve the symmetric tree system; off-diagonal to the parent is -inv_r."""
+    n = ta.n_nodes
+    off = -ta.inv_r
+
+    def eliminate(k, carry):
+        d, b = carry
+        i = n - 1 - k
+        p = ta.parent[i]
+        f = off[i] / d[i]
+        return d.at[p].add(-f * off[i]), b.at[p].add(-f * b[i])
+
+    d, b = lax.fori_loop(0, n - 1, eliminate, (diag, rhs))
+
+    def substitute(i, x):
+        return x.at[i].set((b[i] - off[i] * x[ta.parent[i]]) / d[i])
+
+    x0 = jnp.zeros_like(b).at[0].set(b[0] / d[0])
+    return lax.fori_loop(1, n, substitute, x0)
+
+
+def _type_step(ta: TypeArrays, st, syn_inc, t_mid, dt):
+    """Steps 3-5 for one cell type; returns the new state."""
+    v, gates = st["v"], st["gates"]
+    A = st["A"] + syn_inc
+    B = st["B"] + syn_inc
+    ion = _ion(ta, gates)
+    i_dens = jnp.zeros_like(v)
+    g_dens = jnp.zeros_like(v)
+    for ch, s in zip(ta.channels, gates):
+        i, g = ch.current(v, s, ion)
+        i_dens = i_dens + i
+        g_dens = g_dens + g
+    if ta.has_calcium:
+        ion["ica"] = ta.channels[2].ica(v, gates[2], ion)
+    g_syn = B - A
+    i_syn = g_syn * (v[ta.syn_node] - ta.syn_e)
+    i_node = ta.area_f * i_dens + ta.syn_onehot @ i_syn
+    g_node = ta.area_f * g_dens + ta.syn_onehot @ g_syn
+    on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
+    i_clamp = jnp.tensordot(on.astype(v.dtype), ta.clamp_amp, axes=1)
+    flow = ta.inv_r * (v[ta.parent] - v)  # nA into each node from its parent
+    axial = flow - jax.ops.segment_sum(flow, ta.parent, num_segments=ta.n_nodes)
+    rhs = i_clamp - i_node + axial
+    diag = ta.cap / dt + g_node + ta.sum_inv_r
+    v_new = v + _tree_solve(ta, diag, rhs)
+
+    new_gates = []
+    for k, (ch, s) in enumerate(zip(ta.channels, gates)):
+        if ta.has_calcium and k == 4:  # kca reads the freshly updated cai
+            ion["cai"] = new_gates[3][0]
+        new_gates.append(ch.advance(v_new, s, dt, ion))
+    A = A * jnp.exp(-dt / ta.syn_tau1)
+    B = B * jnp.exp(-dt / ta.syn_tau2)
+    return {"v": v_new, "gates": tuple(new_gates), "A": A, "B": B}
+
+
+def _record(ta: TypeArrays, st):
+    out = {"v": st["v"][ta.rec_node, ta.rec_cell]}
+    if ta.has_calcium:
+        out["ca"] = st["gates"][3][0][ta.ca_node, ta.ca_cell]
+    return out
+
+
+def run(net: NetArrays, events: Events, n_steps: int, dt: float):
+    """Integrate one trial.  Returns per-step spikes (n_steps, n_cells) bool
+    at t_0..t_{n-1}, the raw L2/L5 dipoles (n_steps, 2) fA·m at t_1..t_n,
+    and recorded traces per type at t_0..t_n."""
+    (cell_off, n_cells), (syn_off, n_syn) = net.cell_offsets, net.syn_offsets
+    dtype = net.types[0].v_init.dtype
+    states0 = tuple(init_type_state(ta) for ta in net.types)
+    soma_v0 = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(net.types, states0)])
+    carry0 = {
+        "types": states0,
+        "armed": soma_v0 <= net.threshold,
+        "ring": jnp.zeros((net.ring_len, n_cells), dtype),
+    }
+    k_idx = jnp.arange(events.max_per_step)
+
+    def step(carry, n):
+        states = carry["types"]
+        # 1. threshold detection at t_n
+        soma_v = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(net.types, states)])
+        above = soma_v > net.threshold
+        spikes = above & carry["armed"]
+        ring = carry["ring"].at[n % net.ring_len].set(spikes.astype(dtype))
+        # 2. event delivery: network spikes, then the trial's drive events
+        slot = (n - net.conn_delay) % net.ring_len
+        inc = jnp.zeros(n_syn, dtype).at[net.conn_dst].add(net.conn_w * ring[slot, net.conn_src])
+        j = events.ptr[n] + k_idx
+        live = j < events.ptr[n + 1]
+        j = jnp.where(live, j, 0)
+        inc = inc.at[events.dst[j]].add(jnp.where(live, events.w[j], 0.0))
+        # 3-5. currents, solve, state update per type
+        t_mid = n * dt + 0.5 * dt
+        new_states = []
+        for ta, st, off in zip(net.types, states, syn_off):
+            syn_inc = inc[off:off + ta.n_sites * ta.n_cells].reshape(ta.n_sites, ta.n_cells)
+            new_states.append(_type_step(ta, st, syn_inc, t_mid, dt))
+        # 6. dipole and recordings from V^{n+1}
+        dip = jnp.stack([
+            (net.types[k].dipole_w @ new_states[k]["v"]).sum() if k >= 0 else jnp.zeros((), dtype)
+            for k in net.dipole_layers])
+        rec = tuple(_record(ta, st) for ta, st in zip(net.types, new_states))
+        new_carry = {"types": tuple(new_states), "armed": ~above, "ring": ring}
+        return new_carry, (spikes, dip, rec)
+
+    rec0 = tuple(_record(ta, st) for ta, st in zip(net.types, states0))
+    _, (spikes, dip, rec) = lax.scan(step, carry0, jnp.arange(n_steps))
+    rec = jax.tree_util.tree_map(lambda a0, a: jnp.concatenate([a0[None], a]), rec0, rec)
+    return spikes, dip, rec

@@ -1,0 +1,309 @@
+"""The host-side network description, in hnn-core's vocabulary.
+
+A ``Network`` holds cell types and positions, gid ranges, the connectivity
+list, drives and tonic biases.  Nothing here touches JAX: ``compile.py``
+turns it into arrays for the integrator.  Attribute names and layouts
+(``gid_ranges``, ``pos_dict``, ``connectivity``, ``external_drives``,
+``external_biases``, ``cell_response``) follow hnn-core 0.6.1 so that user
+scripts port by changing the import.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import OrderedDict
+
+import numpy as np
+
+from ..cells.cell_types import CellType, cell_types as default_cell_types
+from ..drives.spec import make_drive
+from ..io.params import Params, read_params
+
+_CELL_TYPE_ORDER = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")
+
+
+def _cell_coords(n_x: int, n_y: int, layer_separation: float, inplane: float) -> dict:
+    """hnn-core's grid: pyramidal cells on every node, baskets on a sparse
+    staggered subset sorted by y; drive cells sit at the grid 'origin'."""
+    xs, ys = np.arange(n_x) * inplane, np.arange(n_y) * inplane
+
+    def pyramidal(z):
+        return [(float(x), float(y), float(z)) for x, y in itertools.product(xs, ys)]
+
+    def basket(z):
+        pts = list(itertools.product(np.arange(0, n_x, 3) * inplane, np.arange(0, n_y, 2) * inplane))
+        pts += list(itertools.product(np.arange(1, n_x, 3) * inplane, np.arange(1, n_y, 2) * inplane))
+        return [(float(x), float(y), float(z)) for x, y in sorted(pts, key=lambda p: p[1])]
+
+    origin = (float(xs[(n_x - 1) // 2]), float(ys[(n_y - 1) // 2]), float(np.floor(layer_separation / 2)))
+    return {
+        "L2_basket": basket(0.8 * layer_separation),
+        "L2_pyramidal": pyramidal(layer_separation),
+        "L5_basket": basket(0.2 * layer_separation),
+        "L5_pyramidal": pyramidal(0.0),
+        "origin": origin,
+    }
+
+
+def _as_gid_list(net, gids, name):
+    if isinstance(gids, str):
+        if gids not in net.gid_ranges:
+            raise ValueError(f"{name} {gids!r} is not a cell type or drive; use one of {list(net.gid_ranges)}")
+        return list(net.gid_ranges[gids])
+    if isinstance(gids, (int, np.integer)):
+        return [int(gids)]
+    return [int(g) for g in gids]
+
+
+class Network:
+    """The HNN column: cells, their positions, connections and drives.
+
+    Parameters
+    ----------
+    params : dict | str | Path
+        hnn-core parameters (a ``Params`` dict or a .json/.param file).
+    add_drives_from_params : bool
+        Add the drives that the parameter file describes.
+    legacy_mode : bool
+        Accepted for hnn-core compatibility; only ``False`` is supported.
+    mesh_shape : tuple of int
+        Pyramidal cells along x and y (100 each for (10, 10)).
+    """
+
+    def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10)):
+        if legacy_mode:
+            raise ValueError("legacy_mode=True is not supported by hnnjax (use False)")
+        if not isinstance(params, dict):
+            params = read_params(params)
+        if (len(mesh_shape) != 2 or not all(isinstance(m, (int, np.integer)) and m > 0 for m in mesh_shape)):
+            raise ValueError(f"mesh_shape must be two positive integers, got {mesh_shape!r}")
+        self._params = params if isinstance(params, Params) else Params(params)
+        self.mesh_shape = tuple(int(m) for m in mesh_shape)
+        self._inplane_distance = 1.0  # µm
+        self._layer_separation = 1307.4  # µm
+        self.threshold = float(self._params.get("threshold", 0.0))
+        self.celsius = float(self._params.get("celsius", 37.0))
+        if self.celsius != 37.0:
+            raise ValueError(f"celsius must be 37.0 (hnnjax's tables are built for it), got {self.celsius}")
+        coords = _cell_coords(*self.mesh_shape, self._layer_separation, self._inplane_distance)
+        self.cell_types: dict[str, CellType] = default_cell_types()
+        self.pos_dict = OrderedDict()
+        self.gid_ranges = OrderedDict()
+        self._n_gids = 0
+        for ct in _CELL_TYPE_ORDER:
+            self._add_gids(ct, coords[ct])
+        self.pos_dict["origin"] = coords["origin"]
+        self.connectivity: list[dict] = []
+        self.external_drives = OrderedDict()
+        self.external_biases = {"tonic": OrderedDict()}
+        self.cell_response = None
+        if add_drives_from_params:
+            from ..network_models import add_drives_from_params_to_net
+            add_drives_from_params_to_net(self)
+
+    # ------------------------------------------------------------------ gids
+    def _add_gids(self, name, positions):
+        self.pos_dict[name] = list(positions)
+        self.gid_ranges[name] = range(self._n_gids, self._n_gids + len(positions))
+        self._n_gids += len(positions)
+
+    def gid_to_type(self, gid):
+        """Name of the cell type or drive owning ``gid`` (None if none)."""
+        for name, r in self.gid_ranges.items():
+            if gid in r:
+                return name
+        return None
+
+    def copy(self):
+        """A deep copy (drive events and results included)."""
+        return copy.deepcopy(self)
+
+    def __repr__(self):
+        counts = ", ".join(f"{len(self.gid_ranges[c])} {c}" for c in self.cell_types)
+        return f"<Network | {counts}; {len(self.connectivity)} connections; drives {list(self.external_drives)}>"
+
+    # ----------------------------------------------------------- connections
+    def add_connection(self, src_gids, target_gids, loc, receptor, weight, delay, lamtha,
+                       threshold=None, gain=1.0, allow_autapses=True, probability=1.0,
+                       conn_seed=None):
+        """Connect sources to targets with hnn-core's Gaussian weight/delay rule.
+
+        ``weight`` (µS) and ``delay`` (ms) apply at zero distance; at xy
+        distance d they become ``weight·exp(-d²/λ²)`` and ``delay·exp(d²/λ²)``.
+        ``target_gids`` may be a cell type name, a gid, a list/range of gids
+        (shared by all sources) or a list of lists (one per source).
+        """
+        src = _as_gid_list(self, src_gids, "src_gids")
+        if isinstance(target_gids, str):
+            if target_gids not in self.cell_types:
+                raise ValueError(f"target_gids {target_gids!r} must be a cell type: {list(self.cell_types)}")
+            tgt = [list(self.gid_ranges[target_gids]) for _ in src]
+        elif isinstance(target_gids, (int, np.integer)):
+            tgt = [[int(target_gids)] for _ in src]
+        elif all(isinstance(t, (int, np.integer)) for t in target_gids):
+            tgt = [[int(t) for t in target_gids] for _ in src]
+        else:
+            tgt = [[int(t) for t in ts] for ts in target_gids]
+        if len(tgt) != len(src):
+            raise ValueError("target_gids must hold one list of targets per source gid")
+        target_types = {self.gid_to_type(t) for ts in tgt for t in ts}
+        if len(target_types) != 1 or next(iter(target_types)) not in self.cell_types:
+            raise ValueError(f"target_gids must all be cells of one type, got types {target_types}")
+        target_type = target_types.pop()
+        src_type = self.gid_to_type(src[0])
+        if src_type is None or any(self.gid_to_type(s) != src_type for s in src):
+            raise ValueError("src_gids must all exist and belong to one cell type or drive")
+        ct = self.cell_types[target_type]
+        for sec in ct.sections_for(loc):
+            ct.synapse_index(sec, receptor)
+        for name, val in (("weight", weight), ("delay", delay), ("lamtha", lamtha), ("gain", gain)):
+            if not isinstance(val, (int, float)) or not np.isfinite(val) or val < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {val!r}")
+        if lamtha <= 0:
+            raise ValueError(f"lamtha must be > 0, got {lamtha}")
+        gid_pairs = {}
+        for s, ts in zip(src, tgt):
+            gid_pairs[s] = [t for t in ts if allow_autapses or t != s]
+        conn = {
+            "src_type": src_type, "target_type": target_type,
+            "src_gids": set(src), "num_srcs": len(src),
+            "target_gids": {t for ts in tgt for t in ts}, "num_targets": len({t for ts in tgt for t in ts}),
+            "gid_pairs": gid_pairs, "loc": loc, "receptor": receptor,
+            "nc_dict": {"A_delay": float(delay), "A_weight": float(weight), "lamtha": float(lamtha),
+                        "threshold": self.threshold if threshold is None else float(threshold),
+                        "gain": float(gain)},
+            "probability": probability, "allow_autapses": allow_autapses,
+        }
+        if probability != 1.0:
+            _prune(conn, probability, conn_seed)
+        self.connectivity.append(conn)
+
+    def clear_connectivity(self):
+        """Remove the local (cell-to-cell) connections; drives stay connected."""
+        self.connectivity = [c for c in self.connectivity if c["src_type"] in self.external_drives]
+
+    def clear_drives(self):
+        """Remove every drive, its gids and its connections."""
+        for name in list(self.external_drives):
+            del self.gid_ranges[name]
+            del self.pos_dict[name]
+        self.connectivity = [c for c in self.connectivity if c["src_type"] not in self.external_drives]
+        self.external_drives = OrderedDict()
+        self._n_gids = sum(len(r) for r in self.gid_ranges.values())
+
+    # ---------------------------------------------------------------- drives
+    def add_evoked_drive(self, name, *, mu, sigma, numspikes, location, n_drive_cells="n_cells",
+                         cell_specific=True, weights_ampa=None, weights_nmda=None,
+                         space_constant=3.0, synaptic_delays=0.1, probability=1.0,
+                         event_seed=2, conn_seed=3):
+        """Gaussian-timed volley(s): ``numspikes`` events ~ N(mu, sigma²) ms."""
+        self._add_drive("evoked", name, mu=mu, sigma=sigma, numspikes=numspikes, location=location,
+                        n_drive_cells=n_drive_cells, cell_specific=cell_specific,
+                        weights_ampa=weights_ampa, weights_nmda=weights_nmda,
+                        space_constant=space_constant, synaptic_delays=synaptic_delays,
+                        probability=probability, event_seed=event_seed, conn_seed=conn_seed)
+
+    def add_poisson_drive(self, name, *, tstart=0, tstop=None, rate_constant, location,
+                          n_drive_cells="n_cells", cell_specific=True, weights_ampa=None,
+                          weights_nmda=None, space_constant=100.0, synaptic_delays=0.1,
+                          probability=1.0, event_seed=2, conn_seed=3):
+        """Poisson process at ``rate_constant`` Hz between tstart and tstop (ms)."""
+        self._add_drive("poisson", name, tstart=tstart, tstop=tstop, rate_constant=rate_constant,
+                        location=location, n_drive_cells=n_drive_cells, cell_specific=cell_specific,
+                        weights_ampa=weights_ampa, weights_nmda=weights_nmda,
+                        space_constant=space_constant, synaptic_delays=synaptic_delays,
+                        probability=probability, event_seed=event_seed, conn_seed=conn_seed)
+
+    def add_bursty_drive(self, name, *, tstart=0, tstart_std=0, tstop=None, location, burst_rate,
+                         burst_std=0, numspikes=2, spike_isi=10, n_drive_cells=1,
+                         cell_specific=False, weights_ampa=None, weights_nmda=None,
+                         synaptic_delays=0.1, space_constant=100.0, probability=1.0,
+                         event_seed=2, conn_seed=3):
+        """Rhythmic bursts at ``burst_rate`` Hz with jitter ``burst_std`` ms."""
+        self._add_drive("bursty", name, tstart=tstart, tstart_std=tstart_std, tstop=tstop,
+                        location=location, burst_rate=burst_rate, burst_std=burst_std,
+                        numspikes=numspikes, spike_isi=spike_isi, n_drive_cells=n_drive_cells,
+                        cell_specific=cell_specific, weights_ampa=weights_ampa,
+                        weights_nmda=weights_nmda, synaptic_delays=synaptic_delays,
+                        space_constant=space_constant, probability=probability,
+                        event_seed=event_seed, conn_seed=conn_seed)
+
+    def add_spike_train_drive(self, name, *, spike_data, location, weights_ampa=None,
+                              weights_nmda=None, synaptic_delays=0.1, space_constant=3.0,
+                              probability=1.0, conn_seed=None):
+        """Drive cells firing at given times (ms); no randomness."""
+        self._add_drive("spike_train", name, spike_data=spike_data, location=location,
+                        weights_ampa=weights_ampa, weights_nmda=weights_nmda,
+                        synaptic_delays=synaptic_delays, space_constant=space_constant,
+                        probability=probability, conn_seed=conn_seed)
+
+    def _add_drive(self, drive_type, name, **kwargs):
+        counts = OrderedDict((ct, len(self.gid_ranges[ct])) for ct in self.cell_types)
+        drive = make_drive(drive_type, name, cell_types=counts,
+                           existing_names=list(self.gid_ranges), **kwargs)
+        for ct in drive["target_types"]:
+            self.cell_types[ct].sections_for(drive["location"])
+        self.external_drives[name] = drive
+        self._add_gids(name, [self.pos_dict["origin"]] * drive["n_drive_cells"])
+        delays = drive["synaptic_delays"]
+        src_all = list(self.gid_ranges[name])
+        start = 0
+        for inc, ct in enumerate(drive["target_types"]):
+            targets = list(self.gid_ranges[ct])
+            if drive["cell_specific"]:
+                src, tgt = src_all[start:start + len(targets)], [[t] for t in targets]
+                start += len(targets)
+            else:
+                src, tgt = src_all, [targets for _ in src_all]
+            for receptor, weights in (("ampa", drive["weights_ampa"]), ("nmda", drive["weights_nmda"])):
+                if weights is None or ct not in weights:
+                    continue
+                prob = drive["probability"][ct] if isinstance(drive["probability"], dict) else drive["probability"]
+                seed = None if drive["conn_seed"] is None else drive["conn_seed"] + inc
+                self.add_connection(src, tgt, drive["location"], receptor, float(weights[ct]),
+                                    float(delays[ct] if isinstance(delays, dict) else delays),
+                                    float(drive["space_constant"]), probability=prob, conn_seed=seed)
+
+    # ---------------------------------------------------------------- biases
+    def add_tonic_bias(self, *, cell_type=None, amplitude, t0=0.0, tstop=None, section="soma"):
+        """A constant current (nA) into ``section(0.5)`` of every cell of a type,
+        on for t0 <= t < tstop ms (NEURON's IClamp).  ``amplitude`` may be a
+        dict cell type -> nA (then ``cell_type`` must be None)."""
+        if isinstance(amplitude, dict):
+            if cell_type is not None:
+                raise ValueError("cell_type must be None when amplitude is a dict")
+            amps = amplitude
+        else:
+            if cell_type is None:
+                raise ValueError("cell_type is required when amplitude is a number")
+            amps = {cell_type: amplitude}
+        for ct, amp in amps.items():
+            if ct not in self.cell_types:
+                raise ValueError(f"amplitude: unknown cell type {ct!r}; use one of {list(self.cell_types)}")
+            if section not in self.cell_types[ct].section_names:
+                raise ValueError(f"section {section!r} does not exist in {ct}: {self.cell_types[ct].section_names}")
+            if not isinstance(amp, (int, float)) or not np.isfinite(amp):
+                raise ValueError(f"amplitude for {ct} must be a finite number (nA), got {amp!r}")
+            if t0 < 0 or (tstop is not None and tstop < t0):
+                raise ValueError(f"t0 must be >= 0 and tstop >= t0 (ms), got t0={t0}, tstop={tstop}")
+            if ct in self.external_biases["tonic"]:
+                raise ValueError(f"a tonic bias for {ct} already exists")
+            self.external_biases["tonic"][ct] = {"amplitude": float(amp), "t0": float(t0),
+                                                 "tstop": None if tstop is None else float(tstop),
+                                                 "section": section}
+
+
+def _prune(conn, probability, conn_seed):
+    """Keep a random ``probability`` share of the pairs (hnn-core's rule)."""
+    if not isinstance(probability, float) or not 0.0 < probability < 1.0:
+        raise ValueError(f"probability must be a float in (0, 1], got {probability!r}")
+    rng = np.random.default_rng(conn_seed)
+    n_all = sum(len(t) for t in conn["gid_pairs"].values())
+    keep = set(rng.choice(range(n_all), int(np.round(n_all * probability)), replace=False).tolist())
+    idx, pairs = 0, {}
+    for s, ts in conn["gid_pairs"].items():
+        kept = [t for j, t in enumerate(ts, start=idx) if j in keep]
+        idx += len(ts)
+        if kept:
+            pairs[s] = kept
+    conn["gid_pairs"] = pairs

@@ -1,0 +1,93 @@
+"""The published HNN column (hnn-core's ``neymotin_2020_model``) and its ERP drives."""
+from __future__ import annotations
+
+from .io.params import drive_specs_from_params, params_path, read_params
+from .network.network import Network
+
+# (source, target, loc, receptor, params key, λ (µm), autapses allowed), in
+# hnn-core's creation order (spec §5.3).  A_delay is 1 ms for all.
+_LOCAL_CONNECTIONS = (
+    ("L2_pyramidal", "L2_pyramidal", "proximal", "nmda", "gbar_L2Pyr_L2Pyr_nmda", 3.0, False),
+    ("L2_pyramidal", "L2_pyramidal", "proximal", "ampa", "gbar_L2Pyr_L2Pyr_ampa", 3.0, False),
+    ("L5_pyramidal", "L5_pyramidal", "proximal", "nmda", "gbar_L5Pyr_L5Pyr_nmda", 3.0, False),
+    ("L5_pyramidal", "L5_pyramidal", "proximal", "ampa", "gbar_L5Pyr_L5Pyr_ampa", 3.0, False),
+    ("L2_basket", "L2_pyramidal", "soma", "gabaa", "gbar_L2Basket_L2Pyr_gabaa", 50.0, True),
+    ("L2_basket", "L2_pyramidal", "soma", "gabab", "gbar_L2Basket_L2Pyr_gabab", 50.0, True),
+    ("L5_basket", "L5_pyramidal", "soma", "gabaa", "gbar_L5Basket_L5Pyr_gabaa", 70.0, True),
+    ("L5_basket", "L5_pyramidal", "soma", "gabab", "gbar_L5Basket_L5Pyr_gabab", 70.0, True),
+    ("L2_pyramidal", "L5_pyramidal", "proximal", "ampa", "gbar_L2Pyr_L5Pyr", 3.0, True),
+    ("L2_pyramidal", "L5_pyramidal", "distal", "ampa", "gbar_L2Pyr_L5Pyr", 3.0, True),
+    ("L2_basket", "L5_pyramidal", "distal", "gabaa", "gbar_L2Basket_L5Pyr", 50.0, True),
+    ("L2_pyramidal", "L2_basket", "soma", "ampa", "gbar_L2Pyr_L2Basket", 3.0, True),
+    ("L2_basket", "L2_basket", "soma", "gabaa", "gbar_L2Basket_L2Basket", 20.0, True),
+    ("L5_basket", "L5_basket", "soma", "gabaa", "gbar_L5Basket_L5Basket", 20.0, False),
+    ("L5_pyramidal", "L5_basket", "soma", "ampa", "gbar_L5Pyr_L5Basket", 3.0, True),
+    ("L2_pyramidal", "L5_basket", "soma", "ampa", "gbar_L2Pyr_L5Basket", 3.0, True),
+)
+
+
+def neymotin_2020_model(params=None, add_drives_from_params=False, legacy_mode=False,
+                        mesh_shape=(10, 10)):
+    """The HNN column with all 16 local connection types.
+
+    ``params``: a params dict or file (.json / .param); ``None`` uses the
+    shipped ``default.json``.  Weights come from its ``gbar_*`` keys.
+    """
+    if params is None:
+        params = params_path("default")
+    if not isinstance(params, dict):
+        params = read_params(params)
+    net = Network(params, add_drives_from_params=False, legacy_mode=legacy_mode,
+                  mesh_shape=mesh_shape)
+    for src, tgt, loc, receptor, key, lamtha, autapses in _LOCAL_CONNECTIONS:
+        net.add_connection(src, tgt, loc, receptor, weight=float(net._params.get(key, 0.0)),
+                           delay=1.0, lamtha=lamtha, allow_autapses=autapses)
+    if add_drives_from_params:
+        add_drives_from_params_to_net(net)
+    return net
+
+
+def jones_2009_model(params=None, add_drives_from_params=False, legacy_mode=False,
+                     mesh_shape=(10, 10)):
+    """Alias of :func:`neymotin_2020_model` (hnn-core's deprecated name).
+
+    Kept silent here: hnnjax users port hnn-core scripts that use this name."""
+    return neymotin_2020_model(params, add_drives_from_params, legacy_mode, mesh_shape)
+
+
+def add_drives_from_params_to_net(net, tstop=None):
+    """Add the drives a params file describes, then shift every drive's
+    event seed by the gid of its first drive cell (hnn-core's rule, §6.3)."""
+    specs = drive_specs_from_params(net._params, tstop=tstop)
+    for name, spec in specs.items():
+        spec = dict(spec)
+        kind = spec.pop("type")
+        if kind == "gaussian":
+            kind = "evoked"
+        getattr(net, f"add_{kind}_drive")(name, **spec)
+    for name in specs:
+        net.external_drives[name]["event_seed"] += net.gid_ranges[name][0]
+    return net
+
+
+def add_erp_drives_to_jones_model(net, tstart=0.0):
+    """The canonical ERP: evdist1, evprox1, evprox2 (spec §6.4), cell specific."""
+    if not isinstance(tstart, (int, float)):
+        raise ValueError(f"tstart must be a number (ms), got {tstart!r}")
+    prox_delays = {"L2_basket": 0.1, "L2_pyramidal": 0.1, "L5_basket": 1.0, "L5_pyramidal": 1.0}
+    net.add_evoked_drive(
+        "evdist1", mu=63.53 + tstart, sigma=3.85, numspikes=1, location="distal",
+        weights_ampa={"L2_basket": 0.006562, "L2_pyramidal": 0.000007, "L5_pyramidal": 0.142300},
+        weights_nmda={"L2_basket": 0.019482, "L2_pyramidal": 0.004317, "L5_pyramidal": 0.080074},
+        synaptic_delays={"L2_basket": 0.1, "L2_pyramidal": 0.1, "L5_pyramidal": 0.1}, event_seed=274)
+    net.add_evoked_drive(
+        "evprox1", mu=26.61 + tstart, sigma=2.47, numspikes=1, location="proximal",
+        weights_ampa={"L2_basket": 0.08831, "L2_pyramidal": 0.01525, "L5_basket": 0.19934,
+                      "L5_pyramidal": 0.00865},
+        synaptic_delays=prox_delays, event_seed=544)
+    net.add_evoked_drive(
+        "evprox2", mu=137.12 + tstart, sigma=8.33, numspikes=1, location="proximal",
+        weights_ampa={"L2_basket": 0.000003, "L2_pyramidal": 1.438840, "L5_basket": 0.008958,
+                      "L5_pyramidal": 0.684013},
+        synaptic_delays=prox_delays, event_seed=814)
+    return net
