@@ -1,0 +1,152 @@
+"""Unit tests of the cell pieces: rates, tables, synapses, geometry, tree solve."""
+import math
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import hnnjax  # noqa: F401  (enables float64)
+from hnnjax.cells.cell_types import cell_types, l5_pyramidal
+from hnnjax.cells.channels import HH2, Ar, CaT, nernst_eca
+from hnnjax.cells.morphology import nseg_for_length
+from hnnjax.cells.synapses import RECEPTORS
+from hnnjax.network.compile import cast_floats
+from hnnjax.network.kernel import _tree_solve
+
+FIX = np.load(Path(__file__).parent / "fixtures" / "cells.npz")
+
+
+def test_nseg_rule():
+    assert [nseg_for_length(L) for L in (22.1, 100.0, 102.0, 255.0, 306.0, 680.0)] == [1, 1, 3, 5, 7, 13]
+
+
+def test_hh2_table_at_grid_points_equals_hand_formula():
+    hh = HH2(*(np.ones((1, 1)),) * 4)
+    # v = -65 mV is a grid point (vmin -100, Δ = 1): the table holds the exact values
+    am = 0.1 * 25.0 / (math.exp(2.5) - 1.0)  # vtrap(25, 10)
+    bm = 4.0
+    ah, bh = 0.07, 1.0 / (math.exp(3.0) + 1.0)
+    minf, mtau, hinf, htau, _, _ = np.asarray(hh.table(jnp.array([-65.0])))[:, 0]
+    assert minf == pytest.approx(am / (am + bm), rel=1e-12)
+    assert mtau == pytest.approx(1.0 / (am + bm), rel=1e-12)  # q10 = 1 at 37 °C
+    assert hinf == pytest.approx(ah / (ah + bh), rel=1e-12)
+    assert htau == pytest.approx(1.0 / (ah + bh), rel=1e-12)
+
+
+def test_table_interpolates_linearly_and_clamps():
+    ar = Ar(np.ones((1, 1)))
+    t = ar.table
+    v0 = t.vmin + 10 * t.dv
+    lo, hi = np.asarray(t(jnp.array([v0, v0 + t.dv])))[0]
+    mid = float(np.asarray(t(jnp.array([v0 + 0.25 * t.dv])))[0, 0])
+    assert mid == pytest.approx(lo + 0.25 * (hi - lo), rel=1e-12)
+    below, above = np.asarray(t(jnp.array([-500.0, 500.0])))[0]
+    assert below == pytest.approx(float(t.values[0, 0])) and above == pytest.approx(float(t.values[0, -1]))
+
+
+def test_cat_and_ar_initial_gates_follow_mod_files():
+    v = jnp.full((3, 2), -70.0)
+    m, h = CaT(np.ones((3, 1))).init(v, {})
+    assert np.all(np.asarray(m) == 0.0) and np.all(np.asarray(h) > 0)
+    assert np.all(np.asarray(Ar(np.ones((3, 1))).init(v, {})[0]) == 0.25)
+
+
+def test_eca_at_rest():
+    assert float(nernst_eca(jnp.array(1e-4))) == pytest.approx(132.33, abs=0.01)
+
+
+@pytest.mark.parametrize("name,factor", [("ampa", 1.435055183), ("nmda", 1.232399909)])
+def test_exp2syn_peak_equals_weight(name, factor):
+    syn = RECEPTORS[name]
+    assert syn.factor == pytest.approx(factor, rel=1e-8)
+    t = np.linspace(0.0, 50.0, 500001)
+    g = 0.003 * syn.factor * (np.exp(-t / syn.tau2) - np.exp(-t / syn.tau1))
+    assert g.max() == pytest.approx(0.003, rel=1e-8)
+
+
+@pytest.mark.parametrize("cell", ["L2_pyramidal", "L5_pyramidal", "L2_basket"])
+def test_geometry_matches_neuron(cell):
+    """Segment areas and ri() against the values NEURON reported for hnn-core's cells."""
+    ct = cell_types()[cell]
+    sec_rows = np.flatnonzero(FIX["sec_cell_type"] == cell)
+    for row in sec_rows:
+        name = str(FIX["sec_name"][row])
+        segs = np.flatnonzero(FIX["seg_sec_index"] == row)
+        nodes = ct.tree.nodes_of(name)
+        assert len(nodes) == FIX["sec_nseg"][row] == len(segs)
+        np.testing.assert_allclose(ct.tree.area[nodes], FIX["seg_area"][segs], rtol=1e-6)  # NEURON keeps 3-D points in float32
+        np.testing.assert_allclose(ct.tree.r_parent[nodes], FIX["seg_ri"][segs], rtol=1e-6)
+        end = ct.tree.section_index == ct.section_names.index(name)
+        end_node = np.flatnonzero(end)[-1]
+        assert ct.tree.r_parent[end_node] == pytest.approx(FIX["sec_ri_end"][row], rel=1e-6)
+
+
+def test_ar_gradient_matches_neuron():
+    ct = l5_pyramidal()
+    rows = np.flatnonzero(FIX["sec_cell_type"][FIX["seg_sec_index"]] == "L5_pyramidal")
+    names = list(FIX["seg_param_names"])
+    by_sec = {}
+    for r in rows:
+        by_sec.setdefault(str(FIX["sec_name"][FIX["seg_sec_index"][r]]), []).append(
+            FIX["seg_params"][r, names.index("gbar_ar")])
+    gbar = ct.channels[-1].gbar[:, 0]
+    for sec, vals in by_sec.items():
+        np.testing.assert_allclose(gbar[ct.tree.nodes_of(sec)], vals, rtol=1e-9)
+
+
+def _l5_system(seed=0):
+    ct = l5_pyramidal()
+    tree = ct.tree
+    rng = np.random.default_rng(seed)
+    n, cells = tree.n_nodes, 3
+    parent = np.where(tree.parent < 0, 0, tree.parent)
+    inv_r = np.where(tree.parent < 0, 0.0, 1.0 / np.where(tree.r_parent > 0, tree.r_parent, 1.0))
+    diag = np.zeros((n, cells)) + inv_r[:, None]
+    np.add.at(diag, parent[1:], inv_r[1:, None])
+    diag += (tree.area > 0)[:, None] * rng.uniform(0.1, 5.0, (n, cells))  # C/dt + g
+    rhs = rng.normal(size=(n, cells))
+    return tree, parent, inv_r, diag, rhs
+
+
+def test_tree_solve_matches_dense_solve():
+    tree, parent, inv_r, diag, rhs = _l5_system()
+
+    class TA:  # the fields _tree_solve reads
+        n_nodes = tree.n_nodes
+    TA.parent = jnp.asarray(parent)
+    TA.inv_r = jnp.asarray(inv_r[:, None])
+    x = np.asarray(_tree_solve(TA, jnp.asarray(diag), jnp.asarray(rhs)))
+    for c in range(diag.shape[1]):
+        M = np.diag(diag[:, c])
+        for i in range(1, tree.n_nodes):
+            M[i, parent[i]] = M[parent[i], i] = -inv_r[i]
+        np.testing.assert_allclose(x[:, c], np.linalg.solve(M, rhs[:, c]), rtol=1e-10, atol=1e-12)
+
+
+def test_zero_area_nodes_conserve_current():
+    """With rhs = 0 at zero-area nodes, the axial currents into them sum to 0."""
+    tree, parent, inv_r, diag, rhs = _l5_system(1)
+    zero = tree.area == 0
+    rhs[zero] = 0.0
+
+    class TA:
+        n_nodes = tree.n_nodes
+    TA.parent = jnp.asarray(parent)
+    TA.inv_r = jnp.asarray(inv_r[:, None])
+    x = np.asarray(_tree_solve(TA, jnp.asarray(diag), jnp.asarray(rhs)))
+    flow = inv_r[:, None] * (x[parent] - x)  # into node from its parent
+    net_in = flow.copy()
+    np.add.at(net_in, parent[1:], -flow[1:])
+    np.testing.assert_allclose(net_in[zero], 0.0, atol=1e-9 * np.abs(flow).max())
+
+
+def test_uniform_voltage_gives_zero_dipole():
+    for ct in cell_types().values():
+        assert abs(ct.tree.dipole_weight.sum()) < 1e-9
+
+
+def test_float32_cast_keeps_integer_indices():
+    ct = l5_pyramidal()
+    cast = cast_floats((ct.channels[0], np.arange(3)), np.float32)
+    assert cast[0].gnabar.dtype == jnp.float32 and cast[1].dtype.kind == "i"
