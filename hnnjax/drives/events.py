@@ -1,0 +1,147 @@
+"""Drive spike times, bit-identical to hnn-core 0.6.1 (host-side NumPy).
+
+Each drive cell of each trial draws from its own legacy ``RandomState``:
+``seed_j = event_seed + trial_idx * n_gids`` (n_gids: all cells and drive
+cells of the network), ``prng = RandomState(seed_j + k)`` for drive-cell
+offset k, and ``prng2 = RandomState(seed_j)`` for the bursty start jitter
+(shared by all cells of the drive). Generated trains keep
+``0 < t <= tstop`` (simulation tstop) and are sorted. Times in ms, rates Hz.
+"""
+import numbers
+
+import numpy as np
+
+
+def evoked_times(prng, mu, sigma, numspikes):
+    """``numspikes`` Gaussian times around ``mu`` (also the 'gaussian' type)."""
+    return prng.normal(mu, sigma, numspikes)
+
+
+def poisson_times(prng, tstart, tstop, rate):
+    """Homogeneous Poisson train on [tstart, tstop) at ``rate`` Hz.
+
+    Inter-event intervals are ``exponential(1 / rate) * 1000`` ms, accumulated
+    from tstart one after the other (as hnn-core's loop does; drawing in
+    blocks consumes the generator identically).
+    """
+    if tstart < 0:
+        raise ValueError(f'tstart must be >= 0 ms; got {tstart}')
+    if tstop < tstart:
+        raise ValueError(f'tstop must be >= tstart ({tstart} ms); '
+                         f'got {tstop} ms')
+    if not rate > 0:
+        raise ValueError(f'rate_constant must be > 0 Hz; got {rate}')
+    block = max(16, int(2 * rate * (tstop - tstart) / 1000.0))
+    times, t_last = [np.empty(0)], tstart
+    while t_last < tstop:
+        steps = prng.exponential(1.0 / rate, block) * 1000.0
+        t = np.add.accumulate(np.concatenate(([t_last], steps)))[1:]
+        times.append(t[t < tstop])
+        t_last = t[-1]
+    return np.concatenate(times)
+
+
+def bursty_times(prng, prng2, tstart, tstart_std, tstop, burst_rate,
+                 burst_std, numspikes, spike_isi):
+    """Rhythmic bursts of ``numspikes`` spikes ``spike_isi`` ms apart.
+
+    Burst centres start at tstart (jittered once per trial by ``prng2`` when
+    tstart_std > 0), repeat every 1000 / burst_rate ms before tstop and are
+    each jittered by burst_std; the train lists all bursts' first spikes,
+    then all second spikes, and so on.
+    """
+    if tstart_std > 0.0:
+        tstart = prng2.normal(tstart, tstart_std)
+    period = 1000.0 / burst_rate
+    if (numspikes - 1) * spike_isi > period:
+        raise ValueError(f'burst duration (numspikes - 1) * spike_isi = '
+                         f'{(numspikes - 1) * spike_isi} ms must be <= the '
+                         f'burst period {period} ms')
+    centres = prng.normal(np.arange(tstart, tstop, period), burst_std)
+    if numspikes == 1:
+        return centres
+    offsets = np.arange(numspikes) - (numspikes - 1) / 2
+    return np.ravel([centres + spike_isi * o for o in offsets])
+
+
+def clip_and_sort(times, tstop):
+    """Keep ``0 < t <= tstop`` and sort (what NEURON's VecStim needs)."""
+    times = np.asarray(times, dtype=float)
+    return np.sort(times[(times > 0) & (times <= tstop)])
+
+
+def drive_cell_times(drive_type, dynamics, tstop, seed, offset,
+                     target_type='any'):
+    """Train of drive cell ``offset`` for trial seed ``seed`` (= seed_j).
+
+    ``tstop`` is the simulation end (ms); a drive's own ``tstop=None`` means
+    that too. ``target_type`` selects a per-cell-type Poisson rate.
+    """
+    if drive_type == 'spike_train':  # hnn-core returns these unfiltered
+        mask = np.asarray(dynamics['gids'], dtype=int) == offset
+        return np.asarray(dynamics['times'], dtype=float)[mask]
+    prng = np.random.RandomState(seed + offset)
+    if drive_type in ('evoked', 'gaussian'):
+        times = evoked_times(prng, dynamics['mu'], dynamics['sigma'],
+                             dynamics['numspikes'])
+    elif drive_type == 'poisson':
+        rate = dynamics['rate_constant']
+        if isinstance(rate, dict):
+            if target_type not in rate:
+                raise ValueError(f'target_type must be one of {list(rate)} '
+                                 'for a per-cell-type Poisson rate; '
+                                 f'got {target_type!r}')
+            rate = rate[target_type]
+        drive_tstop = tstop if dynamics['tstop'] is None else dynamics['tstop']
+        times = poisson_times(prng, dynamics['tstart'], drive_tstop, rate)
+    elif drive_type == 'bursty':
+        drive_tstop = tstop if dynamics['tstop'] is None else dynamics['tstop']
+        times = bursty_times(
+            prng, np.random.RandomState(seed), dynamics['tstart'],
+            dynamics['tstart_std'], drive_tstop, dynamics['burst_rate'],
+            dynamics['burst_std'], dynamics['numspikes'],
+            dynamics['spike_isi'])
+    else:
+        raise ValueError("drive_type must be one of 'evoked', 'gaussian', "
+                         f"'poisson', 'bursty', 'spike_train'; got "
+                         f'{drive_type!r}')
+    return clip_and_sort(times, tstop)
+
+
+def drive_event_times(drive, trial_idx, n_gids, tstop,
+                      target_cell_type_of_offset=None):
+    """One event-time array per drive cell (offset 0..n_drive_cells-1).
+
+    drive: dict from ``spec.make_drive`` (its 'event_seed' already shifted
+    if the drive came from a params file). n_gids: total gids of the network
+    at simulate time. tstop: simulation end (ms).
+    target_cell_type_of_offset: target type per offset (see
+    ``spec.offset_target_types``); needed only for per-cell-type Poisson
+    rates, otherwise None.
+    """
+    for param, value, lo in (('trial_idx', trial_idx, 0),
+                             ('n_gids', n_gids, drive['n_drive_cells'])):
+        if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                or value < lo):
+            raise ValueError(f'{param} must be an integer >= {lo}; '
+                             f'got {value!r}')
+    if not (isinstance(tstop, numbers.Real) and tstop > 0):
+        raise ValueError(f'tstop must be a number > 0 ms; got {tstop!r}')
+    n = drive['n_drive_cells']
+    targets = target_cell_type_of_offset
+    if targets is None:
+        if isinstance(drive['dynamics'].get('rate_constant'), dict):
+            raise ValueError('target_cell_type_of_offset is required for a '
+                             'Poisson drive with per-cell-type rates')
+        targets = ['any'] * n
+    if len(targets) != n:
+        raise ValueError(f'target_cell_type_of_offset must have '
+                         f'n_drive_cells = {n} entries; got {len(targets)}')
+    seed = int(drive['event_seed']) + int(trial_idx) * int(n_gids)
+    if drive['type'] != 'spike_train' and not 0 <= seed <= 2**32 - 1 - n:
+        raise ValueError(f"event_seed + trial_idx * n_gids + offset must lie "
+                         f"in [0, 2**32 - 1] (NumPy RandomState); got seeds "
+                         f"{seed}..{seed + n - 1}")
+    return [drive_cell_times(drive['type'], drive['dynamics'], tstop, seed, k,
+                             targets[k])
+            for k in range(n)]
