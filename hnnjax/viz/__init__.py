@@ -1,1 +1,2 @@
-"""viz"""
+from .dipole import plot_dipole  # noqa: F401
+from .spikes import plot_spikes_hist, plot_spikes_raster  # noqa: F401

@@ -1,0 +1,295 @@
+"""Current-dipole time courses (nAm) with hnn-core 0.6.1's ``Dipole`` API.
+
+A :class:`Dipole` holds the aggregate dipole ('agg') and, for simulations, the
+L2/3 and L5 contributions ('L2', 'L5'), sampled on a uniform grid in ms.  The
+text format written by :meth:`Dipole.write` is hnn-core's, so files move
+freely between the two packages.
+"""
+import os
+import warnings
+from copy import deepcopy
+from numbers import Real
+
+import numpy as np
+
+LAYERS = ('agg', 'L2', 'L5')
+_LAYER_SETS = ({'agg'}, set(LAYERS))
+
+
+def _as_data_dict(data, n_times):
+    """Normalise ``data`` (array or dict, nAm) to a dict of float arrays."""
+    if isinstance(data, dict):
+        if set(data) not in _LAYER_SETS:
+            raise ValueError(
+                "data dict keys must be {'agg'} or {'agg', 'L2', 'L5'}; "
+                f"got {sorted(data)}")
+        # hnn-core's layer order, so written files have agg, L2, L5 columns
+        data = {key: np.array(data[key], dtype=float)
+                for key in LAYERS if key in data}
+    else:
+        arr = np.array(data, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[1] not in (1, 3):
+            raise ValueError(
+                "data must have shape (n_times,), (n_times, 1) or "
+                f"(n_times, 3) (agg, L2, L5); got {arr.shape}")
+        data = {key: arr[:, i] for i, key in enumerate(LAYERS[:arr.shape[1]])}
+    for key, values in data.items():
+        if values.shape != (n_times,):
+            raise ValueError(
+                f"data['{key}'] must have shape ({n_times},) to match times; "
+                f"got {values.shape}")
+    return data
+
+
+class Dipole:
+    """Current-dipole time courses (nAm) on a uniform time grid (ms).
+
+    Parameters
+    ----------
+    times : array, shape (n_times,)
+        Sample times in ms, strictly increasing; ``sfreq`` (Hz) is taken from
+        the first step, as in hnn-core.
+    data : array, shape (n_times,) or (n_times, 3) | dict
+        Dipole moment in nAm. One column is the aggregate ('agg'); three are
+        'agg', 'L2' and 'L5'. A dict must have those keys.
+    nave : int
+        Number of trials averaged into this dipole (>= 1).
+    info : dict | None
+        Free-form provenance (e.g. where a target waveform came from).
+
+    Attributes
+    ----------
+    times, data, nave, info : as above (``data`` is a dict of arrays, nAm).
+    sfreq : float
+        Sampling frequency in Hz, ``1000 / (times[1] - times[0])``.
+    scale_applied : float
+        Product of all factors passed to :meth:`scale`.
+    """
+
+    def __init__(self, times, data, nave=1, *, info=None):
+        times = np.array(times, dtype=float)
+        if times.ndim != 1 or times.size < 2:
+            raise ValueError(
+                "times must be a 1-D array (ms) with at least 2 samples; "
+                f"got shape {times.shape}")
+        if not np.all(np.diff(times) > 0):
+            raise ValueError("times (ms) must be strictly increasing")
+        if isinstance(nave, bool) or not isinstance(nave, (int, np.integer)) \
+                or nave < 1:
+            raise ValueError(f"nave must be an integer >= 1; got {nave!r}")
+        self.times = times
+        self.data = _as_data_dict(data, times.size)
+        self.nave = int(nave)
+        self.sfreq = 1000.0 / (times[1] - times[0])
+        self.scale_applied = 1
+        self.info = {} if info is None else dict(info)
+
+    def __repr__(self):
+        return (f"<Dipole | {len(self.times)} samples, "
+                f"{self.times[0]:g}-{self.times[-1]:g} ms, "
+                f"layers {list(self.data)}, nave={self.nave}>")
+
+    def copy(self):
+        """Return an independent (deep) copy."""
+        return deepcopy(self)
+
+    def scale(self, factor):
+        """Multiply all layers by ``factor`` in place; returns self.
+
+        ``scale_applied`` accumulates the factors (shown in plot labels).
+        """
+        if isinstance(factor, bool) or not isinstance(factor, Real) \
+                or not np.isfinite(factor):
+            raise ValueError(
+                f"factor must be a finite real number; got {factor!r}")
+        for key in self.data:
+            self.data[key] *= factor
+        self.scale_applied *= factor
+        return self
+
+    def smooth(self, window_len):
+        """Convolve every layer with a unit-sum Hamming window, in place.
+
+        Parameters
+        ----------
+        window_len : float
+            Window length in ms; it spans ``round(1e-3 * window_len * sfreq)``
+            samples, which must be between 1 and ``len(times)``.
+
+        Returns
+        -------
+        self : Dipole
+        """
+        if isinstance(window_len, bool) or not isinstance(window_len, Real) \
+                or not window_len > 0:
+            raise ValueError(
+                f"window_len must be a number of ms > 0; got {window_len!r}")
+        n_win = int(np.round(1e-3 * window_len * self.sfreq))
+        if not 1 <= n_win <= len(self.times):
+            raise ValueError(
+                f"window_len={window_len} ms spans {n_win} samples at "
+                f"{self.sfreq:g} Hz; it must span 1 to {len(self.times)} "
+                "samples (the length of the trace)")
+        window = np.hamming(n_win)
+        window /= window.sum()
+        for key in self.data:
+            self.data[key] = np.convolve(self.data[key], window, mode='same')
+        return self
+
+    def savgol_filter(self, h_freq):
+        """Savitzky-Golay smoothing (5th-order polynomial) in place.
+
+        Parameters
+        ----------
+        h_freq : float
+            Approximate high cutoff in Hz, ``0 < h_freq < sfreq / 2``; it sets
+            the window to the odd number of samples nearest ``sfreq / h_freq``
+            (rounded down to even, plus one), as in hnn-core.
+
+        Returns
+        -------
+        self : Dipole
+        """
+        from scipy.signal import savgol_filter
+
+        polyorder = 5
+        if isinstance(h_freq, bool) or not isinstance(h_freq, Real) \
+                or not 0 < h_freq < self.sfreq / 2:
+            raise ValueError(
+                f"h_freq must be in (0, {self.sfreq / 2:g}) Hz (half the "
+                f"sampling rate); got {h_freq!r}")
+        n_win = (int(np.round(self.sfreq / h_freq)) // 2) * 2 + 1
+        if not polyorder < n_win <= len(self.times):
+            raise ValueError(
+                f"h_freq={h_freq} Hz gives a {n_win}-sample window; it must "
+                f"be between {polyorder + 1} and {len(self.times)} samples")
+        for key in self.data:
+            self.data[key] = savgol_filter(
+                self.data[key], window_length=n_win, polyorder=polyorder)
+        return self
+
+    def write(self, fname, overwrite=True):
+        """Write hnn-core's tab-separated text format (``.txt``).
+
+        Columns: time (ms, ``%3.3f``), then agg[, L2, L5] (nAm, ``%5.4f``).
+        ``nave``, ``scale_applied`` and ``info`` are not stored.
+        """
+        fname = os.fspath(fname)
+        if os.path.splitext(fname)[1] != '.txt':
+            raise ValueError(f"fname must end with '.txt'; got {fname!r}")
+        if not overwrite and os.path.exists(fname):
+            raise FileExistsError(
+                f"{fname} exists; pass overwrite=True to replace it")
+        if self.nave > 1:
+            warnings.warn(f"Writing a Dipole that averages {self.nave} trials;"
+                          " nave is not stored in the file")
+        columns = np.column_stack([self.times, *self.data.values()])
+        fmt = ['%3.3f'] + ['%5.4f'] * len(self.data)
+        np.savetxt(fname, columns, fmt=fmt, delimiter='\t')
+
+    def plot(self, tmin=None, tmax=None, layer='agg', decim=None, ax=None,
+             color=None, label=None, show=True):
+        """Plot one layer (or a list of layers); see :func:`plot_dipole`."""
+        from .viz.dipole import plot_dipole
+
+        return plot_dipole(self, tmin=tmin, tmax=tmax, ax=ax, layer=layer,
+                           decim=decim, color=color, label=label, show=show)
+
+
+def _load_columns(fname, n_cols, what):
+    """Load a whitespace-separated numeric text file as a 2-D array."""
+    fname = os.fspath(fname)
+    if not os.path.isfile(fname):
+        raise FileNotFoundError(f"{what} file not found: {fname}")
+    table = np.loadtxt(fname, dtype=float, ndmin=2)
+    if table.shape[1] not in n_cols:
+        raise ValueError(
+            f"{fname} must have {' or '.join(map(str, n_cols))} columns; "
+            f"it has {table.shape[1]}")
+    return table
+
+
+def read_dipole(fname):
+    """Read a dipole text file written by :meth:`Dipole.write` or hnn-core.
+
+    Two columns are time (ms) and agg (nAm); four add L2 and L5.
+    """
+    if os.path.splitext(os.fspath(fname))[1] != '.txt':
+        raise ValueError(f"fname must end with '.txt'; got {fname!r}")
+    table = _load_columns(fname, (2, 4), 'Dipole')
+    return Dipole(table[:, 0], table[:, 1:])
+
+
+def average_dipoles(dpls):
+    """Average single-trial dipoles layer by layer; ``nave = len(dpls)``.
+
+    All inputs must be :class:`Dipole` instances with ``nave == 1``, the same
+    ``scale_applied``, the same layers and the same times (ms).
+    """
+    if isinstance(dpls, Dipole) or not len(dpls):
+        raise ValueError("dpls must be a non-empty list of Dipole instances")
+    for idx, dpl in enumerate(dpls):
+        if not isinstance(dpl, Dipole):
+            raise ValueError(f"dpls[{idx}] must be a Dipole; got {type(dpl)}")
+    first = dpls[0]
+    for idx, dpl in enumerate(dpls):
+        if dpl.nave != 1:
+            raise ValueError(
+                f"dpls[{idx}] is already an average of {dpl.nave} trials; "
+                "only single trials (nave == 1) can be averaged")
+        if dpl.scale_applied != first.scale_applied:
+            raise ValueError(
+                f"dpls[{idx}] has scale_applied={dpl.scale_applied}, "
+                f"dpls[0] has {first.scale_applied}; all must be scaled "
+                "equally")
+        if list(dpl.data) != list(first.data):
+            raise ValueError(f"dpls[{idx}] has layers {list(dpl.data)}, "
+                             f"dpls[0] has {list(first.data)}")
+        if dpl.times.shape != first.times.shape or \
+                not np.allclose(dpl.times, first.times):
+            raise ValueError(f"dpls[{idx}] has different times (ms) from "
+                             "dpls[0]")
+    data = {key: np.mean([dpl.data[key] for dpl in dpls], axis=0)
+            for key in first.data}
+    avg = Dipole(first.times, data, nave=len(dpls))
+    avg.scale_applied = first.scale_applied
+    return avg
+
+
+def read_waveform(fname, *, times=None):
+    """Load a target waveform (two columns: time in ms, dipole in nAm).
+
+    Parameters
+    ----------
+    fname : str | Path
+        Text file, e.g. the shipped ``hnnjax/data/meg/S1_SupraT.txt``.
+    times : array | None
+        If given, a time grid (ms) to resample onto by linear interpolation;
+        it must lie within the file's time span.
+
+    Returns
+    -------
+    dpl : Dipole
+        Data in ``dpl.data['agg']`` (nAm); ``dpl.info['source']`` records the
+        file (and ``'resampled'`` the grid, if any).
+    """
+    table = _load_columns(fname, (2,), 'Waveform')
+    t_file, values = table[:, 0], table[:, 1]
+    info = {'source': os.path.abspath(os.fspath(fname)), 'units': 'nAm'}
+    dpl = Dipole(t_file, values, info=info)  # validates the file's times
+    if times is None:
+        return dpl
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or times.size < 2:
+        raise ValueError("times must be a 1-D grid (ms) with at least 2 "
+                         f"samples; got shape {times.shape}")
+    tol = 1e-9 * max(1.0, np.abs(t_file).max())
+    if times.min() < t_file[0] - tol or times.max() > t_file[-1] + tol:
+        raise ValueError(
+            f"times must lie within the waveform's span [{t_file[0]:g}, "
+            f"{t_file[-1]:g}] ms; got [{times.min():g}, {times.max():g}] ms")
+    info['resampled'] = {'tmin_ms': float(times[0]),
+                         'tmax_ms': float(times[-1]), 'n_times': times.size}
+    return Dipole(times, np.interp(times, t_file, values), info=info)
