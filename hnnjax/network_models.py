@@ -91,3 +91,38 @@ def add_erp_drives_to_jones_model(net, tstart=0.0):
                       "L5_pyramidal": 0.684013},
         synaptic_delays=prox_delays, event_seed=814)
     return net
+
+
+def somato_model(params=None):
+    """The median-nerve (N20) network of hnn-core's somatosensory example:
+    ``N20.json`` local weights plus its four synchronous evoked drives."""
+    net = neymotin_2020_model(params_path("N20") if params is None else params)
+    return add_somato_drives_to_jones_model(net)
+
+
+def add_somato_drives_to_jones_model(net):
+    """The four drives of hnn-core 0.6.1's somatosensory example (spec §9.2):
+    one synchronous source each (``n_drive_cells=1, cell_specific=False``)."""
+    prox_delays = {"L2_basket": 0.1, "L2_pyramidal": 0.1, "L5_basket": 1.0, "L5_pyramidal": 1.0}
+    common = dict(numspikes=1, n_drive_cells=1, cell_specific=False)
+    net.add_evoked_drive(
+        "evprox1", mu=21.0, sigma=4.0, location="proximal", synaptic_delays=prox_delays,
+        weights_ampa={"L2_basket": 0.0036, "L2_pyramidal": 0.0039, "L5_basket": 0.0019, "L5_pyramidal": 0.0020},
+        weights_nmda={"L2_basket": 0.0029, "L2_pyramidal": 0.0005, "L5_basket": 0.0030, "L5_pyramidal": 0.0019},
+        event_seed=276, **common)
+    net.add_evoked_drive(
+        "evprox2", mu=134.0, sigma=4.5, location="proximal", synaptic_delays=prox_delays,
+        weights_ampa={"L2_basket": 0.003, "L2_pyramidal": 0.0039, "L5_basket": 0.004, "L5_pyramidal": 0.0020},
+        weights_nmda={"L2_basket": 0.001, "L2_pyramidal": 0.0005, "L5_basket": 0.002, "L5_pyramidal": 0.0020},
+        event_seed=276, **common)
+    net.add_evoked_drive(
+        "evdist1", mu=32.0, sigma=2.5, location="distal", synaptic_delays=0.1,
+        weights_ampa={"L2_basket": 0.0043, "L2_pyramidal": 0.0032, "L5_pyramidal": 0.0009},
+        weights_nmda={"L2_basket": 0.0029, "L2_pyramidal": 0.0051, "L5_pyramidal": 0.0010},
+        event_seed=277, **common)
+    net.add_evoked_drive(
+        "evdist2", mu=84.0, sigma=4.5, location="distal", synaptic_delays=0.1,
+        weights_ampa={"L2_basket": 0.0041, "L2_pyramidal": 0.0019, "L5_pyramidal": 0.0018},
+        weights_nmda={"L2_basket": 0.0032, "L2_pyramidal": 0.0018, "L5_pyramidal": 0.0017},
+        event_seed=275, **common)
+    return net
