@@ -1,0 +1,97 @@
+"""The full 270-cell network vs hnn-core 0.6.1 + NEURON 8.2.7 (tests/fixtures/net_*.npz).
+
+Cases (see tools/make_reference.py): the somatosensory workflow (N20 + four
+synchronous evoked drives, 3 trials), the default ERP (2 trials), a Poisson
+drive and a bursty drive (300 ms).  All trials of a case run in one call.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hnnjax as hnn
+from hnnjax.network_models import somato_model
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(case):
+    f = np.load(FIXTURES / f"net_{case}.npz")
+    return f, json.loads(str(f["meta"]))
+
+
+def build(case, meta):
+    if case == "somato":
+        return somato_model()
+    net = hnn.jones_2009_model()
+    if case == "erp":
+        hnn.add_erp_drives_to_jones_model(net)
+    for call in meta["api_calls"]:
+        kw = dict(call["kwargs"])
+        getattr(net, call["method"])(kw.pop("name"), **kw)
+    return net
+
+
+def compare(case, dtype="float64"):
+    fix, meta = load(case)
+    net = build(case, meta)
+    dpls = hnn.simulate_dipole(net, tstop=meta["tstop"], dt=meta["dt"], n_trials=meta["n_trials"],
+                               record_vsec="soma", dtype=dtype)
+    cr = net.cell_response
+    out = {"dpl_rel": [], "spikes_matched": [], "count_err": [], "vsoma_rms": []}
+    dt = meta["dt"]
+    for trial in range(meta["n_trials"]):
+        for k, layer in enumerate(("agg", "L2", "L5")):
+            ref = fix["dipoles"][trial, k]
+            d = dpls[trial].data[layer] - ref
+            out["dpl_rel"].append(np.sqrt(np.mean(d ** 2)) / np.sqrt(np.mean(ref ** 2)))
+        sel = (fix["spike_trials"] == trial) & (fix["spike_gids"] < meta["n_cells"])
+        ref = list(zip(fix["spike_gids"][sel].tolist(), fix["spike_times"][sel].tolist()))
+        mine = [(g, t) for g, t in zip(cr.spike_gids[trial], cr.spike_times[trial]) if g < meta["n_cells"]]
+        unmatched = list(mine)
+        hits = 0
+        for g, t in ref:
+            for j, (g2, t2) in enumerate(unmatched):
+                if g2 == g and abs(t2 - t) <= dt + 1e-9:
+                    hits += 1
+                    del unmatched[j]
+                    break
+        out["spikes_matched"].append(hits / max(len(ref), 1) if ref else float(not mine))
+        for ct in net.cell_types:
+            r = net.gid_ranges[ct]
+            n_ref = sum(g in r for g, _ in ref)
+            n_mine = sum(g in r for g, _ in mine)
+            out["count_err"].append(abs(n_mine - n_ref) / max(n_ref, 1))
+    for row, gid in enumerate(fix["vsoma_gids"]):
+        d = cr.vsec[0][int(gid)]["soma"][::meta["record_step"]] - fix["vsoma"][row]
+        out["vsoma_rms"].append(np.sqrt(np.mean(d ** 2)))
+    return {k: np.array(v) for k, v in out.items()}, meta
+
+
+@pytest.fixture(scope="module", params=["somato", "erp", "poisson", "bursty"])
+def result(request):
+    return request.param, *compare(request.param)
+
+
+def test_dipoles_within_one_percent(result):
+    case, out, meta = result
+    assert out["dpl_rel"].max() < 0.01, (case, out["dpl_rel"])
+
+
+def test_spikes_match(result):
+    case, out, meta = result
+    assert out["spikes_matched"].min() >= 0.99, (case, out["spikes_matched"])
+    assert out["count_err"].max() <= 0.01, (case, out["count_err"])
+
+
+def test_soma_voltages_match(result):
+    case, out, meta = result
+    assert out["vsoma_rms"].max() < 1.0, (case, out["vsoma_rms"])  # mV
+
+
+def test_cases_have_activity():
+    """Guard against vacuous comparisons: the spiking cases must spike."""
+    for case in ("somato", "erp", "poisson"):
+        fix, meta = load(case)
+        assert (fix["spike_gids"] < meta["n_cells"]).sum() > 50 * meta["n_trials"]
