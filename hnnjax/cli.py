@@ -1,0 +1,184 @@
+"""The ``hnnjax`` command.
+
+``hnnjax simulate PARAMS_FILE``: simulate a params file, write the trial and
+average dipoles and a figure. ``hnnjax somato``: hnn-core's median-nerve
+(S1) workflow, target waveform vs simulation. ``hnnjax <command> -h`` lists
+the options. Usage errors (bad numbers, missing files) exit with status 2.
+"""
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import matplotlib
+
+from . import __version__
+from .source.somato import ENV_VAR
+from .workflows.simulate import (DTYPES, SHIPPED_PARAMS, check_figure_path,
+                                 run_simulation)
+from .workflows.somato import TARGETS, run_somato
+
+PARAMS_SUFFIXES = ('.json', '.param')
+
+
+def _number_type(requirement, convert, accept):
+    """An argparse ``type``: ``convert(text)`` if ``accept`` takes it, else a
+    usage error saying the value must be ``requirement``."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(
+                f"must be {requirement}; got {text!r}")
+        return value
+    return parse
+
+
+positive_float = _number_type('a number > 0', float,
+                              lambda v: math.isfinite(v) and v > 0)
+non_negative_float = _number_type('a number >= 0', float,
+                                  lambda v: math.isfinite(v) and v >= 0)
+scale_factor = _number_type('a finite non-zero number', float,
+                            lambda v: math.isfinite(v) and v != 0)
+trial_count = _number_type('an integer >= 1', int, lambda v: v >= 1)
+
+
+def params_file(text):
+    """A shipped params name or an existing .json / .param file."""
+    if text in SHIPPED_PARAMS:
+        return text
+    path = Path(text)
+    if path.suffix not in PARAMS_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a shipped params name "
+            f"({', '.join(SHIPPED_PARAMS)}) nor a "
+            f"{' / '.join(PARAMS_SUFFIXES)} file")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"params file not found: {text}")
+    return path
+
+
+def directory(text):
+    """An existing directory."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"not a directory: {text}")
+    return Path(text)
+
+
+def figure_path(text):
+    """A path whose extension matplotlib can write."""
+    try:
+        return check_figure_path(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _add_common(parser, n_trials):
+    parser.add_argument('--n-trials', type=trial_count, default=n_trials,
+                        metavar='N', help='number of trials, simulated in one '
+                        f'call (default {n_trials})')
+    parser.add_argument('--dtype', choices=DTYPES,
+                        default='float64', help='float64 (NEURON-faithful, '
+                        'default) or float32 (faster)')
+
+
+def add_simulate_arguments(parser):
+    """The options of ``hnnjax simulate``."""
+    parser.add_argument('params', type=params_file, metavar='PARAMS_FILE',
+                        help='a .json or .param file, or a shipped set: '
+                        f'{", ".join(SHIPPED_PARAMS)}')
+    parser.add_argument('--tstop', type=positive_float, default=170.0,
+                        metavar='MS', help='duration in ms (default 170)')
+    parser.add_argument('--dt', type=positive_float, default=0.025,
+                        metavar='MS', help='time step in ms (default 0.025)')
+    _add_common(parser, n_trials=1)
+    parser.add_argument('--erp-drives', action='store_true',
+                        help='add the canonical ERP drives (evdist1, evprox1,'
+                        ' evprox2)')
+    parser.add_argument('--no-params-drives', dest='params_drives',
+                        action='store_false',
+                        help="leave out the drives the params file describes")
+    parser.add_argument('--out-dir', type=Path, default=Path('hnnjax_out'),
+                        metavar='DIR', help='where dpl_<k>.txt, '
+                        'dpl_average.txt and simulation.png go (created; '
+                        'default hnnjax_out)')
+    parser.add_argument('--smooth', type=non_negative_float, default=None,
+                        metavar='MS', help='Hamming smoothing window in ms, '
+                        "0 for none (default: the params' dipole_smooth_win)")
+    parser.add_argument('--scale', type=scale_factor, default=None,
+                        metavar='F', help="dipole scale factor (default: the "
+                        "params' dipole_scalefctr)")
+    parser.add_argument('--mesh-shape', type=int, nargs=2, default=(10, 10),
+                        help=argparse.SUPPRESS)
+
+
+def add_somato_arguments(parser):
+    """The options of ``hnnjax somato`` (and of the somato example)."""
+    _add_common(parser, n_trials=25)
+    parser.add_argument('--out', type=figure_path,
+                        default=Path('somato.png'), metavar='PATH',
+                        help='figure file (default somato.png); the average '
+                        'dipole goes beside it as <stem>_dpl.txt')
+    parser.add_argument('--target', choices=TARGETS, default='auto',
+                        help="auto (default): MNE's somato data if found, else"
+                        " the shipped S1 waveform; somato: the data or an "
+                        "error; synthetic: a synthetic MEG recording through "
+                        "the MNE pipeline; waveform: the shipped S1 waveform")
+    parser.add_argument('--data-path', type=directory, default=None,
+                        metavar='DIR', help='local copy of MNE-somato-data/ '
+                        f'or its parent (default: ${ENV_VAR}, else '
+                        '~/mne_data)')
+    parser.add_argument('--mesh-shape', type=int, nargs=2, default=None,
+                        help=argparse.SUPPRESS)
+
+
+def build_parser():
+    """The ``hnnjax`` argument parser with its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog='hnnjax', description='The HNN neocortical column model in JAX.')
+    parser.add_argument('--version', action='version',
+                        version=f'hnnjax {__version__}')
+    commands = parser.add_subparsers(dest='command', required=True,
+                                     metavar='COMMAND')
+    add_simulate_arguments(commands.add_parser(
+        'simulate', help='simulate a params file',
+        description='Simulate jones_2009_model(PARAMS_FILE) with its drives; '
+        'write each trial dipole, their average and a figure.'))
+    add_somato_arguments(commands.add_parser(
+        'somato', help="hnn-core's median-nerve (S1) workflow",
+        description='Target S1 waveform vs the simulated N20 network (mean '
+        'of the trials, smoothed 20 ms, scaled x12): a three-panel figure.'))
+    return parser
+
+
+def _run(args):
+    if args.command == 'simulate':
+        run_simulation(
+            args.params, tstop_ms=args.tstop, dt_ms=args.dt,
+            n_trials=args.n_trials, erp_drives=args.erp_drives,
+            params_drives=args.params_drives, out_dir=args.out_dir,
+            dtype=args.dtype, smooth_ms=args.smooth, scale=args.scale,
+            mesh_shape=tuple(args.mesh_shape))
+    else:
+        run_somato(n_trials=args.n_trials, out=args.out, target=args.target,
+                   data_path=args.data_path, dtype=args.dtype,
+                   mesh_shape=args.mesh_shape)
+
+
+def main(argv=None):
+    """Run ``hnnjax`` with ``argv`` (default: the command line); returns the
+    exit status (argparse exits with 2 itself on malformed options)."""
+    args = build_parser().parse_args(argv)
+    matplotlib.use('Agg')  # figures are only written to files
+    try:
+        _run(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"hnnjax {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Workflows: target selection, RMSE, figures, reduced end-to-end runs."""
+import matplotlib
+
+matplotlib.use('Agg')
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import hnnjax as hnn  # noqa: E402
+from hnnjax.dipole import Dipole  # noqa: E402
+from hnnjax.network.cell_response import CellResponse  # noqa: E402
+from hnnjax.source import SomatoDataNotFoundError  # noqa: E402
+from hnnjax.source.somato import SHIPPED_S1  # noqa: E402
+from hnnjax.workflows import simulate as wsim  # noqa: E402
+from hnnjax.workflows import somato as wsom  # noqa: E402
+
+GID_RANGES = {'L2_basket': range(0, 3), 'L2_pyramidal': range(3, 12),
+              'L5_basket': range(12, 15), 'L5_pyramidal': range(15, 24),
+              'evprox1': range(24, 25), 'evdist1': range(25, 26)}
+
+
+@pytest.fixture(autouse=True)
+def _no_somato_data(monkeypatch, tmp_path):
+    """Never pick up a real somato copy from the environment."""
+    empty = tmp_path / 'no_somato'
+    empty.mkdir()
+    monkeypatch.setenv('MNE_DATASETS_SOMATO_PATH', str(empty))
+    yield
+    plt.close('all')
+
+
+def _cell_response(n_trials=2, tstop_ms=170.0, silent=()):
+    """A hand-built CellResponse: cells spike at 20-60 ms, two drives."""
+    times = np.arange(0, tstop_ms + 0.0125, 0.025)
+    cr = CellResponse(times, GID_RANGES)
+    rng = np.random.default_rng(0)
+    for _ in range(n_trials):
+        gids = [g for ct, r in GID_RANGES.items() if ct not in silent
+                for g in r]
+        spikes = rng.uniform(20, 60, len(gids))
+        spikes[-2:] = [21.0, 32.0]  # evprox1, evdist1
+        cr.add_trial(spikes, gids)
+    return cr
+
+
+def _dipole(scale_nam=1.0, tstop_ms=170.0, nave=2):
+    times = np.arange(0, tstop_ms + 0.0125, 0.025)
+    dpl = Dipole(times, scale_nam * np.sin(times / 20.0), nave=nave)
+    dpl.scale_applied = 12
+    return dpl
+
+
+def _target(scale_nam=1.0, t0_ms=-200.0, t1_ms=170.0):
+    times = np.arange(t0_ms, t1_ms + 1e-9, 5.0)
+    return Dipole(times, scale_nam * np.sin(times / 20.0) + 0.5,
+                  info={'name': 'test target'})
+
+
+# --- target selection -------------------------------------------------------
+
+def test_auto_falls_back_to_shipped_waveform(tmp_path):
+    dpl = wsom.somato_target_or_fallback('auto', tmp_path)
+    shipped = hnn.read_waveform(str(SHIPPED_S1))
+    np.testing.assert_allclose(dpl.data['agg'], shipped.data['agg'])
+    assert dpl.info['target'] == 'waveform'
+    assert str(tmp_path) in dpl.info['reason']
+    assert 'MNE_DATASETS_SOMATO_PATH' in dpl.info['reason']
+    default = wsom.somato_target_or_fallback()  # the env var's empty folder
+    assert default.info['target'] == 'waveform'
+
+
+def test_somato_target_required_raises(tmp_path):
+    with pytest.raises(SomatoDataNotFoundError, match='MNE-somato-data'):
+        wsom.somato_target_or_fallback('somato', tmp_path)
+
+
+def test_auto_uses_somato_data_when_present(monkeypatch, tmp_path):
+    def fake_somato_target(data_path):
+        return Dipole([0.0, 1.0], [0.0, 1.0], info={
+            'label': 'G_postcentral-rh', 'data_path': str(data_path)})
+
+    monkeypatch.setattr(wsom, 'somato_target', fake_somato_target)
+    for target in ('auto', 'somato'):
+        dpl = wsom.somato_target_or_fallback(target, tmp_path)
+        assert dpl.info['target'] == 'somato'
+        assert 'G_postcentral-rh' in dpl.info['name']
+        assert str(tmp_path) in dpl.info['reason']
+
+
+def test_requested_waveform_and_synthetic_dispatch(monkeypatch):
+    dpl = wsom.somato_target_or_fallback('waveform')
+    assert dpl.info['target'] == 'waveform'
+    assert 'requested' in dpl.info['reason']
+    monkeypatch.setattr(wsom, 'synthetic_target', lambda: 'synthetic!')
+    assert wsom.somato_target_or_fallback('synthetic') == 'synthetic!'
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(target='nope'), 'target must be one of'),
+    (dict(target='waveform', data_path='.'), 'data_path is only used'),
+    (dict(target='synthetic', data_path='.'), 'data_path is only used'),
+])
+def test_target_argument_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        wsom.somato_target_or_fallback(**kwargs)
+
+
+def test_synthetic_target_recovers_shipped_waveform():
+    """A small real run of the MNE pipeline on the synthetic recording."""
+    dpl = wsom.synthetic_target(n_trials=20)
+    shipped = hnn.read_waveform(str(SHIPPED_S1))
+    _, label_nam, s1_nam = wsom._common_grid(dpl, shipped)
+    assert np.corrcoef(label_nam, s1_nam)[0, 1] > 0.9
+    assert dpl.info['target'] == 'synthetic'
+    assert dpl.times[0] == pytest.approx(-200.0)
+    # a label time course, far smaller than the injected total dipole
+    assert 0 < np.abs(label_nam).max() < 0.05 * np.abs(s1_nam).max()
+
+
+# --- scores -----------------------------------------------------------------
+
+def test_target_rmse_on_common_grid():
+    target, dpl = _target(), _dipole()
+    rmse, n = wsom.target_rmse(target, dpl)
+    assert n == 35  # target samples 0, 5, ..., 170 ms
+    assert rmse == pytest.approx(0.5, abs=1e-6)  # the constant offset
+    with pytest.raises(ValueError, match='do not overlap'):
+        wsom.target_rmse(_target(t0_ms=200.0, t1_ms=300.0), dpl)
+    assert wsom.amplitude_ratio(_target(100.0), dpl) == pytest.approx(
+        100.5, rel=1e-2)  # peaks sampled every 5 ms
+
+
+# --- figures ----------------------------------------------------------------
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_somato_figure_same_scale(tmp_path):
+    fig = wsom.plot_somato_figure(_cell_response(), _dipole(), _target())
+    axes = fig.axes
+    assert len(axes) == 3
+    assert _legend(axes[0]) == ['evprox', 'evdist']
+    assert _legend(axes[1]) == ['test target',
+                                'HNN simulation (mean of 2, x12)']
+    assert axes[1].get_ylabel() == 'Current dipole (nAm)'
+    assert _legend(axes[2]) == list(wsom.CELL_TYPES)
+    assert axes[2].get_xlabel() == 'Time (ms)'
+    assert all('ms' in ax.get_ylabel() for ax in (axes[0], axes[2]))
+    assert axes[2].get_xlim() == (0.0, 170.0)
+    fig.savefig(tmp_path / 'somato_same.png')
+
+
+def test_somato_figure_separate_scales_and_silent_cells(tmp_path):
+    cr = _cell_response(n_trials=1, silent=('L5_basket',))
+    fig = wsom.plot_somato_figure(cr, _dipole(), _target(1000.0))
+    axes = fig.axes
+    assert len(axes) == 4  # panel (b) has a twin y axis
+    assert axes[1].get_ylabel() == 'Target dipole (nAm)'
+    assert axes[3].get_ylabel() == 'Simulation dipole (nAm)'
+    assert 'separate y scales' in axes[1].get_title()
+    assert len(_legend(axes[1])) == 2
+    assert _legend(axes[2]) == ['L2_basket', 'L2_pyramidal', 'L5_pyramidal']
+    assert '(1 trial)' in axes[2].get_ylabel()
+    # zero lines aligned: both y ranges symmetric
+    for ax in (axes[1], axes[3]):
+        low, high = ax.get_ylim()
+        assert low == pytest.approx(-high)
+    fig.savefig(tmp_path / 'somato_split.png')
+
+
+def test_somato_figure_rejects_non_dipoles():
+    with pytest.raises(ValueError, match='Dipole'):
+        wsom.plot_somato_figure(_cell_response(), [_dipole()], _target())
+
+
+def test_simulation_figure(tmp_path):
+    dpls = [_dipole(nave=1), _dipole(2.0, nave=1)]
+    fig = wsim.plot_simulation_figure(dpls, _cell_response())
+    top, bottom = fig.axes
+    assert _legend(top) == ['mean of 2 trials']
+    assert 'nAm' in top.get_ylabel()
+    assert bottom.get_xlabel() == 'Time (ms)'
+    assert wsim.spikes_per_cell_type(_cell_response()) == {
+        'L2_basket': 6, 'L2_pyramidal': 18, 'L5_basket': 6,
+        'L5_pyramidal': 18}
+    fig.savefig(tmp_path / 'simulation.png')
+    with pytest.raises(ValueError, match='non-empty list'):
+        wsim.plot_simulation_figure([], _cell_response())
+
+
+# --- helpers ----------------------------------------------------------------
+
+@pytest.mark.parametrize('with_progress', [True, False])
+def test_progress_passed_only_when_supported(monkeypatch, with_progress):
+    calls = {}
+
+    def fake_with(net, tstop, dt, n_trials, *, dtype, progress=False):
+        calls.update(dtype=dtype, progress=progress)
+        return ['dpl']
+
+    def fake_without(net, tstop, dt, n_trials, *, dtype):
+        calls.update(dtype=dtype)
+        return ['dpl']
+
+    monkeypatch.setattr(wsim, 'simulate_dipole',
+                        fake_with if with_progress else fake_without)
+    dpls, seconds = wsim.simulate_trials(None, 10.0, 0.025, 1, 'float32',
+                                         progress=True)
+    assert dpls == ['dpl'] and seconds >= 0
+    assert calls == ({'dtype': 'float32', 'progress': True} if with_progress
+                     else {'dtype': 'float32'})
+
+
+def test_resolve_params_and_network_errors(tmp_path):
+    assert wsim.resolve_params('N20')['dipole_scalefctr'] == 12
+    with pytest.raises(FileNotFoundError, match='params file not found'):
+        wsim.resolve_params(tmp_path / 'missing.json')
+    with pytest.raises(ValueError, match='erp_drives'):
+        wsim.build_network('default', erp_drives=True, mesh_shape=(3, 3))
+    with pytest.raises(ValueError, match='mesh_shape'):
+        wsim.build_network('default', mesh_shape=(3, 0))
+    net = wsim.build_network('default', erp_drives=True, params_drives=False,
+                             mesh_shape=(3, 3))
+    assert sorted(net.external_drives) == ['evdist1', 'evprox1', 'evprox2']
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(n_trials=0), 'n_trials'), (dict(tstop_ms=-1.0), 'tstop_ms'),
+    (dict(smooth_ms=0), 'smooth_ms'), (dict(scale=0), 'scale'),
+    (dict(smooth_ms=200.0), 'must not exceed tstop_ms'),
+    (dict(dtype='float16'), 'dtype'), (dict(out='fig.nope'), 'out'),
+    (dict(target='bogus'), 'target'),
+])
+def test_run_somato_argument_errors(kwargs, match, tmp_path):
+    kwargs.setdefault('out', tmp_path / 'fig.png')
+    with pytest.raises(ValueError, match=match):
+        wsom.run_somato(**kwargs)
+
+
+# --- reduced end-to-end runs ------------------------------------------------
+
+def test_run_somato_reduced(tmp_path, capsys):
+    out = tmp_path / 'figs' / 'somato.png'
+    res = wsom.run_somato(n_trials=1, out=out, target='waveform',
+                          mesh_shape=(3, 3))
+    printed = capsys.readouterr().out
+    assert 'target: S1 waveform' in printed and 'RMSE' in printed
+    assert res.figure_file == out and out.is_file()
+    assert res.dipole_file == tmp_path / 'figs' / 'somato_dpl.txt'
+    written = hnn.read_dipole(res.dipole_file)
+    np.testing.assert_allclose(written.data['agg'], res.average.data['agg'],
+                               atol=1e-4)
+    assert res.average.scale_applied == 12
+    assert np.isfinite(res.rmse_nam) and res.sim_time_s > 0
+    types = set(res.cell_response.spike_types[0])
+    assert {'evprox1', 'evprox2', 'evdist1', 'evdist2'} <= types
+
+
+def test_run_simulation_reduced(tmp_path, capsys):
+    res = wsim.run_simulation('default', tstop_ms=60.0, n_trials=2,
+                              out_dir=tmp_path / 'out', mesh_shape=(3, 3),
+                              smooth_ms=10.0, scale=100.0)
+    printed = capsys.readouterr().out
+    assert 'simulated 2 trials of 60 ms' in printed
+    assert [f.name for f in res.trial_files] == ['dpl_0.txt', 'dpl_1.txt']
+    assert all(f.is_file() for f in res.trial_files)
+    assert res.average_file.is_file() and res.figure_file.is_file()
+    assert res.average.nave == 2 and res.average.scale_applied == 100
+    assert sum(res.spike_counts.values()) > 0
