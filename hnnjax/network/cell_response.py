@@ -1,6 +1,10 @@
 """Spikes and recorded traces of a simulation, per trial (hnn-core layout)."""
 from __future__ import annotations
 
+import re
+from glob import glob
+from pathlib import Path
+
 import numpy as np
 
 
@@ -28,12 +32,15 @@ class CellResponse:
                 return name
         return None
 
-    def add_trial(self, times, gids, vsec=None, ca=None):
+    def add_trial(self, times, gids, vsec=None, ca=None, types=None):
+        """Append one trial's spikes, sorted by time then gid; ``types``
+        (one per spike) default to the owners of the gids in ``gid_ranges``."""
         order = np.lexsort((gids, times))
         t, g = np.asarray(times)[order], np.asarray(gids)[order]
         self.spike_times.append(t.tolist())
         self.spike_gids.append([int(x) for x in g])
-        self.spike_types.append([self._type_of(int(x)) for x in g])
+        self.spike_types.append([self._type_of(int(x)) for x in g] if types is None
+                                else [str(types[i]) for i in order])
         self.vsec.append(vsec or {})
         self.ca.append(ca or {})
 
@@ -54,3 +61,97 @@ class CellResponse:
             out[name] = {"all": per_trial.mean(), "trial": per_trial.mean(axis=1).tolist(),
                          "cell": per_trial.mean(axis=0).tolist()}[mean_type]
         return out
+
+    def plot_spikes_hist(self, trial_idx=None, ax=None, spike_types=None, color=None,
+                         invert_spike_types=None, show=True, **kwargs_hist):
+        """Histogram of spike counts over time (ms); see
+        :func:`hnnjax.viz.plot_spikes_hist`.  ``invert_spike_types`` is
+        accepted for hnn-core compatibility and must be None."""
+        from ..viz.spikes import plot_spikes_hist
+
+        if invert_spike_types is not None:
+            raise ValueError("invert_spike_types is not supported by hnnjax; pass None")
+        return plot_spikes_hist(self, trial_idx=trial_idx, ax=ax, spike_types=spike_types,
+                                color=color, show=show, **kwargs_hist)
+
+    def plot_spikes_raster(self, trial_idx=None, ax=None, show=True, cell_types=None,
+                           colors=None, show_legend=True, marker_size=1.0, dpl=None,
+                           overlay_dipoles=False):
+        """Raster of spikes per cell; see :func:`hnnjax.viz.plot_spikes_raster`.
+        ``dpl``/``overlay_dipoles`` are accepted for hnn-core compatibility;
+        overlaying dipoles is not supported."""
+        from ..viz.spikes import plot_spikes_raster
+
+        if overlay_dipoles or dpl is not None:
+            raise ValueError("overlay_dipoles (with dpl) is not supported by hnnjax; "
+                             "plot the dipole on its own axes with plot_dipole")
+        return plot_spikes_raster(self, trial_idx=trial_idx, ax=ax, show=show,
+                                  cell_types=cell_types, colors=colors,
+                                  show_legend=show_legend, marker_size=marker_size)
+
+    def write(self, fname):
+        """Write one tab-separated spike file per trial (hnn-core's format).
+
+        ``fname`` holds the trial index as '%d' or '{0}' (e.g. 'spk_%d.txt');
+        without one, '_<trial>' is inserted before the suffix.  Each row is
+        the spike time (ms, 3 decimals), gid and spike type.
+        """
+        for trial, (times, gids, types) in enumerate(
+                zip(self.spike_times, self.spike_gids, self.spike_types)):
+            with open(_trial_fname(str(fname), trial), "w") as f:
+                f.writelines(f"{t:.3f}\t{int(g)}\t{k}\n" for t, g, k in zip(times, gids, types))
+
+
+def _trial_fname(fname, trial):
+    """``fname`` with the trial index filled in ('%d', '{0}' or appended)."""
+    if re.search(r"%\d*d", fname):
+        return fname % trial
+    if "{" in fname:
+        return fname.format(trial)
+    path = Path(fname)
+    return str(path.with_name(f"{path.stem}_{trial}{path.suffix}"))
+
+
+def _natural_key(path):
+    """Sort key that orders 'spk_2.txt' before 'spk_10.txt'."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+
+
+def _read_rows(file):
+    """The file's rows as strings, shape (n_spikes, n_columns); (0, 3) if empty."""
+    with open(file) as f:
+        rows = [line.split() for line in f if line.strip()]
+    return np.array(rows, dtype=str) if rows else np.empty((0, 3), dtype=str)
+
+
+def read_spikes(fname, gid_ranges=None):
+    """Read spike files written by :meth:`CellResponse.write` (or hnn-core).
+
+    Parameters
+    ----------
+    fname : str | Path
+        Glob pattern of the per-trial files (e.g. 'spk_*.txt'), read in
+        natural order of their names as trials 0, 1, ...
+    gid_ranges : dict | None
+        Cell type or drive name -> range of gids.  Needed for files with no
+        third (spike type) column; when given, types are taken from it.
+
+    Returns
+    -------
+    cell_response : CellResponse
+        Spikes only: ``times`` is empty and there are no traces.
+    """
+    files = sorted(glob(str(fname)), key=_natural_key)
+    if not files:
+        raise ValueError(f"fname {str(fname)!r} matches no spike files")
+    cell_response = CellResponse(np.array([]), gid_ranges or {})
+    for file in files:
+        rows = _read_rows(file)
+        if rows.shape[1] not in (2, 3):
+            raise ValueError(f"{file}: expected 2 or 3 columns (time, gid[, type]), "
+                             f"got {rows.shape[1]}")
+        if rows.shape[1] == 2 and gid_ranges is None:
+            raise ValueError(f"{file} has no spike type column: pass gid_ranges")
+        types = rows[:, 2] if rows.shape[1] == 3 and gid_ranges is None else None
+        cell_response.add_trial(rows[:, 0].astype(float), rows[:, 1].astype(int), types=types)
+    return cell_response

@@ -118,6 +118,12 @@ class Network:
         """A deep copy (drive events and results included)."""
         return copy.deepcopy(self)
 
+    def plot_cells(self, ax=None, show=True):
+        """3-D scatter of the cell positions by type; see :func:`hnnjax.viz.plot_cells`."""
+        from ..viz.network import plot_cells
+
+        return plot_cells(self, ax=ax, show=show)
+
     def __repr__(self):
         counts = ", ".join(f"{len(self.gid_ranges[c])} {c}" for c in self.cell_types)
         return f"<Network | {counts}; {len(self.connectivity)} connections; drives {list(self.external_drives)}>"

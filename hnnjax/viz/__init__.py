@@ -1,2 +1,3 @@
 from .dipole import plot_dipole  # noqa: F401
+from .network import plot_cell_morphology, plot_cells  # noqa: F401
 from .spikes import plot_spikes_hist, plot_spikes_raster  # noqa: F401
