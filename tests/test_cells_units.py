@@ -27,7 +27,7 @@ def test_hh2_table_at_grid_points_equals_hand_formula():
     am = 0.1 * 25.0 / (math.exp(2.5) - 1.0)  # vtrap(25, 10)
     bm = 4.0
     ah, bh = 0.07, 1.0 / (math.exp(3.0) + 1.0)
-    minf, mtau, hinf, htau, _, _ = np.asarray(hh.table(jnp.array([-65.0])))[:, 0]
+    minf, mtau, hinf, htau, _, _ = (float(q[0]) for q in hh.table(jnp.array([-65.0])))
     assert minf == pytest.approx(am / (am + bm), rel=1e-12)
     assert mtau == pytest.approx(1.0 / (am + bm), rel=1e-12)  # q10 = 1 at 37 °C
     assert hinf == pytest.approx(ah / (ah + bh), rel=1e-12)
@@ -38,10 +38,10 @@ def test_table_interpolates_linearly_and_clamps():
     ar = Ar(np.ones((1, 1)))
     t = ar.table
     v0 = t.vmin + 10 * t.dv
-    lo, hi = np.asarray(t(jnp.array([v0, v0 + t.dv])))[0]
-    mid = float(np.asarray(t(jnp.array([v0 + 0.25 * t.dv])))[0, 0])
+    lo, hi = np.asarray(t(jnp.array([v0, v0 + t.dv]))[0])
+    mid = float(t(jnp.array([v0 + 0.25 * t.dv]))[0][0])
     assert mid == pytest.approx(lo + 0.25 * (hi - lo), rel=1e-12)
-    below, above = np.asarray(t(jnp.array([-500.0, 500.0])))[0]
+    below, above = np.asarray(t(jnp.array([-500.0, 500.0]))[0])
     assert below == pytest.approx(float(t.values[0, 0])) and above == pytest.approx(float(t.values[0, -1]))
 
 
@@ -92,7 +92,7 @@ def test_ar_gradient_matches_neuron():
             FIX["seg_params"][r, names.index("gbar_ar")])
     gbar = ct.channels[-1].gbar[:, 0]
     for sec, vals in by_sec.items():
-        np.testing.assert_allclose(gbar[ct.tree.nodes_of(sec)], vals, rtol=1e-9)
+        np.testing.assert_allclose(gbar[ct.tree.segments_of(sec)], vals, rtol=1e-9)
 
 
 def _l5_system(seed=0):
@@ -115,6 +115,7 @@ def test_tree_solve_matches_dense_solve():
     class TA:  # the fields _tree_solve reads
         n_nodes = tree.n_nodes
     TA.parent = jnp.asarray(parent)
+    TA.order = jnp.arange(tree.n_nodes)
     TA.inv_r = jnp.asarray(inv_r[:, None])
     x = np.asarray(_tree_solve(TA, jnp.asarray(diag), jnp.asarray(rhs)))
     for c in range(diag.shape[1]):
@@ -133,6 +134,7 @@ def test_zero_area_nodes_conserve_current():
     class TA:
         n_nodes = tree.n_nodes
     TA.parent = jnp.asarray(parent)
+    TA.order = jnp.arange(tree.n_nodes)
     TA.inv_r = jnp.asarray(inv_r[:, None])
     x = np.asarray(_tree_solve(TA, jnp.asarray(diag), jnp.asarray(rhs)))
     flow = inv_r[:, None] * (x[parent] - x)  # into node from its parent

@@ -22,10 +22,19 @@ class CellType:
     name: str
     tree: NodeTree
     v_init: np.ndarray  # mV, per node
-    channels: tuple  # channel modules (see channels.py), parameters per node
+    channels: tuple  # channel modules (see channels.py), parameters per segment
     synapses: tuple  # ((section, receptor), ...) in site order
     groups: dict  # 'proximal'/'distal' -> section names
     has_calcium: bool  # L5 pyramidal: ca + cad + kca, eca from cai
+    directions: dict  # section -> unit (x, y, z) start→end vector; +z is the apical axis
+
+    def __getitem__(self, key):
+        """hnn-core compatibility: ``cell_types[name]['cell_object']`` is the
+        cell type itself (hnn-core keeps a cell object under that key)."""
+        if key != "cell_object":
+            raise KeyError(f"CellType only supports the key 'cell_object' "
+                           f"(hnn-core compatibility), got {key!r}")
+        return self
 
     @property
     def soma_node(self) -> int:
@@ -53,17 +62,38 @@ class CellType:
             f"location {location!r} is not valid for {self.name}: use one of "
             f"{sorted(self.groups) + self.section_names}")
 
+    def end_points(self) -> dict[str, np.ndarray]:
+        """Start and end (µm) of every section, relative to soma(0), as (2, 3)
+        arrays: each section starts where it attaches to its parent and runs
+        ``L`` µm along its direction (spec §2.2)."""
+        pts = {}
+        for s in self.tree.sections:
+            start = np.zeros(3)
+            if s.parent is not None:
+                p_start, p_end = pts[s.parent]
+                start = p_start + s.parent_end * (p_end - p_start)
+            pts[s.name] = np.stack([start, start + s.L * np.asarray(self.directions[s.name])])
+        return pts
 
-def _per_node(tree: NodeTree, by_section) -> np.ndarray:
-    """(n_nodes, 1) parameter from a section-name -> value mapping (or callable
-    of path distance), zero on zero-area nodes."""
+    def plot_morphology(self, ax=None, color=None, pos=(0.0, 0.0, 0.0), xlim=None, ylim=None,
+                        zlim=None, show=True):
+        """Draw the sections in 3-D; see :func:`hnnjax.viz.plot_cell_morphology`."""
+        from ..viz.network import plot_cell_morphology
+
+        return plot_cell_morphology(self, ax=ax, color=color, pos=pos, xlim=xlim, ylim=ylim,
+                                    zlim=zlim, show=show)
+
+
+def _per_segment(tree: NodeTree, by_section) -> np.ndarray:
+    """(n_segments, 1) parameter from a section-name -> value mapping (or a
+    callable of path distance); membrane mechanisms live on segments only."""
     out = np.zeros(tree.n_nodes)
-    for k, sec in enumerate(tree.sections):
+    for sec in tree.sections:
         nodes = tree.nodes_of(sec.name)
         val = by_section(sec.name, tree.path_distance[nodes]) if callable(by_section) \
             else by_section[sec.name]
         out[nodes] = val
-    return out[:, None]
+    return out[tree.segment_mask][:, None]
 
 
 def _v_init(tree: NodeTree, by_section: dict) -> np.ndarray:
@@ -85,20 +115,39 @@ def _pyramidal_sections(layer: int) -> list[Section]:
                    apical_oblique=(255.0, 5.1), basal_1=(85.0, 6.8),
                    basal_2=(255.0, 8.5), basal_3=(255.0, 8.5))
         tuft_parent = "apical_2"
-    topo = {  # child: (parent, parent end, cos θ)
-        "soma": (None, 1.0, 1.0),
-        "apical_trunk": ("soma", 1.0, 1.0),
-        "apical_1": ("apical_trunk", 1.0, 1.0),
-        "apical_2": ("apical_1", 1.0, 1.0),
-        "apical_tuft": (tuft_parent, 1.0, 1.0),
-        "apical_oblique": ("apical_trunk", 1.0, 0.0),
-        "basal_1": ("soma", 0.0, -1.0),
-        "basal_2": ("basal_1", 1.0, -SQRT1_2),
-        "basal_3": ("basal_1", 1.0, -SQRT1_2),
+    topo = {  # child: (parent, parent end)
+        "soma": (None, 1.0),
+        "apical_trunk": ("soma", 1.0),
+        "apical_1": ("apical_trunk", 1.0),
+        "apical_2": ("apical_1", 1.0),
+        "apical_tuft": (tuft_parent, 1.0),
+        "apical_oblique": ("apical_trunk", 1.0),
+        "basal_1": ("soma", 0.0),
+        "basal_2": ("basal_1", 1.0),
+        "basal_3": ("basal_1", 1.0),
     }
     return [Section(name, L, d, parent=topo[name][0], parent_end=topo[name][1],
-                    cos_theta=topo[name][2], Ra=200.0, cm=cm)
+                    cos_theta=_PYR_DIRECTIONS[name][2], Ra=200.0, cm=cm)
             for name, (L, d) in geo.items()]
+
+
+# Unit start→end vectors (x, y, z) of the pyramidal sections (spec §2.2): the
+# apical axis is +z, the oblique points to −x, basal_2/basal_3 fan out in x–z.
+_PYR_DIRECTIONS = {
+    "soma": (0.0, 0.0, 1.0),
+    "apical_trunk": (0.0, 0.0, 1.0),
+    "apical_1": (0.0, 0.0, 1.0),
+    "apical_2": (0.0, 0.0, 1.0),
+    "apical_tuft": (0.0, 0.0, 1.0),
+    "apical_oblique": (-1.0, 0.0, 0.0),
+    "basal_1": (0.0, 0.0, -1.0),
+    "basal_2": (-SQRT1_2, 0.0, -SQRT1_2),
+    "basal_3": (SQRT1_2, 0.0, -SQRT1_2),
+}
+
+
+def _directions_of(sections) -> dict:
+    return {s.name: _PYR_DIRECTIONS[s.name] for s in sections}
 
 
 _PYR_GROUPS = {"proximal": ("apical_oblique", "basal_2", "basal_3"), "distal": ("apical_tuft",)}
@@ -117,12 +166,13 @@ def l2_pyramidal() -> CellType:
     tree = build_tree(secs)
     soma_or = lambda soma, dend: {s.name: (soma if s.name == "soma" else dend) for s in secs}
     channels = (
-        HH2(_per_node(tree, soma_or(0.18, 0.15)), _per_node(tree, soma_or(0.01, 0.01)),
-            _per_node(tree, soma_or(4.26e-5, 4.26e-5)), _per_node(tree, soma_or(-65.0, -65.0))),
-        Km(_per_node(tree, soma_or(250.0, 250.0))),
+        HH2(_per_segment(tree, soma_or(0.18, 0.15)), _per_segment(tree, soma_or(0.01, 0.01)),
+            _per_segment(tree, soma_or(4.26e-5, 4.26e-5)), _per_segment(tree, soma_or(-65.0, -65.0))),
+        Km(_per_segment(tree, soma_or(250.0, 250.0))),
     )
     return CellType("L2_pyramidal", tree, _v_init(tree, {s.name: -71.46 for s in secs}),
-                    channels, _pyr_synapses(secs), _PYR_GROUPS, has_calcium=False)
+                    channels, _pyr_synapses(secs), _PYR_GROUPS, has_calcium=False,
+                    directions=_directions_of(secs))
 
 
 def _ar_gbar(name, dist):
@@ -136,30 +186,31 @@ def l5_pyramidal() -> CellType:
     tree = build_tree(secs)
     soma_or = lambda soma, dend: {s.name: (soma if s.name == "soma" else dend) for s in secs}
     channels = (
-        HH2(_per_node(tree, soma_or(0.16, 0.14)), _per_node(tree, soma_or(0.01, 0.01)),
-            _per_node(tree, soma_or(4.26e-5, 4.26e-5)), _per_node(tree, soma_or(-65.0, -71.0))),
-        Km(_per_node(tree, soma_or(200.0, 200.0))),
-        CaHVA(_per_node(tree, soma_or(60.0, 60.0))),
+        HH2(_per_segment(tree, soma_or(0.16, 0.14)), _per_segment(tree, soma_or(0.01, 0.01)),
+            _per_segment(tree, soma_or(4.26e-5, 4.26e-5)), _per_segment(tree, soma_or(-65.0, -71.0))),
+        Km(_per_segment(tree, soma_or(200.0, 200.0))),
+        CaHVA(_per_segment(tree, soma_or(60.0, 60.0))),
         Cad(),
-        Kca(_per_node(tree, soma_or(2e-4, 2e-4))),
-        CaT(_per_node(tree, soma_or(2e-4, 2e-4))),
-        Ar(_per_node(tree, _ar_gbar)),
+        Kca(_per_segment(tree, soma_or(2e-4, 2e-4))),
+        CaT(_per_segment(tree, soma_or(2e-4, 2e-4))),
+        Ar(_per_segment(tree, _ar_gbar)),
     )
     v0 = dict(soma=-72.0, apical_trunk=-72.0, apical_1=-71.32, apical_2=-69.08,
               apical_tuft=-67.30, apical_oblique=-72.0, basal_1=-72.0, basal_2=-72.0,
               basal_3=-72.0)
     return CellType("L5_pyramidal", tree, _v_init(tree, v0), channels,
-                    _pyr_synapses(secs), _PYR_GROUPS, has_calcium=True)
+                    _pyr_synapses(secs), _PYR_GROUPS, has_calcium=True,
+                    directions=_directions_of(secs))
 
 
 def basket(layer: int) -> CellType:
     """L2 or L5 basket cell: one 39×20 µm soma with default hh2 (spec §2.5)."""
     tree = build_tree([Section("soma", 39.0, 20.0, cm=0.85, Ra=200.0)])
-    channels = (HH2(*(_per_node(tree, {"soma": x}) for x in (0.12, 0.036, 0.0003, -54.3))),)
+    channels = (HH2(*(_per_segment(tree, {"soma": x}) for x in (0.12, 0.036, 0.0003, -54.3))),)
     groups = {"proximal": ("soma",)} if layer == 5 else {"proximal": ("soma",), "distal": ("soma",)}
     return CellType(f"L{layer}_basket", tree, _v_init(tree, {"soma": -64.9737}), channels,
                     (("soma", "ampa"), ("soma", "nmda"), ("soma", "gabaa")), groups,
-                    has_calcium=False)
+                    has_calcium=False, directions={"soma": (0.0, 0.0, 1.0)})
 
 
 def cell_types() -> dict[str, CellType]:

@@ -89,6 +89,10 @@ class NodeTree:
         k = self.section_names().index(name)
         return np.flatnonzero((self.section_index == k) & self.segment_mask)
 
+    def segments_of(self, name: str) -> np.ndarray:
+        """Positions of a section's segments among all segments (tree order)."""
+        return np.searchsorted(np.flatnonzero(self.segment_mask), self.nodes_of(name))
+
 
 def build_tree(sections: list[Section]) -> NodeTree:
     """Discretise sections (root first, parents before children) into nodes."""

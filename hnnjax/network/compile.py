@@ -23,48 +23,58 @@ def delivery_step(t_arrival, dt):
 
 
 def _record_sites(ct, n_cells, what):
-    """(node, cell, section) triples recorded for ``what`` in False/'soma'/'all'."""
+    """(tree node, cell, section) triples recorded for ``what`` in False/'soma'/'all'."""
     if not what:
         return []
     secs = ["soma"] if what == "soma" else ct.section_names
     return [(ct.tree.mid_node[s], c, s) for c in range(n_cells) for s in secs]
 
 
-def _type_arrays(net, name, dt, record_vsec, record_ca, tstop):
+def _storage_order(tree):
+    """Tree nodes in storage order (segments first) and each node's new index."""
+    perm = np.concatenate([np.flatnonzero(tree.segment_mask), np.flatnonzero(~tree.segment_mask)])
+    new_index = np.empty_like(perm)
+    new_index[perm] = np.arange(len(perm))
+    return perm, new_index
+
+
+def _type_arrays(net, name, record_vsec, record_ca, tstop):
     ct = net.cell_types[name]
     tree = ct.tree
     n_cells = len(net.gid_ranges[name])
-    parent = np.where(tree.parent < 0, 0, tree.parent)
-    inv_r = np.where(tree.parent < 0, 0.0, 1.0 / np.where(tree.r_parent > 0, tree.r_parent, 1.0))
+    perm, new = _storage_order(tree)
+    seg = tree.segment_mask
+    parent = new[np.where(tree.parent < 0, 0, tree.parent)][perm]
+    inv_r = np.where(tree.parent < 0, 0.0, 1.0 / np.where(tree.r_parent > 0, tree.r_parent, 1.0))[perm]
     sum_inv_r = inv_r.copy()
-    np.add.at(sum_inv_r, parent[1:], inv_r[1:])
-    syn_node = np.array([tree.mid_node[s] for s, _ in ct.synapses])
-    onehot = np.zeros((tree.n_nodes, len(syn_node)))
+    np.add.at(sum_inv_r, parent, inv_r)
+    syn_node = new[[tree.mid_node[s] for s, _ in ct.synapses]]
+    onehot = np.zeros((int(seg.sum()), len(syn_node)))
     onehot[syn_node, np.arange(len(syn_node))] = 1.0
-    rec = lambda a: np.array(a, dtype=np.int32)
+    idx = lambda a: np.array(a, dtype=np.int32)
     bias = net.external_biases["tonic"].get(name)
     if bias is None:
-        amp, on = np.zeros((0, tree.n_nodes, n_cells)), np.zeros((0, 2))
+        amp, on = np.zeros((0, int(seg.sum()), n_cells)), np.zeros((0, 2))
     else:
-        amp = np.zeros((1, tree.n_nodes, n_cells))
-        amp[0, tree.mid_node[bias["section"]], :] = bias["amplitude"]
+        amp = np.zeros((1, int(seg.sum()), n_cells))
+        amp[0, new[tree.mid_node[bias["section"]]], :] = bias["amplitude"]
         t_end = tstop if bias["tstop"] is None else bias["tstop"]
         on = np.array([[bias["t0"], t_end]])
     vs = _record_sites(ct, n_cells, record_vsec)
     cs = _record_sites(ct, n_cells, record_ca) if ct.has_calcium else []
     arrays = TypeArrays(
-        parent=rec(parent), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
-        cap=(1e-5 * tree.cm * tree.area)[:, None], area_f=(1e-2 * tree.area)[:, None],
-        v_init=ct.v_init[:, None], channels=ct.channels,
-        syn_onehot=onehot, syn_node=rec(syn_node),
+        parent=idx(parent), order=idx(new), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
+        cap=(1e-5 * tree.cm * tree.area)[seg][:, None], area_f=(1e-2 * tree.area)[seg][:, None],
+        v_init=ct.v_init[perm][:, None], channels=ct.channels,
+        syn_onehot=onehot, syn_node=idx(syn_node),
         syn_e=np.array([[RECEPTORS[r].e] for _, r in ct.synapses]),
         syn_tau1=np.array([[RECEPTORS[r].tau1] for _, r in ct.synapses]),
         syn_tau2=np.array([[RECEPTORS[r].tau2] for _, r in ct.synapses]),
-        dipole_w=tree.dipole_weight if name.endswith("pyramidal") else np.zeros(tree.n_nodes),
+        dipole_w=(tree.dipole_weight if name.endswith("pyramidal") else np.zeros(tree.n_nodes))[perm],
         clamp_amp=amp, clamp_on=on,
-        rec_node=rec([v[0] for v in vs]), rec_cell=rec([v[1] for v in vs]),
-        ca_node=rec([c[0] for c in cs]), ca_cell=rec([c[1] for c in cs]),
-        n_cells=n_cells, soma_node=ct.soma_node, has_calcium=ct.has_calcium,
+        rec_node=idx(new[[v[0] for v in vs]]), rec_cell=idx([v[1] for v in vs]),
+        ca_node=idx(new[[c[0] for c in cs]]), ca_cell=idx([c[1] for c in cs]),
+        n_cells=n_cells, soma_node=int(new[ct.soma_node]), has_calcium=ct.has_calcium,
     )
     return arrays, vs, cs
 
@@ -120,7 +130,7 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):
     layout = Layout(net)
     types, rec_index = [], {}
     for name in layout.types:
-        ta, vs, cs = _type_arrays(net, name, dt, record_vsec, record_ca, tstop)
+        ta, vs, cs = _type_arrays(net, name, record_vsec, record_ca, tstop)
         types.append(ta)
         rec_index[name] = (vs, cs)
     cell_src, drive_src = [], []
@@ -131,18 +141,32 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):
     src_gid, dst, w, delay = (cat(cell_src, i, d) for i, d in enumerate((int, int, float, float)))
     steps = delivery_step(delay, dt)
     keep = (steps < n_steps) & (w != 0)
-    src_gid, dst, w, steps = src_gid[keep], dst[keep], w[keep], steps[keep]
-    src_idx = np.array([layout.cell_index(net, g, net.gid_to_type(g)) for g in src_gid], dtype=np.int64)
-    ring_len = int(steps.max()) + 1 if len(steps) else 1
+    src_idx = np.array([layout.cell_index(net, g, net.gid_to_type(g)) for g in src_gid[keep]], dtype=np.int64)
+    tables = _delivery_tables(src_idx, dst[keep], w[keep], steps[keep], layout.n_cells_total)
     layers = tuple(layout.types.index(t) if t in layout.types else -1
                    for t in ("L2_pyramidal", "L5_pyramidal"))
-    arrays = NetArrays(
-        types=tuple(types), conn_src=src_idx.astype(np.int32), conn_dst=dst.astype(np.int32),
-        conn_delay=steps.astype(np.int32), conn_w=w, threshold=net.threshold,
-        ring_len=ring_len, dipole_layers=layers,
-    )
+    arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers,
+                       groups_per_pass=4)
     drive_tab = tuple(cat(drive_src, i, d) for i, d in enumerate((int, int, float, float)))
     return cast_floats(arrays, dtype), drive_tab, layout, rec_index, n_steps
+
+
+def _delivery_tables(src, dst, w, steps, n_cells, block=128):
+    """Connections sorted into groups (delay block q, source cell c), see
+    ``kernel.NetArrays``; the pending buffer then needs only ``block`` rows."""
+    targets, slot = np.unique(dst, return_inverse=True)
+    q, rem = steps // block, steps % block
+    n_blocks = int(q.max()) + 1 if len(q) else 1
+    group = q * n_cells + src
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=n_blocks * n_cells + 1)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pad = lambda a, v: np.append(a, v)  # one inert entry: gathers need non-empty arrays
+    return dict(grp_start=start.astype(np.int32), grp_count=counts.astype(np.int32),
+                conn_dst=pad(slot[order], 0).astype(np.int32),
+                conn_rem=pad(rem[order], 0).astype(np.int32), conn_w=pad(w[order], 0.0),
+                target_syn=(targets if len(targets) else np.zeros(1)).astype(np.int32),
+                block=block, n_blocks=n_blocks, group_width=max(int(counts.max()), 1))
 
 
 def cast_floats(tree, dtype):

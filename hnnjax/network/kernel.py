@@ -25,22 +25,27 @@ from ..cells.channels import nernst_eca
 
 
 class TypeArrays(eqx.Module):
-    """Device-side constants of one cell type (built by ``compile.py``)."""
+    """Device-side constants of one cell type (built by ``compile.py``).
 
-    parent: jnp.ndarray  # (n_nodes,) int, root's parent is 0
+    Nodes are stored segments first (``n_seg`` rows carrying membrane
+    mechanisms), then the zero-area section-end nodes; ``order`` lists the
+    nodes parents-first for the tree solve."""
+
+    parent: jnp.ndarray  # (n_nodes,) int, root's parent is itself
+    order: jnp.ndarray  # (n_nodes,) int, parents before children
     inv_r: jnp.ndarray  # (n_nodes, 1) µS to the parent (0 for the root)
     sum_inv_r: jnp.ndarray  # (n_nodes, 1) µS, Σ over all neighbours
-    cap: jnp.ndarray  # (n_nodes, 1) nF
-    area_f: jnp.ndarray  # (n_nodes, 1) 1e-2·area: mA/cm² -> nA
+    cap: jnp.ndarray  # (n_seg, 1) nF
+    area_f: jnp.ndarray  # (n_seg, 1) 1e-2·area: mA/cm² -> nA
     v_init: jnp.ndarray  # (n_nodes, 1) mV
-    channels: tuple
-    syn_onehot: jnp.ndarray  # (n_nodes, n_sites)
+    channels: tuple  # parameters shaped (n_seg, 1)
+    syn_onehot: jnp.ndarray  # (n_seg, n_sites)
     syn_node: jnp.ndarray  # (n_sites,) int
     syn_e: jnp.ndarray  # (n_sites, 1) mV
     syn_tau1: jnp.ndarray  # (n_sites, 1) ms
     syn_tau2: jnp.ndarray  # (n_sites, 1) ms
     dipole_w: jnp.ndarray  # (n_nodes,) fA·m/mV (zero for non-pyramidal)
-    clamp_amp: jnp.ndarray  # (n_clamps, n_nodes, n_cells) nA
+    clamp_amp: jnp.ndarray  # (n_clamps, n_seg, n_cells) nA
     clamp_on: jnp.ndarray  # (n_clamps, 2) ms: [t0, t_end)
     rec_node: jnp.ndarray  # (n_rec,) nodes whose voltage is recorded
     rec_cell: jnp.ndarray  # (n_rec,) and their cells
@@ -55,6 +60,10 @@ class TypeArrays(eqx.Module):
         return self.parent.shape[0]
 
     @property
+    def n_seg(self):
+        return self.cap.shape[0]
+
+    @property
     def n_sites(self):
         return self.syn_node.shape[0]
 
@@ -63,12 +72,19 @@ class NetArrays(eqx.Module):
     """The whole network: cell types, connections, recording choices."""
 
     types: tuple  # TypeArrays, in gid order of the cell types
-    conn_src: jnp.ndarray  # (K,) global cell index of the source
-    conn_dst: jnp.ndarray  # (K,) flat synapse index of the target
-    conn_delay: jnp.ndarray  # (K,) delay in steps (>= 1)
-    conn_w: jnp.ndarray  # (K,) µS (times the Exp2Syn factor of the target)
+    # Connections, grouped by (delay block q, source cell): group q·n_cells + c
+    # holds the connections of cell c with delay in [q·block, (q+1)·block) steps.
+    grp_start: jnp.ndarray  # (n_groups + 1,) int, first connection of each group
+    grp_count: jnp.ndarray  # (n_groups + 1,) int (the last group is empty padding)
+    conn_dst: jnp.ndarray  # (K,) int, target slot
+    conn_rem: jnp.ndarray  # (K,) int, delay mod block (steps)
+    conn_w: jnp.ndarray  # (K,) µS times the target's Exp2Syn factor
+    target_syn: jnp.ndarray  # (n_targets,) flat synapse index of each target slot
     threshold: float = eqx.field(static=True)  # mV
-    ring_len: int = eqx.field(static=True)  # max delay + 1
+    block: int = eqx.field(static=True)  # steps per delay block (rows of the pending buffer)
+    n_blocks: int = eqx.field(static=True)
+    group_width: int = eqx.field(static=True)  # largest group
+    groups_per_pass: int = eqx.field(static=True)
     dipole_layers: tuple = eqx.field(static=True)  # type index feeding L2, L5 (or -1)
 
     @property
@@ -106,8 +122,9 @@ def _ion(ta: TypeArrays, gates):
 
 def init_type_state(ta: TypeArrays):
     v = jnp.broadcast_to(ta.v_init, (ta.n_nodes, ta.n_cells))
-    ion = {"cai": jnp.full_like(v, 1e-4)} if ta.has_calcium else {}
-    gates = tuple(ch.init(v, ion) for ch in ta.channels)
+    v_seg = v[:ta.n_seg]
+    ion = {"cai": jnp.full_like(v_seg, 1e-4)} if ta.has_calcium else {}
+    gates = tuple(ch.init(v_seg, ion) for ch in ta.channels)
     z = jnp.zeros((ta.n_sites, ta.n_cells), v.dtype)
     return {"v": v, "gates": gates, "A": z, "B": z}
 
@@ -119,51 +136,56 @@ def _tree_solve(ta: TypeArrays, diag, rhs):
 
     def eliminate(k, carry):
         d, b = carry
-        i = n - 1 - k
+        i = ta.order[n - 1 - k]
         p = ta.parent[i]
         f = off[i] / d[i]
         return d.at[p].add(-f * off[i]), b.at[p].add(-f * b[i])
 
     d, b = lax.fori_loop(0, n - 1, eliminate, (diag, rhs))
 
-    def substitute(i, x):
+    def substitute(k, x):
+        i = ta.order[k]
         return x.at[i].set((b[i] - off[i] * x[ta.parent[i]]) / d[i])
 
-    x0 = jnp.zeros_like(b).at[0].set(b[0] / d[0])
+    root = ta.order[0]
+    x0 = jnp.zeros_like(b).at[root].set(b[root] / d[root])
     return lax.fori_loop(1, n, substitute, x0)
 
 
 def _type_step(ta: TypeArrays, st, syn_inc, t_mid, dt):
     """Steps 3-5 for one cell type; returns the new state."""
     v, gates = st["v"], st["gates"]
+    v_seg = v[:ta.n_seg]
     A = st["A"] + syn_inc
     B = st["B"] + syn_inc
     ion = _ion(ta, gates)
-    i_dens = jnp.zeros_like(v)
-    g_dens = jnp.zeros_like(v)
+    i_dens = jnp.zeros_like(v_seg)
+    g_dens = jnp.zeros_like(v_seg)
     for ch, s in zip(ta.channels, gates):
-        i, g = ch.current(v, s, ion)
+        i, g = ch.current(v_seg, s, ion)
         i_dens = i_dens + i
         g_dens = g_dens + g
     if ta.has_calcium:
-        ion["ica"] = ta.channels[2].ica(v, gates[2], ion)
+        ion["ica"] = ta.channels[2].ica(v_seg, gates[2], ion)
     g_syn = B - A
     i_syn = g_syn * (v[ta.syn_node] - ta.syn_e)
-    i_node = ta.area_f * i_dens + ta.syn_onehot @ i_syn
-    g_node = ta.area_f * g_dens + ta.syn_onehot @ g_syn
     on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
     i_clamp = jnp.tensordot(on.astype(v.dtype), ta.clamp_amp, axes=1)
+    i_seg = ta.area_f * i_dens + ta.syn_onehot @ i_syn - i_clamp
+    g_seg = ta.area_f * g_dens + ta.syn_onehot @ g_syn
+    pad = jnp.zeros((ta.n_nodes - ta.n_seg, v.shape[1]), v.dtype)
     flow = ta.inv_r * (v[ta.parent] - v)  # nA into each node from its parent
     axial = flow - jax.ops.segment_sum(flow, ta.parent, num_segments=ta.n_nodes)
-    rhs = i_clamp - i_node + axial
-    diag = ta.cap / dt + g_node + ta.sum_inv_r
+    rhs = axial - jnp.concatenate([i_seg, pad])
+    diag = ta.sum_inv_r + jnp.concatenate([ta.cap / dt + g_seg, pad])
     v_new = v + _tree_solve(ta, diag, rhs)
 
+    v_new_seg = v_new[:ta.n_seg]
     new_gates = []
     for k, (ch, s) in enumerate(zip(ta.channels, gates)):
         if ta.has_calcium and k == 4:  # kca reads the freshly updated cai
             ion["cai"] = new_gates[3][0]
-        new_gates.append(ch.advance(v_new, s, dt, ion))
+        new_gates.append(ch.advance(v_new_seg, s, dt, ion))
     A = A * jnp.exp(-dt / ta.syn_tau1)
     B = B * jnp.exp(-dt / ta.syn_tau2)
     return {"v": v_new, "gates": tuple(new_gates), "A": A, "B": B}
@@ -184,12 +206,37 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float):
     dtype = net.types[0].v_init.dtype
     states0 = tuple(init_type_state(ta) for ta in net.types)
     soma_v0 = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(net.types, states0)])
+    n_tgt = net.target_syn.shape[0]
+    ring_len = net.n_blocks * net.block
     carry0 = {
         "types": states0,
         "armed": soma_v0 <= net.threshold,
-        "ring": jnp.zeros((net.ring_len, n_cells), dtype),
+        "ring": jnp.zeros((ring_len, n_cells), bool),
+        "pending": jnp.zeros((net.block, n_tgt), dtype),
     }
     k_idx = jnp.arange(events.max_per_step)
+    w_idx = jnp.arange(net.group_width)
+    q_rows = jnp.arange(net.n_blocks) * net.block
+    n_groups = net.n_blocks * n_cells
+
+    def schedule(pending, ring, n):
+        """Network events in two stages: a spike of cell c at step m is seen
+        again at m + q·block for every delay block q (a bool ring of spikes);
+        then the group (q, c) adds its connections into the pending row of
+        their delivery step (row = step mod block).  Work is proportional to
+        spikes, not to connections."""
+        active = ring[(n - q_rows) % ring_len].reshape(-1)
+
+        def one_pass(c):
+            pending, left = c
+            g = jnp.nonzero(left, size=net.groups_per_pass, fill_value=n_groups)[0]
+            valid = w_idx[None, :] < net.grp_count[g][:, None]
+            j = jnp.where(valid, net.grp_start[g][:, None] + w_idx[None, :], 0)
+            row = (n + net.conn_rem[j]) % net.block
+            pending = pending.at[row, net.conn_dst[j]].add(jnp.where(valid, net.conn_w[j], 0.0))
+            return pending, left.at[g].set(False, mode="drop")
+
+        return lax.while_loop(lambda c: c[1].any(), one_pass, (pending, active))[0]
 
     def step(carry, n):
         states = carry["types"]
@@ -197,10 +244,13 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float):
         soma_v = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(net.types, states)])
         above = soma_v > net.threshold
         spikes = above & carry["armed"]
-        ring = carry["ring"].at[n % net.ring_len].set(spikes.astype(dtype))
-        # 2. event delivery: network spikes, then the trial's drive events
-        slot = (n - net.conn_delay) % net.ring_len
-        inc = jnp.zeros(n_syn, dtype).at[net.conn_dst].add(net.conn_w * ring[slot, net.conn_src])
+        # 2. event delivery: network spikes due now, then the trial's drive events
+        ring = carry["ring"].at[n % ring_len].set(spikes)
+        pending = schedule(carry["pending"], ring, n)
+        due = pending[n % net.block]
+        pending = pending.at[n % net.block].add(-due)  # clear the row (x - x == 0); a
+        # scatter keeps XLA updating the buffer in place, where .set(0) copies it
+        inc = jnp.zeros(n_syn, dtype).at[net.target_syn].add(due)
         j = events.ptr[n] + k_idx
         live = j < events.ptr[n + 1]
         j = jnp.where(live, j, 0)
@@ -216,7 +266,7 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float):
             (net.types[k].dipole_w @ new_states[k]["v"]).sum() if k >= 0 else jnp.zeros((), dtype)
             for k in net.dipole_layers])
         rec = tuple(_record(ta, st) for ta, st in zip(net.types, new_states))
-        new_carry = {"types": tuple(new_states), "armed": ~above, "ring": ring}
+        new_carry = {"types": tuple(new_states), "armed": ~above, "ring": ring, "pending": pending}
         return new_carry, (spikes, dip, rec)
 
     rec0 = tuple(_record(ta, st) for ta, st in zip(net.types, states0))
