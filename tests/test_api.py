@@ -122,3 +122,31 @@ def test_results_are_reproducible():
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x.data["agg"], y.data["agg"])
     assert not np.array_equal(a[0].data["agg"], a[1].data["agg"])  # trials differ by seed
+
+
+def test_no_recompile_for_new_drive_values_or_trial_count():
+    import jax.monitoring
+
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, *a, **k: compiles.append(name) if "backend_compile" in name else None)
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    hnn.add_erp_drives_to_jones_model(net)
+    hnn.simulate_dipole(net, tstop=30.0, n_trials=3)
+    first = len(compiles)
+    assert first > 0
+    net.external_drives["evprox1"]["dynamics"]["mu"] = 20.0
+    hnn.simulate_dipole(net, tstop=30.0, n_trials=4)
+    assert len(compiles) == first
+
+
+def test_batches_and_progress_give_the_same_trials(capsys):
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    hnn.add_erp_drives_to_jones_model(net)
+    whole = hnn.simulate_dipole(net, tstop=30.0, n_trials=3)
+    parts = hnn.simulate_dipole(net, tstop=30.0, n_trials=3, batch_size=2, progress=True)
+    for a, b in zip(whole, parts):
+        np.testing.assert_allclose(a.data["agg"], b.data["agg"], rtol=0, atol=1e-12)
+    assert "trials" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="batch_size"):
+        hnn.simulate_dipole(net, tstop=30.0, n_trials=3, batch_size=0)

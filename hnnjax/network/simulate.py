@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import warnings
-from functools import partial
 
 import equinox as eqx
 import jax
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..dipole import Dipole
 from ..drives.events import drive_event_times
@@ -17,9 +17,31 @@ from .kernel import run
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
-@partial(eqx.filter_jit)
+@eqx.filter_jit
 def _run_trials(arrays, events, n_steps, dt):
     return jax.vmap(run, in_axes=(None, 0, None, None))(arrays, events, n_steps, dt)
+
+
+def _padded_count(n, n_devices):
+    """Trials actually run: a power of two up to 8, then a multiple of 8, and a
+    multiple of the device count, so a new n_trials rarely needs a new compile."""
+    b = 1 << int(np.ceil(np.log2(n))) if n <= 8 else int(np.ceil(n / 8) * 8)
+    return int(np.ceil(b / n_devices) * n_devices)
+
+
+def run_batch(arrays, per_trial_events, n_steps, dt, dtype):
+    """Run a batch of trials in one compiled call, the trial axis sharded over
+    all visible devices (a 1-D 'trials' mesh); padding trials are dropped."""
+    devices = jax.devices()
+    n = len(per_trial_events)
+    padded = per_trial_events + [per_trial_events[0]] * (_padded_count(n, len(devices)) - n)
+    events = stack_events(padded, n_steps, dtype)
+    if len(devices) > 1:
+        mesh = jax.sharding.Mesh(np.array(devices), ("trials",))
+        shard = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
+        events = jax.device_put(events, shard)
+    out = jax.device_get(_run_trials(arrays, events, n_steps, float(dt)))
+    return jax.tree_util.tree_map(lambda a: a[:n], out)
 
 
 def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype):
@@ -90,18 +112,24 @@ def baseline_renormalize(times, l2_raw, l5_raw, n_pyr):
 
 
 def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, record_isec=False,
-                    record_ca=False, postproc=False, *, dtype="float64"):
-    """Simulate ``n_trials`` trials of ``net`` (all in one compiled call).
+                    record_ca=False, postproc=False, *, dtype="float64", batch_size=None,
+                    progress=False):
+    """Simulate ``n_trials`` trials of ``net``: all in one compiled, vmapped
+    call (sharded over devices when there are several).
 
     Parameters are hnn-core's: ``tstop`` and ``dt`` in ms; ``n_trials``
     defaults to ``params['N_trials']``; ``record_vsec``/``record_ca`` in
     False/'soma'/'all'.  ``dtype`` is 'float64' (NEURON-faithful) or
-    'float32' (faster).  Returns a list of ``Dipole`` (nAm, baseline
-    renormalised); spikes and traces go to ``net.cell_response``.
+    'float32' (faster).  ``batch_size`` splits many trials into calls of that
+    many (to bound memory); ``progress`` shows a bar over those calls.
+    Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
+    traces go to ``net.cell_response``.
     """
     if n_trials is None:
         n_trials = int(net._params.get("N_trials", 1))
     _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype)
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+        raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
     if postproc:
         warnings.warn("postproc is deprecated: smooth and scale the Dipole explicitly",
                       DeprecationWarning)
@@ -114,9 +142,13 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     arrays, drive_tab, layout, rec_index, n_steps = compile_network(
         net, tstop, dt, np_dtype, record_vsec, record_ca)
     spikes_by_trial = instantiate_drives(net, tstop, n_trials)
-    events = stack_events([trial_events(drive_tab, sp, dt, n_steps) for sp in spikes_by_trial],
-                          n_steps, np_dtype)
-    spikes, dip, rec = jax.device_get(_run_trials(arrays, events, n_steps, float(dt)))
+    per_trial = [trial_events(drive_tab, sp, dt, n_steps) for sp in spikes_by_trial]
+    size = batch_size or n_trials
+    chunks = range(0, n_trials, size)
+    if progress:
+        chunks = tqdm(chunks, desc="trials", unit="batch", total=len(chunks))
+    outs = [run_batch(arrays, per_trial[i:i + size], n_steps, dt, np_dtype) for i in chunks]
+    spikes, dip, rec = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
     if not np.all(np.isfinite(dip)):
         raise FloatingPointError("the simulation produced NaN/inf (numerical instability); "
                                  "reduce dt or check weights and drives")
