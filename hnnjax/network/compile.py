@@ -102,10 +102,11 @@ class Layout:
 
 def connection_table(net, layout, conn):
     """All NetCons of one connectivity entry: source gid, flat target synapse,
-    weight (µS, before the Exp2Syn factor), delay (ms)."""
+    weight (µS, times the target's Exp2Syn factor), delay (ms), and the
+    distance factor g = exp(-d²/λ²) (weight = A_weight·g, delay = A_delay/g)."""
     pairs = [(s, t) for s, ts in conn["gid_pairs"].items() for t in ts]
     if not pairs:
-        return (np.zeros(0, int),) * 2 + (np.zeros(0),) * 2
+        return (np.zeros(0, int),) * 2 + (np.zeros(0),) * 3
     src, tgt = np.array(pairs).T
     src_pos = np.array(net.pos_dict[conn["src_type"]])[src - net.gid_ranges[conn["src_type"]][0]]
     tt = conn["target_type"]
@@ -114,13 +115,15 @@ def connection_table(net, layout, conn):
     nc = conn["nc_dict"]
     d = np.sqrt((tgt_pos[:, 0] - src_pos[:, 0]) ** 2 + (tgt_pos[:, 1] - src_pos[:, 1]) ** 2)
     lam = nc["lamtha"] * net._inplane_distance
-    weight = nc["A_weight"] * nc["gain"] * np.exp(-(d**2) / lam**2)
-    delay = nc["A_delay"] / np.exp(-(d**2) / lam**2)
+    g = np.exp(-(d**2) / lam**2)
+    weight = nc["A_weight"] * nc["gain"] * g
+    delay = nc["A_delay"] / g
     secs = net.cell_types[tt].sections_for(conn["loc"])
     factor = RECEPTORS[conn["receptor"]].factor
     dst = [layout.synapse_index(net, tt, s, conn["receptor"], cells) for s in secs]
     k = len(secs)
-    return (np.tile(src, k), np.concatenate(dst), np.tile(weight * factor, k), np.tile(delay, k))
+    return (np.tile(src, k), np.concatenate(dst), np.tile(weight * factor, k), np.tile(delay, k),
+            np.tile(g, k))
 
 
 def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):

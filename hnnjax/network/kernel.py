@@ -152,12 +152,13 @@ def _tree_solve(ta: TypeArrays, diag, rhs):
     return lax.fori_loop(1, n, substitute, x0)
 
 
-def _type_step(ta: TypeArrays, st, syn_inc, t_mid, dt):
-    """Steps 3-5 for one cell type; returns the new state."""
+def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
+    """Steps 3-5 for one cell type after events added ``inc_a``/``inc_b`` (µS)
+    to the Exp2Syn states; returns the new state."""
     v, gates = st["v"], st["gates"]
     v_seg = v[:ta.n_seg]
-    A = st["A"] + syn_inc
-    B = st["B"] + syn_inc
+    A = st["A"] + inc_a
+    B = st["B"] + inc_b
     ion = _ion(ta, gates)
     i_dens = jnp.zeros_like(v_seg)
     g_dens = jnp.zeros_like(v_seg)
@@ -189,6 +190,12 @@ def _type_step(ta: TypeArrays, st, syn_inc, t_mid, dt):
     A = A * jnp.exp(-dt / ta.syn_tau1)
     B = B * jnp.exp(-dt / ta.syn_tau2)
     return {"v": v_new, "gates": tuple(new_gates), "A": A, "B": B}
+
+
+def layer_dipoles(net, states):
+    """Raw L2 and L5 dipoles (fA·m) of the current voltages."""
+    return jnp.stack([(net.types[k].dipole_w @ states[k]["v"]).sum() if k >= 0
+                      else jnp.zeros((), states[0]["v"].dtype) for k in net.dipole_layers])
 
 
 def _record(ta: TypeArrays, st):
@@ -260,11 +267,9 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float):
         new_states = []
         for ta, st, off in zip(net.types, states, syn_off):
             syn_inc = inc[off:off + ta.n_sites * ta.n_cells].reshape(ta.n_sites, ta.n_cells)
-            new_states.append(_type_step(ta, st, syn_inc, t_mid, dt))
+            new_states.append(type_step(ta, st, syn_inc, syn_inc, t_mid, dt))
         # 6. dipole and recordings from V^{n+1}
-        dip = jnp.stack([
-            (net.types[k].dipole_w @ new_states[k]["v"]).sum() if k >= 0 else jnp.zeros((), dtype)
-            for k in net.dipole_layers])
+        dip = layer_dipoles(net, new_states)
         rec = tuple(_record(ta, st) for ta, st in zip(net.types, new_states))
         new_carry = {"types": tuple(new_states), "armed": ~above, "ring": ring, "pending": pending}
         return new_carry, (spikes, dip, rec)

@@ -1,0 +1,1 @@
+"""Differentiable simulation and drive fitting."""

@@ -1,0 +1,286 @@
+"""A differentiable twin of the simulator: events at continuous times.
+
+The NEURON-faithful integrator moves every event to a grid step, which makes
+the dipole piecewise constant in drive timing.  Here an event due at time T
+(drive: ``t = mu + sigma·z + delay``, z ~ N(0, 1) from the trial's key;
+network: the threshold crossing interpolated between steps, + delay) is added
+at the first grid time t_n >= T with the Exp2Syn value it would have reached
+by then, ``w·f·exp(-(t_n - T)/tau)`` for A (tau1) and B (tau2).  Since
+g = B - A starts at 0, the trajectory is continuous in T and the dipole is
+differentiable in mu, sigma, weights and delays; only spikes that appear or
+vanish make jumps.  Cells use the same step as the faithful mode.
+
+Reverse mode runs through a two-level checkpointed scan (chunks of ~√T steps),
+so memory is O(√T · state).  Local connections with delays above
+``max_delay`` ms (tiny weights: w ∝ 1/delay) are dropped to keep the spike
+ring, the largest part of the state, short; the distance to the faithful mode
+is measured in the tests.
+"""
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ..cells.synapses import RECEPTORS
+from ..network.compile import Layout, _type_arrays, cast_floats, connection_table
+from ..network.kernel import init_type_state, layer_dipoles, type_step
+
+
+class GradNet(eqx.Module):
+    """Arrays of the differentiable model (one network, all trials)."""
+
+    types: tuple
+    # Local connections sharing source, delay and receptor time constants form
+    # a group: arrival tests and decay factors are computed once per group.
+    c_grp: jnp.ndarray  # (K,) group of each connection
+    c_dst: jnp.ndarray  # (K,) flat synapse index
+    c_w: jnp.ndarray  # (K,) µS times Exp2Syn factor
+    g_src: jnp.ndarray  # (G,) source cell index
+    g_off: jnp.ndarray  # (G,) ceil(delay/dt): the later of two candidate source steps
+    g_delay: jnp.ndarray  # (G,) ms
+    g_tau: jnp.ndarray  # (G, 2) target tau1, tau2 (ms)
+    d_cell: jnp.ndarray  # (Kd,) drive cell index of each drive connection
+    d_dst: jnp.ndarray  # (Kd,)
+    d_g: jnp.ndarray  # (Kd,) exp(-d²/λ²): weight = A·g, delay = A_delay/g
+    d_f: jnp.ndarray  # (Kd,) Exp2Syn factor
+    d_tau: jnp.ndarray  # (Kd, 2)
+    d_widx: jnp.ndarray  # (Kd,) parameter index of the weight
+    d_didx: jnp.ndarray  # (Kd,) parameter index of the delay
+    cell_mu: jnp.ndarray  # (n_drive_cells,) parameter index of mu
+    cell_sigma: jnp.ndarray  # (n_drive_cells,) parameter index of sigma
+    cell_nspk: jnp.ndarray  # (n_drive_cells,) spikes per drive cell
+    threshold: float = eqx.field(static=True)
+    ring_len: int = eqx.field(static=True)
+    max_spikes: int = eqx.field(static=True)  # per drive cell
+    events_per_step: int = eqx.field(static=True)
+    dipole_layers: tuple = eqx.field(static=True)
+
+
+def drive_parameters(net):
+    """Names and values of every differentiable drive parameter, in a fixed
+    order: ``<drive>.mu``, ``<drive>.sigma`` (evoked drives),
+    ``<drive>.weights_ampa.<cell type>``, ``<drive>.weights_nmda.<cell type>``,
+    ``<drive>.synaptic_delays.<cell type>``."""
+    names, values = [], []
+    for name, drive in net.external_drives.items():
+        if drive["type"] not in ("evoked", "gaussian"):
+            raise ValueError(f"drive {name!r} is {drive['type']!r}: the differentiable model "
+                             "supports evoked drives only")
+        for key in ("mu", "sigma"):
+            names.append(f"{name}.{key}")
+            values.append(float(drive["dynamics"][key]))
+        for rec in ("ampa", "nmda"):
+            for ct, w in (drive[f"weights_{rec}"] or {}).items():
+                names.append(f"{name}.weights_{rec}.{ct}")
+                values.append(float(w))
+        delays = drive["synaptic_delays"]
+        for ct in drive["target_types"]:
+            names.append(f"{name}.synaptic_delays.{ct}")
+            values.append(float(delays[ct] if isinstance(delays, dict) else delays))
+    return names, np.array(values)
+
+
+def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0):
+    """Compile ``net`` for the differentiable model.  Returns (GradNet,
+    parameter names, initial values, number of steps)."""
+    n_steps = int(round(tstop / dt))
+    layout = Layout(net)
+    types = tuple(_type_arrays(net, t, False, False, tstop)[0] for t in layout.types)
+    names, values = drive_parameters(net)
+    index = {n: i for i, n in enumerate(names)}
+    site_tau = _site_taus(net, layout)
+    local, drive = [], []
+    for conn in net.connectivity:
+        (drive if conn["src_type"] in net.external_drives else local).append(conn)
+    cat = lambda x, t: np.concatenate(x).astype(t) if x else np.zeros(0, t)
+    tabs = [connection_table(net, layout, c) for c in local]
+    src, dst, w, delay = (cat([tab[i] for tab in tabs], t) for i, t in enumerate((int, int, float, float)))
+    keep = (delay <= max_delay) & (delay < tstop) & (w != 0)
+    src_idx = np.array([layout.cell_index(net, g, net.gid_to_type(g)) for g in src[keep]], int)
+    tau = site_tau[dst[keep].astype(int)].reshape(-1, 2)
+    groups, c_grp = np.unique(np.column_stack([src_idx, delay[keep], tau]), axis=0,
+                              return_inverse=True)
+    off = np.ceil(groups[:, 1] / dt).astype(int)
+    cell_base, base = {}, 0
+    for name in net.external_drives:
+        cell_base[name] = base
+        base += len(net.gid_ranges[name])
+    d_cell, d_dst, d_g, d_f, d_widx, d_didx = [], [], [], [], [], []
+    for conn in drive:
+        name, ct, rec = conn["src_type"], conn["target_type"], conn["receptor"]
+        s, d, _, _, g = connection_table(net, layout, conn)
+        d_cell.append(s - net.gid_ranges[name][0] + cell_base[name])
+        d_dst.append(d)
+        d_g.append(g)
+        d_f.append(np.full(len(s), RECEPTORS[rec].factor))
+        d_widx.append(np.full(len(s), index[f"{name}.weights_{rec}.{ct}"]))
+        d_didx.append(np.full(len(s), index[f"{name}.synaptic_delays.{ct}"]))
+    d_dst = cat(d_dst, int)
+    mu_idx, sig_idx, nspk = [], [], []
+    for name, drv in net.external_drives.items():
+        n_cells = len(net.gid_ranges[name])
+        mu_idx += [index[f"{name}.mu"]] * n_cells
+        sig_idx += [index[f"{name}.sigma"]] * n_cells
+        nspk += [int(drv["dynamics"]["numspikes"])] * n_cells
+    max_spikes = max(nspk, default=1)
+    events_per_step = _events_per_step(net, cat(d_cell, int), cat(d_g, float), cat(d_didx, int),
+                                       values, np.array(mu_idx, int), dt)
+    layers = tuple(layout.types.index(t) for t in ("L2_pyramidal", "L5_pyramidal"))
+    arrays = GradNet(
+        types=types, c_grp=c_grp.ravel(), c_dst=dst[keep].astype(int), c_w=w[keep],
+        g_src=groups[:, 0].astype(int), g_off=off, g_delay=groups[:, 1],
+        g_tau=groups[:, 2:].reshape(-1, 2),
+        d_cell=cat(d_cell, int), d_dst=d_dst, d_g=cat(d_g, float), d_f=cat(d_f, float),
+        d_tau=site_tau[d_dst] if len(d_dst) else np.zeros((0, 2)),
+        d_widx=cat(d_widx, int), d_didx=cat(d_didx, int),
+        cell_mu=np.array(mu_idx, int), cell_sigma=np.array(sig_idx, int),
+        cell_nspk=np.array(nspk, int), threshold=net.threshold,
+        ring_len=int(off.max()) + 1 if len(off) else 1, max_spikes=max_spikes,
+        events_per_step=events_per_step, dipole_layers=layers)
+    return cast_floats(arrays, dtype), names, values, n_steps
+
+
+def _bucket(n):
+    return 1 << max(4, int(math.ceil(math.log2(max(n, 1)))))
+
+
+def _events_per_step(net, d_cell, d_g, d_didx, values, cell_mu, dt):
+    """Room for drive events per step: twice the most events that share a
+    step when every drive fires at its mean time (overflow is reported)."""
+    if len(d_cell) == 0:
+        return 16
+    t = values[cell_mu][d_cell] + values[d_didx] / d_g
+    counts = np.bincount(np.ceil(t / dt).astype(int).clip(0))
+    return _bucket(2 * int(counts.max()))
+
+
+def _site_taus(net, layout):
+    """(n_syn, 2) tau1, tau2 (ms) of every flat synapse index."""
+    out = np.zeros((layout.n_syn_total, 2))
+    for t in layout.types:
+        ct, n = net.cell_types[t], layout.n_cells[t]
+        for site, (_, rec) in enumerate(ct.synapses):
+            s = layout.syn_off[t] + site * n
+            out[s:s + n] = (RECEPTORS[rec].tau1, RECEPTORS[rec].tau2)
+    return out
+
+
+def draw_z(gn: GradNet, key, dtype=jnp.float64):
+    """Standard-normal draws of one trial, (n_drive_cells, max_spikes)."""
+    return jax.random.normal(key, (gn.cell_mu.shape[0], gn.max_spikes), dtype)
+
+
+def z_from_times(net, gn: GradNet, trial_times):
+    """The draws that reproduce given drive spike times (e.g. hnn-core's,
+    from ``instantiate_drives``): z = (t - mu)/sigma per drive cell and spike."""
+    z = np.zeros((gn.cell_mu.shape[0], gn.max_spikes))
+    row = 0
+    for name, drive in net.external_drives.items():
+        mu, sigma = drive["dynamics"]["mu"], drive["dynamics"]["sigma"]
+        for gid in net.gid_ranges[name]:
+            t = np.asarray(trial_times.get(gid, []), float)
+            z[row, :len(t)] = (t - mu) / sigma if sigma > 0 else 0.0
+            z[row, len(t):] = -1e9  # spikes hnn-core dropped (t <= 0): keep them out
+            row += 1
+    return z
+
+
+def drive_events(gn: GradNet, theta, z, dt, tstop):
+    """One trial's drive events: arrival time T (ms), target, weight·factor and
+    the delivery step ceil(T/dt), all differentiable but the step."""
+    t = theta[gn.cell_mu][:, None] + theta[gn.cell_sigma][:, None] * z  # (cells, spikes)
+    live = (jnp.arange(gn.max_spikes)[None, :] < gn.cell_nspk[:, None]) & (t > 0) & (t <= tstop)
+    T = t[gn.d_cell] + (theta[gn.d_didx] / gn.d_g)[:, None]  # (Kd, spikes)
+    w = (theta[gn.d_widx] * gn.d_g * gn.d_f)[:, None] * live[gn.d_cell]
+    step = jnp.ceil(lax.stop_gradient(T) / dt).astype(jnp.int32)
+    n_steps = int(round(tstop / dt))
+    step = jnp.where(w != 0, step, n_steps + 1)
+    shape = T.shape
+    order = jnp.argsort(step.ravel())
+    flat = lambda a: jnp.broadcast_to(a, shape).ravel()[order]
+    dst = flat(gn.d_dst[:, None])
+    tau = jnp.broadcast_to(gn.d_tau[:, None, :], shape + (2,)).reshape(-1, 2)[order]
+    return step.ravel()[order], flat(T), dst, flat(w), tau
+
+
+def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
+    """Integrate one trial with drive draws ``z`` (see ``draw_z``).  Returns
+    the raw L2/L5 dipoles (n_steps, 2), fA·m, at t_1..t_n, the spike count
+    per cell, and whether a step had more drive events than room for them."""
+    dtype = theta.dtype
+    tstop = n_steps * dt
+    ev_step, ev_T, ev_dst, ev_w, ev_tau = drive_events(gn, theta, z, dt, tstop)
+    ptr = jnp.searchsorted(ev_step, jnp.arange(n_steps + 1), side="left")
+    n_syn = sum(ta.n_sites * ta.n_cells for ta in gn.types)
+    states0 = tuple(init_type_state(ta) for ta in gn.types)
+    soma0 = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(gn.types, states0)])
+    n_cells = soma0.shape[0]
+    carry0 = {"types": states0, "armed": soma0 <= gn.threshold, "prev": soma0,
+              "ring_s": jnp.zeros((gn.ring_len, n_cells), bool),
+              "ring_d": jnp.zeros((gn.ring_len, n_cells), dtype),
+              "count": jnp.zeros(n_cells, jnp.int32)}
+    k_ev = jnp.arange(gn.events_per_step)
+
+    def step(carry, n):
+        states = carry["types"]
+        t_n = n * dt
+        soma = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(gn.types, states)])
+        above = soma > gn.threshold
+        spk = above & carry["armed"]
+        frac = (soma - gn.threshold) / jnp.where(spk, soma - carry["prev"], 1.0)
+        delta = jnp.where(spk, dt * frac, 0.0)  # ms before t_n that V crossed threshold
+        row = n % gn.ring_len
+        ring_s = carry["ring_s"].at[row].set(spk)
+        ring_d = carry["ring_d"].at[row].set(delta)
+        inc_a = jnp.zeros(n_syn, dtype)
+        inc_b = jnp.zeros(n_syn, dtype)
+        # network events: a spike at step n - off or n - off + 1 may arrive now
+        # (never both: a cell cannot spike at two consecutive steps)
+        j = n - gn.g_off
+        r1, r2 = j % gn.ring_len, (j + 1) % gn.ring_len
+        s1, s2 = ring_s[r1, gn.g_src], ring_s[r2, gn.g_src]
+        arr1 = j * dt - ring_d[r1, gn.g_src] + gn.g_delay
+        arr2 = (j + 1) * dt - ring_d[r2, gn.g_src] + gn.g_delay
+        hit1 = s1 & (j >= 0) & (arr1 > t_n - dt) & (arr1 <= t_n)
+        hit2 = s2 & (j + 1 >= 0) & (arr2 > t_n - dt) & (arr2 <= t_n)
+        age = jnp.where(hit1, t_n - arr1, jnp.where(hit2, t_n - arr2, 0.0))
+        hit = (hit1 | hit2).astype(dtype)
+        fa = (hit * jnp.exp(-age / gn.g_tau[:, 0]))[gn.c_grp]
+        fb = (hit * jnp.exp(-age / gn.g_tau[:, 1]))[gn.c_grp]
+        inc_a = inc_a.at[gn.c_dst].add(gn.c_w * fa)
+        inc_b = inc_b.at[gn.c_dst].add(gn.c_w * fb)
+        # drive events due at step n
+        e = jnp.minimum(ptr[n] + k_ev, ev_step.shape[0] - 1)
+        live = (ptr[n] + k_ev) < ptr[n + 1]
+        age = jnp.where(live, t_n - ev_T[e], 0.0)
+        w = jnp.where(live, ev_w[e], 0.0)
+        inc_a = inc_a.at[ev_dst[e]].add(w * jnp.exp(-age / ev_tau[e, 0]))
+        inc_b = inc_b.at[ev_dst[e]].add(w * jnp.exp(-age / ev_tau[e, 1]))
+        t_mid = t_n + 0.5 * dt
+        new_states, off = [], 0
+        for ta, st in zip(gn.types, states):
+            size = ta.n_sites * ta.n_cells
+            a = inc_a[off:off + size].reshape(ta.n_sites, ta.n_cells)
+            b = inc_b[off:off + size].reshape(ta.n_sites, ta.n_cells)
+            new_states.append(type_step(ta, st, a, b, t_mid, dt))
+            off += size
+        new = {"types": tuple(new_states), "armed": ~above, "prev": soma,
+               "ring_s": ring_s, "ring_d": ring_d, "count": carry["count"] + spk}
+        return new, layer_dipoles(gn, new_states)
+
+    chunk = chunk or _chunk_size(n_steps)
+    inner = jax.checkpoint(lambda c, ns: lax.scan(jax.checkpoint(step), c, ns))
+    carry, dip = lax.scan(inner, carry0, jnp.arange(n_steps).reshape(-1, chunk))
+    overflow = jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step
+    return dip.reshape(n_steps, 2), carry["count"], overflow
+
+
+def _chunk_size(n_steps):
+    """The divisor of n_steps closest to √n_steps (two-level checkpointing)."""
+    divisors = [d for d in range(1, n_steps + 1) if n_steps % d == 0]
+    return min(divisors, key=lambda d: abs(d - math.sqrt(n_steps)))
