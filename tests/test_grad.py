@@ -1,0 +1,137 @@
+"""The differentiable model: gradients vs finite differences, distance to the
+faithful mode, and parameter recovery with fit_drives."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import hnnjax as hnn
+from hnnjax.grad import model
+from hnnjax.grad.fit import dipole_fn, expand_names, fit_drives, hamming_smooth
+from hnnjax.network.simulate import baseline_renormalize, instantiate_drives
+from hnnjax.network_models import somato_model
+
+
+def two_drive_net(mu_p=15.0, mu_d=30.0, w_p=0.004, w_d=0.002, nmda=0.001, mesh=(2, 2)):
+    net = hnn.jones_2009_model(mesh_shape=mesh)
+    net.add_evoked_drive("evprox1", mu=mu_p, sigma=2.0, numspikes=1, location="proximal",
+                         n_drive_cells=1, cell_specific=False, weights_ampa={"L5_pyramidal": w_p},
+                         weights_nmda={"L5_pyramidal": nmda}, synaptic_delays=0.1, event_seed=1)
+    net.add_evoked_drive("evdist1", mu=mu_d, sigma=2.0, numspikes=1, location="distal",
+                         n_drive_cells=1, cell_specific=False, weights_ampa={"L2_pyramidal": w_d},
+                         synaptic_delays=0.1, event_seed=2)
+    return net
+
+
+def _fd_check(net, tstop, names_to_check, rel_tol=0.05):
+    fn, gn, names, th0, times = dipole_fn(net, tstop)
+    z = model.draw_z(gn, jax.random.PRNGKey(3))[None]
+    target = jnp.asarray(0.01 * np.sin(times / 7.0))
+
+    def loss(th):
+        d, _ = fn(th, z)
+        return jnp.mean((hamming_smooth(d.mean(0), 10.0, 0.025) - target) ** 2) * 1e4
+
+    f, g = jax.jit(loss), jax.jit(jax.grad(loss))
+    th = jnp.asarray(th0)
+    grad = np.asarray(g(th))
+    checked = 0
+    for name in names_to_check:
+        i = names.index(name)
+        h = 1e-3 * max(abs(th0[i]), 1e-2)
+        fd = (float(f(th.at[i].add(h))) - float(f(th.at[i].add(-h)))) / (2 * h)
+        assert np.isfinite(grad[i])
+        assert grad[i] == pytest.approx(fd, rel=rel_tol, abs=1e-8), name
+        checked += abs(fd) > 1e-6
+    assert checked >= len(names_to_check) - 1  # the check is not vacuous
+
+
+KINDS = ["evprox1.mu", "evprox1.sigma", "evprox1.weights_ampa.L5_pyramidal",
+         "evprox1.weights_nmda.L5_pyramidal", "evprox1.synaptic_delays.L5_pyramidal",
+         "evdist1.mu", "evdist1.weights_ampa.L2_pyramidal"]
+
+
+def test_gradients_match_finite_differences_reduced_network():
+    _fd_check(two_drive_net(mesh=(3, 3)), 50.0, KINDS)
+
+
+@pytest.mark.slow
+def test_gradients_match_finite_differences_full_somato():
+    _fd_check(somato_model(), 45.0, ["evprox1.mu", "evprox1.sigma", "evprox1.weights_ampa.L5_pyramidal",
+                                     "evprox1.weights_nmda.L2_basket", "evdist1.synaptic_delays.L2_pyramidal"])
+
+
+def test_differentiable_mode_stays_close_to_faithful_mode():
+    """Same drive spike times (hnn-core's draws), full somato network, 170 ms."""
+    net = somato_model()
+    faithful = hnn.simulate_dipole(net, tstop=170.0, n_trials=1)[0]
+    times = instantiate_drives(net, 170.0, 1)[0]
+    gn, names, th0, n_steps = model.build(net, 170.0)
+    z = jnp.asarray(model.z_from_times(net, gn, times))
+    dip, count, overflow = jax.jit(lambda th, z: model.run(gn, th, z, n_steps, 0.025))(jnp.asarray(th0), z)
+    assert not bool(overflow)
+    raw = np.zeros((n_steps + 1, 2))
+    raw[1:] = np.asarray(dip)
+    l2, l5 = baseline_renormalize(faithful.times, raw[:, 0], raw[:, 1], 100)
+    agg = (l2 + l5) * 1e-6
+    ref = faithful.data["agg"]
+    rel = np.sqrt(np.mean((agg - ref) ** 2)) / np.sqrt(np.mean(ref ** 2))
+    assert rel < 0.02, rel
+    n_faithful = sum(g < 270 for g in net.cell_response.spike_gids[0])
+    assert abs(int(count.sum()) - n_faithful) <= 0.05 * n_faithful
+
+
+def test_parameter_recovery_reduced_network():
+    """Target from known drives; start with mu ±5 ms and weights ×2 / ×0.5."""
+    tstop, key = 50.0, jax.random.PRNGKey(3)
+    truth = two_drive_net(nmda=0.0)
+    fn, gn, names, th0, times = dipole_fn(truth, tstop)
+    d, _ = fn(jnp.asarray(th0), model.draw_z(gn, jax.random.split(key, 1)[0])[None])
+    start = two_drive_net(mu_p=20.0, mu_d=25.0, w_p=0.008, w_d=0.001, nmda=0.0)
+    params = ["evprox1.mu", "evdist1.mu", "evprox1.weights_ampa.L5_pyramidal",
+              "evdist1.weights_ampa.L2_pyramidal"]
+    res = fit_drives(start, (times, np.asarray(d.mean(0))), params, n_trials=1, tstop=tstop,
+                     smooth_window=None, scale=1.0, n_steps=110, key=key, progress=False,
+                     optimizer=optax.adam(0.1))
+    assert res.loss_history[-1] < 0.2 * res.loss_history[0]
+    assert abs(res.values["evprox1.mu"] - 15.0) < 1.0
+    assert abs(res.values["evdist1.mu"] - 30.0) < 1.0
+    assert res.values["evprox1.weights_ampa.L5_pyramidal"] == pytest.approx(0.004, rel=0.1)
+    assert res.values["evdist1.weights_ampa.L2_pyramidal"] == pytest.approx(0.002, rel=0.1)
+    # the fitted values are written back into a copy of the network
+    drive = res.net.external_drives["evprox1"]
+    assert drive["dynamics"]["mu"] == pytest.approx(res.values["evprox1.mu"])
+    assert start.external_drives["evprox1"]["dynamics"]["mu"] == 20.0
+
+
+def test_fit_argument_errors():
+    net = two_drive_net()
+    target = (np.arange(0, 41.0), np.zeros(41))
+    with pytest.raises(ValueError, match="params"):
+        fit_drives(net, target, ["evprox9.mu"], tstop=40.0, n_steps=1, progress=False)
+    with pytest.raises(ValueError, match="n_steps"):
+        fit_drives(net, target, ["evprox1.mu"], tstop=40.0, n_steps=0, progress=False)
+    with pytest.raises(ValueError, match="loss"):
+        fit_drives(net, target, ["evprox1.mu"], tstop=40.0, n_steps=1, loss="mae", progress=False)
+    with pytest.raises(ValueError, match="target spans"):
+        fit_drives(net, (np.arange(0, 20.0), np.zeros(20)), ["evprox1.mu"], tstop=40.0,
+                   n_steps=1, progress=False)
+    with pytest.raises(ValueError, match="bounds"):
+        fit_drives(net, target, ["evprox1.mu"], tstop=40.0, n_steps=1, progress=False,
+                   bounds={"evprox1.mu": (30.0, 10.0)})
+
+
+def test_nan_gradient_stops_with_a_clear_error():
+    net = two_drive_net()
+    target = (np.arange(0, 41.0), np.zeros(41))
+    bad_loss = lambda sim, tgt: jnp.sqrt(jnp.sum(sim - sim))  # d/dx sqrt(0) = inf
+    with pytest.raises(FloatingPointError, match="step 0"):
+        fit_drives(net, target, ["evprox1.mu"], tstop=40.0, n_steps=2, loss=bad_loss,
+                   progress=False)
+
+
+def test_name_shorthand():
+    names = ["a.mu", "a.sigma", "b.mu"]
+    assert expand_names(["a.*"], names) == ["a.mu", "a.sigma"]
+    assert expand_names(["b.mu", "a.*"], names) == ["b.mu", "a.mu", "a.sigma"]
