@@ -150,7 +150,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     or ``'evprox1.*'``.  ``scale``: a fixed factor or ``'fit'`` (least squares
     each step).  ``optimizer``: an optax transformation (default Adam, 0.05 on
     the unconstrained parameters).  The trials' drive draws come from ``key``,
-    fixed over the fit (common random numbers).
+    fixed over the fit (common random numbers).  The parameters with the lowest
+    loss seen are returned; ``loss_history`` holds every step's loss.
     """
     if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
@@ -191,6 +192,7 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     u = jnp.asarray(tr.to_unconstrained(theta0[idx]))
     state = opt.init(u)
     history = []
+    best = (np.inf, u)
     bar = tqdm(range(n_steps), desc="fit", disable=not progress)
     for step in bar:
         (val, (s, overflow)), g = value_and_grad(u)
@@ -202,11 +204,14 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
             raise FloatingPointError(f"non-finite loss ({float(val)}) or gradient at step {step}"
                                      f" for parameters {bad or free}")
         history.append(float(val))
+        best = min(best, (float(val), u), key=lambda b: b[0])
         bar.set_postfix(loss=f"{float(val):.4g}")
         updates, state = opt.update(g, state, u)
         u = optax.apply_updates(u, updates)
     (val, (s, _)) = objective(u)
     history.append(float(val))
+    if best[0] < float(val):  # return the best parameters seen, not the last
+        u = best[1]
     fitted = np.asarray(tr.to_constrained(u))
     values = dict(zip(free, fitted.tolist()))
     net_fit = copy.deepcopy(net)
