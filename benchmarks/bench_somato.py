@@ -236,6 +236,8 @@ def bench_batches(net, batches, repeats, max_steady_s, dtypes=("float64", "float
                 walls.append(w)
                 cpus.append(c)
                 log(f"hnnjax {dtype} batch {b}: steady {w:.2f} s ({w / b:.2f} s/trial)")
+            if np.any(np.asarray(out[3])):
+                raise RuntimeError("connection-chunk capacity overflowed: timings are of a wrong run")
             steady = statistics.median(walls)
             results.append(dict(
                 dtype=dtype, batch=b, first_s=first, first_cpu_s=first_cpu,

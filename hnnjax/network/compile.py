@@ -148,28 +148,35 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):
     tables = _delivery_tables(src_idx, dst[keep], w[keep], steps[keep], layout.n_cells_total)
     layers = tuple(layout.types.index(t) if t in layout.types else -1
                    for t in ("L2_pyramidal", "L5_pyramidal"))
-    arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers,
-                       groups_per_pass=4)
+    arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers)
     drive_tab = tuple(cat(drive_src, i, d) for i, d in enumerate((int, int, float, float)))
     return cast_floats(arrays, dtype), drive_tab, layout, rec_index, n_steps
 
 
-def _delivery_tables(src, dst, w, steps, n_cells, block=128):
+def _delivery_tables(src, dst, w, steps, n_cells, block=128, width=32, capacity=128):
     """Connections sorted into groups (delay block q, source cell c), see
-    ``kernel.NetArrays``; the pending buffer then needs only ``block`` rows."""
+    ``kernel.NetArrays``, and each group cut into chunks of at most ``width``
+    connections; the pending buffer then needs only ``block`` rows."""
     targets, slot = np.unique(dst, return_inverse=True)
     q, rem = steps // block, steps % block
     n_blocks = int(q.max()) + 1 if len(q) else 1
     group = q * n_cells + src
     order = np.argsort(group, kind="stable")
-    counts = np.bincount(group, minlength=n_blocks * n_cells + 1)
+    counts = np.bincount(group, minlength=n_blocks * n_cells)
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pad = lambda a, v: np.append(a, v)  # one inert entry: gathers need non-empty arrays
-    return dict(grp_start=start.astype(np.int32), grp_count=counts.astype(np.int32),
+    n_pieces = -(-counts // width)
+    chunk_group = np.repeat(np.arange(len(counts)), n_pieces)
+    piece = np.arange(len(chunk_group)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
+    chunk_start = start[chunk_group] + piece * width
+    chunk_count = np.minimum(counts[chunk_group] - piece * width, width)
+    pad = lambda a, v: np.append(a, v)  # one inert entry: the fill value of gathers
+    return dict(chunk_group=chunk_group.astype(np.int32),
+                chunk_start=pad(chunk_start, 0).astype(np.int32),
+                chunk_count=pad(chunk_count, 0).astype(np.int32),
                 conn_dst=pad(slot[order], 0).astype(np.int32),
                 conn_rem=pad(rem[order], 0).astype(np.int32), conn_w=pad(w[order], 0.0),
                 target_syn=(targets if len(targets) else np.zeros(1)).astype(np.int32),
-                block=block, n_blocks=n_blocks, group_width=max(int(counts.max()), 1))
+                block=block, n_blocks=n_blocks, chunk_width=width, capacity=capacity)
 
 
 def cast_floats(tree, dtype):

@@ -73,9 +73,11 @@ class NetArrays(eqx.Module):
 
     types: tuple  # TypeArrays, in gid order of the cell types
     # Connections, grouped by (delay block q, source cell): group q·n_cells + c
-    # holds the connections of cell c with delay in [q·block, (q+1)·block) steps.
-    grp_start: jnp.ndarray  # (n_groups + 1,) int, first connection of each group
-    grp_count: jnp.ndarray  # (n_groups + 1,) int (the last group is empty padding)
+    # holds the connections of cell c with delay in [q·block, (q+1)·block)
+    # steps, stored in chunks of at most ``chunk_width`` consecutive connections.
+    chunk_group: jnp.ndarray  # (n_chunks,) int, the group of each chunk
+    chunk_start: jnp.ndarray  # (n_chunks + 1,) int, first connection (last: inert padding)
+    chunk_count: jnp.ndarray  # (n_chunks + 1,) int, connections in the chunk
     conn_dst: jnp.ndarray  # (K,) int, target slot
     conn_rem: jnp.ndarray  # (K,) int, delay mod block (steps)
     conn_w: jnp.ndarray  # (K,) µS times the target's Exp2Syn factor
@@ -83,8 +85,8 @@ class NetArrays(eqx.Module):
     threshold: float = eqx.field(static=True)  # mV
     block: int = eqx.field(static=True)  # steps per delay block (rows of the pending buffer)
     n_blocks: int = eqx.field(static=True)
-    group_width: int = eqx.field(static=True)  # largest group
-    groups_per_pass: int = eqx.field(static=True)
+    chunk_width: int = eqx.field(static=True)
+    capacity: int = eqx.field(static=True)  # chunks scheduled per step at most
     dipole_layers: tuple = eqx.field(static=True)  # type index feeding L2, L5 (or -1)
 
     @property
@@ -215,35 +217,39 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float):
     soma_v0 = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(net.types, states0)])
     n_tgt = net.target_syn.shape[0]
     ring_len = net.n_blocks * net.block
+    n_rows = net.block + 1  # pending rows: one more than the schedule horizon
+    tgt_idx = jnp.arange(n_tgt)
     carry0 = {
         "types": states0,
         "armed": soma_v0 <= net.threshold,
         "ring": jnp.zeros((ring_len, n_cells), bool),
-        "pending": jnp.zeros((net.block, n_tgt), dtype),
+        "pending": jnp.zeros((n_rows, n_tgt), dtype),
+        "due": jnp.zeros(n_tgt, dtype),
+        "overflow": jnp.zeros((), bool),
     }
     k_idx = jnp.arange(events.max_per_step)
-    w_idx = jnp.arange(net.group_width)
+    w_idx = jnp.arange(net.chunk_width)
     q_rows = jnp.arange(net.n_blocks) * net.block
-    n_groups = net.n_blocks * n_cells
+    n_chunks = net.chunk_group.shape[0]
 
-    def schedule(pending, ring, n):
+    def schedule(pending, due_prev, ring, n):
         """Network events in two stages: a spike of cell c at step m is seen
         again at m + q·block for every delay block q (a bool ring of spikes);
-        then the group (q, c) adds its connections into the pending row of
-        their delivery step (row = step mod block).  Work is proportional to
-        spikes, not to connections."""
-        active = ring[(n - q_rows) % ring_len].reshape(-1)
-
-        def one_pass(c):
-            pending, left = c
-            g = jnp.nonzero(left, size=net.groups_per_pass, fill_value=n_groups)[0]
-            valid = w_idx[None, :] < net.grp_count[g][:, None]
-            j = jnp.where(valid, net.grp_start[g][:, None] + w_idx[None, :], 0)
-            row = (n + net.conn_rem[j]) % net.block
-            pending = pending.at[row, net.conn_dst[j]].add(jnp.where(valid, net.conn_w[j], 0.0))
-            return pending, left.at[g].set(False, mode="drop")
-
-        return lax.while_loop(lambda c: c[1].any(), one_pass, (pending, active))[0]
+        then the chunks of group (q, c) add their connections into the pending
+        row of their delivery step (row = step mod (block + 1)), all in one
+        scatter of at most ``capacity`` chunks.  Work is proportional to spikes, not to
+        connections; more chunks than that in one step set the overflow flag."""
+        active = ring[(n - q_rows) % ring_len].reshape(-1)[net.chunk_group]
+        c = jnp.nonzero(active, size=net.capacity, fill_value=n_chunks)[0]
+        valid = w_idx[None, :] < net.chunk_count[c][:, None]
+        j = jnp.where(valid, net.chunk_start[c][:, None] + w_idx[None, :], 0)
+        row = (n + net.conn_rem[j]) % n_rows
+        # the row read at the previous step is cleared in the same scatter
+        # (x + -x == 0 exactly; nothing is scheduled into it at this step)
+        rows = jnp.concatenate([row.reshape(-1), jnp.full(n_tgt, (n - 1) % n_rows)])
+        cols = jnp.concatenate([net.conn_dst[j].reshape(-1), tgt_idx])
+        vals = jnp.concatenate([jnp.where(valid, net.conn_w[j], 0.0).reshape(-1), -due_prev])
+        return pending.at[rows, cols].add(vals), active.sum() > net.capacity
 
     def step(carry, n):
         states = carry["types"]
@@ -253,10 +259,8 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float):
         spikes = above & carry["armed"]
         # 2. event delivery: network spikes due now, then the trial's drive events
         ring = carry["ring"].at[n % ring_len].set(spikes)
-        pending = schedule(carry["pending"], ring, n)
-        due = pending[n % net.block]
-        pending = pending.at[n % net.block].add(-due)  # clear the row (x - x == 0); a
-        # scatter keeps XLA updating the buffer in place, where .set(0) copies it
+        pending, overflow = schedule(carry["pending"], carry["due"], ring, n)
+        due = pending[n % n_rows]
         inc = jnp.zeros(n_syn, dtype).at[net.target_syn].add(due)
         j = events.ptr[n] + k_idx
         live = j < events.ptr[n + 1]
@@ -271,10 +275,11 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float):
         # 6. dipole and recordings from V^{n+1}
         dip = layer_dipoles(net, new_states)
         rec = tuple(_record(ta, st) for ta, st in zip(net.types, new_states))
-        new_carry = {"types": tuple(new_states), "armed": ~above, "ring": ring, "pending": pending}
+        new_carry = {"types": tuple(new_states), "armed": ~above, "ring": ring, "pending": pending, "due": due,
+                     "overflow": carry["overflow"] | overflow}
         return new_carry, (spikes, dip, rec)
 
     rec0 = tuple(_record(ta, st) for ta, st in zip(net.types, states0))
-    _, (spikes, dip, rec) = lax.scan(step, carry0, jnp.arange(n_steps))
+    last, (spikes, dip, rec) = lax.scan(step, carry0, jnp.arange(n_steps))
     rec = jax.tree_util.tree_map(lambda a0, a: jnp.concatenate([a0[None], a]), rec0, rec)
-    return spikes, dip, rec
+    return spikes, dip, rec, last["overflow"]

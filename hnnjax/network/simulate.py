@@ -1,6 +1,7 @@
 """``simulate_dipole``: all trials of a network in one compiled call."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import equinox as eqx
@@ -15,6 +16,7 @@ from .compile import compile_network, stack_events, trial_events
 from .kernel import run
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
+CPU_BATCH = 8  # trials per compiled call on a single CPU device (larger is no faster on 2 cores)
 
 
 @eqx.filter_jit
@@ -40,8 +42,20 @@ def run_batch(arrays, per_trial_events, n_steps, dt, dtype):
         mesh = jax.sharding.Mesh(np.array(devices), ("trials",))
         shard = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
         events = jax.device_put(events, shard)
-    out = jax.device_get(_run_trials(arrays, events, n_steps, float(dt)))
-    return jax.tree_util.tree_map(lambda a: a[:n], out)
+    while True:
+        *out, overflow = jax.device_get(_run_trials(arrays, events, n_steps, float(dt)))
+        if not np.any(overflow):
+            return jax.tree_util.tree_map(lambda a: a[:n], tuple(out))
+        # more connection chunks were due in one step than the scatter holds:
+        # rerun with twice the room (same sums in the same order)
+        arrays = dataclasses.replace(arrays, capacity=2 * arrays.capacity)
+
+
+def default_batch_size(n_trials):
+    """Trials per compiled call: all of them when there are several devices
+    or an accelerator (fill the devices), ``CPU_BATCH`` on one CPU device."""
+    devices = jax.devices()
+    return CPU_BATCH if len(devices) == 1 and devices[0].platform == "cpu" else n_trials
 
 
 def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype):
@@ -114,14 +128,16 @@ def baseline_renormalize(times, l2_raw, l5_raw, n_pyr):
 def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, record_isec=False,
                     record_ca=False, postproc=False, *, dtype="float64", batch_size=None,
                     progress=False):
-    """Simulate ``n_trials`` trials of ``net``: all in one compiled, vmapped
-    call (sharded over devices when there are several).
+    """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
+    (sharded over devices when there are several).
 
     Parameters are hnn-core's: ``tstop`` and ``dt`` in ms; ``n_trials``
     defaults to ``params['N_trials']``; ``record_vsec``/``record_ca`` in
     False/'soma'/'all'.  ``dtype`` is 'float64' (NEURON-faithful) or
-    'float32' (faster).  ``batch_size`` splits many trials into calls of that
-    many (to bound memory); ``progress`` shows a bar over those calls.
+    'float32' (faster).  ``batch_size`` trials run per call: by default all
+    of them on GPUs or several devices, 8 on one CPU device (see
+    ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
+    over the calls.
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
@@ -143,7 +159,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
         net, tstop, dt, np_dtype, record_vsec, record_ca)
     spikes_by_trial = instantiate_drives(net, tstop, n_trials)
     per_trial = [trial_events(drive_tab, sp, dt, n_steps) for sp in spikes_by_trial]
-    size = batch_size or n_trials
+    size = batch_size or default_batch_size(n_trials)
     chunks = range(0, n_trials, size)
     if progress:
         chunks = tqdm(chunks, desc="trials", unit="batch", total=len(chunks))
