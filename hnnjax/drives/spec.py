@@ -7,28 +7,31 @@ hnn-core's ``net.external_drives[name]``. Host-side only (NumPy/Python).
 Units: ms, µS (weights), Hz (rates); space_constant in units of the
 in-plane grid spacing.
 """
+import functools
 import numbers
 
 import numpy as np
 
+from ..cells.cell_types import cell_types
+
 CELL_TYPES = ('L2_basket', 'L2_pyramidal', 'L5_basket', 'L5_pyramidal')
 DRIVE_TYPES = ('evoked', 'gaussian', 'poisson', 'bursty', 'spike_train')
 
-# receptors on each section, and the section groups drives may target
-_DEND = ('apical_trunk', 'apical_1', 'apical_tuft', 'apical_oblique',
-         'basal_1', 'basal_2', 'basal_3')
-_ALL_SYN = ('ampa', 'nmda', 'gabaa', 'gabab')
-_PYR_L2 = {'soma': ('gabaa', 'gabab'), **{s: _ALL_SYN for s in _DEND}}
-_PYR_L5 = {**_PYR_L2, 'apical_2': _ALL_SYN}
-_BASKET = {'soma': ('ampa', 'nmda', 'gabaa')}
-_SECTION_RECEPTORS = {'L2_basket': _BASKET, 'L2_pyramidal': _PYR_L2,
-                      'L5_basket': _BASKET, 'L5_pyramidal': _PYR_L5}
-_PYR_GROUPS = {'proximal': ('apical_oblique', 'basal_2', 'basal_3'),
-               'distal': ('apical_tuft',)}
-_SECTION_GROUPS = {'L2_basket': {'proximal': ('soma',), 'distal': ('soma',)},
-                   'L2_pyramidal': _PYR_GROUPS,
-                   'L5_basket': {'proximal': ('soma',), 'distal': ()},
-                   'L5_pyramidal': _PYR_GROUPS}
+
+@functools.lru_cache(maxsize=None)
+def _sites():
+    """Per cell type, from the cell models: section -> receptors carried
+    there, and the sections each drive location group ('proximal',
+    'distal') targets (empty where a type has no such group)."""
+    receptors, groups = {}, {}
+    for name, ct in cell_types().items():
+        by_section = {}
+        for section, receptor in ct.synapses:
+            by_section[section] = by_section.get(section, ()) + (receptor,)
+        receptors[name] = by_section
+        groups[name] = {g: tuple(ct.groups.get(g, ())) for g in ('proximal', 'distal')}
+    return receptors, groups
+
 
 _REQUIRED = object()
 _CONNECTION = dict(location=_REQUIRED, weights_ampa=None, weights_nmda=None,
@@ -131,8 +134,8 @@ def _weights(param, weights, cell_types):
 def _check_location(location, targets, receptors_by_type):
     """'proximal'/'distal' or a section present in every target type, and
     carrying every receptor the drive uses there."""
-    sections = set.intersection(*(set(_SECTION_RECEPTORS[ct])
-                                  for ct in targets))
+    section_receptors, section_groups = _sites()
+    sections = set.intersection(*(set(section_receptors[ct]) for ct in targets))
     valid = ['proximal', 'distal'] + sorted(sections)
     if location not in valid:
         raise ValueError(f'location must be one of {valid} for target types '
@@ -141,15 +144,15 @@ def _check_location(location, targets, receptors_by_type):
         raise ValueError('a distal drive cannot target L5_basket: remove '
                          'L5_basket from weights_ampa and weights_nmda')
     for ct in targets:
-        group = _SECTION_GROUPS[ct].get(location, (location,))
+        group = section_groups[ct].get(location, (location,))
         for section in group:
             for receptor in receptors_by_type[ct]:
-                if receptor not in _SECTION_RECEPTORS[ct][section]:
+                if receptor not in section_receptors[ct][section]:
                     raise ValueError(
                         f'location {location!r}: section {section!r} of '
                         f'{ct} has no {receptor!r} synapse (weights_'
                         f'{receptor}[{ct!r}]); accepted receptors there: '
-                        f'{_SECTION_RECEPTORS[ct][section]}')
+                        f'{section_receptors[ct][section]}')
 
 
 def _per_target(param, value, targets, check):

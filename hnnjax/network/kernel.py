@@ -115,10 +115,20 @@ class Events(eqx.Module):
     max_per_step: int = eqx.field(static=True)
 
 
+def _calcium_slots(ta: TypeArrays):
+    """Positions of the L5 calcium mechanisms in ``ta.channels``: the Ca
+    current (ca), the shell concentration (cad) and the Ca-activated K (kca)."""
+    kinds = [type(ch).__name__ for ch in ta.channels]
+    ca, cad, kca = kinds.index("CaHVA"), kinds.index("Cad"), kinds.index("Kca")
+    if not cad < kca:
+        raise ValueError("cad must come before kca in a cell type's channels (kca reads the new cai)")
+    return ca, cad, kca
+
+
 def _ion(ta: TypeArrays, gates):
     if not ta.has_calcium:
         return {}
-    cai = gates[3][0]  # channel order fixed in cell_types.l5_pyramidal: cad is 4th
+    cai = gates[_calcium_slots(ta)[1]][0]
     return {"cai": cai, "eca": nernst_eca(cai)}
 
 
@@ -169,7 +179,8 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
         i_dens = i_dens + i
         g_dens = g_dens + g
     if ta.has_calcium:
-        ion["ica"] = ta.channels[2].ica(v_seg, gates[2], ion)
+        ca, cad, kca = _calcium_slots(ta)
+        ion["ica"] = ta.channels[ca].ica(v_seg, gates[ca], ion)
     g_syn = B - A
     i_syn = g_syn * (v[ta.syn_node] - ta.syn_e)
     on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
@@ -186,8 +197,8 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
     v_new_seg = v_new[:ta.n_seg]
     new_gates = []
     for k, (ch, s) in enumerate(zip(ta.channels, gates)):
-        if ta.has_calcium and k == 4:  # kca reads the freshly updated cai
-            ion["cai"] = new_gates[3][0]
+        if ta.has_calcium and k == kca:  # kca reads the freshly updated cai (cad comes first)
+            ion["cai"] = new_gates[cad][0]
         new_gates.append(ch.advance(v_new_seg, s, dt, ion))
     A = A * jnp.exp(-dt / ta.syn_tau1)
     B = B * jnp.exp(-dt / ta.syn_tau2)
@@ -203,7 +214,7 @@ def layer_dipoles(net, states):
 def _record(ta: TypeArrays, st):
     out = {"v": st["v"][ta.rec_node, ta.rec_cell]}
     if ta.has_calcium:
-        out["ca"] = st["gates"][3][0][ta.ca_node, ta.ca_cell]
+        out["ca"] = st["gates"][_calcium_slots(ta)[1]][0][ta.ca_node, ta.ca_cell]
     return out
 
 
