@@ -89,6 +89,42 @@ def test_differentiable_mode_stays_close_to_faithful_mode():
     assert abs(int(count.sum()) - n_faithful) <= 0.05 * n_faithful
 
 
+def _erp_net():
+    net = hnn.jones_2009_model(mesh_shape=(3, 3))
+    hnn.add_erp_drives_to_jones_model(net)
+    return net
+
+
+def test_event_room_overflow_is_reported_and_grown_room_gives_the_same_results(monkeypatch):
+    """Room for one chunk of local connections per step is too little for a
+    spiking network: run() says so, grown room reproduces the default, and
+    fit_drives grows the room by itself."""
+    net, tstop = _erp_net(), 60.0
+    tight, names, th0, n_steps = model.build(net, tstop, capacity=1)
+    wide = model.build(net, tstop)[0]
+    z = model.draw_z(wide, jax.random.split(jax.random.PRNGKey(1), 1)[0])  # fit_drives' draw
+    run = jax.jit(lambda gn, th: model.run(gn, th, z, n_steps, 0.025))
+    dip_w, count_w, over_w = run(wide, jnp.asarray(th0))
+    assert not bool(over_w) and int(count_w.sum()) > 20
+    assert bool(run(tight, jnp.asarray(th0))[2])
+    while bool(run(tight, jnp.asarray(th0))[2]):
+        tight = model.grow(tight)
+    assert tight.capacity < wide.capacity
+    np.testing.assert_allclose(run(tight, jnp.asarray(th0))[0], dip_w, rtol=0,
+                               atol=1e-9 * float(jnp.abs(dip_w).max()))
+    # fit_drives (same draws) starting one doubling short of enough room
+    target = (np.arange(0, 61.0), np.sin(np.arange(0, 61.0) / 9.0))
+    kw = dict(n_trials=1, tstop=tstop, n_steps=1, progress=False, key=jax.random.PRNGKey(1))
+    ref = fit_drives(net, target, ["evprox1.mu"], **kw)
+    build, grow, grown = model.build, model.grow, []
+    monkeypatch.setattr(model, "build",
+                        lambda *a, **k: build(*a, **{**k, "capacity": tight.capacity // 2}))
+    monkeypatch.setattr(model, "grow", lambda gn: grown.append(gn.capacity) or grow(gn))
+    res = fit_drives(net, target, ["evprox1.mu"], **kw)
+    assert grown == [tight.capacity // 2]
+    np.testing.assert_allclose(res.loss_history, ref.loss_history, rtol=1e-9)
+
+
 def test_parameter_recovery_reduced_network():
     """Target from known drives; start with mu ±5 ms and weights ×2 / ×0.5."""
     tstop, key = 50.0, jax.random.PRNGKey(3)

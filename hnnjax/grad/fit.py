@@ -85,11 +85,15 @@ def hamming_smooth(x, window_ms, dt):
     return jnp.convolve(x, jnp.asarray(w / w.sum(), x.dtype), mode="same")
 
 
-def dipole_fn(net, tstop, dt=0.025, max_delay=25.0):
-    """A pure function theta, z (n_trials, ...) -> aggregate dipoles
-    (n_trials, n_steps + 1), nAm (baseline renormalised, as ``simulate_dipole``),
-    with the parameter names and current values."""
-    gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
+def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
+    """A pure function theta, z (n_trials, ...) -> (aggregate dipoles
+    (n_trials, n_steps + 1), nAm, baseline renormalised as ``simulate_dipole``;
+    overflow flags), with the model, parameter names and current values.
+    ``gn``: a model already built from ``net`` (e.g. grown by ``model.grow``)."""
+    if gn is None:
+        gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
+    else:
+        (names, theta0), n_steps = model.drive_parameters(net), int(round(tstop / dt))
     times = np.arange(n_steps + 1) * dt
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
     l2_off, l5_off = baseline_renormalize(times, np.zeros_like(times), np.zeros_like(times), n_pyr)
@@ -174,20 +178,40 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     tr = _Transform(free, bounds or {}, tstop)
     z = jnp.stack([model.draw_z(gn, k) for k in jax.random.split(key, n_trials)])
 
-    def simulate(u):
-        theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
-        dpl, overflow = fn(theta, z)
-        avg = dpl.mean(axis=0)
-        if smooth_window:
-            avg = hamming_smooth(avg, smooth_window, dt)
-        s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
-        return avg, s, overflow.any()
+    def compile_objective(fn):
+        def simulate(u):
+            theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
+            dpl, overflow = fn(theta, z)
+            avg = dpl.mean(axis=0)
+            if smooth_window:
+                avg = hamming_smooth(avg, smooth_window, dt)
+            s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
+            return avg, s, overflow.any()
 
-    def objective(u):
-        avg, s, overflow = simulate(u)
-        return loss_fn(s * avg, tgt), (s, overflow)
+        def objective(u):
+            avg, s, overflow = simulate(u)
+            return loss_fn(s * avg, tgt), (s, overflow)
 
-    value_and_grad = jax.jit(jax.value_and_grad(objective, has_aux=True))
+        return jax.jit(simulate), jax.jit(jax.value_and_grad(objective, has_aux=True))
+
+    compiled = compile_objective(fn)
+
+    def evaluate(u, grad=True):
+        """(loss, gradient) or (avg, scale) at u.  A step with more events than
+        the model has room for -> twice the room, compiled again (rare)."""
+        nonlocal gn, compiled
+        while True:
+            if grad:
+                (val, (_, overflow)), g = compiled[1](u)
+                out = (val, g)
+            else:
+                avg, s, overflow = compiled[0](u)
+                out = (avg, s)
+            if not bool(overflow):
+                return out
+            gn = model.grow(gn)
+            compiled = compile_objective(dipole_fn(net, tstop, dt, max_delay, gn)[0])
+
     opt = optimizer or optax.adam(0.05)
     u = jnp.asarray(tr.to_unconstrained(theta0[idx]))
     state = opt.init(u)
@@ -195,10 +219,7 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     best = (np.inf, u)
     bar = tqdm(range(n_steps), desc="fit", disable=not progress)
     for step in bar:
-        (val, (s, overflow)), g = value_and_grad(u)
-        if bool(overflow):
-            raise RuntimeError("more drive events fell on one step than the model has room for; "
-                               "rebuild with wider drives or report this")
+        val, g = evaluate(u)
         bad = [free[i] for i in np.flatnonzero(~np.isfinite(np.asarray(g)))]
         if not np.isfinite(float(val)) or bad:
             raise FloatingPointError(f"non-finite loss ({float(val)}) or gradient at step {step}"
@@ -208,7 +229,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         bar.set_postfix(loss=f"{float(val):.4g}")
         updates, state = opt.update(g, state, u)
         u = optax.apply_updates(u, updates)
-    (val, (s, _)) = objective(u)
+    avg, s = evaluate(u, grad=False)
+    val = loss_fn(s * avg, tgt)
     history.append(float(val))
     if best[0] < float(val):  # return the best parameters seen, not the last
         u = best[1]
@@ -217,6 +239,6 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     net_fit = copy.deepcopy(net)
     for n, v in values.items():
         set_drive_parameter(net_fit, n, v)
-    avg, s, _ = simulate(u)
+    avg, s = evaluate(u, grad=False)
     dpl = Dipole(times, np.asarray(avg) * float(s))
     return FitResult(values=values, net=net_fit, loss_history=history, dipole=dpl, scale=float(s))

@@ -18,6 +18,7 @@ is measured in the tests.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import equinox as eqx
@@ -37,9 +38,13 @@ class GradNet(eqx.Module):
     types: tuple
     # Local connections sharing source, delay and receptor time constants form
     # a group: arrival tests and decay factors are computed once per group.
-    c_grp: jnp.ndarray  # (K,) group of each connection
-    c_dst: jnp.ndarray  # (K,) flat synapse index
-    c_w: jnp.ndarray  # (K,) µS times Exp2Syn factor
+    # Connections are stored by group, in chunks of at most ``chunk_width``;
+    # a step adds the chunks of the groups that fire (at most ``capacity``).
+    c_dst: jnp.ndarray  # (K + 1,) flat synapse index (last: inert padding)
+    c_w: jnp.ndarray  # (K + 1,) µS times Exp2Syn factor
+    chunk_group: jnp.ndarray  # (n_chunks + 1,) group of each chunk (last: padding)
+    chunk_start: jnp.ndarray  # (n_chunks + 1,) first connection
+    chunk_count: jnp.ndarray  # (n_chunks + 1,) connections in the chunk
     g_src: jnp.ndarray  # (G,) source cell index
     g_off: jnp.ndarray  # (G,) ceil(delay/dt): the later of two candidate source steps
     g_delay: jnp.ndarray  # (G,) ms
@@ -59,6 +64,8 @@ class GradNet(eqx.Module):
     max_spikes: int = eqx.field(static=True)  # per drive cell
     events_per_step: int = eqx.field(static=True)
     dipole_layers: tuple = eqx.field(static=True)
+    chunk_width: int = eqx.field(static=True)
+    capacity: int = eqx.field(static=True)  # chunks of local connections per step
 
 
 def drive_parameters(net):
@@ -85,9 +92,11 @@ def drive_parameters(net):
     return names, np.array(values)
 
 
-def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0):
+def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, chunk_width=16):
     """Compile ``net`` for the differentiable model.  Returns (GradNet,
-    parameter names, initial values, number of steps)."""
+    parameter names, initial values, number of steps).  ``capacity`` chunks
+    of ``chunk_width`` local connections can be delivered per step (``run``
+    reports an overflow; ``grow`` doubles the room)."""
     n_steps = int(round(tstop / dt))
     layout = Layout(net)
     types = tuple(_type_arrays(net, t, False, False, tstop)[0] for t in layout.types)
@@ -131,8 +140,11 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0):
     events_per_step = _events_per_step(net, cat(d_cell, int), cat(d_g, float), cat(d_didx, int),
                                        values, np.array(mu_idx, int), dt)
     layers = tuple(layout.types.index(t) for t in ("L2_pyramidal", "L5_pyramidal"))
+    chunks = _chunks(c_grp.ravel(), len(groups), chunk_width)
     arrays = GradNet(
-        types=types, c_grp=c_grp.ravel(), c_dst=dst[keep].astype(int), c_w=w[keep],
+        types=types, c_dst=np.append(dst[keep][chunks["order"]], 0).astype(int),
+        c_w=np.append(w[keep][chunks["order"]], 0.0), chunk_group=chunks["group"],
+        chunk_start=chunks["start"], chunk_count=chunks["count"],
         g_src=groups[:, 0].astype(int), g_off=off, g_delay=groups[:, 1],
         g_tau=groups[:, 2:].reshape(-1, 2),
         d_cell=cat(d_cell, int), d_dst=d_dst, d_g=cat(d_g, float), d_f=cat(d_f, float),
@@ -141,8 +153,30 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0):
         cell_mu=np.array(mu_idx, int), cell_sigma=np.array(sig_idx, int),
         cell_nspk=np.array(nspk, int), threshold=net.threshold,
         ring_len=int(off.max()) + 1 if len(off) else 1, max_spikes=max_spikes,
-        events_per_step=events_per_step, dipole_layers=layers)
+        events_per_step=events_per_step, dipole_layers=layers, chunk_width=chunk_width,
+        capacity=capacity)
     return cast_floats(arrays, dtype), names, values, n_steps
+
+
+def _chunks(c_grp, n_groups, width):
+    """Connections sorted by group and cut into chunks of at most ``width``;
+    one inert padding chunk (no connections) is appended."""
+    order = np.argsort(c_grp, kind="stable")
+    counts = np.bincount(c_grp, minlength=n_groups)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pieces = -(-counts // width)
+    group = np.repeat(np.arange(n_groups), pieces)
+    piece = np.arange(len(group)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    return dict(order=order, group=np.append(group, 0).astype(int),
+                start=np.append(start[group] + piece * width, 0).astype(int),
+                count=np.append(np.minimum(counts[group] - piece * width, width), 0).astype(int))
+
+
+def grow(gn: GradNet):
+    """The same model with twice the room for events per step (after an
+    overflow): drive events and local-connection chunks."""
+    return dataclasses.replace(gn, events_per_step=2 * gn.events_per_step,
+                               capacity=2 * gn.capacity)
 
 
 def _bucket(n):
@@ -211,7 +245,8 @@ def drive_events(gn: GradNet, theta, z, dt, tstop):
 def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
     """Integrate one trial with drive draws ``z`` (see ``draw_z``).  Returns
     the raw L2/L5 dipoles (n_steps, 2), fA·m, at t_1..t_n, the spike count
-    per cell, and whether a step had more drive events than room for them."""
+    per cell, and whether a step had more events than room for them (then
+    rerun with ``grow(gn)``)."""
     dtype = theta.dtype
     tstop = n_steps * dt
     ev_step, ev_T, ev_dst, ev_w, ev_tau = drive_events(gn, theta, z, dt, tstop)
@@ -223,7 +258,7 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
     carry0 = {"types": states0, "armed": soma0 <= gn.threshold, "prev": soma0,
               "ring_s": jnp.zeros((gn.ring_len, n_cells), bool),
               "ring_d": jnp.zeros((gn.ring_len, n_cells), dtype),
-              "count": jnp.zeros(n_cells, jnp.int32)}
+              "count": jnp.zeros(n_cells, jnp.int32), "busy": jnp.zeros((), bool)}
     k_ev = jnp.arange(gn.events_per_step)
 
     def step(carry, n):
@@ -249,11 +284,20 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
         hit1 = s1 & (j >= 0) & (arr1 > t_n - dt) & (arr1 <= t_n)
         hit2 = s2 & (j + 1 >= 0) & (arr2 > t_n - dt) & (arr2 <= t_n)
         age = jnp.where(hit1, t_n - arr1, jnp.where(hit2, t_n - arr2, 0.0))
-        hit = (hit1 | hit2).astype(dtype)
-        fa = (hit * jnp.exp(-age / gn.g_tau[:, 0]))[gn.c_grp]
-        fb = (hit * jnp.exp(-age / gn.g_tau[:, 1]))[gn.c_grp]
-        inc_a = inc_a.at[gn.c_dst].add(gn.c_w * fa)
-        inc_b = inc_b.at[gn.c_dst].add(gn.c_w * fb)
+        hit = hit1 | hit2
+        # local events: only the chunks of groups that fire now
+        n_chunks = gn.chunk_group.shape[0] - 1
+        c = jnp.nonzero(hit[gn.chunk_group[:-1]], size=gn.capacity, fill_value=n_chunks)[0]
+        g = gn.chunk_group[c]
+        k = jnp.arange(gn.chunk_width)
+        valid = (k[None, :] < gn.chunk_count[c][:, None]) & hit[g][:, None]
+        jc = jnp.where(valid, gn.chunk_start[c][:, None] + k[None, :], gn.c_dst.shape[0] - 1)
+        fa = jnp.exp(-age[g] / gn.g_tau[g, 0])[:, None]
+        fb = jnp.exp(-age[g] / gn.g_tau[g, 1])[:, None]
+        w_loc = jnp.where(valid, gn.c_w[jc], 0.0)
+        inc_a = inc_a.at[gn.c_dst[jc]].add(w_loc * fa)
+        inc_b = inc_b.at[gn.c_dst[jc]].add(w_loc * fb)
+        busy = jnp.sum(hit[gn.chunk_group[:-1]]) > gn.capacity
         # drive events due at step n
         e = jnp.minimum(ptr[n] + k_ev, ev_step.shape[0] - 1)
         live = (ptr[n] + k_ev) < ptr[n + 1]
@@ -270,13 +314,14 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
             new_states.append(type_step(ta, st, a, b, t_mid, dt))
             off += size
         new = {"types": tuple(new_states), "armed": ~above, "prev": soma,
-               "ring_s": ring_s, "ring_d": ring_d, "count": carry["count"] + spk}
+               "ring_s": ring_s, "ring_d": ring_d, "count": carry["count"] + spk,
+               "busy": carry["busy"] | busy}
         return new, layer_dipoles(gn, new_states)
 
     chunk = chunk or _chunk_size(n_steps)
     inner = jax.checkpoint(lambda c, ns: lax.scan(jax.checkpoint(step), c, ns))
     carry, dip = lax.scan(inner, carry0, jnp.arange(n_steps).reshape(-1, chunk))
-    overflow = jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step
+    overflow = (jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step) | carry["busy"]
     return dip.reshape(n_steps, 2), carry["count"], overflow
 
 
