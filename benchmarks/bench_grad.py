@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""Cost of a gradient of the somato dipole loss (issue 5), in one run.
+
+    python benchmarks/bench_grad.py [--trials 1,25] [--time-trials 1] [--repeats 2]
+
+The loss is ``fit_drives``' objective: RMSE between the trial-averaged,
+20 ms-smoothed aggregate dipole of the differentiable model (``somato_model()``,
+170 ms) and a target, as a function of three drive parameters (a gradient
+costs the same for any number of parameters).  For each trial count in
+``--trials`` it compiles the forward loss and its value-and-gradient and
+prints XLA's memory plan (``compiled.memory_analysis()``: the temporary
+buffers the call needs, i.e. the peak beyond its inputs and outputs).  For
+``--time-trials`` it also runs both (median of ``--repeats`` after a warm-up)
+and prints the gradient/forward time ratio and the process's peak RSS.
+"""
+import argparse
+import os
+import platform
+import resource
+import statistics
+import time
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from hnnjax.grad import model  # noqa: E402
+from hnnjax.grad.fit import dipole_fn, hamming_smooth  # noqa: E402
+from hnnjax.network_models import somato_model  # noqa: E402
+
+PARAMS = ["evprox1.mu", "evprox1.sigma", "evdist1.mu"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", default="1,25", help="trial counts whose memory plan is printed")
+    ap.add_argument("--time-trials", type=int, default=1, help="trial count that is also timed")
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    counts = sorted({int(x) for x in args.trials.split(",")} | {args.time_trials})
+
+    fn, gn, names, theta0, times = dipole_fn(somato_model(), 170.0)
+    idx = np.array([names.index(n) for n in PARAMS])
+    target = jnp.asarray(0.05 * np.sin(times / 20.0))
+
+    def loss(th, z):
+        d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
+        return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 20.0, 0.025) - target) ** 2))
+
+    fwd, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
+    th = jnp.asarray(theta0[idx])
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"jax {jax.__version__} on {jax.devices()[0].platform}; somato network, 170 ms, float64")
+    print(f"{'trials':>6}  {'grad temp GiB':>13}  {'fwd temp GiB':>12}  {'grad compile s':>14}  "
+          f"{'fwd s':>7}  {'grad s':>7}  {'grad/fwd':>8}")
+    for n in counts:
+        z = jnp.stack([model.draw_z(gn, k) for k in jax.random.split(jax.random.PRNGKey(0), n)])
+        t0 = time.perf_counter()
+        c_grad = vg.lower(th, z).compile()
+        t_compile = time.perf_counter() - t0
+        c_fwd = fwd.lower(th, z).compile()
+        g_mem = c_grad.memory_analysis().temp_size_in_bytes / 2**30
+        f_mem = c_fwd.memory_analysis().temp_size_in_bytes / 2**30
+        timing = ""
+        if n == args.time_trials:
+            jax.block_until_ready(c_fwd(th, z))
+            jax.block_until_ready(c_grad(th, z))
+            tf, tg = [], []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                jax.block_until_ready(c_fwd(th, z))
+                tf.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                jax.block_until_ready(c_grad(th, z))
+                tg.append(time.perf_counter() - t0)
+            f, g = statistics.median(tf), statistics.median(tg)
+            timing = f"{f:7.1f}  {g:7.1f}  {g / f:8.2f}"
+        print(f"{n:6d}  {g_mem:13.2f}  {f_mem:12.3f}  {t_compile:14.1f}  {timing}", flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak RSS of this process: {rss:.2f} GiB (compiles of every row + runs of the timed row)")
+
+
+if __name__ == "__main__":
+    main()
