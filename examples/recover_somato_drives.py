@@ -2,7 +2,7 @@
 
 The target is simulated by the differentiable model from the drives of
 :func:`hnnjax.network_models.somato_model` as shipped (the truth).  A copy of
-the network starts from perturbed drives -- each fitted ``mu`` moved by +-5 ms,
+the network starts from perturbed drives -- each fitted ``mu`` moved by 5 ms (apart),
 each fitted weight multiplied by 2 or 0.5 -- and ``fit_drives`` (Adam, the same
 trials' drive draws as the target) fits them back.  Recovery is judged as in
 issue 5: ``mu`` within 1 ms, weights within 10 %.
@@ -37,9 +37,10 @@ PARAMS = ["evprox1.mu", "evdist1.mu", "evprox1.weights_ampa.L5_pyramidal",
 
 
 def perturbed(value, name, k):
-    """mu +-5 ms, weights x2 / x0.5, alternating with the parameter's position."""
+    """mu -+5 ms, weights x2 / x0.5, alternating with the parameter's position
+    (evprox1 earlier, evdist1 later: the drives keep their order)."""
     if name.endswith(".mu"):
-        return value + (5.0 if k % 2 == 0 else -5.0)
+        return value + (-5.0 if k % 2 == 0 else 5.0)
     return value * (2.0 if k % 2 == 0 else 0.5)
 
 
