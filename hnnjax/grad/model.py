@@ -28,7 +28,7 @@ import numpy as np
 from jax import lax
 
 from ..cells.synapses import RECEPTORS
-from ..network.compile import Layout, _type_arrays, cast_floats, connection_table
+from ..network.compile import Layout, _type_arrays, cast_floats, chunk_table, connection_table
 from ..network.kernel import init_type_state, layer_dipoles, type_step
 
 
@@ -140,11 +140,13 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
     events_per_step = _events_per_step(net, cat(d_cell, int), cat(d_g, float), cat(d_didx, int),
                                        values, np.array(mu_idx, int), dt)
     layers = tuple(layout.types.index(t) for t in ("L2_pyramidal", "L5_pyramidal"))
-    chunks = _chunks(c_grp.ravel(), len(groups), chunk_width)
+    order, chunk_group, chunk_start, chunk_count = chunk_table(c_grp.ravel(), len(groups),
+                                                               chunk_width)
+    pad = lambda a, v: np.append(a, v).astype(type(v))  # one inert chunk / connection
     arrays = GradNet(
-        types=types, c_dst=np.append(dst[keep][chunks["order"]], 0).astype(int),
-        c_w=np.append(w[keep][chunks["order"]], 0.0), chunk_group=chunks["group"],
-        chunk_start=chunks["start"], chunk_count=chunks["count"],
+        types=types, c_dst=pad(dst[keep][order], 0), c_w=pad(w[keep][order], 0.0),
+        chunk_group=pad(chunk_group, 0), chunk_start=pad(chunk_start, 0),
+        chunk_count=pad(chunk_count, 0),
         g_src=groups[:, 0].astype(int), g_off=off, g_delay=groups[:, 1],
         g_tau=groups[:, 2:].reshape(-1, 2),
         d_cell=cat(d_cell, int), d_dst=d_dst, d_g=cat(d_g, float), d_f=cat(d_f, float),
@@ -156,20 +158,6 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         events_per_step=events_per_step, dipole_layers=layers, chunk_width=chunk_width,
         capacity=capacity)
     return cast_floats(arrays, dtype), names, values, n_steps
-
-
-def _chunks(c_grp, n_groups, width):
-    """Connections sorted by group and cut into chunks of at most ``width``;
-    one inert padding chunk (no connections) is appended."""
-    order = np.argsort(c_grp, kind="stable")
-    counts = np.bincount(c_grp, minlength=n_groups)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pieces = -(-counts // width)
-    group = np.repeat(np.arange(n_groups), pieces)
-    piece = np.arange(len(group)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-    return dict(order=order, group=np.append(group, 0).astype(int),
-                start=np.append(start[group] + piece * width, 0).astype(int),
-                count=np.append(np.minimum(counts[group] - piece * width, width), 0).astype(int))
 
 
 def grow(gn: GradNet):
@@ -286,8 +274,8 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
         age = jnp.where(hit1, t_n - arr1, jnp.where(hit2, t_n - arr2, 0.0))
         hit = hit1 | hit2
         # local events: only the chunks of groups that fire now
-        n_chunks = gn.chunk_group.shape[0] - 1
-        c = jnp.nonzero(hit[gn.chunk_group[:-1]], size=gn.capacity, fill_value=n_chunks)[0]
+        firing = hit[gn.chunk_group[:-1]]
+        c = jnp.nonzero(firing, size=gn.capacity, fill_value=firing.shape[0])[0]
         g = gn.chunk_group[c]
         k = jnp.arange(gn.chunk_width)
         valid = (k[None, :] < gn.chunk_count[c][:, None]) & hit[g][:, None]
@@ -297,7 +285,7 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
         w_loc = jnp.where(valid, gn.c_w[jc], 0.0)
         inc_a = inc_a.at[gn.c_dst[jc]].add(w_loc * fa)
         inc_b = inc_b.at[gn.c_dst[jc]].add(w_loc * fb)
-        busy = jnp.sum(hit[gn.chunk_group[:-1]]) > gn.capacity
+        busy = jnp.sum(firing) > gn.capacity
         # drive events due at step n
         e = jnp.minimum(ptr[n] + k_ev, ev_step.shape[0] - 1)
         live = (ptr[n] + k_ev) < ptr[n + 1]

@@ -153,6 +153,20 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):
     return cast_floats(arrays, dtype), drive_tab, layout, rec_index, n_steps
 
 
+def chunk_table(group, n_groups, width):
+    """Connections sorted by ``group`` (stable) and each group cut into chunks
+    of at most ``width`` consecutive connections.  Returns the sort order and,
+    per chunk, its group, first position (in sorted order) and size."""
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=n_groups)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pieces = -(-counts // width)
+    chunk_group = np.repeat(np.arange(n_groups), pieces)
+    piece = np.arange(len(chunk_group)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    return (order, chunk_group, start[chunk_group] + piece * width,
+            np.minimum(counts[chunk_group] - piece * width, width))
+
+
 def _delivery_tables(src, dst, w, steps, n_cells, block=128, width=32, capacity=128):
     """Connections sorted into groups (delay block q, source cell c), see
     ``kernel.NetArrays``, and each group cut into chunks of at most ``width``
@@ -160,15 +174,8 @@ def _delivery_tables(src, dst, w, steps, n_cells, block=128, width=32, capacity=
     targets, slot = np.unique(dst, return_inverse=True)
     q, rem = steps // block, steps % block
     n_blocks = int(q.max()) + 1 if len(q) else 1
-    group = q * n_cells + src
-    order = np.argsort(group, kind="stable")
-    counts = np.bincount(group, minlength=n_blocks * n_cells)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    n_pieces = -(-counts // width)
-    chunk_group = np.repeat(np.arange(len(counts)), n_pieces)
-    piece = np.arange(len(chunk_group)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
-    chunk_start = start[chunk_group] + piece * width
-    chunk_count = np.minimum(counts[chunk_group] - piece * width, width)
+    order, chunk_group, chunk_start, chunk_count = chunk_table(q * n_cells + src,
+                                                               n_blocks * n_cells, width)
     pad = lambda a, v: np.append(a, v)  # one inert entry: the fill value of gathers
     return dict(chunk_group=chunk_group.astype(np.int32),
                 chunk_start=pad(chunk_start, 0).astype(np.int32),
