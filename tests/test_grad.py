@@ -137,7 +137,8 @@ def test_parameter_recovery_reduced_network():
     res = fit_drives(start, (times, np.asarray(d.mean(0))), params, n_trials=1, tstop=tstop,
                      smooth_window=None, scale=1.0, n_steps=110, key=key, progress=False,
                      optimizer=optax.adam(0.1))
-    assert res.loss_history[-1] < 0.2 * res.loss_history[0]
+    # constant-rate Adam keeps moving near the optimum; fit_drives returns the best seen
+    assert min(res.loss_history) < 0.2 * res.loss_history[0]
     assert abs(res.values["evprox1.mu"] - 15.0) < 1.0
     assert abs(res.values["evdist1.mu"] - 30.0) < 1.0
     assert res.values["evprox1.weights_ampa.L5_pyramidal"] == pytest.approx(0.004, rel=0.1)

@@ -142,26 +142,55 @@ def init_type_state(ta: TypeArrays):
 
 
 def _tree_solve(ta: TypeArrays, diag, rhs):
-    """Solve the symmetric tree system; off-diagonal to the parent is -inv_r."""
-    n = ta.n_nodes
-    off = -ta.inv_r
+    """Solve the symmetric tree system (Hines); off-diagonal to the parent is -inv_r."""
+    return _hines_solve(ta.order, ta.parent, -ta.inv_r, diag, rhs)
+
+
+def _hines_eliminate_substitute(order, parent, off, diag, rhs):
+    n = order.shape[0]
 
     def eliminate(k, carry):
         d, b = carry
-        i = ta.order[n - 1 - k]
-        p = ta.parent[i]
+        i = order[n - 1 - k]
+        p = parent[i]
         f = off[i] / d[i]
         return d.at[p].add(-f * off[i]), b.at[p].add(-f * b[i])
 
     d, b = lax.fori_loop(0, n - 1, eliminate, (diag, rhs))
 
     def substitute(k, x):
-        i = ta.order[k]
-        return x.at[i].set((b[i] - off[i] * x[ta.parent[i]]) / d[i])
+        i = order[k]
+        return x.at[i].set((b[i] - off[i] * x[parent[i]]) / d[i])
 
-    root = ta.order[0]
+    root = order[0]
     x0 = jnp.zeros_like(b).at[root].set(b[root] / d[root])
     return lax.fori_loop(1, n, substitute, x0)
+
+
+@jax.custom_vjp
+def _hines_solve(order, parent, off, diag, rhs):
+    """x = M⁻¹ rhs, M = diag(diag) + off on the (child, parent) pairs, symmetric."""
+    return _hines_eliminate_substitute(order, parent, off, diag, rhs)
+
+
+def _hines_solve_fwd(order, parent, off, diag, rhs):
+    x = _hines_eliminate_substitute(order, parent, off, diag, rhs)
+    return x, (order, parent, off, diag, x)
+
+
+def _hines_solve_bwd(res, x_bar):
+    """Reverse mode by one more tree solve (M is symmetric) instead of
+    differentiating the loops: λ = M⁻¹ x̄; rhs̄ = λ, diaḡ = -λx,
+    off̄ᵢ = -(λᵢ x_parent + λ_parent xᵢ)."""
+    order, parent, off, diag, x = res
+    lam = _hines_eliminate_substitute(order, parent, off, diag, x_bar)
+    child = (parent != jnp.arange(parent.shape[0]))[:, None]
+    off_bar = jnp.where(child, -(lam * x[parent] + lam[parent] * x), 0.0)
+    shared = tuple(a for a in range(off.ndim) if off.shape[a] == 1 < off_bar.shape[a])
+    return None, None, jnp.sum(off_bar, axis=shared, keepdims=True), -lam * x, lam
+
+
+_hines_solve.defvjp(_hines_solve_fwd, _hines_solve_bwd)
 
 
 def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
