@@ -208,7 +208,10 @@ def main():
     ap.add_argument("--n-trials", type=int, default=1, help="trials per objective (both sides)")
     ap.add_argument("--n-steps", type=int, default=8, help="hnnjax Adam steps")
     ap.add_argument("--lr", type=float, default=0.1, help="hnnjax Adam learning rate")
-    ap.add_argument("--seed", type=int, default=0, help="hnnjax fit's drive-draw key")
+    ap.add_argument("--draws", choices=("hnn-core", "key"), default="hnn-core",
+                    help="hnnjax fit's drive draws: hnn-core's seeds (the trials hnn-core's "
+                         "Optimizer simulates; default) or standard normals from --seed")
+    ap.add_argument("--seed", type=int, default=0, help="hnnjax fit's drive-draw key (--draws key)")
     ap.add_argument("--params", default=None, help="comma-separated names (example's default)")
     ap.add_argument("--target", default=None, help="target waveform (example's default)")
     ap.add_argument("--eval-trials", type=int, default=3, help="trials of the common yardstick")
@@ -256,15 +259,16 @@ def main():
             fit = json.load(f)["fit"]
         mismatch = {k: (fit[k], want) for k, want in
                     (("params", names), ("n_trials", args.n_trials), ("smooth_ms", SMOOTH),
+                     ("draws", args.draws),
                      ("bounds", {n: list(bounds[n]) for n in names}))
-                    if fit[k] != want}
+                    if fit.get(k, "key") != want}
         if mismatch:
             raise SystemExit(f"--hnnjax-json was run with other settings: {mismatch}")
         fit["source"] = os.path.abspath(args.hnnjax_json)
         log(f"hnnjax fit read from {args.hnnjax_json}")
     else:
         _, fit = ex.run_fit(patterns, n_trials=args.n_trials, n_steps=args.n_steps, lr=args.lr,
-                            seed=args.seed, target=ex.padded(tgt_t, tgt_v))
+                            seed=args.seed, target=ex.padded(tgt_t, tgt_v), draws=args.draws)
     out["hnnjax"] = fit
 
     # 3. common yardstick: hnnjax's faithful simulator, hnn-core's drive seeds

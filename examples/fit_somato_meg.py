@@ -10,7 +10,10 @@ synchronous evoked drives (evprox1, evdist1, evdist2, evprox2).
    differentiable model (continuous-time events): each step is one gradient of
    the RMSE between the trial-averaged dipole -- smoothed with a 20 ms Hamming
    window and scaled by the least-squares factor (``scale='fit'``) -- and the
-   target.  The trials' drive draws are fixed over the fit (``--seed``).
+   target.  The trials' drive draws are fixed over the fit: by default those
+   of hnn-core's seeds (``draws='hnn-core'``), i.e. the trials the faithful
+   ``simulate_dipole`` and hnn-core run, so the fitted network is judged below
+   on the draws it was fitted on (``--draws key --seed N`` for other draws).
 2. Yardsticks, all on the target's own 0-170 ms time grid:
 
    * HNN's published hand-tuned fit of the same data (``ERPYes100Trials.param``),
@@ -174,7 +177,7 @@ def hand_fit(path, n_trials, tgt_t, tgt_v):
                 wall_s=wall, times=avg.times.tolist(), agg=avg.data["agg"].tolist())
 
 
-def run_fit(patterns, *, n_trials, n_steps, lr, seed, target, progress=True):
+def run_fit(patterns, *, n_trials, n_steps, lr, seed, target, draws="hnn-core", progress=True):
     """The gradient fit of somato_model()'s drives; returns (result, info dict)."""
     import jax
     import optax
@@ -189,12 +192,13 @@ def run_fit(patterns, *, n_trials, n_steps, lr, seed, target, progress=True):
     result = fit_drives(net, target, names, n_trials=n_trials, tstop=TSTOP, dt=DT,
                         smooth_window=SMOOTH, scale="fit", loss="rmse",
                         optimizer=optax.adam(lr), n_steps=n_steps,
-                        key=jax.random.PRNGKey(seed), bounds=bounds, progress=progress)
+                        key=jax.random.PRNGKey(seed), draws=draws, bounds=bounds,
+                        progress=progress)
     wall = time.perf_counter() - t0
     log(f"fit: {wall:.1f} s, loss {result.loss_history[0]:.3f} -> {result.loss_history[-1]:.3f} nAm")
     info = dict(params=names, start=start, bounds={k: list(v) for k, v in bounds.items()},
                 values=result.values, loss_history=result.loss_history, scale=result.scale,
-                n_trials=n_trials, n_steps=n_steps, lr=lr, seed=seed, smooth_ms=SMOOTH,
+                n_trials=n_trials, n_steps=n_steps, lr=lr, seed=seed, draws=draws, smooth_ms=SMOOTH,
                 wall_s=wall,
                 # each step is one value-and-gradient over n_trials; plus one final forward
                 n_gradient_evals=n_steps, n_forward_evals=1)
@@ -264,7 +268,10 @@ def main(argv=None):
     ap.add_argument("--n-steps", type=int, default=10, help="Adam steps (default 10)")
     ap.add_argument("--lr", type=float, default=0.1,
                     help="Adam learning rate on the unconstrained parameters (default 0.1)")
-    ap.add_argument("--seed", type=int, default=0, help="key of the fit's drive draws")
+    ap.add_argument("--draws", choices=("hnn-core", "key"), default="hnn-core",
+                    help="the fit's drive draws: hnn-core's seeds, i.e. the trials simulate_dipole "
+                         "runs (default), or standard normals from --seed")
+    ap.add_argument("--seed", type=int, default=0, help="key of the fit's drive draws (--draws key)")
     ap.add_argument("--params", default=None,
                     help="comma-separated parameter names (default: the 4 drives' mu, sigma and "
                          "AMPA/NMDA weights onto L2/L5 pyramidal cells)")
@@ -287,7 +294,8 @@ def main(argv=None):
         else default_params()
 
     result, info = run_fit(patterns, n_trials=args.n_trials, n_steps=args.n_steps, lr=args.lr,
-                           seed=args.seed, target=padded(tgt_t, tgt_v), progress=not args.no_progress)
+                           seed=args.seed, target=padded(tgt_t, tgt_v), draws=args.draws,
+                           progress=not args.no_progress)
     out = dict(target=os.path.abspath(args.target), tstop=TSTOP, dt=DT, fit=info)
     json_path = os.path.join(args.out, "fit_somato_meg.json")
 

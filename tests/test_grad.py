@@ -179,3 +179,21 @@ def test_name_shorthand():
     names = ["a.mu", "a.sigma", "b.mu"]
     assert expand_names(["a.*"], names) == ["a.mu", "a.sigma"]
     assert expand_names(["b.mu", "a.*"], names) == ["b.mu", "a.mu", "a.sigma"]
+
+
+def test_hnn_core_draws_make_the_fit_see_the_trials_simulate_dipole_runs():
+    """draws='hnn-core': the fit's objective is evaluated on simulate_dipole's
+    trials (target = their average: loss within the two modes' distance);
+    the key's draws are other trials."""
+    net, tstop, n_trials = two_drive_net(), 45.0, 2
+    dpls = hnn.simulate_dipole(net, tstop=tstop, n_trials=n_trials)
+    target = (dpls[0].times, np.mean([d.data["agg"] for d in dpls], axis=0))
+    rms = float(np.sqrt(np.mean(target[1] ** 2)))
+    kw = dict(n_trials=n_trials, tstop=tstop, smooth_window=None, scale=1.0, n_steps=1,
+              progress=False)
+    fit_hc = fit_drives(net, target, ["evprox1.mu"], draws="hnn-core", **kw)
+    fit_key = fit_drives(net, target, ["evprox1.mu"], key=jax.random.PRNGKey(5), **kw)
+    assert fit_hc.loss_history[0] < 0.02 * rms
+    assert fit_key.loss_history[0] > 0.1 * rms
+    with pytest.raises(ValueError, match="draws"):
+        fit_drives(net, target, ["evprox1.mu"], draws="numpy", **kw)

@@ -11,7 +11,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ..dipole import Dipole
-from ..network.simulate import baseline_renormalize
+from ..network.simulate import baseline_renormalize, instantiate_drives
 from . import model
 
 
@@ -146,16 +146,20 @@ class FitResult:
 
 def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth_window=20.0,
                scale="fit", loss="rmse", optimizer=None, n_steps=50, key=None, bounds=None,
-               max_delay=25.0, progress=True):
+               max_delay=25.0, progress=True, draws="key"):
     """Fit drive parameters of ``net`` so its trial-averaged, smoothed, scaled
     aggregate dipole matches ``target`` (a ``Dipole`` or (times ms, nAm)).
 
     ``params``: names such as ``'evprox1.mu'``, ``'evdist1.weights_nmda.L2_pyramidal'``
     or ``'evprox1.*'``.  ``scale``: a fixed factor or ``'fit'`` (least squares
     each step).  ``optimizer``: an optax transformation (default Adam, 0.05 on
-    the unconstrained parameters).  The trials' drive draws come from ``key``,
-    fixed over the fit (common random numbers).  The parameters with the lowest
-    loss seen are returned; ``loss_history`` holds every step's loss.
+    the unconstrained parameters).  The trials' drive draws are fixed over the
+    fit (common random numbers): ``draws='key'`` takes standard normals from
+    ``key``; ``draws='hnn-core'`` takes those of hnn-core's seeds, i.e. the
+    trials ``simulate_dipole(net, n_trials=n_trials)`` runs, so a faithful
+    simulation of ``result.net`` sees the drive draws the fit saw.  The
+    parameters with the lowest loss seen are returned; ``loss_history`` holds
+    every step's loss.
     """
     if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
@@ -165,6 +169,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         raise ValueError(f"smooth_window must be in (0, tstop) ms, got {smooth_window}")
     if not (scale == "fit" or (isinstance(scale, (int, float)) and np.isfinite(scale))):
         raise ValueError(f"scale must be 'fit' or a finite number, got {scale!r}")
+    if draws not in ("key", "hnn-core"):
+        raise ValueError(f"draws must be 'key' or 'hnn-core', got {draws!r}")
     loss_fn = _loss(loss)
     key = jax.random.PRNGKey(0) if key is None else key
     fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
@@ -176,7 +182,11 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         raise ValueError(f"target spans {tgt_t[0]:g}-{tgt_t[-1]:g} ms; it must cover 0-{tstop:g} ms")
     tgt = jnp.asarray(np.interp(times, tgt_t, tgt_v))
     tr = _Transform(free, bounds or {}, tstop)
-    z = jnp.stack([model.draw_z(gn, k) for k in jax.random.split(key, n_trials)])
+    if draws == "key":
+        z = jnp.stack([model.draw_z(gn, k) for k in jax.random.split(key, n_trials)])
+    else:  # standard normals of hnn-core's seeded draws: t = mu + sigma·z per trial
+        trial_times = instantiate_drives(copy.deepcopy(net), tstop, n_trials)
+        z = jnp.stack([jnp.asarray(model.z_from_times(net, gn, t)) for t in trial_times])
 
     def compile_objective(fn):
         def simulate(u):
