@@ -125,6 +125,25 @@ def test_event_room_overflow_is_reported_and_grown_room_gives_the_same_results(m
     np.testing.assert_allclose(res.loss_history, ref.loss_history, rtol=1e-9)
 
 
+def test_too_few_spike_slots_is_reported_and_grown_slots_give_the_same_results():
+    """With 15 ms local delays a cell spikes again before its previous spike
+    has arrived everywhere: one slot per cell loses it (reported), grown
+    slots reproduce the default."""
+    net = _erp_net()
+    for conn in net.connectivity:
+        if conn["src_type"] not in net.external_drives:
+            conn["nc_dict"]["A_delay"] = 15.0
+    out = {}
+    for slots in (1, 2, 4):
+        gn, _, th0, n_steps = model.build(net, 60.0, spike_slots=slots, max_delay=100.0)
+        z = model.draw_z(gn, jax.random.split(jax.random.PRNGKey(1), 1)[0])
+        out[slots] = jax.jit(lambda th: model.run(gn, th, z, n_steps, 0.025))(jnp.asarray(th0))
+    assert bool(out[1][2]) and not bool(out[2][2]) and not bool(out[4][2])
+    assert int(out[1][1].sum()) < int(out[4][1].sum())  # the lost spike's targets missed it
+    assert model.grow(gn).spike_slots == 8
+    np.testing.assert_array_equal(out[2][0], out[4][0])
+
+
 def test_parameter_recovery_reduced_network():
     """Target from known drives; start with mu ±5 ms and weights ×2 / ×0.5."""
     tstop, key = 50.0, jax.random.PRNGKey(3)

@@ -11,10 +11,11 @@ differentiable in mu, sigma, weights and delays; only spikes that appear or
 vanish make jumps.  Cells use the same step as the faithful mode.
 
 Reverse mode runs through a two-level checkpointed scan (chunks of ~√T steps),
-so memory is O(√T · state).  Local connections with delays above
-``max_delay`` ms (tiny weights: w ∝ 1/delay) are dropped to keep the spike
-ring, the largest part of the state, short; the distance to the faithful mode
-is measured in the tests.
+so memory is O(√T · state).  Spikes in flight are kept as each cell's last
+``spike_slots`` spike times (not a ring of steps × cells, which was three times
+the cells' state and was saved at every step for reverse mode).  Local
+connections with delays above ``max_delay`` ms (tiny weights: w ∝ 1/delay)
+are dropped; the distance to the faithful mode is measured in the tests.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ class GradNet(eqx.Module):
     chunk_start: jnp.ndarray  # (n_chunks + 1,) first connection
     chunk_count: jnp.ndarray  # (n_chunks + 1,) connections in the chunk
     g_src: jnp.ndarray  # (G,) source cell index
-    g_off: jnp.ndarray  # (G,) ceil(delay/dt): the later of two candidate source steps
     g_delay: jnp.ndarray  # (G,) ms
+    cell_max_delay: jnp.ndarray  # (n_cells,) ms, longest delay of a cell's connections
     g_tau: jnp.ndarray  # (G, 2) target tau1, tau2 (ms)
     d_cell: jnp.ndarray  # (Kd,) drive cell index of each drive connection
     d_dst: jnp.ndarray  # (Kd,)
@@ -60,7 +61,7 @@ class GradNet(eqx.Module):
     cell_sigma: jnp.ndarray  # (n_drive_cells,) parameter index of sigma
     cell_nspk: jnp.ndarray  # (n_drive_cells,) spikes per drive cell
     threshold: float = eqx.field(static=True)
-    ring_len: int = eqx.field(static=True)
+    spike_slots: int = eqx.field(static=True)  # spike times kept per cell
     max_spikes: int = eqx.field(static=True)  # per drive cell
     events_per_step: int = eqx.field(static=True)
     dipole_layers: tuple = eqx.field(static=True)
@@ -92,11 +93,13 @@ def drive_parameters(net):
     return names, np.array(values)
 
 
-def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, chunk_width=16):
+def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, chunk_width=16,
+          spike_slots=4):
     """Compile ``net`` for the differentiable model.  Returns (GradNet,
     parameter names, initial values, number of steps).  ``capacity`` chunks
-    of ``chunk_width`` local connections can be delivered per step (``run``
-    reports an overflow; ``grow`` doubles the room)."""
+    of ``chunk_width`` local connections can be delivered per step, and a
+    cell's last ``spike_slots`` spikes can be in flight (``run`` reports an
+    overflow of either; ``grow`` doubles the room)."""
     n_steps = int(round(tstop / dt))
     layout = Layout(net)
     types = tuple(_type_arrays(net, t, False, False, tstop)[0] for t in layout.types)
@@ -114,7 +117,9 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
     tau = site_tau[dst[keep].astype(int)].reshape(-1, 2)
     groups, c_grp = np.unique(np.column_stack([src_idx, delay[keep], tau]), axis=0,
                               return_inverse=True)
-    off = np.ceil(groups[:, 1] / dt).astype(int)
+    n_cells = sum(layout.n_cells[t] for t in layout.types)
+    cell_max_delay = np.zeros(n_cells)
+    np.maximum.at(cell_max_delay, groups[:, 0].astype(int), groups[:, 1])
     cell_base, base = {}, 0
     for name in net.external_drives:
         cell_base[name] = base
@@ -147,24 +152,24 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         types=types, c_dst=pad(dst[keep][order], 0), c_w=pad(w[keep][order], 0.0),
         chunk_group=pad(chunk_group, 0), chunk_start=pad(chunk_start, 0),
         chunk_count=pad(chunk_count, 0),
-        g_src=groups[:, 0].astype(int), g_off=off, g_delay=groups[:, 1],
+        g_src=groups[:, 0].astype(int), g_delay=groups[:, 1], cell_max_delay=cell_max_delay,
         g_tau=groups[:, 2:].reshape(-1, 2),
         d_cell=cat(d_cell, int), d_dst=d_dst, d_g=cat(d_g, float), d_f=cat(d_f, float),
         d_tau=site_tau[d_dst] if len(d_dst) else np.zeros((0, 2)),
         d_widx=cat(d_widx, int), d_didx=cat(d_didx, int),
         cell_mu=np.array(mu_idx, int), cell_sigma=np.array(sig_idx, int),
         cell_nspk=np.array(nspk, int), threshold=net.threshold,
-        ring_len=int(off.max()) + 1 if len(off) else 1, max_spikes=max_spikes,
+        spike_slots=spike_slots, max_spikes=max_spikes,
         events_per_step=events_per_step, dipole_layers=layers, chunk_width=chunk_width,
         capacity=capacity)
     return cast_floats(arrays, dtype), names, values, n_steps
 
 
 def grow(gn: GradNet):
-    """The same model with twice the room for events per step (after an
-    overflow): drive events and local-connection chunks."""
+    """The same model with twice the room (after an overflow): drive events
+    and local-connection chunks per step, spikes in flight per cell."""
     return dataclasses.replace(gn, events_per_step=2 * gn.events_per_step,
-                               capacity=2 * gn.capacity)
+                               capacity=2 * gn.capacity, spike_slots=2 * gn.spike_slots)
 
 
 def _bucket(n):
@@ -244,10 +249,10 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
     soma0 = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(gn.types, states0)])
     n_cells = soma0.shape[0]
     carry0 = {"types": states0, "armed": soma0 <= gn.threshold, "prev": soma0,
-              "ring_s": jnp.zeros((gn.ring_len, n_cells), bool),
-              "ring_d": jnp.zeros((gn.ring_len, n_cells), dtype),
+              "t_spike": jnp.full((n_cells, gn.spike_slots), -jnp.inf, dtype),
               "count": jnp.zeros(n_cells, jnp.int32), "busy": jnp.zeros((), bool)}
     k_ev = jnp.arange(gn.events_per_step)
+    slots = jnp.arange(gn.spike_slots)
 
     def step(carry, n):
         states = carry["types"]
@@ -257,22 +262,18 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
         spk = above & carry["armed"]
         frac = (soma - gn.threshold) / jnp.where(spk, soma - carry["prev"], 1.0)
         delta = jnp.where(spk, dt * frac, 0.0)  # ms before t_n that V crossed threshold
-        row = n % gn.ring_len
-        ring_s = carry["ring_s"].at[row].set(spk)
-        ring_d = carry["ring_d"].at[row].set(delta)
+        # a spike replaces the cell's oldest slot; that spike must have arrived everywhere
+        slot = (slots[None, :] == (carry["count"] % gn.spike_slots)[:, None]) & spk[:, None]
+        lost = slot & (carry["t_spike"] + gn.cell_max_delay[:, None] > t_n - dt)
+        t_spike = jnp.where(slot, (t_n - delta)[:, None], carry["t_spike"])
         inc_a = jnp.zeros(n_syn, dtype)
         inc_b = jnp.zeros(n_syn, dtype)
-        # network events: a spike at step n - off or n - off + 1 may arrive now
-        # (never both: a cell cannot spike at two consecutive steps)
-        j = n - gn.g_off
-        r1, r2 = j % gn.ring_len, (j + 1) % gn.ring_len
-        s1, s2 = ring_s[r1, gn.g_src], ring_s[r2, gn.g_src]
-        arr1 = j * dt - ring_d[r1, gn.g_src] + gn.g_delay
-        arr2 = (j + 1) * dt - ring_d[r2, gn.g_src] + gn.g_delay
-        hit1 = s1 & (j >= 0) & (arr1 > t_n - dt) & (arr1 <= t_n)
-        hit2 = s2 & (j + 1 >= 0) & (arr2 > t_n - dt) & (arr2 <= t_n)
-        age = jnp.where(hit1, t_n - arr1, jnp.where(hit2, t_n - arr2, 0.0))
-        hit = hit1 | hit2
+        # network events arriving in (t_n - dt, t_n]: at most one spike per group
+        # (a cell's spikes are more than dt apart: it cannot spike at two consecutive steps)
+        arr = t_spike[gn.g_src] + gn.g_delay[:, None]  # (G, slots) ms
+        hits = (arr > t_n - dt) & (arr <= t_n)
+        hit = hits.any(axis=1)
+        age = jnp.sum(jnp.where(hits, t_n - arr, 0.0), axis=1)
         # local events: only the chunks of groups that fire now
         firing = hit[gn.chunk_group[:-1]]
         c = jnp.nonzero(firing, size=gn.capacity, fill_value=firing.shape[0])[0]
@@ -285,7 +286,7 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
         w_loc = jnp.where(valid, gn.c_w[jc], 0.0)
         inc_a = inc_a.at[gn.c_dst[jc]].add(w_loc * fa)
         inc_b = inc_b.at[gn.c_dst[jc]].add(w_loc * fb)
-        busy = jnp.sum(firing) > gn.capacity
+        busy = (jnp.sum(firing) > gn.capacity) | lost.any()
         # drive events due at step n
         e = jnp.minimum(ptr[n] + k_ev, ev_step.shape[0] - 1)
         live = (ptr[n] + k_ev) < ptr[n + 1]
@@ -302,7 +303,7 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
             new_states.append(type_step(ta, st, a, b, t_mid, dt))
             off += size
         new = {"types": tuple(new_states), "armed": ~above, "prev": soma,
-               "ring_s": ring_s, "ring_d": ring_d, "count": carry["count"] + spk,
+               "t_spike": t_spike, "count": carry["count"] + spk,
                "busy": carry["busy"] | busy}
         return new, layer_dipoles(gn, new_states)
 
