@@ -45,10 +45,10 @@ A gradient costs the same for 1 or 24 parameters.  Bounds (same as
 ``bench_fit.py``): ``mu`` within +-30 ms of its start (inside 0-170 ms),
 ``sigma`` in 0.5-20 ms, weights in 0-max(0.02, 5 w0) uS.
 
-On a small CPU a full-network gradient takes about a minute per trial, so a
-useful budget is small::
+On a 2-core CPU a full-network gradient takes about 25 s per trial (170 ms);
+25 steps on one trial take about 12 minutes::
 
-    OPENBLAS_NUM_THREADS=1 python examples/fit_somato_meg.py --n-trials 1 --n-steps 10
+    OPENBLAS_NUM_THREADS=1 python examples/fit_somato_meg.py --n-trials 1 --n-steps 25 --lr 0.15
 
 Options: ``--help``.
 """
