@@ -14,6 +14,18 @@ The default is the two early drives (evprox1 at 21 ms, evdist1 at 32 ms) over
 
 Writes ``<out>/recover_somato_drives.json`` (truth, start, fitted, errors and
 the loss history).  Options: ``--help``.
+
+Result so far (2026-11-25, 60 steps, 896 s): **not recovered**.  evprox1.mu
+comes back (21.2 ms), evdist1.mu goes to 43.8 ms and the weights end 22-83 %
+off; the loss falls from 0.0100 to 0.0038 nAm and stalls.  Loss scans
+explain it: with the five other parameters at their start values, the loss
+along evdist1.mu has a local minimum at the true 32 ms, but the start (37 ms)
+lies past a ridge at 36 ms and the loss falls on towards 44 ms; averaging 4
+trials or smoothing by 10-20 ms moves the lowest point to 34-44 ms.  With the
+weights off, the timing that fits best is not the true one, and spikes that
+appear or vanish (which the gradient cannot see) separate the basins.  The
+reduced network of ``tests/test_grad.py`` is recovered (mu within 1 ms,
+weights within 10 %).
 """
 import argparse
 import copy
