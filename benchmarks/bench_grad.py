@@ -11,7 +11,9 @@ costs the same for any number of parameters).  For each trial count in
 prints XLA's memory plan (``compiled.memory_analysis()``: the temporary
 buffers the call needs, i.e. the peak beyond its inputs and outputs).  For
 ``--time-trials`` it also runs both (median of ``--repeats`` after a warm-up)
-and prints the gradient/forward time ratio and the process's peak RSS.
+and prints the gradient/forward time ratio and the process's peak RSS, e.g.
+``--trials 25 --time-trials 25 --repeats 0`` measures the 25-trial gradient's
+memory once.
 """
 import argparse
 import os
@@ -37,7 +39,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", default="1,25", help="trial counts whose memory plan is printed")
     ap.add_argument("--time-trials", type=int, default=1, help="trial count that is also timed")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2,
+                    help="timed runs after a warm-up; 0: one run, no warm-up (large trial counts)")
     args = ap.parse_args()
     counts = sorted({int(x) for x in args.trials.split(",")} | {args.time_trials})
 
@@ -65,10 +68,11 @@ def main():
         f_mem = c_fwd.memory_analysis().temp_size_in_bytes / 2**30
         timing = ""
         if n == args.time_trials:
-            jax.block_until_ready(c_fwd(th, z))
-            jax.block_until_ready(c_grad(th, z))
+            if args.repeats:  # warm-up (compiled ahead already)
+                jax.block_until_ready(c_fwd(th, z))
+                jax.block_until_ready(c_grad(th, z))
             tf, tg = [], []
-            for _ in range(args.repeats):
+            for _ in range(max(args.repeats, 1)):
                 t0 = time.perf_counter()
                 jax.block_until_ready(c_fwd(th, z))
                 tf.append(time.perf_counter() - t0)
