@@ -11,9 +11,9 @@ differentiable in mu, sigma, weights and delays; only spikes that appear or
 vanish make jumps.  Cells use the same step as the faithful mode.
 
 Reverse mode runs through a two-level checkpointed scan (chunks of ~√T steps),
-so memory is O(√T · state).  Spikes in flight are kept as each cell's last
-``spike_slots`` spike times (not a ring of steps × cells, which was three times
-the cells' state and was saved at every step for reverse mode).  Local
+so memory is O(√T · state).  Since reverse mode saves the carry at every step
+of a chunk, spikes in flight are kept small: each cell's last ``spike_slots``
+spike times, not a (max delay / dt) × cells ring (twice the cells' state).  Local
 connections with delays above ``max_delay`` ms (tiny weights: w ∝ 1/delay)
 are dropped; the distance to the faithful mode is measured in the tests.
 """
