@@ -256,12 +256,12 @@ def main():
     # 2. hnnjax
     if args.hnnjax_json:
         with open(args.hnnjax_json) as f:
-            fit = json.load(f)["fit"]
+            fit = {"draws": "key", **json.load(f)["fit"]}  # runs before --draws used a key
         mismatch = {k: (fit[k], want) for k, want in
                     (("params", names), ("n_trials", args.n_trials), ("smooth_ms", SMOOTH),
                      ("draws", args.draws),
                      ("bounds", {n: list(bounds[n]) for n in names}))
-                    if fit.get(k, "key") != want}
+                    if fit[k] != want}
         if mismatch:
             raise SystemExit(f"--hnnjax-json was run with other settings: {mismatch}")
         fit["source"] = os.path.abspath(args.hnnjax_json)

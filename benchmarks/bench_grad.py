@@ -28,8 +28,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from hnnjax.grad import model  # noqa: E402
-from hnnjax.grad.fit import dipole_fn, hamming_smooth  # noqa: E402
+from hnnjax.grad.fit import dipole_fn, hamming_smooth, trial_draws  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
 PARAMS = ["evprox1.mu", "evprox1.sigma", "evdist1.mu"]
@@ -44,7 +43,8 @@ def main():
     args = ap.parse_args()
     counts = sorted({int(x) for x in args.trials.split(",")} | {args.time_trials})
 
-    fn, gn, names, theta0, times = dipole_fn(somato_model(), 170.0)
+    net = somato_model()
+    fn, gn, names, theta0, times = dipole_fn(net, 170.0)
     idx = np.array([names.index(n) for n in PARAMS])
     target = jnp.asarray(0.05 * np.sin(times / 20.0))
 
@@ -59,7 +59,7 @@ def main():
     print(f"{'trials':>6}  {'grad temp GiB':>13}  {'fwd temp GiB':>12}  {'grad compile s':>14}  "
           f"{'fwd s':>7}  {'grad s':>7}  {'grad/fwd':>8}")
     for n in counts:
-        z = jnp.stack([model.draw_z(gn, k) for k in jax.random.split(jax.random.PRNGKey(0), n)])
+        z = trial_draws(net, gn, n, 170.0, "key", jax.random.PRNGKey(0))
         t0 = time.perf_counter()
         c_grad = vg.lower(th, z).compile()
         t_compile = time.perf_counter() - t0

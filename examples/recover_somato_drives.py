@@ -40,8 +40,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from hnnjax.grad import model  # noqa: E402
-from hnnjax.grad.fit import dipole_fn, fit_drives, set_drive_parameter  # noqa: E402
+from hnnjax.grad.fit import dipole_fn, fit_drives, set_drive_parameter, trial_draws  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
 PARAMS = ["evprox1.mu", "evdist1.mu", "evprox1.weights_ampa.L5_pyramidal",
@@ -73,8 +72,8 @@ def main():
     truth_net = somato_model()
     fn, gn, names, theta0, times = dipole_fn(truth_net, args.tstop)
     truth = {p: float(theta0[names.index(p)]) for p in params}
-    z = jax.numpy.stack([model.draw_z(gn, k) for k in jax.random.split(key, args.n_trials)])
-    target, overflow = fn(jax.numpy.asarray(theta0), z)  # the same draws fit_drives makes
+    z = trial_draws(truth_net, gn, args.n_trials, args.tstop, "key", key)  # fit_drives' draws
+    target, overflow = fn(jax.numpy.asarray(theta0), z)
     if bool(overflow.any()):
         raise RuntimeError("the target simulation ran out of event room; report this")
     start_net = copy.deepcopy(truth_net)

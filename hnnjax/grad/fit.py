@@ -110,6 +110,16 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
     return fn, gn, names, theta0, times
 
 
+def trial_draws(net, gn, n_trials, tstop, draws="key", key=None):
+    """The drive draws z (n_trials, ...) ``fit_drives`` uses: standard normals
+    from ``key`` (``draws='key'``) or those of hnn-core's seeded drive times
+    (``draws='hnn-core'``: t = mu + sigma·z, the trials ``simulate_dipole`` runs)."""
+    if draws == "key":
+        return jnp.stack([model.draw_z(gn, k) for k in jax.random.split(key, n_trials)])
+    trial_times = instantiate_drives(copy.deepcopy(net), tstop, n_trials)
+    return jnp.stack([jnp.asarray(model.z_from_times(net, gn, t)) for t in trial_times])
+
+
 def _loss(kind):
     if callable(kind):
         return kind
@@ -182,11 +192,7 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         raise ValueError(f"target spans {tgt_t[0]:g}-{tgt_t[-1]:g} ms; it must cover 0-{tstop:g} ms")
     tgt = jnp.asarray(np.interp(times, tgt_t, tgt_v))
     tr = _Transform(free, bounds or {}, tstop)
-    if draws == "key":
-        z = jnp.stack([model.draw_z(gn, k) for k in jax.random.split(key, n_trials)])
-    else:  # standard normals of hnn-core's seeded draws: t = mu + sigma·z per trial
-        trial_times = instantiate_drives(copy.deepcopy(net), tstop, n_trials)
-        z = jnp.stack([jnp.asarray(model.z_from_times(net, gn, t)) for t in trial_times])
+    z = trial_draws(net, gn, n_trials, tstop, draws, key)
 
     def compile_objective(fn):
         def simulate(u):
@@ -244,11 +250,11 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     history.append(float(val))
     if best[0] < float(val):  # return the best parameters seen, not the last
         u = best[1]
+        avg, s = evaluate(u, grad=False)
     fitted = np.asarray(tr.to_constrained(u))
     values = dict(zip(free, fitted.tolist()))
     net_fit = copy.deepcopy(net)
     for n, v in values.items():
         set_drive_parameter(net_fit, n, v)
-    avg, s = evaluate(u, grad=False)
     dpl = Dipole(times, np.asarray(avg) * float(s))
     return FitResult(values=values, net=net_fit, loss_history=history, dipole=dpl, scale=float(s))

@@ -279,11 +279,13 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
         c = jnp.nonzero(firing, size=gn.capacity, fill_value=firing.shape[0])[0]
         g = gn.chunk_group[c]
         k = jnp.arange(gn.chunk_width)
-        valid = (k[None, :] < gn.chunk_count[c][:, None]) & hit[g][:, None]
+        # beyond a chunk's count, and the padding chunk (count 0) that fills
+        # unused places, read the inert last connection (weight 0)
+        valid = k[None, :] < gn.chunk_count[c][:, None]
         jc = jnp.where(valid, gn.chunk_start[c][:, None] + k[None, :], gn.c_dst.shape[0] - 1)
         fa = jnp.exp(-age[g] / gn.g_tau[g, 0])[:, None]
         fb = jnp.exp(-age[g] / gn.g_tau[g, 1])[:, None]
-        w_loc = jnp.where(valid, gn.c_w[jc], 0.0)
+        w_loc = gn.c_w[jc]
         inc_a = inc_a.at[gn.c_dst[jc]].add(w_loc * fa)
         inc_b = inc_b.at[gn.c_dst[jc]].add(w_loc * fb)
         busy = (jnp.sum(firing) > gn.capacity) | lost.any()
