@@ -188,7 +188,7 @@ def run_hnn_core(py, cfg):
 
 def evaluate(ex, values, n_trials, tgt_t, tgt_v):
     """Faithful hnnjax re-simulation of somato_model() with ``values`` set."""
-    from hnnjax.grad.fit import set_drive_parameter
+    from hnnjax.fit import set_drive_parameter
     from hnnjax.network_models import somato_model
     net = somato_model()
     for n, v in (values or {}).items():

@@ -28,7 +28,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from hnnjax.grad.fit import dipole_fn, hamming_smooth, trial_draws  # noqa: E402
+from hnnjax.fit import dipole_fn, hamming_smooth, trial_draws  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
 PARAMS = ["evprox1.mu", "evprox1.sigma", "evdist1.mu"]

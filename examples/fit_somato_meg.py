@@ -6,7 +6,7 @@ yes_trial_S1_ERP_all_avg.txt``, nAm, 0-170 ms).  The model is
 :func:`hnnjax.network_models.somato_model`: the N20 network with its four
 synchronous evoked drives (evprox1, evdist1, evdist2, evprox2).
 
-1. ``hnnjax.grad.fit.fit_drives`` fits the drives with Adam on the
+1. ``hnnjax.fit.fit_drives`` fits the drives with Adam on the
    differentiable model (continuous-time events): each step is one gradient of
    the RMSE between the trial-averaged dipole -- smoothed with a 20 ms Hamming
    window and scaled by the least-squares factor (``scale='fit'``) -- and the
@@ -92,7 +92,7 @@ def default_params():
 
 def resolve_params(net, patterns):
     """Names (``fit_drives`` syntax, patterns expanded) and their current values."""
-    from hnnjax.grad.fit import expand_names
+    from hnnjax.fit import expand_names
     from hnnjax.grad.model import drive_parameters
     all_names, values = drive_parameters(net)
     names = expand_names(patterns, all_names)
@@ -182,7 +182,7 @@ def run_fit(patterns, *, n_trials, n_steps, lr, seed, target, draws="hnn-core", 
     import jax
     import optax
 
-    from hnnjax.grad.fit import fit_drives
+    from hnnjax.fit import fit_drives
     from hnnjax.network_models import somato_model
     net = somato_model()
     names, start = resolve_params(net, patterns)

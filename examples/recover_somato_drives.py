@@ -40,7 +40,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from hnnjax.grad.fit import dipole_fn, fit_drives, set_drive_parameter, trial_draws  # noqa: E402
+from hnnjax.fit import dipole_fn, fit_drives, set_drive_parameter, trial_draws  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
 PARAMS = ["evprox1.mu", "evdist1.mu", "evprox1.weights_ampa.L5_pyramidal",

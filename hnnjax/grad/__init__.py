@@ -1,1 +1,1 @@
-"""Differentiable simulation and drive fitting."""
+"""The differentiable model: events at continuous times (``model``)."""

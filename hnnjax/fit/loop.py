@@ -1,0 +1,235 @@
+"""``fit_drives``: fit drive parameters to a dipole waveform with gradients
+and optax, after an optional coarse grid search over some of them."""
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from ..dipole import Dipole
+from ..grad import model
+from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
+from .parameters import Transform, expand_names, set_drive_parameter
+
+
+@dataclass
+class FitResult:
+    values: dict  # name -> fitted value
+    net: object  # a copy of the network with the fitted drives
+    loss_history: list = field(default_factory=list)  # one loss per gradient step, then the final
+    dipole: Dipole | None = None  # trial average, smoothed and scaled (nAm)
+    scale: float = 1.0
+    grid_points: dict | None = None  # name -> the grid's values, point by point
+    grid_losses: np.ndarray | None = None  # loss at each grid point
+
+    def plot_history(self, ax=None, show=True):
+        """Loss against optimisation step."""
+        import matplotlib.pyplot as plt
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 3), constrained_layout=True)
+        ax.plot(np.arange(len(self.loss_history)), self.loss_history, marker=".")
+        ax.set_xlabel("Step")
+        ax.set_ylabel("Loss")
+        if show:
+            plt.show()
+        return ax.figure
+
+
+def _grid_points(grid, free, tr):
+    """The Cartesian product of ``grid`` as rows of constrained values
+    (columns: the grid's names, in ``free``'s order), checked against bounds."""
+    unknown = [n for n in grid if n not in free]
+    if unknown:
+        raise ValueError(f"grid: {unknown} are not among the fitted parameters {free}")
+    names = [n for n in free if n in grid]
+    axes = []
+    for n in names:
+        v = np.atleast_1d(np.asarray(grid[n], float))
+        i = free.index(n)
+        lo, hi = tr.lo[i], tr.hi[i]
+        if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) or np.any(v <= lo) or np.any(v >= hi):
+            raise ValueError(f"grid[{n!r}] must be a non-empty 1-D sequence of finite values "
+                             f"strictly inside the bounds ({lo:g}, {hi:g}), got {grid[n]!r}")
+        axes.append(v)
+    return names, np.array(list(itertools.product(*axes)))
+
+
+def smoothed_value_and_grad(batch_loss, u, key, smoothing, n_samples):
+    """f(u) and the gradient of the Gaussian-smoothed E[f(u + s·e)], e ~ N(0, I),
+    from ``n_samples`` antithetic pairs; ``batch_loss`` maps (m, d) points to
+    (m,) losses in one call.  Unlike reverse mode, it sees f's jumps."""
+    e = jax.random.normal(key, (n_samples, u.shape[0]), u.dtype)
+    vals = batch_loss(jnp.concatenate([u[None], u + smoothing * e, u - smoothing * e]))
+    diff = vals[1:n_samples + 1] - vals[n_samples + 1:]
+    return vals[0], (diff @ e) / (2 * smoothing * n_samples)
+
+
+def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth_window=20.0,
+               scale="fit", loss="rmse", optimizer=None, n_steps=50, key=None, bounds=None,
+               max_delay=25.0, progress=True, draws="key", grid=None, grid_batch=8,
+               gradient="autodiff", smoothing=0.1, n_samples=8):
+    """Fit drive parameters of ``net`` so its trial-averaged, smoothed, scaled
+    aggregate dipole matches ``target`` (a ``Dipole`` or (times ms, nAm)).
+
+    ``params``: names such as ``'evprox1.mu'``, ``'evdist1.weights_nmda.L2_pyramidal'``
+    or ``'evprox1.*'``.  ``scale``: a fixed factor or ``'fit'`` (least squares
+    each step).  ``optimizer``: an optax transformation (default Adam, 0.05 on
+    the unconstrained parameters).  The trials' drive draws are fixed over the
+    fit (common random numbers): ``draws='key'`` takes standard normals from
+    ``key``; ``draws='hnn-core'`` takes those of hnn-core's seeded drive times,
+    i.e. the trials ``simulate_dipole(net, n_trials=n_trials)`` runs, so a
+    faithful simulation of ``result.net`` sees the drive draws the fit saw.
+
+    ``grid``: {name: candidate values} for some fitted parameters (drive
+    timing, typically).  The loss is first evaluated, forward only and
+    ``grid_batch`` points per vmapped call, at every combination of them (the
+    other parameters at their values in ``net``), and the gradient fit starts
+    from the best point.  The loss over drive timing has one basin per spiking
+    pattern; a gradient cannot leave its basin, a grid can.
+
+    ``gradient``: ``'autodiff'`` (reverse mode through the differentiable
+    model) or ``'smoothed'``: the gradient of the loss smoothed by a Gaussian
+    of standard deviation ``smoothing`` (unconstrained units; 0.1 is about
+    10 % of a weight), estimated from ``n_samples`` antithetic pairs of forward
+    runs.  Reverse mode is exact but blind to spikes that appear or vanish
+    (the loss jumps there); the smoothed gradient sees them, at 2·n_samples + 1
+    forward runs a step.
+
+    The parameters with the lowest loss seen are returned; ``loss_history``
+    holds every step's loss.
+    """
+    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    if not isinstance(grid_batch, (int, np.integer)) or grid_batch < 1:
+        raise ValueError(f"grid_batch must be an integer >= 1, got {grid_batch!r}")
+    if n_steps == 0 and not grid:
+        raise ValueError("n_steps must be >= 1 without a grid (nothing to fit)")
+    if smooth_window is not None and not (0 < smooth_window < tstop):
+        raise ValueError(f"smooth_window must be in (0, tstop) ms, got {smooth_window}")
+    if not (scale == "fit" or (isinstance(scale, (int, float)) and np.isfinite(scale))):
+        raise ValueError(f"scale must be 'fit' or a finite number, got {scale!r}")
+    if gradient not in ("autodiff", "smoothed"):
+        raise ValueError(f"gradient must be 'autodiff' or 'smoothed', got {gradient!r}")
+    if not (np.isfinite(smoothing) and smoothing > 0):
+        raise ValueError(f"smoothing must be a finite number > 0, got {smoothing!r}")
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+    if draws not in ("key", "hnn-core"):
+        raise ValueError(f"draws must be 'key' or 'hnn-core', got {draws!r}")
+    loss_fn = loss_function(loss)
+    key = jax.random.PRNGKey(0) if key is None else key
+    fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
+    free = expand_names(params, names)
+    idx = np.array([names.index(n) for n in free])
+    tgt_t, tgt_v = (target.times, target.data["agg"]) if isinstance(target, Dipole) else target
+    tgt_t, tgt_v = np.asarray(tgt_t, float), np.asarray(tgt_v, float)
+    if tgt_t[0] > times[0] + dt or tgt_t[-1] < times[-1] - dt:
+        raise ValueError(f"target spans {tgt_t[0]:g}-{tgt_t[-1]:g} ms; it must cover 0-{tstop:g} ms")
+    tgt = jnp.asarray(np.interp(times, tgt_t, tgt_v))
+    tr = Transform(free, bounds or {}, tstop)
+    grid_names, grid_rows = _grid_points(grid, free, tr) if grid else ([], None)
+    z = trial_draws(net, gn, n_trials, tstop, draws, key)
+
+    def compile_objective(fn):
+        def simulate(u):
+            theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
+            dpl, overflow = fn(theta, z)
+            avg = dpl.mean(axis=0)
+            if smooth_window:
+                avg = hamming_smooth(avg, smooth_window, dt)
+            s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
+            return avg, s, overflow.any()
+
+        def objective(u):
+            avg, s, overflow = simulate(u)
+            return loss_fn(s * avg, tgt), (s, overflow)
+
+        def objectives(us):
+            val, (_, overflow) = jax.vmap(objective)(us)
+            return val, overflow.any()
+
+        return (jax.jit(simulate), jax.jit(jax.value_and_grad(objective, has_aux=True)),
+                jax.jit(objectives))
+
+    compiled = compile_objective(fn)
+
+    def evaluate(u, kind):
+        """kind 'grad': (loss, gradient); 'forward': (avg, scale); 'batch':
+        losses of a batch of points.  A call with more events than the model
+        has room for -> twice the room, compiled again (rare)."""
+        nonlocal gn, compiled
+        while True:
+            if kind == "grad":
+                (val, (_, overflow)), g = compiled[1](u)
+                out = (val, g)
+            elif kind == "forward":
+                avg, s, overflow = compiled[0](u)
+                out = (avg, s)
+            else:
+                out, overflow = compiled[2](u)
+            if not bool(overflow):
+                return out
+            gn = model.grow(gn)
+            compiled = compile_objective(dipole_fn(net, tstop, dt, max_delay, gn)[0])
+
+    u = jnp.asarray(tr.to_unconstrained(theta0[idx]))
+    grid_losses = None
+    if grid:
+        cols = np.array([free.index(n) for n in grid_names])
+        x = np.repeat(np.asarray(theta0, float)[idx][None], len(grid_rows), axis=0)
+        x[:, cols] = grid_rows
+        rows = tr.to_unconstrained(x)
+        grid_losses = np.empty(len(rows))
+        for s in tqdm(range(0, len(rows), grid_batch), desc="grid", disable=not progress):
+            batch = rows[s:s + grid_batch]
+            pad = np.concatenate([batch, np.repeat(batch[-1:], grid_batch - len(batch), 0)])
+            grid_losses[s:s + len(batch)] = np.asarray(evaluate(jnp.asarray(pad), "batch"))[:len(batch)]
+        if not np.any(np.isfinite(grid_losses)):
+            raise FloatingPointError("non-finite loss at every grid point")
+        u = jnp.asarray(rows[int(np.nanargmin(np.where(np.isfinite(grid_losses), grid_losses, np.nan)))])
+
+    opt = optimizer or optax.adam(0.05)
+    state = opt.init(u)
+    history = []
+    best = (np.inf, u)
+    bar = tqdm(range(n_steps), desc="fit", disable=not progress or n_steps == 0)
+    for step in bar:
+        if gradient == "autodiff":
+            val, g = evaluate(u, "grad")
+        else:
+            val, g = smoothed_value_and_grad(lambda b: evaluate(b, "batch"), u,
+                                             jax.random.fold_in(key, step), smoothing, n_samples)
+        bad = [free[i] for i in np.flatnonzero(~np.isfinite(np.asarray(g)))]
+        if not np.isfinite(float(val)) or bad:
+            raise FloatingPointError(f"non-finite loss ({float(val)}) or gradient at step {step}"
+                                     f" for parameters {bad or free}")
+        history.append(float(val))
+        best = min(best, (float(val), u), key=lambda b: b[0])
+        bar.set_postfix(loss=f"{float(val):.4g}")
+        updates, state = opt.update(g, state, u)
+        u = optax.apply_updates(u, updates)
+    avg, s = evaluate(u, "forward")
+    val = loss_fn(s * avg, tgt)
+    if not np.isfinite(float(val)):
+        raise FloatingPointError(f"non-finite loss ({float(val)}) after step {n_steps}")
+    history.append(float(val))
+    if best[0] < float(val):  # return the best parameters seen, not the last
+        u = best[1]
+        avg, s = evaluate(u, "forward")
+    fitted = np.asarray(tr.to_constrained(u))
+    values = dict(zip(free, fitted.tolist()))
+    net_fit = copy.deepcopy(net)
+    for n, v in values.items():
+        set_drive_parameter(net_fit, n, v)
+    dpl = Dipole(times, np.asarray(avg) * float(s))
+    points = dict(zip(grid_names, grid_rows.T)) if grid else None
+    return FitResult(values=values, net=net_fit, loss_history=history, dipole=dpl, scale=float(s),
+                     grid_points=points, grid_losses=grid_losses)
