@@ -8,25 +8,23 @@ trials' drive draws as the target) fits them back.  Recovery is judged as in
 issue 5: ``mu`` within 1 ms, weights within 10 %.
 
 The default is the two early drives (evprox1 at 21 ms, evdist1 at 32 ms) over
-0-70 ms, which keeps one gradient at about 15 s on a 2-core CPU::
+0-70 ms, fitted with the smoothed gradient (``gradient='smoothed'``: 13
+forward runs a step, about 50 s on a 2-core CPU)::
 
-    OPENBLAS_NUM_THREADS=1 python examples/recover_somato_drives.py --n-steps 40
+    OPENBLAS_NUM_THREADS=1 python examples/recover_somato_drives.py
 
 Writes ``<out>/recover_somato_drives.json`` (truth, start, fitted, errors and
-the loss history).  Options: ``--help``.
+the loss history).  ``--gradient autodiff`` fits with reverse mode instead.
+Options: ``--help``.
 
-Result so far (2026-11-25, 60 steps, 896 s): **not recovered**.  evprox1.mu
-comes back (21.2 ms), evdist1.mu goes to 43.8 ms and the weights end 22-83 %
-off; the loss falls from 0.0100 to 0.0038 nAm and stalls.  Loss scans
-explain it: with the five other parameters at their start values, the loss
-along evdist1.mu has a local minimum at the true 32 ms, but the start (37 ms)
-lies past a ridge at 36 ms and the loss falls on towards 44 ms; averaging 4
-trials or smoothing by 10-20 ms moves the lowest point to 34-44 ms.  With the
-weights off, the timing that fits best is not the true one, and spikes that
-appear or vanish (which the gradient cannot see) separate the basins.  Timing
-alone is not recovered either: ``--params evprox1.mu,evdist1.mu --n-steps 30``
-(weights at the truth, 283 s) ends at 13.0 and 35.1 ms.  The reduced network
-of ``tests/test_grad.py`` is recovered (mu within 1 ms, weights within 10 %).
+Why the smoothed gradient: along the straight line from the start to the
+truth the loss falls almost monotonically (0.0100 -> 0 nAm), but the
+reverse-mode gradient, exact for the spikes that exist, is blind to spikes
+that appear or vanish: its cosine with the direction to the truth is 0.06 at
+the start and 0.44 four fifths of the way.  Reverse-mode Adam stalls
+(2026-11-25, 60 steps: evdist1.mu 43.8 ms, weights 22-83 % off; from a grid
+start 40 steps: mu within 0.5 ms, weights 37-56 % off).  The Gaussian-smoothed
+loss sees the jumps.
 """
 import argparse
 import copy
@@ -61,8 +59,12 @@ def main():
     ap.add_argument("--params", default=",".join(PARAMS), help="comma-separated parameter names")
     ap.add_argument("--tstop", type=float, default=70.0, help="ms")
     ap.add_argument("--n-trials", type=int, default=1)
-    ap.add_argument("--n-steps", type=int, default=40)
-    ap.add_argument("--lr", type=float, default=0.1, help="Adam, on the unconstrained parameters")
+    ap.add_argument("--n-steps", type=int, default=70)
+    ap.add_argument("--lr", type=float, default=0.05, help="Adam, on the unconstrained parameters")
+    ap.add_argument("--gradient", choices=["smoothed", "autodiff"], default="smoothed")
+    ap.add_argument("--n-samples", type=int, default=6, help="antithetic pairs (smoothed gradient)")
+    ap.add_argument("--smoothing", type=float, default=0.1,
+                    help="standard deviation of the smoothing, unconstrained units")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="recover_out")
     args = ap.parse_args()
@@ -84,7 +86,8 @@ def main():
     t0 = time.perf_counter()
     res = fit_drives(start_net, (times, np.asarray(target.mean(0))), params,
                      n_trials=args.n_trials, tstop=args.tstop, smooth_window=None, scale=1.0,
-                     n_steps=args.n_steps, key=key, optimizer=optax.adam(args.lr))
+                     n_steps=args.n_steps, key=key, optimizer=optax.adam(args.lr),
+                     gradient=args.gradient, n_samples=args.n_samples, smoothing=args.smoothing)
     wall = time.perf_counter() - t0
 
     rows, ok = [], True
