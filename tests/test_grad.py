@@ -8,7 +8,7 @@ import pytest
 
 import hnnjax as hnn
 from hnnjax.grad import model
-from hnnjax.fit import dipole_fn, expand_names, fit_drives, hamming_smooth
+from hnnjax.fit import dipole_fn, expand_names, fit_drives, hamming_smooth, sensitivity
 from hnnjax.fit.loop import smoothed_value_and_grad
 from hnnjax.network.simulate import baseline_renormalize, instantiate_drives
 from hnnjax.network_models import somato_model
@@ -228,6 +228,35 @@ def test_fit_with_smoothed_gradient_is_reproducible_and_descends():
     again = fit_drives(start, (times, target), params, **kw)
     assert res.loss_history == again.loss_history and len(res.loss_history) == 7
     assert min(res.loss_history) < 0.7 * res.loss_history[0]
+
+
+def test_sensitivity_is_the_dipole_change_per_step_and_flags_invisible_parameters():
+    """RMS change per step equals a direct evaluation; a zero weight (relative
+    step: no change) gives a zero column and a zero singular value."""
+    tstop, key = 40.0, jax.random.PRNGKey(3)
+    net = two_drive_net(nmda=0.0)
+    params = ["evprox1.mu", "evprox1.weights_ampa.L5_pyramidal", "evprox1.weights_nmda.L5_pyramidal"]
+    sens = sensitivity(net, params, tstop=tstop, key=key)
+    fn, gn, names, th0, times = dipole_fn(net, tstop)
+    z = model.draw_z(gn, jax.random.split(key, 1)[0])[None]
+    def direct(name, lo, hi):
+        i = names.index(name)
+        a, b = (np.asarray(fn(jnp.asarray(th0).at[i].set(v), z)[0][0]) for v in (hi, lo))
+        return np.sqrt(np.mean((a - b) ** 2))
+
+    assert sens.steps["evprox1.mu"] == (14.5, 15.5)
+    lo_w, hi_w = sens.steps["evprox1.weights_ampa.L5_pyramidal"]
+    assert hi_w / lo_w == pytest.approx(1.1) and np.sqrt(lo_w * hi_w) == pytest.approx(0.004)
+    for name in params[:2]:
+        assert sens.rms[name] == pytest.approx(direct(name, *sens.steps[name]), rel=1e-9)
+        assert sens.rms[name] > 0
+    assert sens.rms["evprox1.weights_nmda.L5_pyramidal"] == 0.0
+    assert sens.subset(params[:2]).rms == {n: sens.rms[n] for n in params[:2]}
+    sv = sens.singular_values
+    assert sv[0] > 0 and sv[-1] < 1e-12 * sv[0] and "condition inf" in sens.table()
+    for kw in (dict(time_step=0.0), dict(rel_step=1.0)):
+        with pytest.raises(ValueError, match=list(kw)[0]):
+            sensitivity(net, params, tstop=tstop, **kw)
 
 
 def test_fit_argument_errors():
