@@ -32,6 +32,17 @@ back (20.82 and 32.21 ms: within 0.21 ms), the weights do not (+46 %, -34 %,
 flattens over the last 20 steps.  Reverse mode from the same start ended with
 evdist1.mu 11.8 ms off (2026-11-25, 60 steps).  The reduced network of
 ``tests/test_grad.py`` is recovered (mu within 1 ms, weights within 10 %).
+
+Why the weights are not: ``examples/drive_sensitivity.py`` (one resolution
+step each: 1 ms, 10 %) shows that three of the four weights move this
+dipole (RMS 5.9e-3 nAm) by 3-4.5e-5 nAm a step, evprox1's L2 AMPA weight by
+1.2e-3, and the smallest singular value of the six parameters' changes is
+2.1e-5 nAm (condition 94): the fitted point's loss, 1.2e-3, leaves them free.
+The best-conditioned set of that analysis (both mu, evprox1.sigma and its
+AMPA weights to L2 basket and pyramidal cells; condition 15) did not recover
+either (2026-12-02, same settings but 5 parameters, sigma x1.5, 60 steps
+with Adam's rate halving every 30, 3647 s): evdist1.mu went to 46.9 ms,
+loss 0.0072 -> 0.0028.
 """
 import argparse
 import copy
