@@ -254,7 +254,7 @@ def test_sensitivity_is_the_dipole_change_per_step_and_flags_invisible_parameter
     assert sens.subset(params[:2]).rms == {n: sens.rms[n] for n in params[:2]}
     sv = sens.singular_values
     assert sv[0] > 0 and sv[-1] < 1e-12 * sv[0] and "condition inf" in sens.table()
-    for kw in (dict(time_step=0.0), dict(rel_step=1.0)):
+    for kw in (dict(time_step=0.0), dict(rel_step=1.0), dict(n_trials=0), dict(draws="nrn")):
         with pytest.raises(ValueError, match=list(kw)[0]):
             sensitivity(net, params, tstop=tstop, **kw)
 

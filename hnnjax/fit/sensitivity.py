@@ -68,18 +68,21 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
         raise ValueError(f"rel_step must be in (0, 1), got {rel_step!r}")
     if smooth_window is not None and not (0 < smooth_window < tstop):
         raise ValueError(f"smooth_window must be in (0, tstop) ms, got {smooth_window}")
+    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    if draws not in ("key", "hnn-core"):
+        raise ValueError(f"draws must be 'key' or 'hnn-core', got {draws!r}")
     key = jax.random.PRNGKey(0) if key is None else key
     fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
     free = expand_names(params, names)
-    idx = np.array([names.index(n) for n in free])
+    idx, d = np.array([names.index(n) for n in free]), len(free)
     z = trial_draws(net, gn, n_trials, tstop, draws, key)
     x = np.asarray(theta0, float)[idx]
     timing = np.array([n.split(".")[1] in ("mu", "synaptic_delays") for n in free])
     f = np.sqrt(1 + rel_step)
     lo = np.where(timing, x - time_step / 2, x / f)
     hi = np.where(timing, x + time_step / 2, x * f)
-    rows = np.repeat(np.asarray(theta0, float)[None], 2 * len(free), axis=0)
-    d = len(free)
+    rows = np.repeat(np.asarray(theta0, float)[None], 2 * d, axis=0)
     rows[np.arange(d), idx], rows[d + np.arange(d), idx] = hi, lo
 
     def batch(fn):
