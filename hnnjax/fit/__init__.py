@@ -1,6 +1,7 @@
 """Fitting drive parameters to a dipole waveform: ``fit_drives`` (a grid
-stage over timing, then gradient steps with optax), ``sensitivity`` (which
-parameters the waveform constrains) and their pieces."""
+stage over timing, gradient steps with optax, Levenberg-Marquardt
+refinement), ``sensitivity`` (which parameters the waveform constrains) and
+their pieces."""
 from .loop import FitResult, fit_drives
 from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, expand_names, set_drive_parameter

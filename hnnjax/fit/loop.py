@@ -1,5 +1,6 @@
 """``fit_drives``: fit drive parameters to a dipole waveform with gradients
-and optax, after an optional coarse grid search over some of them."""
+and optax, after an optional coarse grid search over some of them and before
+optional Levenberg-Marquardt refinement."""
 from __future__ import annotations
 
 import copy
@@ -14,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ..dipole import Dipole
 from ..grad import model
+from .least_squares import levenberg_marquardt_step
 from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, expand_names, set_drive_parameter
 
@@ -22,7 +24,8 @@ from .parameters import Transform, expand_names, set_drive_parameter
 class FitResult:
     values: dict  # name -> fitted value
     net: object  # a copy of the network with the fitted drives
-    loss_history: list = field(default_factory=list)  # one loss per gradient step, then the final
+    # one loss per gradient step, the loss after them, then one per refinement step taken
+    loss_history: list = field(default_factory=list)
     dipole: Dipole | None = None  # trial average, smoothed and scaled (nAm)
     scale: float = 1.0
     grid_points: dict | None = None  # name -> the grid's values, point by point
@@ -73,7 +76,7 @@ def smoothed_value_and_grad(batch_loss, u, key, smoothing, n_samples):
 def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth_window=20.0,
                scale="fit", loss="rmse", optimizer=None, n_steps=50, key=None, bounds=None,
                max_delay=25.0, progress=True, draws="key", grid=None, grid_batch=8,
-               gradient="autodiff", smoothing=0.1, n_samples=8):
+               gradient="autodiff", smoothing=0.1, n_samples=8, refine=0, refine_step=0.1):
     """Fit drive parameters of ``net`` so its trial-averaged, smoothed, scaled
     aggregate dipole matches ``target`` (a ``Dipole`` or (times ms, nAm)).
 
@@ -101,6 +104,13 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     (the loss jumps there); the smoothed gradient sees them, at 2·n_samples + 1
     forward runs a step.
 
+    ``refine``: after the gradient steps, up to this many Levenberg-Marquardt
+    steps from the best point seen (``loss='rmse'`` only): the Jacobian of the
+    residual waveform by central differences of ``refine_step`` (unconstrained
+    units, as ``smoothing``), 2·d + 4 forward runs a step (d parameters); it
+    stops early when no damping lowers the loss.  The gradient finds the
+    basin; the refinement resolves weakly constrained weights within it.
+
     The parameters with the lowest loss seen are returned; ``loss_history``
     holds every step's loss.
     """
@@ -110,8 +120,14 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
     if not isinstance(grid_batch, (int, np.integer)) or grid_batch < 1:
         raise ValueError(f"grid_batch must be an integer >= 1, got {grid_batch!r}")
-    if n_steps == 0 and not grid:
-        raise ValueError("n_steps must be >= 1 without a grid (nothing to fit)")
+    if not isinstance(refine, (int, np.integer)) or refine < 0:
+        raise ValueError(f"refine must be an integer >= 0, got {refine!r}")
+    if refine and not (isinstance(loss, str) and loss == "rmse"):
+        raise ValueError(f"refine (least squares) needs loss='rmse', got loss={loss!r}")
+    if not (np.isfinite(refine_step) and refine_step > 0):
+        raise ValueError(f"refine_step must be a finite number > 0, got {refine_step!r}")
+    if n_steps == 0 and not grid and not refine:
+        raise ValueError("n_steps must be >= 1 without a grid or refine (nothing to fit)")
     if smooth_window is not None and not (0 < smooth_window < tstop):
         raise ValueError(f"smooth_window must be in (0, tstop) ms, got {smooth_window}")
     if not (scale == "fit" or (isinstance(scale, (int, float)) and np.isfinite(scale))):
@@ -156,14 +172,21 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
             val, (_, overflow) = jax.vmap(objective)(us)
             return val, overflow.any()
 
+        def residuals(us):
+            def one(u):
+                avg, s, overflow = simulate(u)
+                return s * avg - tgt, overflow
+            res, overflow = jax.vmap(one)(us)
+            return res, overflow.any()
+
         return (jax.jit(simulate), jax.jit(jax.value_and_grad(objective, has_aux=True)),
-                jax.jit(objectives))
+                jax.jit(objectives), jax.jit(residuals))
 
     compiled = compile_objective(fn)
 
     def evaluate(u, kind):
         """kind 'grad': (loss, gradient); 'forward': (avg, scale); 'batch':
-        losses of a batch of points.  A call with more events than the model
+        losses of a batch of points; 'residuals': their residual waveforms.  A call with more events than the model
         has room for -> twice the room, compiled again (rare)."""
         nonlocal gn, compiled
         while True:
@@ -174,7 +197,7 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
                 avg, s, overflow = compiled[0](u)
                 out = (avg, s)
             else:
-                out, overflow = compiled[2](u)
+                out, overflow = compiled[2 if kind == "batch" else 3](u)
             if not bool(overflow):
                 return out
             gn = model.grow(gn)
@@ -223,6 +246,19 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     history.append(float(val))
     if best[0] < float(val):  # return the best parameters seen, not the last
         u = best[1]
+        avg, s = evaluate(u, "forward")
+    if refine:
+        r = np.asarray(s * avg - tgt)
+        for step in tqdm(range(refine), desc="refine", disable=not progress):
+            try:
+                out = levenberg_marquardt_step(lambda b: evaluate(jnp.asarray(b), "residuals"),
+                                               np.asarray(u), r, refine_step, free)
+            except FloatingPointError as err:
+                raise FloatingPointError(f"refinement step {step}: {err}") from None
+            if out is None:
+                break
+            u, r = jnp.asarray(out[0]), out[1]
+            history.append(float(np.sqrt(np.mean(r ** 2))))
         avg, s = evaluate(u, "forward")
     fitted = np.asarray(tr.to_constrained(u))
     values = dict(zip(free, fitted.tolist()))
