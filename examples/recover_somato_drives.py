@@ -33,11 +33,12 @@ spikes that appear or vanish.  On the previous default set (below), along
 the straight line from the start to the truth the loss fell almost
 monotonically, but the reverse-mode gradient's cosine with that direction was
 0.06 at the start and 0.44 four fifths of the way; reverse-mode Adam stalled
-(2026-11-25, 60 steps: evdist1.mu 11.8 ms off, weights 22-83 % off).  The smoothed gradient sees the jumps and finds the
-basin; within it, a first-order method crawls along the weaker weight (the
-same settings without the refinement, 2026-12-02: 2209 s, loss 0.0026 ->
-0.00076 nAm, mu within 0.48 ms, L2 pyramidal weight -6.3 %, L2 basket weight
-+23.7 %), and a Gauss-Newton step resolves it.
+(2026-11-25, 60 steps: evdist1.mu 11.8 ms off, weights 22-83 % off).  The
+smoothed gradient sees the jumps and finds the basin; within it, a
+first-order method crawls along the weaker weight (the same settings without
+the refinement, 2026-12-02: 2209 s, loss 0.0026 -> 0.00076 nAm, mu within
+0.48 ms, L2 pyramidal weight -6.3 %, L2 basket weight +23.7 %), and a
+Gauss-Newton step resolves it.
 
 Why these parameters.  ``examples/drive_sensitivity.py`` moves each drive
 parameter by one resolution step (1 ms, 10 %): the target (RMS 5.9e-3 nAm)

@@ -186,8 +186,9 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
 
     def evaluate(u, kind):
         """kind 'grad': (loss, gradient); 'forward': (avg, scale); 'batch':
-        losses of a batch of points; 'residuals': their residual waveforms.  A call with more events than the model
-        has room for -> twice the room, compiled again (rare)."""
+        losses of a batch of points; 'residuals': their residual waveforms.
+        A call with more events than the model has room for -> twice the
+        room, compiled again (rare)."""
         nonlocal gn, compiled
         while True:
             if kind == "grad":
