@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from ..dipole import Dipole
 from ..grad import model
 from .least_squares import levenberg_marquardt_step
-from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
+from .objective import check_trial_args, dipole_fn, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, expand_names, set_drive_parameter
 
 
@@ -116,8 +116,6 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     """
     if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
     if not isinstance(grid_batch, (int, np.integer)) or grid_batch < 1:
         raise ValueError(f"grid_batch must be an integer >= 1, got {grid_batch!r}")
     if not isinstance(refine, (int, np.integer)) or refine < 0:
@@ -128,8 +126,7 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         raise ValueError(f"refine_step must be a finite number > 0, got {refine_step!r}")
     if n_steps == 0 and not grid and not refine:
         raise ValueError("n_steps must be >= 1 without a grid or refine (nothing to fit)")
-    if smooth_window is not None and not (0 < smooth_window < tstop):
-        raise ValueError(f"smooth_window must be in (0, tstop) ms, got {smooth_window}")
+    check_trial_args(n_trials, draws, smooth_window, tstop)
     if not (scale == "fit" or (isinstance(scale, (int, float)) and np.isfinite(scale))):
         raise ValueError(f"scale must be 'fit' or a finite number, got {scale!r}")
     if gradient not in ("autodiff", "smoothed"):
@@ -138,8 +135,6 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         raise ValueError(f"smoothing must be a finite number > 0, got {smoothing!r}")
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    if draws not in ("key", "hnn-core"):
-        raise ValueError(f"draws must be 'key' or 'hnn-core', got {draws!r}")
     loss_fn = loss_function(loss)
     key = jax.random.PRNGKey(0) if key is None else key
     fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
@@ -260,7 +255,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
                 break
             u, r = jnp.asarray(out[0]), out[1]
             history.append(float(np.sqrt(np.mean(r ** 2))))
-        avg, s = evaluate(u, "forward")
+        if len(history) > n_steps + 1:  # a step was taken
+            avg, s = evaluate(u, "forward")
     fitted = np.asarray(tr.to_constrained(u))
     values = dict(zip(free, fitted.tolist()))
     net_fit = copy.deepcopy(net)

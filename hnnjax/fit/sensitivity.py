@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..grad import model
-from .objective import dipole_fn, hamming_smooth, trial_draws
+from .objective import check_trial_args, dipole_fn, hamming_smooth, trial_draws
 from .parameters import expand_names
 
 
@@ -66,12 +66,7 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
         raise ValueError(f"time_step must be a finite number of ms > 0, got {time_step!r}")
     if not (np.isfinite(rel_step) and 0 < rel_step < 1):
         raise ValueError(f"rel_step must be in (0, 1), got {rel_step!r}")
-    if smooth_window is not None and not (0 < smooth_window < tstop):
-        raise ValueError(f"smooth_window must be in (0, tstop) ms, got {smooth_window}")
-    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
-    if draws not in ("key", "hnn-core"):
-        raise ValueError(f"draws must be 'key' or 'hnn-core', got {draws!r}")
+    check_trial_args(n_trials, draws, smooth_window, tstop)
     key = jax.random.PRNGKey(0) if key is None else key
     fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
     free = expand_names(params, names)
