@@ -6,8 +6,8 @@ sigma and weights 10 %) and prints the RMS change of the dipole, then the
 singular values of parameter sets: the smallest is the dipole change along
 the set's least visible combination of steps.  A set with a tiny one cannot
 be recovered by any fit, however good the optimiser; a well-conditioned one
-can still have several basins in the timing.  This explains why
-``recover_somato_drives.py`` recovers the latencies and not the weights::
+can still have several basins in the timing.  This is how the parameters
+of ``recover_somato_drives.py`` were chosen::
 
     OPENBLAS_NUM_THREADS=1 python examples/drive_sensitivity.py
 
@@ -16,8 +16,9 @@ can still have several basins in the timing.  This explains why
 to L2 pyramidal 1.2e-3, evdist1.mu 5.5e-4, evprox1 AMPA to L2 basket 2.6e-4,
 the L5 weights 1-6e-5, evdist1's L2 basket weights 0 (no basket spike moves
 within the step: they act only through spikes that appear or vanish).
-Smallest singular value: the recovery example's six 2.1e-5 (condition 94),
-the best five 1.6e-4 (condition 15).
+Smallest singular value: the recovery example's four 1.9e-4 (condition 10,
+recovered), its earlier six 2.1e-5 (condition 94), the best five 1.6e-4
+(condition 15).
 """
 import argparse
 import os
@@ -30,7 +31,10 @@ from hnnjax.fit import sensitivity  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
 SETS = {
-    "recover_somato_drives.py (weights not recovered)": [
+    "recover_somato_drives.py (recovered)": [
+        "evprox1.mu", "evdist1.mu", "evprox1.weights_ampa.L2_basket",
+        "evprox1.weights_ampa.L2_pyramidal"],
+    "its earlier six (weights not recovered)": [
         "evprox1.mu", "evdist1.mu", "evprox1.weights_ampa.L5_pyramidal",
         "evprox1.weights_ampa.L2_pyramidal", "evdist1.weights_ampa.L2_pyramidal",
         "evdist1.weights_nmda.L5_pyramidal"],

@@ -89,7 +89,7 @@ def main():
     ap.add_argument("--n-steps", type=int, default=45)
     ap.add_argument("--lr", type=float, default=0.05, help="Adam, on the unconstrained parameters")
     ap.add_argument("--lr-final", type=float, default=0.01,
-                    help="Adam's rate decays (cosine) to this over the steps; 0.05: constant")
+                    help="Adam's rate decays (cosine) to this over the steps; = --lr: constant")
     ap.add_argument("--grid-span", type=float, default=8.0,
                     help="ms: first a grid over each fitted mu, start +- span (0: no grid)")
     ap.add_argument("--grid-step", type=float, default=2.0, help="ms, the grid's spacing")
