@@ -13,7 +13,8 @@ from hnnjax.cells.channels import HH2, Ar, CaT, nernst_eca
 from hnnjax.cells.morphology import nseg_for_length
 from hnnjax.cells.synapses import RECEPTORS
 from hnnjax.network.compile import cast_floats
-from hnnjax.network.kernel import _hines_eliminate_substitute, _hines_solve, _tree_solve
+from hnnjax.network import tree_solve
+from hnnjax.network.tree_solve import hines_solve
 
 FIX = np.load(Path(__file__).parent / "fixtures" / "cells.npz")
 
@@ -110,15 +111,18 @@ def _l5_system(seed=0):
     return tree, parent, inv_r, diag, rhs
 
 
-def test_tree_solve_matches_dense_solve():
-    tree, parent, inv_r, diag, rhs = _l5_system()
+ORDERED = ("loop", "unrolled", "pallas_interpret")  # every strategy (the kernel run on CPU)
 
-    class TA:  # the fields _tree_solve reads
-        n_nodes = tree.n_nodes
-    TA.parent = jnp.asarray(parent)
-    TA.order = jnp.arange(tree.n_nodes)
-    TA.inv_r = jnp.asarray(inv_r[:, None])
-    x = np.asarray(_tree_solve(TA, jnp.asarray(diag), jnp.asarray(rhs)))
+
+def _solve(strategy, tree, parent, inv_r, diag, rhs):
+    order, par = tuple(range(tree.n_nodes)), tuple(int(p) for p in parent)
+    return hines_solve(strategy, order, par, jnp.asarray(-inv_r[:, None]), diag, rhs)
+
+
+@pytest.mark.parametrize("strategy", ORDERED)
+def test_tree_solve_matches_dense_solve(strategy):
+    tree, parent, inv_r, diag, rhs = _l5_system()
+    x = np.asarray(_solve(strategy, tree, parent, inv_r, jnp.asarray(diag), jnp.asarray(rhs)))
     for c in range(diag.shape[1]):
         M = np.diag(diag[:, c])
         for i in range(1, tree.n_nodes):
@@ -126,24 +130,42 @@ def test_tree_solve_matches_dense_solve():
         np.testing.assert_allclose(x[:, c], np.linalg.solve(M, rhs[:, c]), rtol=1e-10, atol=1e-12)
 
 
-def test_tree_solve_gradient_equals_autodiff_through_the_loops():
-    """The solve's reverse mode (one more tree solve) gives the cotangents of
-    diag, rhs and the off-diagonals that autodiff through the elimination
-    loops gives, also vmapped over trials with shared off-diagonals."""
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_tree_solve_strategies_are_bitwise_equal(dtype):
+    """Unrolled rows and the Pallas kernel do the loop's arithmetic in its
+    order: the same bits, vmapped over trials, in both precisions."""
+    tree, parent, inv_r, diag, rhs = _l5_system()
+    diag, rhs = jnp.stack([diag, 2 * diag], dtype=dtype), jnp.stack([rhs, rhs[::-1]], dtype=dtype)
+    run = lambda s: np.asarray(jax.jit(jax.vmap(
+        lambda d, b: _solve(s, tree, parent, inv_r.astype(dtype), d, b)))(diag, rhs))
+    want = run("loop")
+    assert want.dtype == dtype and np.all(np.isfinite(want))
+    for strategy in ORDERED[1:]:
+        np.testing.assert_array_equal(run(strategy), want, err_msg=strategy)
+
+
+@pytest.mark.parametrize("strategy", ORDERED)
+def test_tree_solve_gradient_equals_autodiff_through_the_loops(strategy):
+    """The solve's reverse mode (one more tree solve with the same strategy)
+    gives the cotangents of diag, rhs and the off-diagonals that autodiff
+    through the elimination loops gives, also vmapped over trials with shared
+    off-diagonals."""
     tree, parent, inv_r, diag, rhs = _l5_system(2)
-    order, parent = jnp.arange(tree.n_nodes), jnp.asarray(parent)
+    order, par = tuple(range(tree.n_nodes)), tuple(int(p) for p in parent)
     off = jnp.asarray(-inv_r[:, None])
     diag, rhs = jnp.stack([diag, 1.5 * diag]), jnp.stack([rhs, -rhs[::-1]])  # two trials
     probe = jnp.asarray(np.random.default_rng(3).normal(size=diag.shape))
 
     def loss(solve):
         def f(off, diag, rhs):
-            x = jax.vmap(solve, in_axes=(None, None, None, 0, 0))(order, parent, off, diag, rhs)
+            x = jax.vmap(solve, in_axes=(None, 0, 0))(off, diag, rhs)
             return jnp.sum(jnp.sin(x) * probe)
         return f
 
-    want = jax.grad(loss(_hines_eliminate_substitute), argnums=(0, 1, 2))(off, diag, rhs)
-    got = jax.jit(jax.grad(loss(_hines_solve), argnums=(0, 1, 2)))(off, diag, rhs)
+    plain = lambda o, d, b: tree_solve._loop(order, par, o, d, b)  # no custom VJP
+    custom = lambda o, d, b: hines_solve(strategy, order, par, o, d, b)
+    want = jax.grad(loss(plain), argnums=(0, 1, 2))(off, diag, rhs)
+    got = jax.jit(jax.grad(loss(custom), argnums=(0, 1, 2)))(off, diag, rhs)
     for name, w, g in zip(("off", "diag", "rhs"), want, got):
         assert g.shape == w.shape, name
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12 * float(jnp.abs(w).max()),
@@ -155,13 +177,7 @@ def test_zero_area_nodes_conserve_current():
     tree, parent, inv_r, diag, rhs = _l5_system(1)
     zero = tree.area == 0
     rhs[zero] = 0.0
-
-    class TA:
-        n_nodes = tree.n_nodes
-    TA.parent = jnp.asarray(parent)
-    TA.order = jnp.arange(tree.n_nodes)
-    TA.inv_r = jnp.asarray(inv_r[:, None])
-    x = np.asarray(_tree_solve(TA, jnp.asarray(diag), jnp.asarray(rhs)))
+    x = np.asarray(_solve("unrolled", tree, parent, inv_r, jnp.asarray(diag), jnp.asarray(rhs)))
     flow = inv_r[:, None] * (x[parent] - x)  # into node from its parent
     net_in = flow.copy()
     np.add.at(net_in, parent[1:], -flow[1:])

@@ -30,7 +30,8 @@ from jax import lax
 
 from ..cells.synapses import RECEPTORS
 from ..network.compile import Layout, _type_arrays, cast_floats, chunk_table, connection_table
-from ..network.kernel import init_type_state, layer_dipoles, type_step
+from ..network.integrate import checkpoint_chunk, integrate
+from .delivery import ContinuousDelivery
 
 
 class GradNet(eqx.Module):
@@ -236,87 +237,15 @@ def drive_events(gn: GradNet, theta, z, dt, tstop):
 
 
 def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
-    """Integrate one trial with drive draws ``z`` (see ``draw_z``).  Returns
-    the raw L2/L5 dipoles (n_steps, 2), fA·m, at t_1..t_n, the spike count
-    per cell, and whether a step had more events than room for them (then
-    rerun with ``grow(gn)``)."""
-    dtype = theta.dtype
-    tstop = n_steps * dt
-    ev_step, ev_T, ev_dst, ev_w, ev_tau = drive_events(gn, theta, z, dt, tstop)
+    """Integrate one trial with drive draws ``z`` (see ``draw_z``), reverse
+    mode through a two-level checkpointed scan (``chunk`` steps, default
+    ~√n_steps).  Returns the raw L2/L5 dipoles (n_steps, 2), fA·m, at
+    t_1..t_n, the spike count per cell, and whether a step had more events
+    than room for them (then rerun with ``grow(gn)``)."""
+    ev_step, ev_T, ev_dst, ev_w, ev_tau = drive_events(gn, theta, z, dt, n_steps * dt)
     ptr = jnp.searchsorted(ev_step, jnp.arange(n_steps + 1), side="left")
-    n_syn = sum(ta.n_sites * ta.n_cells for ta in gn.types)
-    states0 = tuple(init_type_state(ta) for ta in gn.types)
-    soma0 = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(gn.types, states0)])
-    n_cells = soma0.shape[0]
-    carry0 = {"types": states0, "armed": soma0 <= gn.threshold, "prev": soma0,
-              "t_spike": jnp.full((n_cells, gn.spike_slots), -jnp.inf, dtype),
-              "count": jnp.zeros(n_cells, jnp.int32), "busy": jnp.zeros((), bool)}
-    k_ev = jnp.arange(gn.events_per_step)
-    slots = jnp.arange(gn.spike_slots)
-
-    def step(carry, n):
-        states = carry["types"]
-        t_n = n * dt
-        soma = jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(gn.types, states)])
-        above = soma > gn.threshold
-        spk = above & carry["armed"]
-        frac = (soma - gn.threshold) / jnp.where(spk, soma - carry["prev"], 1.0)
-        delta = jnp.where(spk, dt * frac, 0.0)  # ms before t_n that V crossed threshold
-        # a spike replaces the cell's oldest slot; that spike must have arrived everywhere
-        slot = (slots[None, :] == (carry["count"] % gn.spike_slots)[:, None]) & spk[:, None]
-        lost = slot & (carry["t_spike"] + gn.cell_max_delay[:, None] > t_n - dt)
-        t_spike = jnp.where(slot, (t_n - delta)[:, None], carry["t_spike"])
-        inc_a = jnp.zeros(n_syn, dtype)
-        inc_b = jnp.zeros(n_syn, dtype)
-        # network events arriving in (t_n - dt, t_n]: at most one spike per group
-        # (a cell's spikes are more than dt apart: it cannot spike at two consecutive steps)
-        arr = t_spike[gn.g_src] + gn.g_delay[:, None]  # (G, slots) ms
-        hits = (arr > t_n - dt) & (arr <= t_n)
-        hit = hits.any(axis=1)
-        age = jnp.sum(jnp.where(hits, t_n - arr, 0.0), axis=1)
-        # local events: only the chunks of groups that fire now
-        firing = hit[gn.chunk_group[:-1]]
-        c = jnp.nonzero(firing, size=gn.capacity, fill_value=firing.shape[0])[0]
-        g = gn.chunk_group[c]
-        k = jnp.arange(gn.chunk_width)
-        # beyond a chunk's count, and the padding chunk (count 0) that fills
-        # unused places, read the inert last connection (weight 0)
-        valid = k[None, :] < gn.chunk_count[c][:, None]
-        jc = jnp.where(valid, gn.chunk_start[c][:, None] + k[None, :], gn.c_dst.shape[0] - 1)
-        fa = jnp.exp(-age[g] / gn.g_tau[g, 0])[:, None]
-        fb = jnp.exp(-age[g] / gn.g_tau[g, 1])[:, None]
-        w_loc = gn.c_w[jc]
-        inc_a = inc_a.at[gn.c_dst[jc]].add(w_loc * fa)
-        inc_b = inc_b.at[gn.c_dst[jc]].add(w_loc * fb)
-        busy = (jnp.sum(firing) > gn.capacity) | lost.any()
-        # drive events due at step n
-        e = jnp.minimum(ptr[n] + k_ev, ev_step.shape[0] - 1)
-        live = (ptr[n] + k_ev) < ptr[n + 1]
-        age = jnp.where(live, t_n - ev_T[e], 0.0)
-        w = jnp.where(live, ev_w[e], 0.0)
-        inc_a = inc_a.at[ev_dst[e]].add(w * jnp.exp(-age / ev_tau[e, 0]))
-        inc_b = inc_b.at[ev_dst[e]].add(w * jnp.exp(-age / ev_tau[e, 1]))
-        t_mid = t_n + 0.5 * dt
-        new_states, off = [], 0
-        for ta, st in zip(gn.types, states):
-            size = ta.n_sites * ta.n_cells
-            a = inc_a[off:off + size].reshape(ta.n_sites, ta.n_cells)
-            b = inc_b[off:off + size].reshape(ta.n_sites, ta.n_cells)
-            new_states.append(type_step(ta, st, a, b, t_mid, dt))
-            off += size
-        new = {"types": tuple(new_states), "armed": ~above, "prev": soma,
-               "t_spike": t_spike, "count": carry["count"] + spk,
-               "busy": carry["busy"] | busy}
-        return new, layer_dipoles(gn, new_states)
-
-    chunk = chunk or _chunk_size(n_steps)
-    inner = jax.checkpoint(lambda c, ns: lax.scan(jax.checkpoint(step), c, ns))
-    carry, dip = lax.scan(inner, carry0, jnp.arange(n_steps).reshape(-1, chunk))
-    overflow = (jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step) | carry["busy"]
-    return dip.reshape(n_steps, 2), carry["count"], overflow
-
-
-def _chunk_size(n_steps):
-    """The divisor of n_steps closest to √n_steps (two-level checkpointing)."""
-    divisors = [d for d in range(1, n_steps + 1) if n_steps % d == 0]
-    return min(divisors, key=lambda d: abs(d - math.sqrt(n_steps)))
+    delivery = ContinuousDelivery(gn, ptr, ev_T, ev_dst, ev_w, ev_tau, dt)
+    spikes, dip, _, busy = integrate(gn.types, delivery, gn.threshold, gn.dipole_layers, n_steps,
+                                     dt, checkpoint=chunk or checkpoint_chunk(n_steps))
+    overflow = (jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step) | busy
+    return dip, spikes.sum(axis=0, dtype=jnp.int32), overflow

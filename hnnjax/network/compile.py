@@ -14,7 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..cells.synapses import RECEPTORS
-from .kernel import Events, NetArrays, TypeArrays
+from .grid import Events, NetArrays
+from .kernel import TypeArrays
+from .tree_solve import default_strategy
 
 
 def delivery_step(t_arrival, dt):
@@ -38,7 +40,18 @@ def _storage_order(tree):
     return perm, new_index
 
 
-def _type_arrays(net, name, record_vsec, record_ca, tstop):
+def _padded_lists(owner, item, n_owners, pad):
+    """(n_owners, k) table of the items of each owner in ascending order,
+    padded with ``pad``, the index of a zero row (see ``kernel._gather_sum``)."""
+    counts = np.bincount(owner, minlength=n_owners)
+    table = np.full((n_owners, max(1, int(counts.max(initial=0)))), pad)
+    order = np.lexsort((item, owner))
+    rank = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    table[owner[order], rank] = item[order]
+    return table
+
+
+def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None):
     ct = net.cell_types[name]
     tree = ct.tree
     n_cells = len(net.gid_ranges[name])
@@ -49,8 +62,9 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop):
     sum_inv_r = inv_r.copy()
     np.add.at(sum_inv_r, parent, inv_r)
     syn_node = new[[tree.mid_node[s] for s, _ in ct.synapses]]
-    onehot = np.zeros((int(seg.sum()), len(syn_node)))
-    onehot[syn_node, np.arange(len(syn_node))] = 1.0
+    node_syns = _padded_lists(syn_node, np.arange(len(syn_node)), int(seg.sum()), len(syn_node))
+    is_child = parent != np.arange(len(parent))
+    children = _padded_lists(parent[is_child], np.flatnonzero(is_child), len(parent), len(parent))
     idx = lambda a: np.array(a, dtype=np.int32)
     bias = net.external_biases["tonic"].get(name)
     if bias is None:
@@ -63,10 +77,10 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop):
     vs = _record_sites(ct, n_cells, record_vsec)
     cs = _record_sites(ct, n_cells, record_ca) if ct.has_calcium else []
     arrays = TypeArrays(
-        parent=idx(parent), order=idx(new), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
+        parent=idx(parent), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
         cap=(1e-5 * tree.cm * tree.area)[seg][:, None], area_f=(1e-2 * tree.area)[seg][:, None],
         v_init=ct.v_init[perm][:, None], channels=ct.channels,
-        syn_onehot=onehot, syn_node=idx(syn_node),
+        syn_node=idx(syn_node), node_syns=idx(node_syns), children=idx(children),
         syn_e=np.array([[RECEPTORS[r].e] for _, r in ct.synapses]),
         syn_tau1=np.array([[RECEPTORS[r].tau1] for _, r in ct.synapses]),
         syn_tau2=np.array([[RECEPTORS[r].tau2] for _, r in ct.synapses]),
@@ -74,7 +88,8 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop):
         clamp_amp=amp, clamp_on=on,
         rec_node=idx(new[[v[0] for v in vs]]), rec_cell=idx([v[1] for v in vs]),
         ca_node=idx(new[[c[0] for c in cs]]), ca_cell=idx([c[1] for c in cs]),
-        n_cells=n_cells, soma_node=int(new[ct.soma_node]), has_calcium=ct.has_calcium,
+        tree_order=tuple(int(i) for i in new), tree_parent=tuple(int(i) for i in parent),
+        solver=solver or default_strategy(), n_cells=n_cells, soma_node=int(new[ct.soma_node]), has_calcium=ct.has_calcium,
     )
     return arrays, vs, cs
 
@@ -169,7 +184,7 @@ def chunk_table(group, n_groups, width):
 
 def _delivery_tables(src, dst, w, steps, n_cells, block=128, width=32, capacity=128):
     """Connections sorted into groups (delay block q, source cell c), see
-    ``kernel.NetArrays``, and each group cut into chunks of at most ``width``
+    ``grid.NetArrays``, and each group cut into chunks of at most ``width``
     connections; the pending buffer then needs only ``block`` rows."""
     targets, slot = np.unique(dst, return_inverse=True)
     q, rem = steps // block, steps % block

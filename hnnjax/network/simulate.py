@@ -13,7 +13,7 @@ from ..dipole import Dipole
 from ..drives.events import drive_event_times
 from .cell_response import CellResponse
 from .compile import compile_network, stack_events, trial_events
-from .kernel import run
+from .grid import run
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 CPU_BATCH = 8  # trials per compiled call on a single CPU device (larger is no faster on 2 cores)

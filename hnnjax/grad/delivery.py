@@ -1,0 +1,78 @@
+"""Event delivery at continuous times (the differentiable model's
+``integrate.Delivery``).
+
+An event due at time T is added at the first grid time t_n >= T with the
+Exp2Syn value it has reached by then, ``w·exp(-(t_n - T)/tau)`` for A
+(tau1) and B (tau2), so the trajectory is continuous in T.  Spike times are
+threshold crossings interpolated between steps; each cell keeps its last
+``spike_slots`` spike times in flight (small carry: reverse mode saves it at
+every step of a checkpointed chunk).
+"""
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+
+
+class ContinuousDelivery(eqx.Module):
+    """Local connections of ``gn`` (a ``model.GradNet``) and one trial's
+    drive events (arrival ``T`` ms, delivery ``step``, target, weight·factor,
+    tau1/tau2), sorted by step with ``ptr`` its CSR index."""
+
+    gn: eqx.Module
+    ptr: jnp.ndarray  # (n_steps + 1,)
+    T: jnp.ndarray
+    dst: jnp.ndarray
+    w: jnp.ndarray
+    tau: jnp.ndarray  # (E, 2) ms
+    dt: float = eqx.field(static=True)
+
+    def init(self, soma_v0):
+        n_cells, dtype = soma_v0.shape[0], soma_v0.dtype
+        return {"prev": soma_v0,
+                "t_spike": jnp.full((n_cells, self.gn.spike_slots), -jnp.inf, dtype),
+                "count": jnp.zeros(n_cells, jnp.int32)}
+
+    def __call__(self, carry, n, spk, soma):
+        gn, dt = self.gn, self.dt
+        dtype = soma.dtype
+        t_n = n * dt
+        n_syn = sum(ta.n_sites * ta.n_cells for ta in gn.types)
+        frac = (soma - gn.threshold) / jnp.where(spk, soma - carry["prev"], 1.0)
+        delta = jnp.where(spk, dt * frac, 0.0)  # ms before t_n that V crossed threshold
+        # a spike replaces the cell's oldest slot; that spike must have arrived everywhere
+        slots = jnp.arange(gn.spike_slots)
+        slot = (slots[None, :] == (carry["count"] % gn.spike_slots)[:, None]) & spk[:, None]
+        lost = slot & (carry["t_spike"] + gn.cell_max_delay[:, None] > t_n - dt)
+        t_spike = jnp.where(slot, (t_n - delta)[:, None], carry["t_spike"])
+        # network events arriving in (t_n - dt, t_n]: at most one spike per group
+        # (a cell's spikes are more than dt apart: it cannot spike at two consecutive steps)
+        arr = t_spike[gn.g_src] + gn.g_delay[:, None]  # (G, slots) ms
+        hits = (arr > t_n - dt) & (arr <= t_n)
+        hit = hits.any(axis=1)
+        age = jnp.sum(jnp.where(hits, t_n - arr, 0.0), axis=1)
+        # local events: only the chunks of groups that fire now
+        firing = hit[gn.chunk_group[:-1]]
+        c = jnp.nonzero(firing, size=gn.capacity, fill_value=firing.shape[0])[0]
+        g = gn.chunk_group[c]
+        k = jnp.arange(gn.chunk_width)
+        # beyond a chunk's count, and the padding chunk (count 0) that fills
+        # unused places, read the inert last connection (weight 0)
+        valid = k[None, :] < gn.chunk_count[c][:, None]
+        jc = jnp.where(valid, gn.chunk_start[c][:, None] + k[None, :], gn.c_dst.shape[0] - 1)
+        fa = jnp.exp(-age[g] / gn.g_tau[g, 0])[:, None]
+        fb = jnp.exp(-age[g] / gn.g_tau[g, 1])[:, None]
+        w_loc = gn.c_w[jc]
+        inc_a = jnp.zeros(n_syn, dtype).at[gn.c_dst[jc]].add(w_loc * fa)
+        inc_b = jnp.zeros(n_syn, dtype).at[gn.c_dst[jc]].add(w_loc * fb)
+        busy = (jnp.sum(firing) > gn.capacity) | lost.any()
+        # drive events due at step n
+        k_ev = jnp.arange(gn.events_per_step)
+        e = jnp.minimum(self.ptr[n] + k_ev, self.T.shape[0] - 1)
+        live = (self.ptr[n] + k_ev) < self.ptr[n + 1]
+        age = jnp.where(live, t_n - self.T[e], 0.0)
+        w = jnp.where(live, self.w[e], 0.0)
+        inc_a = inc_a.at[self.dst[e]].add(w * jnp.exp(-age / self.tau[e, 0]))
+        inc_b = inc_b.at[self.dst[e]].add(w * jnp.exp(-age / self.tau[e, 1]))
+        new = {"prev": soma, "t_spike": t_spike, "count": carry["count"] + spk}
+        return new, inc_a, inc_b, busy

@@ -1,0 +1,123 @@
+"""The NEURON-faithful model: every event acts at a grid step.
+
+An event due at time T acts at the first step n with T <= t_n + dt/2
+(NEURON's rule, spec §7.2).  Network spikes are seen again after their
+delay through a ring of past spikes and a pending buffer of per-step
+increments; the trial's drive events are known before the run and arrive
+pre-bucketed by step (``Events``).  ``run`` integrates one trial with this
+delivery; batching over trials is a ``vmap`` of it.
+"""
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from .integrate import integrate
+
+
+class NetArrays(eqx.Module):
+    """The whole network: cell types, connections, recording choices."""
+
+    types: tuple  # TypeArrays, in gid order of the cell types
+    # Connections, grouped by (delay block q, source cell): group q·n_cells + c
+    # holds the connections of cell c with delay in [q·block, (q+1)·block)
+    # steps, stored in chunks of at most ``chunk_width`` consecutive connections.
+    chunk_group: jnp.ndarray  # (n_chunks,) int, the group of each chunk
+    chunk_start: jnp.ndarray  # (n_chunks + 1,) int, first connection (last: inert padding)
+    chunk_count: jnp.ndarray  # (n_chunks + 1,) int, connections in the chunk
+    conn_dst: jnp.ndarray  # (K,) int, target slot
+    conn_rem: jnp.ndarray  # (K,) int, delay mod block (steps)
+    conn_w: jnp.ndarray  # (K,) µS times the target's Exp2Syn factor
+    target_syn: jnp.ndarray  # (n_targets,) flat synapse index of each target slot
+    threshold: float = eqx.field(static=True)  # mV
+    block: int = eqx.field(static=True)  # steps per delay block (rows of the pending buffer)
+    n_blocks: int = eqx.field(static=True)
+    chunk_width: int = eqx.field(static=True)
+    capacity: int = eqx.field(static=True)  # chunks scheduled per step at most
+    dipole_layers: tuple = eqx.field(static=True)  # type index feeding L2, L5 (or -1)
+
+    @property
+    def syn_offsets(self):
+        off, out = 0, []
+        for ta in self.types:
+            out.append(off)
+            off += ta.n_sites * ta.n_cells
+        return out, off
+
+    @property
+    def cell_offsets(self):
+        off, out = 0, []
+        for ta in self.types:
+            out.append(off)
+            off += ta.n_cells
+        return out, off
+
+
+class Events(eqx.Module):
+    """One trial's drive events, bucketed by delivery step (CSR layout)."""
+
+    ptr: jnp.ndarray  # (n_steps + 1,) int: events of step n are ptr[n]:ptr[n+1]
+    dst: jnp.ndarray  # (E,) flat synapse index
+    w: jnp.ndarray  # (E,) µS times the target's Exp2Syn factor
+    max_per_step: int = eqx.field(static=True)
+
+
+
+class GridDelivery(eqx.Module):
+    """Event delivery at grid steps (the ``integrate.Delivery`` of the
+    faithful model): network events, then the trial's drive events."""
+
+    net: NetArrays
+    events: Events
+
+    def init(self, soma_v0):
+        net, n_tgt = self.net, self.net.target_syn.shape[0]
+        n_cells, dtype = soma_v0.shape[0], soma_v0.dtype
+        return {"ring": jnp.zeros((net.n_blocks * net.block, n_cells), bool),
+                "pending": jnp.zeros((net.block + 1, n_tgt), dtype),  # one more row than the horizon
+                "due": jnp.zeros(n_tgt, dtype)}
+
+    def _schedule(self, pending, due_prev, ring, n):
+        """Network events in two stages: a spike of cell c at step m is seen
+        again at m + q·block for every delay block q (a bool ring of spikes);
+        then the chunks of group (q, c) add their connections into the
+        pending row of their delivery step (row = step mod (block + 1)), all
+        in one scatter of at most ``capacity`` chunks.  Work is proportional
+        to spikes, not to connections; more chunks than that in one step set
+        the overflow flag."""
+        net = self.net
+        n_tgt, ring_len, n_rows = net.target_syn.shape[0], ring.shape[0], net.block + 1
+        q_rows = jnp.arange(net.n_blocks) * net.block
+        w_idx = jnp.arange(net.chunk_width)
+        n_chunks = net.chunk_group.shape[0]
+        active = ring[(n - q_rows) % ring_len].reshape(-1)[net.chunk_group]
+        c = jnp.nonzero(active, size=net.capacity, fill_value=n_chunks)[0]
+        valid = w_idx[None, :] < net.chunk_count[c][:, None]
+        j = jnp.where(valid, net.chunk_start[c][:, None] + w_idx[None, :], 0)
+        row = (n + net.conn_rem[j]) % n_rows
+        # the row read at the previous step is cleared in the same scatter
+        # (x + -x == 0 exactly; nothing is scheduled into it at this step)
+        rows = jnp.concatenate([row.reshape(-1), jnp.full(n_tgt, (n - 1) % n_rows)])
+        cols = jnp.concatenate([net.conn_dst[j].reshape(-1), jnp.arange(n_tgt)])
+        vals = jnp.concatenate([jnp.where(valid, net.conn_w[j], 0.0).reshape(-1), -due_prev])
+        return pending.at[rows, cols].add(vals), active.sum() > net.capacity
+
+    def __call__(self, carry, n, spikes, soma_v):
+        net, ev = self.net, self.events
+        ring = carry["ring"].at[n % carry["ring"].shape[0]].set(spikes)
+        pending, overflow = self._schedule(carry["pending"], carry["due"], ring, n)
+        due = pending[n % (net.block + 1)]
+        _, n_syn = net.syn_offsets
+        inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due)
+        j = ev.ptr[n] + jnp.arange(ev.max_per_step)
+        live = j < ev.ptr[n + 1]
+        j = jnp.where(live, j, 0)
+        inc = inc.at[ev.dst[j]].add(jnp.where(live, ev.w[j], 0.0))
+        return {"ring": ring, "pending": pending, "due": due}, inc, inc, overflow
+
+
+def run(net: NetArrays, events: Events, n_steps: int, dt: float):
+    """Integrate one trial, NEURON-faithful; returns spikes, raw dipoles,
+    traces and the overflow flag (see ``integrate.integrate``)."""
+    return integrate(net.types, GridDelivery(net, events), net.threshold, net.dipole_layers,
+                     n_steps, dt, record=True)

@@ -1,0 +1,93 @@
+"""The one integrator: NEURON's fixed step for every cell, any event delivery.
+
+Order of operations per step n (t_n -> t_n + dt), spec §7.2:
+
+1. threshold check on V_soma(t_n) (a cell fires when it rises above);
+2. event delivery, a strategy (``Delivery``): network spikes after their
+   delay and the trial's drive events add to the Exp2Syn states A and B
+   (``network.delivery.GridDelivery``: NEURON's rule, events at grid steps;
+   ``grad.delivery.ContinuousDelivery``: events at continuous times, for
+   gradients);
+3-5. per cell type: currents, tree solve, gates (``kernel.type_step``);
+6. L2/L5 dipole and requested traces from V^{n+1}.
+
+``checkpoint`` runs the scan as a two-level checkpointed scan (chunks of
+``checkpoint`` steps) so reverse mode needs O(√T) memory.
+"""
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .kernel import init_type_state, layer_dipoles, record_traces, type_step
+
+
+class Delivery(Protocol):
+    """Event delivery of one trial (a pytree)."""
+
+    def init(self, soma_v0):
+        """The delivery's own carry at t_0."""
+
+    def __call__(self, carry, n, spikes, soma_v):
+        """Events due at step n given this step's spikes: returns (carry,
+        inc_a, inc_b, overflow); inc_* (n_syn,) are added to A and B."""
+
+
+def soma_voltages(types, states):
+    """Somatic voltage of every cell, cell types concatenated (mV)."""
+    return jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(types, states)])
+
+
+def integrate(types, delivery, threshold, dipole_layers, n_steps, dt, *, record=False,
+              checkpoint=None):
+    """Integrate one trial.  Returns per-step spikes (n_steps, n_cells) bool at
+    t_0..t_{n-1}, the raw L2/L5 dipoles (n_steps, 2) fA·m at t_1..t_n, the
+    recorded traces per type at t_0..t_n (``record``; else None), and whether
+    the delivery ran out of room at some step."""
+    states0 = tuple(init_type_state(ta) for ta in types)
+    soma0 = soma_voltages(types, states0)
+    carry0 = {"types": states0, "armed": soma0 <= threshold, "delivery": delivery.init(soma0),
+              "overflow": jnp.zeros((), bool)}
+    sizes = [ta.n_sites * ta.n_cells for ta in types]
+    offsets = [sum(sizes[:k]) for k in range(len(types))]
+
+    def step(carry, n):
+        states = carry["types"]
+        soma = soma_voltages(types, states)
+        above = soma > threshold
+        spikes = above & carry["armed"]
+        dcarry, inc_a, inc_b, overflow = delivery(carry["delivery"], n, spikes, soma)
+        t_mid = n * dt + 0.5 * dt
+        new_states = []
+        for ta, st, off, size in zip(types, states, offsets, sizes):
+            a = inc_a[off:off + size].reshape(ta.n_sites, ta.n_cells)
+            b = a if inc_b is inc_a else inc_b[off:off + size].reshape(ta.n_sites, ta.n_cells)
+            new_states.append(type_step(ta, st, a, b, t_mid, dt))
+        dip = layer_dipoles(types, dipole_layers, new_states)
+        rec = tuple(record_traces(ta, st) for ta, st in zip(types, new_states)) if record else None
+        new = {"types": tuple(new_states), "armed": ~above, "delivery": dcarry,
+               "overflow": carry["overflow"] | overflow}
+        return new, (spikes, dip, rec)
+
+    steps = jnp.arange(n_steps)
+    if checkpoint:
+        inner = jax.checkpoint(lambda c, ns: lax.scan(jax.checkpoint(step), c, ns))
+        last, out = lax.scan(inner, carry0, steps.reshape(-1, checkpoint))
+        out = jax.tree_util.tree_map(lambda a: a.reshape((n_steps,) + a.shape[2:]), out)
+    else:
+        last, out = lax.scan(step, carry0, steps)
+    spikes, dip, rec = out
+    if record:
+        rec0 = tuple(record_traces(ta, st) for ta, st in zip(types, states0))
+        rec = jax.tree_util.tree_map(lambda a0, a: jnp.concatenate([a0[None], a]), rec0, rec)
+    return spikes, dip, rec, last["overflow"]
+
+
+def checkpoint_chunk(n_steps):
+    """The divisor of n_steps closest to √n_steps (two-level checkpointing)."""
+    divisors = [d for d in range(1, n_steps + 1) if n_steps % d == 0]
+    return min(divisors, key=lambda d: abs(d - math.sqrt(n_steps)))
