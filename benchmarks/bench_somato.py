@@ -15,7 +15,7 @@ at a time):
    ``hnn_core``): 1 trial on one core (median of ``--repeats`` after a short
    warm-up) and ``--trials`` trials with ``JoblibBackend(n_jobs=2)``.
 2. hnnjax, the jitted batch call itself (``compile_network`` +
-   ``trial_events`` + ``stack_events`` on the host, untimed; then
+   ``drive_events`` on the host, untimed; then
    ``_run_trials`` -- the vmapped, jitted kernel that ``run_batch`` calls --
    timed with ``block_until_ready``): for each dtype and batch size the first
    call (compile + run) and then steady calls (median).  compile = first -
@@ -212,8 +212,8 @@ def bench_batches(net, batches, repeats, max_steady_s, dtypes=("float64", "float
     """Time ``_run_trials`` per dtype and batch size; returns the per-config
     results and the dipoles of the largest batch per dtype."""
     import numpy as np
-    from hnnjax.network.compile import compile_network, stack_events, trial_events
-    from hnnjax.network.simulate import _run_trials, instantiate_drives
+    from hnnjax.network.compile import compile_network, drive_events
+    from hnnjax.network.simulate import _run_trials, _take, instantiate_drives
 
     n_max = max(batches)
     spikes = instantiate_drives(net, TSTOP, n_max)
@@ -223,10 +223,10 @@ def bench_batches(net, batches, repeats, max_steady_s, dtypes=("float64", "float
         np_dtype = np.dtype(dtype).type
         t0 = time.perf_counter()
         arrays, drive_tab, _layout, _rec, n_steps = compile_network(net, TSTOP, DT, np_dtype)
-        per_trial = [trial_events(drive_tab, sp, DT, n_steps) for sp in spikes]
+        all_events = drive_events(drive_tab, spikes, DT, n_steps, np_dtype)
         host_s = time.perf_counter() - t0
         for b in sorted(batches):
-            events = stack_events(per_trial[:b], n_steps, np_dtype)
+            events = _take(all_events, np.arange(b))
             call = lambda: _run_trials(arrays, events, n_steps, float(DT))  # noqa: E731
             log(f"hnnjax {dtype} batch {b}: first call (compile + run)")
             first, first_cpu, out = _timed_call(call)
@@ -337,22 +337,22 @@ def bench_gpu(net, batches, repeats, chunk):
     batch_size)."""
     import jax
     import numpy as np
-    from hnnjax.network.compile import compile_network, stack_events, trial_events
-    from hnnjax.network.simulate import _run_trials, instantiate_drives
+    from hnnjax.network.compile import compile_network, drive_events
+    from hnnjax.network.simulate import _run_trials, _take, instantiate_drives
 
     dev = jax.devices()[0]
     n_max = max(batches)
     log(f"GPU: drive events for {n_max} trials (host)")
     spikes = instantiate_drives(net, TSTOP, n_max)
     arrays, drive_tab, _l, _r, n_steps = compile_network(net, TSTOP, DT, np.float32)
-    per_trial = [trial_events(drive_tab, sp, DT, n_steps) for sp in spikes]
+    all_events = drive_events(drive_tab, spikes, DT, n_steps, np.float32)
     out = []
     fits = None  # largest chunk known to fit after an out-of-memory error
     for b in sorted(batches):
         size = min(b, chunk or b, fits or b)
         while True:
             try:
-                chunks = [stack_events(per_trial[i:min(i + size, b)], n_steps, np.float32)
+                chunks = [_take(all_events, np.arange(i, min(i + size, b)))
                           for i in range(0, b, size)]
 
                 def call():

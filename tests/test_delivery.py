@@ -1,39 +1,94 @@
 """Network event delivery: a step with more connection chunks due than the
-scatter holds is detected and rerun with more room, giving the same result."""
+scatter holds is detected and only the trials that overflowed are rerun with
+more room, giving the same result; drive events are prepared in bulk."""
 import dataclasses
 
 import numpy as np
+import pytest
 
 import hnnjax as hnn
-from hnnjax.network.compile import compile_network, stack_events, trial_events
+from hnnjax.network.compile import compile_network, delivery_step, drive_events
 from hnnjax.network.simulate import _run_trials, instantiate_drives, run_batch
 
 TSTOP, DT = 60.0, 0.025
 
 
-def _setup():
+def _setup(n_trials=2):
     net = hnn.jones_2009_model(mesh_shape=(3, 3))
     hnn.add_erp_drives_to_jones_model(net)
     arrays, drive_tab, _, _, n_steps = compile_network(net, TSTOP, DT, np.float64)
-    per_trial = [trial_events(drive_tab, sp, DT, n_steps) for sp in instantiate_drives(net, TSTOP, 2)]
-    return arrays, per_trial, n_steps
+    spikes = instantiate_drives(net, TSTOP, n_trials)
+    return net, arrays, drive_tab, spikes, n_steps
 
 
-def test_small_capacity_overflows_and_the_retry_is_exact():
-    arrays, per_trial, n_steps = _setup()
+def test_small_capacity_overflows_and_the_retry_is_exact(monkeypatch):
+    net, arrays, drive_tab, spikes, n_steps = _setup()
+    events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
     tiny = dataclasses.replace(arrays, capacity=1)
-    events = stack_events(per_trial, n_steps, np.float64)
-    spikes, _, _, overflow = _run_trials(tiny, events, n_steps, DT)
-    assert np.asarray(spikes).sum() > 20  # the network spikes, so chunks are due
+    spk, _, _, overflow = _run_trials(tiny, events, n_steps, DT)
+    assert np.asarray(spk).sum() > 20  # the network spikes, so chunks are due
     assert np.all(np.asarray(overflow))  # one chunk per step is too few
-    ref_spikes, ref_dip, _ = run_batch(arrays, per_trial, n_steps, DT, np.float64)
-    got_spikes, got_dip, _ = run_batch(tiny, per_trial, n_steps, DT, np.float64)
+    (ref_spikes, ref_dip, _), room = run_batch(arrays, events, n_steps, DT)
+    assert room.capacity == arrays.capacity
+    (got_spikes, got_dip, _), room = run_batch(tiny, events, n_steps, DT)
+    assert room.capacity > 1  # the room that sufficed is returned
     np.testing.assert_array_equal(got_spikes, ref_spikes)
     np.testing.assert_array_equal(got_dip, ref_dip)
 
 
+def test_only_the_trials_that_overflowed_are_rerun(monkeypatch):
+    """Trial 1 has no drive (its network stays silent); with room for one
+    chunk only trial 0 overflows, and only trial 0 is run again."""
+    net, arrays, drive_tab, spikes, n_steps = _setup()
+    spikes[1] = {gid: t[:0] for gid, t in spikes[1].items()}
+    events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
+    from hnnjax.network import simulate
+    calls = []
+    real = simulate._run_padded
+    monkeypatch.setattr(simulate, "_run_padded",
+                        lambda a, ev, *r: calls.append(ev.ptr.shape[0]) or real(a, ev, *r))
+    (spk, _, _), _ = run_batch(dataclasses.replace(arrays, capacity=1), events, n_steps, DT)
+    assert spk[0].sum() > 20 and spk[1].sum() == 0
+    assert calls[0] == 2 and all(c == 1 for c in calls[1:]) and len(calls) > 1
+
+
+def test_simulate_dipole_remembers_the_room_it_needed():
+    net = hnn.jones_2009_model(mesh_shape=(3, 3))
+    hnn.add_erp_drives_to_jones_model(net)
+    net._delivery_capacity = 1
+    hnn.simulate_dipole(net, tstop=TSTOP, n_trials=1)
+    assert net._delivery_capacity > 1
+
+
 def test_default_capacity_does_not_overflow_here():
-    arrays, per_trial, n_steps = _setup()
-    _, _, _, overflow = _run_trials(arrays, stack_events(per_trial, n_steps, np.float64),
+    net, arrays, drive_tab, spikes, n_steps = _setup()
+    _, _, _, overflow = _run_trials(arrays, drive_events(drive_tab, spikes, DT, n_steps, np.float64),
                                     n_steps, DT)
     assert not np.any(np.asarray(overflow))
+
+
+@pytest.mark.parametrize("n_trials", [1, 3])
+def test_drive_events_are_the_per_synapse_sums_of_every_spike_and_connection(n_trials):
+    """Against a direct loop over trials, connections and spikes: each
+    (trial, step, synapse) appears once with the sequential sum of its
+    weights; steps past the run and zero weights are dropped."""
+    net, arrays, drive_tab, spikes, n_steps = _setup(n_trials)
+    src, dst, w, delay = drive_tab
+    ev = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
+    for trial, sp in enumerate(spikes):
+        want = {}
+        for k in range(len(src)):
+            for t in sp.get(int(src[k]), []):
+                step = int(delivery_step(t + delay[k], DT))
+                if step < n_steps and w[k] != 0:
+                    want[(step, int(dst[k]))] = want.get((step, int(dst[k])), 0.0) + w[k]
+        ptr = np.asarray(ev.ptr[trial])
+        got = {}
+        for step in range(n_steps):
+            for j in range(ptr[step], ptr[step + 1]):
+                key = (step, int(ev.dst[trial, j]))
+                assert key not in got  # one event per synapse and step
+                got[key] = float(ev.w[trial, j])
+        assert got.keys() == want.keys() and len(got) > 50
+        assert all(got[k] == want[k] for k in got)  # same order of summation: same bits
+        assert int(np.diff(ptr).max()) <= ev.max_per_step

@@ -141,9 +141,11 @@ def connection_table(net, layout, conn):
             np.tile(g, k))
 
 
-def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):
+def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, capacity=None):
     """Build the device arrays of the network (shared by all trials), the
-    drive connection table (for events) and the recording index."""
+    drive connection table (for events) and the recording index.
+    ``capacity``: connection chunks delivered per step (default 128; see
+    ``grid.GridDelivery``)."""
     n_steps = int(round(tstop / dt))
     layout = Layout(net)
     types, rec_index = [], {}
@@ -160,7 +162,8 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False):
     steps = delivery_step(delay, dt)
     keep = (steps < n_steps) & (w != 0)
     src_idx = np.array([layout.cell_index(net, g, net.gid_to_type(g)) for g in src_gid[keep]], dtype=np.int64)
-    tables = _delivery_tables(src_idx, dst[keep], w[keep], steps[keep], layout.n_cells_total)
+    tables = _delivery_tables(src_idx, dst[keep], w[keep], steps[keep], layout.n_cells_total,
+                              capacity=capacity or 128)
     layers = tuple(layout.types.index(t) if t in layout.types else -1
                    for t in ("L2_pyramidal", "L5_pyramidal"))
     arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers)
@@ -214,42 +217,62 @@ def _bucket(n, minimum=16):
     return max(minimum, 1 << int(np.ceil(np.log2(max(n, 1)))))
 
 
-def trial_events(drive_tab, drive_spikes, dt, n_steps):
-    """Drive events of one trial as (step, flat synapse, weight) sorted by step.
+def spike_table(spikes_by_trial):
+    """Drive spikes of all trials as flat arrays (trial, drive gid, time ms),
+    in each trial's dict order and each train's order."""
+    counts = [np.fromiter(map(len, sp.values()), int, len(sp)) for sp in spikes_by_trial]
+    trial = np.repeat(np.arange(len(spikes_by_trial)), [c.sum() for c in counts])
+    gid = np.concatenate([np.repeat(np.fromiter(sp.keys(), int, len(sp)), c)
+                          for sp, c in zip(spikes_by_trial, counts)] + [np.zeros(0, int)])
+    times = np.concatenate([np.concatenate(list(sp.values()) or [np.zeros(0)]) for sp in spikes_by_trial]
+                           + [np.zeros(0)])
+    return trial, gid, times.astype(float)
 
-    ``drive_spikes``: dict drive gid -> spike times (ms) of that trial."""
+
+def drive_events(drive_tab, spikes_by_trial, dt, n_steps, dtype):
+    """The drive events of all trials, pre-summed per (trial, step, synapse)
+    and bucketed by step: an ``Events`` pytree with a leading trial axis.
+
+    Each spike of drive gid g reaches every connection of g (``drive_tab``:
+    source gid, flat synapse, weight, delay) at the delivery step of
+    ``t + delay``; events of one (step, synapse) are summed in connection
+    order, then spike order (sequentially, float64), so each step adds each
+    synapse's drive input once: a collision-free scatter.  Vectorized NumPy."""
     src, dst, w, delay = drive_tab
-    steps, dsts, ws = [], [], []
-    for k in range(len(src)):
-        times = drive_spikes.get(int(src[k]))
-        if times is None or len(times) == 0 or w[k] == 0:
-            continue
-        s = delivery_step(np.asarray(times) + delay[k], dt)
-        s = s[s < n_steps]
-        steps.append(s)
-        dsts.append(np.full(len(s), dst[k]))
-        ws.append(np.full(len(s), w[k]))
-    if steps:
-        steps, dsts, ws = np.concatenate(steps), np.concatenate(dsts), np.concatenate(ws)
-    else:
-        steps, dsts, ws = np.zeros(0, int), np.zeros(0, int), np.zeros(0)
-    order = np.argsort(steps, kind="stable")
-    return steps[order], dsts[order], ws[order]
-
-
-def stack_events(per_trial, n_steps, dtype):
-    """Pad the trials' events to common, bucketed sizes: an ``Events`` pytree
-    with a leading trial axis."""
-    n_max = _bucket(max(len(s) for s, _, _ in per_trial))
-    per_step = [np.bincount(s, minlength=n_steps) if len(s) else np.zeros(n_steps, int)
-                for s, _, _ in per_trial]
-    k_max = _bucket(max(int(c.max()) if len(c) else 0 for c in per_step), minimum=4)
-    ptr = np.zeros((len(per_trial), n_steps + 1), np.int32)
-    dst = np.zeros((len(per_trial), n_max), np.int32)
-    w = np.zeros((len(per_trial), n_max))
-    for i, ((s, d, ww), counts) in enumerate(zip(per_trial, per_step)):
-        ptr[i, 1:] = np.cumsum(counts)
-        dst[i, :len(d)] = d
-        w[i, :len(ww)] = ww
-    return Events(ptr=jnp.asarray(ptr), dst=jnp.asarray(dst), w=jnp.asarray(w, dtype),
-                  max_per_step=k_max)
+    n_trials = len(spikes_by_trial)
+    trial, gid, times = spike_table(spikes_by_trial)
+    by_src = np.argsort(src, kind="stable")
+    first = np.searchsorted(src[by_src], gid, side="left")
+    n_conn = np.searchsorted(src[by_src], gid, side="right") - first
+    spike = np.repeat(np.arange(len(gid)), n_conn)  # one row per (spike, connection)
+    conn = by_src[np.repeat(first - np.cumsum(n_conn) + n_conn, n_conn) + np.arange(len(spike))]
+    step = delivery_step(times[spike] + delay[conn], dt)
+    keep = (step < n_steps) & (w[conn] != 0)
+    spike, conn, step = spike[keep], conn[keep], step[keep]
+    # rows come spike-major: a stable sort by connection gives (connection,
+    # spike) order, a stable sort by (trial, step, synapse) then groups them
+    order = np.argsort(conn, kind="stable")
+    n_dst = int(dst.max(initial=0)) + 1
+    slot = (trial[spike] * (n_steps + 1) + step) * n_dst + dst[conn]
+    order = order[np.argsort(slot[order], kind="stable")]
+    slot, ws = slot[order], w[conn][order]
+    new = np.ones(len(slot), bool)
+    new[1:] = slot[1:] != slot[:-1]
+    w_sum = np.bincount(np.cumsum(new) - 1, weights=ws)  # sequential sums, in order
+    slot = slot[new]
+    syn, key = slot % n_dst, slot // n_dst  # key: trial·(n_steps + 1) + step
+    counts = np.bincount(key, minlength=n_trials * (n_steps + 1)).reshape(n_trials, -1)
+    ptr = np.zeros((n_trials, n_steps + 2), np.int64)
+    ptr[:, 1:] = np.cumsum(counts, axis=1)
+    ptr = ptr[:, :-1]  # per trial: events of step n are ptr[n]:ptr[n + 1]
+    per_trial = counts.sum(axis=1)
+    n_max = _bucket(int(per_trial.max(initial=0)))
+    k_max = _bucket(int(np.diff(ptr, axis=1).max(initial=0)), minimum=4)
+    row = np.repeat(np.arange(n_trials), per_trial)
+    col = np.arange(len(key)) - np.repeat(np.cumsum(per_trial) - per_trial, per_trial)
+    dst_pad = np.full((n_trials, n_max), -1, np.int32)  # -1: no synapse (dropped)
+    w_pad = np.zeros((n_trials, n_max))
+    dst_pad[row, col] = syn
+    w_pad[row, col] = w_sum
+    return Events(ptr=jnp.asarray(ptr, jnp.int32), dst=jnp.asarray(dst_pad),
+                  w=jnp.asarray(w_pad, dtype), max_per_step=k_max)

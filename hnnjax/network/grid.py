@@ -54,11 +54,12 @@ class NetArrays(eqx.Module):
 
 
 class Events(eqx.Module):
-    """One trial's drive events, bucketed by delivery step (CSR layout)."""
+    """One trial's drive events, one per (step, synapse), bucketed by delivery
+    step (CSR layout); see ``compile.drive_events``."""
 
     ptr: jnp.ndarray  # (n_steps + 1,) int: events of step n are ptr[n]:ptr[n+1]
-    dst: jnp.ndarray  # (E,) flat synapse index
-    w: jnp.ndarray  # (E,) µS times the target's Exp2Syn factor
+    dst: jnp.ndarray  # (E,) flat synapse index (padding: -1, never read)
+    w: jnp.ndarray  # (E,) µS times the target's Exp2Syn factor, summed
     max_per_step: int = eqx.field(static=True)
 
 
@@ -109,10 +110,14 @@ class GridDelivery(eqx.Module):
         due = pending[n % (net.block + 1)]
         _, n_syn = net.syn_offsets
         inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due)
-        j = ev.ptr[n] + jnp.arange(ev.max_per_step)
+        # drive events: one per synapse and step (pre-summed); places past the
+        # step's events point beyond the synapses, each a different index, and drop
+        k = jnp.arange(ev.max_per_step)
+        j = ev.ptr[n] + k
         live = j < ev.ptr[n + 1]
-        j = jnp.where(live, j, 0)
-        inc = inc.at[ev.dst[j]].add(jnp.where(live, ev.w[j], 0.0))
+        j = jnp.minimum(j, ev.dst.shape[0] - 1)
+        dst = jnp.where(live, ev.dst[j], n_syn + k)
+        inc = inc.at[dst].add(ev.w[j], mode="drop", unique_indices=True)
         return {"ring": ring, "pending": pending, "due": due}, inc, inc, overflow
 
 

@@ -80,6 +80,7 @@ class Network:
         self._params = params if isinstance(params, Params) else Params(params)
         self.mesh_shape = tuple(int(m) for m in mesh_shape)
         self._inplane_distance = 1.0  # µm
+        self._delivery_capacity = None  # connection chunks per step a run needed (simulate_dipole)
         self._layer_separation = 1307.4  # µm
         self.threshold = float(self._params.get("threshold", 0.0))
         self.celsius = float(self._params.get("celsius", 37.0))

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from ..dipole import Dipole
 from ..drives.events import drive_event_times
 from .cell_response import CellResponse
-from .compile import compile_network, stack_events, trial_events
+from .compile import compile_network, drive_events
 from .grid import run
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -31,24 +31,41 @@ def _padded_count(n, n_devices):
     return int(np.ceil(b / n_devices) * n_devices)
 
 
-def run_batch(arrays, per_trial_events, n_steps, dt, dtype):
-    """Run a batch of trials in one compiled call, the trial axis sharded over
-    all visible devices (a 1-D 'trials' mesh); padding trials are dropped."""
+def _take(events, idx):
+    """The trials ``idx`` of a batched ``Events`` (host arrays)."""
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[idx], events)
+
+
+def _run_padded(arrays, events, n_steps, dt):
+    """One compiled call on the trials of ``events``, padded (with copies of
+    trial 0) to a count that reuses compiled code and shards evenly over the
+    visible devices (a 1-D 'trials' mesh); padding trials are dropped."""
     devices = jax.devices()
-    n = len(per_trial_events)
-    padded = per_trial_events + [per_trial_events[0]] * (_padded_count(n, len(devices)) - n)
-    events = stack_events(padded, n_steps, dtype)
+    n = events.ptr.shape[0]
+    idx = np.concatenate([np.arange(n), np.zeros(_padded_count(n, len(devices)) - n, int)])
+    batch = _take(events, idx)
     if len(devices) > 1:
         mesh = jax.sharding.Mesh(np.array(devices), ("trials",))
-        shard = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
-        events = jax.device_put(events, shard)
-    while True:
-        *out, overflow = jax.device_get(_run_trials(arrays, events, n_steps, float(dt)))
-        if not np.any(overflow):
-            return jax.tree_util.tree_map(lambda a: a[:n], tuple(out))
-        # more connection chunks were due in one step than the scatter holds:
-        # rerun with twice the room (same sums in the same order)
+        batch = jax.device_put(batch, jax.sharding.NamedSharding(
+            mesh, jax.sharding.PartitionSpec("trials")))
+    out = jax.device_get(_run_trials(arrays, batch, n_steps, float(dt)))
+    return jax.tree_util.tree_map(lambda a: a[:n], out)
+
+
+def run_batch(arrays, events, n_steps, dt):
+    """Run the trials of ``events`` (an ``Events`` with a leading trial axis)
+    in one compiled call.  Trials whose network events overflowed the room
+    for connection chunks in some step are rerun alone, with twice the room,
+    until none does (the sums are the same, in the same order).  Returns
+    (spikes, dipoles, traces) and the arrays with the room that sufficed."""
+    *out, overflow = jax.tree_util.tree_map(np.array, _run_padded(arrays, events, n_steps, dt))
+    while np.any(overflow):
+        idx = np.flatnonzero(overflow)
         arrays = dataclasses.replace(arrays, capacity=2 * arrays.capacity)
+        *redo, overflow = _run_padded(arrays, _take(events, idx), n_steps, dt)
+        for full, part in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(redo)):
+            full[idx] = part
+    return tuple(out), arrays
 
 
 def default_batch_size(n_trials):
@@ -156,14 +173,19 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
             drive["dynamics"]["tstop"] = tstop
     np_dtype = _DTYPES[dtype]
     arrays, drive_tab, layout, rec_index, n_steps = compile_network(
-        net, tstop, dt, np_dtype, record_vsec, record_ca)
+        net, tstop, dt, np_dtype, record_vsec, record_ca, capacity=net._delivery_capacity)
     spikes_by_trial = instantiate_drives(net, tstop, n_trials)
-    per_trial = [trial_events(drive_tab, sp, dt, n_steps) for sp in spikes_by_trial]
+    events = drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
     size = batch_size or default_batch_size(n_trials)
     chunks = range(0, n_trials, size)
     if progress:
         chunks = tqdm(chunks, desc="trials", unit="batch", total=len(chunks))
-    outs = [run_batch(arrays, per_trial[i:i + size], n_steps, dt, np_dtype) for i in chunks]
+    outs = []
+    for i in chunks:
+        out, arrays = run_batch(arrays, _take(events, np.arange(i, min(i + size, n_trials))),
+                                n_steps, dt)
+        outs.append(out)
+    net._delivery_capacity = arrays.capacity  # the room this network needed, for the next run
     spikes, dip, rec = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
     if not np.all(np.isfinite(dip)):
         raise FloatingPointError("the simulation produced NaN/inf (numerical instability); "
