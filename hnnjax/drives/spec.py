@@ -12,9 +12,8 @@ import numbers
 
 import numpy as np
 
-from ..cells.cell_types import cell_types
+from ..cells.cell_types import CELL_TYPES, cell_types
 
-CELL_TYPES = ('L2_basket', 'L2_pyramidal', 'L5_basket', 'L5_pyramidal')
 DRIVE_TYPES = ('evoked', 'gaussian', 'poisson', 'bursty', 'spike_train')
 
 

@@ -11,9 +11,9 @@ from copy import deepcopy
 from importlib import resources
 from pathlib import Path
 
+from ..cells.cell_types import CELL_TYPES
 from .params_default import default_params
 
-CELL_TYPES = ('L2_basket', 'L2_pyramidal', 'L5_basket', 'L5_pyramidal')
 _SHORT = {'L2_basket': 'L2Basket', 'L2_pyramidal': 'L2Pyr',
           'L5_basket': 'L5Basket', 'L5_pyramidal': 'L5Pyr'}
 _SHIPPED = ('default', 'N20')

@@ -15,11 +15,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..cells.cell_types import CellType, cell_types as default_cell_types
+from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
 from ..io.params import Params, read_params
-
-_CELL_TYPE_ORDER = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")
 
 
 def _cell_coords(n_x: int, n_y: int, layer_separation: float, inplane: float) -> dict:
@@ -90,7 +88,7 @@ class Network:
         self.pos_dict = OrderedDict()
         self.gid_ranges = OrderedDict()
         self._n_gids = 0
-        for ct in _CELL_TYPE_ORDER:
+        for ct in CELL_TYPES:
             self._add_gids(ct, coords[ct])
         self.pos_dict["origin"] = coords["origin"]
         self.connectivity: list[dict] = []

@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-CELL_TYPES = ('L2_basket', 'L2_pyramidal', 'L5_basket', 'L5_pyramidal')
+from ..cells.cell_types import CELL_TYPES
+
 _HIST_COLORS = ('r', 'g', 'b', 'y', 'm', 'c')
 
 
