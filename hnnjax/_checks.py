@@ -99,7 +99,7 @@ def check_time_grid(tstop, dt, *, names=("tstop", "dt")):
     n_steps = round(tstop / dt)
     if abs(n_steps * dt - tstop) > 1e-6 * dt:
         raise ValueError(f"{dt_name}={dt:g} ms does not divide {tstop_name}={tstop:g} ms "
-                         f"({tstop / dt:.4g} steps): the run would end at {n_steps * dt:g} ms; "
+                         f"({tstop / dt:.6g} steps): the run would end at {n_steps * dt:g} ms; "
                          f"choose {dt_name} with a whole number of steps")
     if dt > 10 * NEURON_DT:
         warnings.warn(f"{dt_name}={dt:g} ms is over 10x NEURON's {NEURON_DT} ms: spikes and "
