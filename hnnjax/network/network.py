@@ -15,6 +15,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .._checks import check_int
 from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
 from ..io.params import Params, read_params
@@ -71,11 +72,11 @@ class Network:
     def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10)):
         if legacy_mode:
             raise ValueError("legacy_mode=True is not supported by hnnjax (use False)")
-        if not isinstance(params, dict):
-            params = read_params(params)
-        if (len(mesh_shape) != 2 or not all(isinstance(m, (int, np.integer)) and m > 0 for m in mesh_shape)):
-            raise ValueError(f"mesh_shape must be two positive integers, got {mesh_shape!r}")
-        self._params = params if isinstance(params, Params) else Params(params)
+        if not isinstance(mesh_shape, (tuple, list)) or len(mesh_shape) != 2:
+            raise TypeError(f"mesh_shape must be a pair of integers >= 1; got {mesh_shape!r}")
+        for i, m in enumerate(mesh_shape):
+            check_int(f"mesh_shape[{i}]", m, ge=1)
+        self._params = params if isinstance(params, Params) else read_params(params)
         self.mesh_shape = tuple(int(m) for m in mesh_shape)
         self._inplane_distance = 1.0  # µm
         self._layer_separation = 1307.4  # µm
