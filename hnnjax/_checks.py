@@ -95,7 +95,9 @@ def check_time_grid(tstop, dt, *, names=("tstop", "dt")):
     warns if dt is far coarser than NEURON's 0.025 ms.  Returns the step count."""
     tstop_name, dt_name = names
     tstop = check_number(tstop_name, tstop, gt=0, unit=" ms")
-    dt = check_number(dt_name, dt, gt=0, le=tstop, unit=" ms")
+    dt = check_number(dt_name, dt, gt=0, unit=" ms")
+    if dt > tstop:
+        raise ValueError(f"{dt_name} ({dt:g} ms) must not exceed {tstop_name} ({tstop:g} ms)")
     n_steps = round(tstop / dt)
     if abs(n_steps * dt - tstop) > 1e-6 * dt:
         raise ValueError(f"{dt_name}={dt:g} ms does not divide {tstop_name}={tstop:g} ms "

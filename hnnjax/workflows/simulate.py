@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_int, check_number, check_time_grid
 from ..dipole import Dipole, average_dipoles
 from ..io.params import params_path, read_params
 from ..network.simulate import simulate_dipole
@@ -29,22 +30,18 @@ SPIKE_COLORS = {'L2_basket': 'tab:red', 'L2_pyramidal': 'tab:green',
 
 
 def check_positive(name, value, integer=False):
-    """Raise ValueError unless ``value`` is a finite number > 0 (an int if
+    """Raise unless ``value`` is a finite number > 0 (an int if
     ``integer``); ``name`` is the parameter named in the message."""
-    kind = Integral if integer else Real
-    if isinstance(value, bool) or not isinstance(value, kind) \
-            or not np.isfinite(value) or value <= 0:
-        what = 'an integer >= 1' if integer else 'a finite number > 0'
-        raise ValueError(f"{name} must be {what}; got {value!r}")
+    if integer:
+        check_int(name, value, ge=1)
+    else:
+        check_number(name, value, gt=0)
 
 
 def check_times(tstop_ms, dt_ms):
-    """Raise ValueError unless 0 < ``dt_ms`` <= ``tstop_ms`` (both in ms)."""
-    check_positive('tstop_ms', tstop_ms)
-    check_positive('dt_ms', dt_ms)
-    if dt_ms > tstop_ms:
-        raise ValueError(f"dt_ms ({dt_ms:g} ms) must not exceed tstop_ms "
-                         f"({tstop_ms:g} ms)")
+    """Raise unless 0 < ``dt_ms`` <= ``tstop_ms`` (both in ms) with a whole
+    number of steps."""
+    check_time_grid(tstop_ms, dt_ms, names=('tstop_ms', 'dt_ms'))
 
 
 def check_smoothing(smooth_ms, tstop_ms):
