@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from .._checks import check_int, check_number
 from ..cells.cell_types import CELL_TYPES, cell_types
 
 DRIVE_TYPES = ('evoked', 'gaussian', 'poisson', 'bursty', 'spike_train')
@@ -53,30 +54,6 @@ _DEFAULTS = {
 }
 
 
-def _number(param, value, *, ge=None, gt=None, le=None, unit=''):
-    """``value`` as float, checked to be finite and within the bounds."""
-    bounds = [f'{op} {b}' for op, b in (('>=', ge), ('>', gt), ('<=', le))
-              if b is not None]
-    accepted = ' and '.join(['a finite number'] + bounds) + unit
-    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and np.isfinite(value)
-          and (ge is None or value >= ge) and (gt is None or value > gt)
-          and (le is None or value <= le))
-    if not ok:
-        raise ValueError(f'{param} must be {accepted}; got {value!r}')
-    return float(value)
-
-
-def _integer(param, value, *, ge):
-    """``value`` as int (integral floats accepted), checked to be >= ge."""
-    is_int = (isinstance(value, numbers.Integral)
-              or (isinstance(value, float) and value.is_integer()))
-    if isinstance(value, bool) or not is_int or value < ge:
-        raise ValueError(f'{param} must be an integer >= {ge}; '
-                         f'got {value!r}')
-    return int(value)
-
-
 def _seed(param, value, allow_none=False):
     """An integer seed; event seeds may be negative (params files use -1,
     later shifted by the drive's first gid)."""
@@ -112,7 +89,7 @@ def _check_cell_types(cell_types):
         if cell_type not in CELL_TYPES:
             raise ValueError(f'cell_types: unknown cell type {cell_type!r}; '
                              f'accepted: {CELL_TYPES}')
-        _integer(f'cell_types[{cell_type!r}]', n, ge=1)
+        check_int(f'cell_types[{cell_type!r}]', n, ge=1, integral_float=True)
 
 
 def _weights(param, weights, cell_types):
@@ -126,7 +103,7 @@ def _weights(param, weights, cell_types):
     if unknown:
         raise ValueError(f'{param}: unknown target cell type(s) {unknown}; '
                          f'accepted: {list(cell_types)}')
-    return {ct: _number(f'{param}[{ct!r}]', weights[ct], ge=0, unit=' µS')
+    return {ct: check_number(f'{param}[{ct!r}]', weights[ct], ge=0, unit=' µS')
             for ct in cell_types if ct in weights}
 
 
@@ -179,15 +156,15 @@ def _drive_cells(args, targets, cell_types):
     if isinstance(n, str):
         raise ValueError('n_drive_cells must be an integer >= 1 when '
                          f'cell_specific=False; got {n!r}')
-    return False, _integer('n_drive_cells', n, ge=1)
+    return False, check_int('n_drive_cells', n, ge=1, integral_float=True)
 
 
 def _check_times(drive_type, args):
     """tstart >= 0 and, if given, 0 <= tstop with tstart <= tstop (ms)."""
-    tstart = _number('tstart', args['tstart'], ge=0, unit=' ms')
+    tstart = check_number('tstart', args['tstart'], ge=0, unit=' ms')
     tstop = args['tstop']
     if tstop is not None:
-        tstop = _number('tstop', tstop, ge=0, unit=' ms')
+        tstop = check_number('tstop', tstop, ge=0, unit=' ms')
         if tstop < tstart:
             raise ValueError(f'tstop of a {drive_type} drive must be >= '
                              f'tstart ({tstart} ms); got {tstop} ms')
@@ -195,9 +172,9 @@ def _check_times(drive_type, args):
 
 
 def _evoked_dynamics(args):
-    return {'mu': _number('mu', args['mu'], unit=' ms'),
-            'sigma': _number('sigma', args['sigma'], ge=0, unit=' ms'),
-            'numspikes': _integer('numspikes', args['numspikes'], ge=1)}
+    return {'mu': check_number('mu', args['mu'], unit=' ms'),
+            'sigma': check_number('sigma', args['sigma'], ge=0, unit=' ms'),
+            'numspikes': check_int('numspikes', args['numspikes'], ge=1, integral_float=True)}
 
 
 def _poisson_dynamics(args, targets, cell_types, cell_specific):
@@ -214,10 +191,10 @@ def _poisson_dynamics(args, targets, cell_types, cell_specific):
         if not cell_specific:
             raise ValueError('a rate_constant dict (per cell type) requires '
                              "cell_specific=True and n_drive_cells='n_cells'")
-        rate = {ct: _number(f'rate_constant[{ct!r}]', rate[ct], gt=0,
+        rate = {ct: check_number(f'rate_constant[{ct!r}]', rate[ct], gt=0,
                             unit=' Hz') for ct in cell_types if ct in rate}
     else:
-        rate = _number('rate_constant', rate, gt=0, unit=' Hz')
+        rate = check_number('rate_constant', rate, gt=0, unit=' Hz')
         if cell_specific:
             rate = {ct: rate for ct in targets}
     return {'tstart': tstart, 'tstop': tstop, 'rate_constant': rate}
@@ -226,15 +203,15 @@ def _poisson_dynamics(args, targets, cell_types, cell_specific):
 def _bursty_dynamics(args):
     tstart, tstop = _check_times('bursty', args)
     dyn = {'tstart': tstart,
-           'tstart_std': _number('tstart_std', args['tstart_std'], ge=0,
+           'tstart_std': check_number('tstart_std', args['tstart_std'], ge=0,
                                  unit=' ms'),
            'tstop': tstop,
-           'burst_rate': _number('burst_rate', args['burst_rate'], gt=0,
+           'burst_rate': check_number('burst_rate', args['burst_rate'], gt=0,
                                  unit=' Hz'),
-           'burst_std': _number('burst_std', args['burst_std'], ge=0,
+           'burst_std': check_number('burst_std', args['burst_std'], ge=0,
                                 unit=' ms'),
-           'numspikes': _integer('numspikes', args['numspikes'], ge=1),
-           'spike_isi': _number('spike_isi', args['spike_isi'], ge=0,
+           'numspikes': check_int('numspikes', args['numspikes'], ge=1, integral_float=True),
+           'spike_isi': check_number('spike_isi', args['spike_isi'], ge=0,
                                 unit=' ms')}
     period = 1000.0 / dyn['burst_rate']
     duration = (dyn['numspikes'] - 1) * dyn['spike_isi']
@@ -255,16 +232,16 @@ def _spike_train_dynamics(spike_data):
             if not isinstance(src_times, (list, tuple, np.ndarray)):
                 raise ValueError(f'spike_data[{src!r}] must be a list or '
                                  f'array of times (ms); got {src_times!r}')
-            times += [_number(f'spike_data[{src!r}]', t, unit=' ms')
+            times += [check_number(f'spike_data[{src!r}]', t, unit=' ms')
                       for t in src_times]
             gids += [source_map[src]] * len(src_times)
         n = len(source_map)
     elif isinstance(spike_data, list) and all(
             isinstance(x, (tuple, list)) and len(x) == 2 for x in spike_data):
         source_map = None
-        times = [_number('spike_data time', t, unit=' ms')
+        times = [check_number('spike_data time', t, unit=' ms')
                  for t, _ in spike_data]
-        raw = [_integer('spike_data gid', g, ge=0) for _, g in spike_data]
+        raw = [check_int('spike_data gid', g, ge=0, integral_float=True) for _, g in spike_data]
         rank = {g: i for i, g in enumerate(sorted(set(raw)))}
         gids = [rank[g] for g in raw]
         n = len(rank)
@@ -316,11 +293,11 @@ def make_drive(drive_type, name, *, cell_types, existing_names=(), tstop=None,
     _check_location(args['location'], targets, receptors)
     delays = _per_target(
         'synaptic_delays', args['synaptic_delays'], targets,
-        lambda p, v: _number(p, v, ge=0, unit=' ms'))
+        lambda p, v: check_number(p, v, ge=0, unit=' ms'))
     probability = _per_target(
         'probability', args['probability'], targets,
-        lambda p, v: _number(p, v, gt=0, le=1))
-    space_constant = _number('space_constant', args['space_constant'], gt=0)
+        lambda p, v: check_number(p, v, gt=0, le=1))
+    space_constant = check_number('space_constant', args['space_constant'], gt=0)
     conn_seed = _seed('conn_seed', args['conn_seed'], allow_none=True)
     if conn_seed is None and min(probability.values()) < 1:
         raise ValueError('conn_seed must be an integer >= 0 when '
