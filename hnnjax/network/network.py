@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_bool, check_int, check_number
 from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
 from ..io.params import Params, read_params
@@ -161,11 +161,16 @@ class Network:
         ct = self.cell_types[target_type]
         for sec in ct.sections_for(loc):
             ct.synapse_index(sec, receptor)
-        for name, val in (("weight", weight), ("delay", delay), ("lamtha", lamtha), ("gain", gain)):
-            if not isinstance(val, (int, float)) or not np.isfinite(val) or val < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {val!r}")
-        if lamtha <= 0:
-            raise ValueError(f"lamtha must be > 0, got {lamtha}")
+        weight = check_number("weight", weight, ge=0, unit=" µS")
+        delay = check_number("delay", delay, ge=0, unit=" ms")
+        lamtha = check_number("lamtha", lamtha, gt=0)
+        gain = check_number("gain", gain, ge=0)
+        if threshold is not None:
+            threshold = check_number("threshold", threshold, unit=" mV")
+        probability = check_number("probability", probability, gt=0, le=1)
+        check_bool("allow_autapses", allow_autapses)
+        if conn_seed is not None:
+            check_int("conn_seed", conn_seed, ge=0)
         gid_pairs = {}
         for s, ts in zip(src, tgt):
             gid_pairs[s] = [t for t in ts if allow_autapses or t != s]
@@ -287,10 +292,10 @@ class Network:
                 raise ValueError(f"amplitude: unknown cell type {ct!r}; use one of {list(self.cell_types)}")
             if section not in self.cell_types[ct].section_names:
                 raise ValueError(f"section {section!r} does not exist in {ct}: {self.cell_types[ct].section_names}")
-            if not isinstance(amp, (int, float)) or not np.isfinite(amp):
-                raise ValueError(f"amplitude for {ct} must be a finite number (nA), got {amp!r}")
-            if t0 < 0 or (tstop is not None and tstop < t0):
-                raise ValueError(f"t0 must be >= 0 and tstop >= t0 (ms), got t0={t0}, tstop={tstop}")
+            check_number(f"amplitude for {ct}", amp, unit=" nA")
+            t0 = check_number("t0", t0, ge=0, unit=" ms")
+            if tstop is not None:
+                check_number("tstop", tstop, ge=t0, unit=" ms")
             if ct in self.external_biases["tonic"]:
                 raise ValueError(f"a tonic bias for {ct} already exists")
             self.external_biases["tonic"][ct] = {"amplitude": float(amp), "t0": float(t0),
@@ -300,8 +305,6 @@ class Network:
 
 def _prune(conn, probability, conn_seed):
     """Keep a random ``probability`` share of the pairs (hnn-core's rule)."""
-    if not isinstance(probability, float) or not 0.0 < probability < 1.0:
-        raise ValueError(f"probability must be a float in (0, 1], got {probability!r}")
     rng = np.random.default_rng(conn_seed)
     n_all = sum(len(t) for t in conn["gid_pairs"].values())
     keep = set(rng.choice(range(n_all), int(np.round(n_all * probability)), replace=False).tolist())
