@@ -99,7 +99,7 @@ def check_time_grid(tstop, dt, *, names=("tstop", "dt")):
     if dt > tstop:
         raise ValueError(f"{dt_name} ({dt:g} ms) must not exceed {tstop_name} ({tstop:g} ms)")
     n_steps = round(tstop / dt)
-    if abs(n_steps * dt - tstop) > 1e-6 * dt:
+    if abs(n_steps * dt - tstop) > 1e-6 * tstop:  # float32 inputs stay well inside
         raise ValueError(f"{dt_name}={dt:g} ms does not divide {tstop_name}={tstop:g} ms "
                          f"({tstop / dt:.6g} steps): the run would end at {n_steps * dt:g} ms; "
                          f"choose {dt_name} with a whole number of steps")
