@@ -150,6 +150,14 @@ def test_fit_accepts_numpy_scalars(net):
      r"target times \(ms\) must be strictly increasing"),
     ((np.arange(0.0, 21.0), np.ones(21)), ["evprox1.mu"], {}, ValueError, "target spans 0-20 ms"),
     (np.ones(41), ["evprox1.mu"], {}, TypeError, "target must be a Dipole or a"),
+    (TARGET, ["evprox1.mu"], dict(key=0), TypeError, "key must be None or a JAX PRNG key"),
+    (TARGET, ["evprox1.mu"], dict(grid=[10.0]), TypeError, "grid must be a dict"),
+    (TARGET, ["evprox1.mu"], dict(grid={"evprox1.mu": ["a"]}), TypeError,
+     r"grid\['evprox1.mu'\] must be a 1-D array of numbers"),
+    (TARGET, ["evprox1.mu"], dict(grid={"evprox1.mu": [10.0, np.nan]}), ValueError,
+     r"grid\['evprox1.mu'\] has 1 non-finite"),
+    ((np.arange(0.0, 2e9, 1e6), np.ones(2000)), ["evprox1.mu"], dict(tstop=1e9), ValueError,
+     r"a fit over 1 trial\(s\) .*tstop=1e\+09 ms.*needs about .* GiB"),
 ])
 def test_fit_rejects(net, target, params, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -2,10 +2,15 @@
 model is built or compiled."""
 from __future__ import annotations
 
+import math
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_array, check_int, check_number, check_option, check_time_grid
+from .._checks import (check_array, check_int, check_memory, check_number, check_option,
+                       check_time_grid)
+from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
 from ..grad import model
 from ..network.network import Network
@@ -17,8 +22,8 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay)
     their values in ``net`` and the names of ``params`` resolved."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")
-    tstop, dt, _ = check_time_grid(tstop, dt)
-    check_int("n_trials", n_trials, ge=1)
+    tstop, dt, n_steps = check_time_grid(tstop, dt)
+    n_trials = check_int("n_trials", n_trials, ge=1)
     check_option("draws", draws, ("key", "hnn-core"))
     if smooth_window is not None:
         check_number("smooth_window", smooth_window, gt=0, lt=tstop, unit=" ms")
@@ -30,7 +35,25 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay)
         if not isinstance(p, str):
             raise TypeError(f"params[{i}] must be a str; got {p!r}")
     names, values = model.drive_parameters(net)
-    return tstop, dt, names, values, expand_names(params, names)
+    free = expand_names(params, names)
+    # the trials' dipoles, and the √T checkpointed states of reverse mode (float64)
+    n_nodes = sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes for ct in CELL_TYPES)
+    check_memory(8 * n_trials * (2 * (n_steps + 1) + 2 * math.isqrt(n_steps) * n_nodes),
+                 f"a fit over {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, "
+                 f"dt={dt:g} ms)", "shorten tstop, coarsen dt or use fewer trials")
+    return tstop, dt, names, values, free
+
+
+def check_key(key):
+    """None or a JAX PRNG key (``jax.random.PRNGKey`` or ``jax.random.key``)."""
+    if key is None:
+        return
+    dtype = getattr(key, "dtype", None)
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = dtype == np.uint32 and getattr(key, "shape", None) == (2,)
+    if not (typed or raw):
+        raise TypeError(f"key must be None or a JAX PRNG key such as jax.random.PRNGKey(0); "
+                        f"got {key!r}")
 
 
 def check_target(target, tstop, dt):

@@ -17,8 +17,9 @@ from tqdm.auto import tqdm
 from ..dipole import Dipole
 from ..grad import model
 from .least_squares import levenberg_marquardt_step
-from .._checks import check_bool, check_int, check_number, check_option
-from .arguments import (check_bounds, check_optimizer, check_run, check_start, check_target)
+from .._checks import check_array, check_bool, check_int, check_number, check_option
+from .arguments import (check_bounds, check_key, check_optimizer, check_run, check_start,
+                        check_target)
 from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
 
@@ -50,16 +51,18 @@ class FitResult:
 def _grid_points(grid, free, tr):
     """The Cartesian product of ``grid`` as rows of constrained values
     (columns: the grid's names, in ``free``'s order), checked against bounds."""
+    if not isinstance(grid, dict):
+        raise TypeError(f"grid must be a dict {{name: candidate values}}; got {grid!r}")
     unknown = [n for n in grid if n not in free]
     if unknown:
         raise ValueError(f"grid: {unknown} are not among the fitted parameters {free}")
     names = [n for n in free if n in grid]
     axes = []
     for n in names:
-        v = np.atleast_1d(np.asarray(grid[n], float))
+        v = check_array(f"grid[{n!r}]", np.atleast_1d(grid[n]))
         i = free.index(n)
         lo, hi = tr.lo[i], tr.hi[i]
-        if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) or np.any(v <= lo) or np.any(v >= hi):
+        if np.any(v <= lo) or np.any(v >= hi):
             raise ValueError(f"grid[{n!r}] must be a non-empty 1-D sequence of finite values "
                              f"strictly inside the bounds ({lo:g}, {hi:g}), got {grid[n]!r}")
         axes.append(v)
@@ -136,6 +139,7 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     check_number("smoothing", smoothing, gt=0)
     check_int("n_samples", n_samples, ge=1)
     check_bool("progress", progress)
+    check_key(key)
     idx = np.array([names.index(n) for n in free])
     tgt_t, tgt_v = check_target(target, tstop, dt)
     if scale == "fit" and not np.any(tgt_v):

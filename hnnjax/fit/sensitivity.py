@@ -18,7 +18,7 @@ import numpy as np
 
 from ..grad import model
 from .._checks import check_number
-from .arguments import check_run
+from .arguments import check_key, check_run
 from .objective import dipole_fn, hamming_smooth, trial_draws
 
 
@@ -67,6 +67,7 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
                                       max_delay)
     check_number("time_step", time_step, gt=0, unit=" ms")
     check_number("rel_step", rel_step, gt=0, lt=1)
+    check_key(key)
     key = jax.random.PRNGKey(0) if key is None else key
     fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
     idx, d = np.array([names.index(n) for n in free]), len(free)
