@@ -1,6 +1,7 @@
 """The published HNN column (hnn-core's ``neymotin_2020_model``) and its ERP drives."""
 from __future__ import annotations
 
+from ._checks import check_number
 from .io.params import drive_specs_from_params, params_path, read_params
 from .network.network import Network
 
@@ -58,6 +59,8 @@ def jones_2009_model(params=None, add_drives_from_params=False, legacy_mode=Fals
 def add_drives_from_params_to_net(net, tstop=None):
     """Add the drives a params file describes, then shift every drive's
     event seed by the gid of its first drive cell (hnn-core's rule, §6.3)."""
+    if tstop is not None:
+        tstop = check_number("tstop", tstop, gt=0, unit=" ms")
     specs = drive_specs_from_params(net._params, tstop=tstop)
     for name, spec in specs.items():
         spec = dict(spec)
@@ -72,8 +75,7 @@ def add_drives_from_params_to_net(net, tstop=None):
 
 def add_erp_drives_to_jones_model(net, tstart=0.0):
     """The canonical ERP: evdist1, evprox1, evprox2 (spec §6.4), cell specific."""
-    if not isinstance(tstart, (int, float)):
-        raise ValueError(f"tstart must be a number (ms), got {tstart!r}")
+    tstart = check_number("tstart", tstart, unit=" ms")
     prox_delays = {"L2_basket": 0.1, "L2_pyramidal": 0.1, "L5_basket": 1.0, "L5_pyramidal": 1.0}
     net.add_evoked_drive(
         "evdist1", mu=63.53 + tstart, sigma=3.85, numspikes=1, location="distal",
