@@ -7,6 +7,7 @@ expected error, and valid input must get as far as the stub."""
 import importlib
 import json
 
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -14,6 +15,7 @@ import pytest
 import hnnjax as hnn
 from hnnjax import cli
 from hnnjax.fit import fit_drives, sensitivity
+from hnnjax.grad import model
 from hnnjax.source.inverse import label_dipole
 
 
@@ -164,6 +166,28 @@ def test_fit_rejects(net, target, params, kwargs, error, match):
         fit_drives(net, target, params, **{**FIT, **kwargs})
 
 
+def test_fit_warns_when_the_loss_rose(net, monkeypatch):
+    """A toy model (dipole = mu · sin(t / 5)) in place of the network: a
+    huge learning rate jumps past the optimum mu = 20 ms to mu ≈ 40 ms."""
+    loop = importlib.import_module("hnnjax.fit.loop")
+    times = np.arange(0.0, 40.0 + 0.0125, 0.025)
+
+    def toy_dipole_fn(net, tstop, dt, max_delay, gn=None):
+        names, theta0 = model.drive_parameters(net)
+
+        def fn(theta, z):
+            return theta[0] * jnp.sin(times / 5)[None] + 0 * z, jnp.zeros(1, bool)
+        return fn, None, names, theta0, times
+
+    monkeypatch.setattr(loop, "dipole_fn", toy_dipole_fn)
+    monkeypatch.setattr(loop, "trial_draws", lambda *args: jnp.zeros((1, 1)))
+    target = (times, 20 * np.sin(times / 5))
+    with pytest.warns(UserWarning, match="the loss rose over the 1 gradient steps"):
+        fit = fit_drives(net, target, ["evprox1.mu"], **FIT, scale=1.0, smooth_window=None,
+                         optimizer=optax.sgd(1e4))
+    assert fit.values["evprox1.mu"] == pytest.approx(15.0)  # the start: the best point seen
+
+
 def test_fit_rejects_a_non_network():
     with pytest.raises(TypeError, match="net must be a Network"):
         fit_drives(None, TARGET, ["evprox1.mu"], **FIT)
@@ -213,7 +237,8 @@ def test_dipole_constructor_rejects():
 
 # ----------------------------------------------------------------- readers
 @pytest.mark.parametrize("text, match", [
-    ("time agg\n0.0 1.0\n0.5 2.0\n", r"line 1: expected 2 or 4 numbers per line \(time ms, agg nAm"),
+    ("time agg\n0.0 1.0\n0.5 2.0\n",
+     r"line 1: expected 2 or 4 numbers per line \(time ms, agg nAm"),
     ("0.0 1.0\n0.5 2.0\n1.0 3.0 4.0\n", "line 3: expected 2 or 4 numbers"),
     ("0.0 1.0\n0.5 nan\n1.0 3.0\n", "line 2: NaN or inf"),
     ("0.0 1.0\n0.5 2.0\n2.0 3.0\n", "time steps must be uniform; the first is 0.5 ms but 0.5-2 ms"),

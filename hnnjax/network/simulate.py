@@ -84,7 +84,8 @@ def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, d
     # per trial and step: the spike raster (bool), 2 dipoles, traces, event pointer
     per_step = sum(n_cells.values()) + (2 + n_traces) * itemsize + 4
     check_memory(n_trials * (n_steps + 1) * per_step,
-                 f"a run of {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, dt={dt:g} ms)",
+                 f"a run of {n_trials} trial(s) x {n_steps + 1} steps "
+                 f"(tstop={tstop:g} ms, dt={dt:g} ms)",
                  "shorten tstop, coarsen dt, record less or run fewer trials")
     return tstop, dt, n_trials
 
