@@ -167,6 +167,8 @@ class Dipole:
         Columns: time (ms, ``%3.3f``), then agg[, L2, L5] (nAm, ``%5.4f``).
         ``nave``, ``scale_applied`` and ``info`` are not stored.
         """
+        if not isinstance(fname, (str, os.PathLike)):
+            raise TypeError(f"fname must be a str or path; got {fname!r}")
         fname = os.fspath(fname)
         if os.path.splitext(fname)[1] != '.txt':
             raise ValueError(f"fname must end with '.txt'; got {fname!r}")

@@ -98,6 +98,15 @@ def test_simulate_warns_about_a_drive_that_cannot_fire(net, mu):
         hnn.simulate_dipole(late, tstop=40.0)
 
 
+def test_simulate_warns_about_a_poisson_drive_with_no_window(net):
+    empty = net.copy()
+    empty.add_poisson_drive("p", tstart=10.0, tstop=10.0, rate_constant=10.0,
+                            location="proximal", weights_ampa={"L5_pyramidal": 0.004})
+    with pytest.warns(UserWarning, match="drive 'p' cannot fire within the run"), \
+            pytest.raises(Compiled):
+        hnn.simulate_dipole(empty, tstop=40.0)
+
+
 def test_simulate_warns_about_a_coarse_dt(net):
     with pytest.warns(UserWarning, match="dt=0.5 ms is over 10x NEURON's 0.025 ms"), \
             pytest.raises(Compiled):
@@ -228,6 +237,13 @@ def test_dipole_accepts_numpy_scalars():
     assert dpl.scale_applied == 2.0
 
 
+def test_dipole_write_rejects(tmp_path):
+    with pytest.raises(TypeError, match="fname must be a str or path; got 3"):
+        _dipole().write(3)
+    with pytest.raises(ValueError, match="fname must end with '.txt'"):
+        _dipole().write(tmp_path / "dpl.csv")
+
+
 def test_dipole_constructor_rejects():
     with pytest.raises(TypeError, match="nave must be an integer"):
         hnn.Dipole(np.arange(3.0), np.ones(3), nave=True)
@@ -314,6 +330,13 @@ def test_read_params_names_file_and_line_of_a_bad_value(tmp_path):
         hnn.read_params(legacy)
     with pytest.raises(ValueError, match=r"params: tstop must be a finite number .*; got nan"):
         hnn.read_params({"tstop": float("nan")})
+
+
+def test_network_checks_params_set_by_hand():
+    params = hnn.read_params(hnn.io.params.params_path("default"))
+    params["gbar_L2Pyr_L2Pyr_ampa"] = None
+    with pytest.raises(ValueError, match="params: gbar_L2Pyr_L2Pyr_ampa must be a finite number"):
+        hnn.jones_2009_model(params)
 
 
 def test_read_params_warns_about_ignored_keys(tmp_path):

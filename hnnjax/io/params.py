@@ -129,7 +129,7 @@ def _where(source, text, key):
     return f'{source}, line {text[:match.start()].count(chr(10)) + 1}' if match else source
 
 
-def _check_values(params_dict, source, text=None):
+def check_params(params_dict, source='params', text=None):
     """Every value whose default is a number must be a finite number; keys
     unknown to hnn-core warn (they are dropped, as hnn-core drops them),
     except those HNN's own files carry (GUI settings, spare seeds, tonic
@@ -163,7 +163,7 @@ def read_params(fname):
     with a warning; numeric entries must be finite numbers.
     """
     if isinstance(fname, dict):
-        _check_values(fname, 'params')
+        check_params(fname, 'params')
         return Params(fname)
     if not isinstance(fname, (str, os.PathLike)):
         raise TypeError(f'fname must be a path to a .json or .param file or '
@@ -182,7 +182,7 @@ def read_params(fname):
     params_dict = readers[path.suffix](text, path)
     if not params_dict:
         raise ValueError(f'params file {path}: no parameters found')
-    _check_values(params_dict, path, text)
+    check_params(params_dict, path, text)
     return Params(params_dict)
 
 

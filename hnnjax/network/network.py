@@ -18,7 +18,7 @@ import numpy as np
 from .._checks import check_bool, check_int, check_number
 from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
-from ..io.params import Params, read_params
+from ..io.params import Params, check_params, read_params
 
 
 def _cell_coords(n_x: int, n_y: int, layer_separation: float, inplane: float) -> dict:
@@ -76,6 +76,8 @@ class Network:
             raise TypeError(f"mesh_shape must be a pair of integers >= 1; got {mesh_shape!r}")
         for i, m in enumerate(mesh_shape):
             check_int(f"mesh_shape[{i}]", m, ge=1)
+        if isinstance(params, Params):
+            check_params(params)
         self._params = params if isinstance(params, Params) else read_params(params)
         self.mesh_shape = tuple(int(m) for m in mesh_shape)
         self._inplane_distance = 1.0  # µm

@@ -101,13 +101,18 @@ def _check_drive_timing(net, tstop):
         if drive["type"] in ("evoked", "gaussian"):
             spread = 4 * dyn["sigma"]
             silent = dyn["mu"] + spread <= 0 or dyn["mu"] - spread > tstop
+            why = f"mu={dyn['mu']:g} ms ± 4 sigma={spread:g} ms lies outside it"
         elif drive["type"] == "spike_train":
             silent = not any(0 < t <= tstop for t in dyn["times"])
+            why = f"all {len(dyn['times'])} spike times lie outside it"
+        elif drive["type"] == "poisson":
+            silent = dyn["tstop"] is not None and dyn["tstop"] <= dyn["tstart"]
+            why = f"its window tstart={dyn['tstart']:g} ms to tstop={dyn['tstop']} ms is empty"
         else:
             silent = False
         if silent:
-            warnings.warn(f"drive {name!r} cannot fire within the run (0-{tstop:g} ms): "
-                          f"its spike times lie outside it ({dyn})", UserWarning, stacklevel=4)
+            warnings.warn(f"drive {name!r} cannot fire within the run (0-{tstop:g} ms): {why}",
+                          UserWarning, stacklevel=4)
     for ct, bias in net.external_biases["tonic"].items():
         if bias["t0"] > tstop:
             raise ValueError(f"tonic bias of {ct} starts at t0={bias['t0']:g} ms, after "
