@@ -88,6 +88,14 @@ def test_simulate_checks_n_trials_from_params(net):
         hnn.simulate_dipole(bad, tstop=40.0)
 
 
+def test_simulate_checks_postproc_params_before_the_run(net):
+    bad = net.copy()
+    bad._params["dipole_smooth_win"] = 0
+    with pytest.warns(DeprecationWarning), pytest.raises(
+            ValueError, match=r"params\['dipole_smooth_win'\] \(postproc=True\) must be"):
+        hnn.simulate_dipole(bad, tstop=40.0, postproc=True)
+
+
 @pytest.mark.parametrize("mu", [1000.0, -50.0])
 def test_simulate_warns_about_a_drive_that_cannot_fire(net, mu):
     late = net.copy()
