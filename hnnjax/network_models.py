@@ -1,7 +1,7 @@
 """The published HNN column (hnn-core's ``neymotin_2020_model``) and its ERP drives."""
 from __future__ import annotations
 
-from ._checks import check_number
+from ._checks import check_bool, check_number
 from .io.params import drive_specs_from_params, params_path, read_params
 from .network.network import Network
 
@@ -34,6 +34,7 @@ def neymotin_2020_model(params=None, add_drives_from_params=False, legacy_mode=F
     ``params``: a params dict or file (.json / .param); ``None`` uses the
     shipped ``default.json``.  Weights come from its ``gbar_*`` keys.
     """
+    check_bool("add_drives_from_params", add_drives_from_params)
     if params is None:
         params = params_path("default")
     if not isinstance(params, dict):

@@ -76,6 +76,22 @@ def test_simulate_rejects(net, kwargs, error, match):
         hnn.simulate_dipole(net, **kwargs)
 
 
+def test_simulate_rejects_drive_values_edited_to_nan(net):
+    edited = net.copy()
+    edited.external_drives["evprox1"]["dynamics"]["mu"] = np.nan
+    with pytest.raises(ValueError, match=r"drive 'evprox1': dynamics\['mu'\] = nan is not finite"):
+        hnn.simulate_dipole(edited, tstop=40.0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(progress="yes"), "progress must be True or False"),
+    (dict(postproc=1), "postproc must be True or False"),
+])
+def test_simulate_rejects_non_bool_flags(net, kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        hnn.simulate_dipole(net, tstop=40.0, **kwargs)
+
+
 def test_simulate_rejects_a_non_network():
     with pytest.raises(TypeError, match="net must be a Network; got dict"):
         hnn.simulate_dipole({}, tstop=40.0)
@@ -316,6 +332,8 @@ def test_read_spikes_rejects_bad_arguments(tmp_path):
     (tmp_path / "spk_0.txt").write_text("1.0\t3\n")
     with pytest.raises(TypeError, match="gid_ranges must be a dict"):
         hnn.read_spikes(tmp_path / "spk_*.txt", gid_ranges=[range(4)])
+    with pytest.raises(TypeError, match="gid_ranges must be a dict of name -> range"):
+        hnn.read_spikes(tmp_path / "spk_*.txt", gid_ranges={"L2_basket": 4})
 
 
 def _default_params():
@@ -373,6 +391,8 @@ def test_network_rejects():
         hnn.jones_2009_model(mesh_shape=3)
     with pytest.raises(TypeError, match=r"mesh_shape\[1\] must be an integer"):
         hnn.jones_2009_model(mesh_shape=(2, 2.5))
+    with pytest.raises(TypeError, match="add_drives_from_params must be True or False"):
+        hnn.jones_2009_model(add_drives_from_params="yes")
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

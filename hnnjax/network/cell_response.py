@@ -165,7 +165,8 @@ def read_spikes(fname, gid_ranges=None):
     """
     if not isinstance(fname, (str, os.PathLike)):
         raise TypeError(f"fname must be a str or path (a glob pattern); got {fname!r}")
-    if gid_ranges is not None and not isinstance(gid_ranges, dict):
+    if gid_ranges is not None and not (isinstance(gid_ranges, dict) and all(
+            isinstance(r, range) for r in gid_ranges.values())):
         raise TypeError(f"gid_ranges must be a dict of name -> range of gids or None; "
                         f"got {gid_ranges!r}")
     files = sorted(glob(str(fname)), key=_natural_key)

@@ -70,8 +70,9 @@ class Network:
     """
 
     def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10)):
-        if legacy_mode:
+        if check_bool("legacy_mode", legacy_mode):
             raise ValueError("legacy_mode=True is not supported by hnnjax (use False)")
+        check_bool("add_drives_from_params", add_drives_from_params)
         if not isinstance(mesh_shape, (tuple, list)) or len(mesh_shape) != 2:
             raise TypeError(f"mesh_shape must be a pair of integers >= 1; got {mesh_shape!r}")
         for i, m in enumerate(mesh_shape):

@@ -9,7 +9,8 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._checks import check_int, check_memory, check_number, check_option, check_time_grid
+from .._checks import (check_bool, check_int, check_memory, check_number, check_option,
+                       check_time_grid)
 from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
 from ..drives.events import drive_event_times
@@ -91,10 +92,15 @@ def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, d
 
 
 def _check_drive_timing(net, tstop):
-    """Drives and biases must start within the run (ValueError); a drive
-    whose spikes all fall outside (0, tstop] ms gets a warning."""
+    """Drives and biases must start within the run and have finite
+    dynamics (ValueError); a drive with synapses whose spikes all fall
+    outside (0, tstop] ms gets a warning."""
     for name, drive in net.external_drives.items():
         dyn = drive["dynamics"]
+        for key, value in dyn.items():  # set by hand after add_*_drive, or by a fit
+            values = list(value.values()) if isinstance(value, dict) else value
+            if value is not None and not np.all(np.isfinite(np.asarray(values, float))):
+                raise ValueError(f"drive {name!r}: dynamics[{key!r}] = {value!r} is not finite")
         if drive["type"] in ("poisson", "bursty") and dyn["tstart"] > tstop:
             raise ValueError(f"drive {name!r} starts at tstart={dyn['tstart']:g} ms, after "
                              f"tstop={tstop:g} ms")
@@ -110,7 +116,8 @@ def _check_drive_timing(net, tstop):
             why = f"its window tstart={dyn['tstart']:g} ms to tstop={dyn['tstop']} ms is empty"
         else:
             silent = False
-        if silent:
+        weighted = any(drive[f"weights_{r}"].get(ct) for r in ("ampa", "nmda") for ct in CELL_TYPES)
+        if silent and weighted:  # HNN's files switch drives off with zero weights and late times
             warnings.warn(f"drive {name!r} cannot fire within the run (0-{tstop:g} ms): {why}",
                           UserWarning, stacklevel=4)
     for ct, bias in net.external_biases["tonic"].items():
@@ -183,6 +190,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                              net._params.get("N_trials", 1), ge=1, integral_float=True)
     tstop, dt, n_trials = _check_args(net, tstop, dt, n_trials, record_vsec, record_isec,
                                       record_ca, dtype, batch_size)
+    check_bool("postproc", postproc)
+    check_bool("progress", progress)
     if postproc:
         warnings.warn("postproc is deprecated: smooth and scale the Dipole explicitly",
                       DeprecationWarning)
