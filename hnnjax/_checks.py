@@ -40,6 +40,13 @@ def check_number(name, value, *, ge=None, gt=None, le=None, lt=None, unit=""):
     return float(value)
 
 
+def check_nonzero(name, value):
+    """``value`` as a float: a finite number other than 0 (a scale factor)."""
+    if _is_number(value) and value == 0:
+        raise ValueError(f"{name} must be a finite non-zero number; got {value!r}")
+    return check_number(name, value)
+
+
 def check_int(name, value, *, ge=None, le=None, integral_float=False):
     """``value`` as an int within the bounds; ``integral_float`` also takes
     floats such as 3.0 (hnn-core's params files write counts that way)."""

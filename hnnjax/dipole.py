@@ -11,7 +11,7 @@ from copy import deepcopy
 
 import numpy as np
 
-from ._checks import check_array, check_int, check_number
+from ._checks import check_array, check_int, check_nonzero, check_number
 
 LAYERS = ('agg', 'L2', 'L5')
 _LAYER_SETS = ({'agg'}, set(LAYERS))
@@ -99,9 +99,7 @@ class Dipole:
 
         ``scale_applied`` accumulates the factors (shown in plot labels).
         """
-        if check_number('factor', factor) == 0:
-            raise ValueError("factor must be a finite non-zero number; got 0 "
-                             "(it would erase the dipole)")
+        check_nonzero('factor', factor)
         for key in self.data:
             self.data[key] *= factor
         self.scale_applied *= factor

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 from ..dipole import Dipole
 from ..grad import model
 from .least_squares import levenberg_marquardt_step
-from .._checks import check_array, check_bool, check_int, check_number, check_option
+from .._checks import (check_array, check_bool, check_int, check_nonzero, check_number,
+                       check_option)
 from .arguments import (check_bounds, check_key, check_optimizer, check_run, check_start,
                         check_target)
 from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
@@ -133,8 +134,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
         raise ValueError("n_steps must be >= 1 without a grid or refine (nothing to fit)")
     if isinstance(scale, str):
         check_option("scale", scale, ("fit",))
-    elif check_number("scale", scale) == 0:
-        raise ValueError("scale must be 'fit' or a finite non-zero number; got 0")
+    else:
+        check_nonzero("scale (or 'fit')", scale)
     check_option("gradient", gradient, ("autodiff", "smoothed"))
     check_number("smoothing", smoothing, gt=0)
     check_int("n_samples", n_samples, ge=1)

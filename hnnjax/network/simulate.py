@@ -9,8 +9,8 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._checks import (check_bool, check_int, check_memory, check_number, check_option,
-                       check_time_grid)
+from .._checks import (check_bool, check_int, check_memory, check_nonzero, check_number,
+                       check_option, check_time_grid)
 from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
 from ..drives.events import drive_event_times
@@ -198,8 +198,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
         # checked now, not after the run: smooth() needs 0 < window <= tstop, scale() a factor != 0
         check_number("params['dipole_smooth_win'] (postproc=True)",
                      net._params["dipole_smooth_win"], gt=0, le=tstop, unit=" ms")
-        if check_number("params['dipole_scalefctr']", net._params["dipole_scalefctr"]) == 0:
-            raise ValueError("params['dipole_scalefctr'] (postproc=True) must not be 0")
+        check_nonzero("params['dipole_scalefctr'] (postproc=True)", net._params["dipole_scalefctr"])
     if not net.connectivity:
         warnings.warn("No connections in the network", UserWarning)
     for drive in net.external_drives.values():

@@ -7,12 +7,12 @@ import inspect
 import time
 import warnings
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_int, check_number, check_time_grid
+from .._checks import check_int, check_nonzero, check_number, check_time_grid
 from ..dipole import Dipole, average_dipoles
 from ..io.params import params_path, read_params
 from ..network.simulate import simulate_dipole
@@ -59,11 +59,8 @@ def check_dtype(dtype):
 
 
 def check_scale(scale):
-    """Raise ValueError unless ``scale`` is a finite, non-zero number."""
-    if isinstance(scale, bool) or not isinstance(scale, Real) \
-            or not np.isfinite(scale) or scale == 0:
-        raise ValueError(f"scale must be a finite non-zero number; "
-                         f"got {scale!r}")
+    """Raise unless ``scale`` is a finite, non-zero number."""
+    check_nonzero('scale', scale)
 
 
 def check_mesh_shape(mesh_shape):
