@@ -17,6 +17,15 @@ LAYERS = ('agg', 'L2', 'L5')
 _LAYER_SETS = ({'agg'}, set(LAYERS))
 
 
+def _float_array(name, values):
+    """``values`` as a new float array; TypeError naming ``name`` if not numeric."""
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers (nAm); got "
+                        f"{type(values).__name__}") from None
+
+
 def _as_data_dict(data, n_times):
     """Normalise ``data`` (array or dict, nAm) to a dict of float arrays."""
     if isinstance(data, dict):
@@ -25,10 +34,10 @@ def _as_data_dict(data, n_times):
                 "data dict keys must be {'agg'} or {'agg', 'L2', 'L5'}; "
                 f"got {sorted(data)}")
         # hnn-core's layer order, so written files have agg, L2, L5 columns
-        data = {key: np.array(data[key], dtype=float)
+        data = {key: _float_array(f"data[{key!r}]", data[key])
                 for key in LAYERS if key in data}
     else:
-        arr = np.array(data, dtype=float)
+        arr = _float_array('data', data)
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2 or arr.shape[1] not in (1, 3):
@@ -70,13 +79,9 @@ class Dipole:
     """
 
     def __init__(self, times, data, nave=1, *, info=None):
-        times = np.array(times, dtype=float)
-        if times.ndim != 1 or times.size < 2:
-            raise ValueError(
-                "times must be a 1-D array (ms) with at least 2 samples; "
-                f"got shape {times.shape}")
-        if not (np.all(np.isfinite(times)) and np.all(np.diff(times) > 0)):
-            raise ValueError("times (ms) must be finite and strictly increasing")
+        times = check_array('times (ms)', times, min_size=2).copy()
+        if not np.all(np.diff(times) > 0):
+            raise ValueError("times (ms) must be strictly increasing")
         nave = check_int('nave', nave, ge=1)
         self.times = times
         self.data = _as_data_dict(data, times.size)
@@ -261,8 +266,9 @@ def average_dipoles(dpls):
     All inputs must be :class:`Dipole` instances with ``nave == 1``, the same
     ``scale_applied``, the same layers and the same times (ms).
     """
-    if isinstance(dpls, Dipole) or not len(dpls):
-        raise ValueError("dpls must be a non-empty list of Dipole instances")
+    if not isinstance(dpls, (list, tuple)) or not dpls:
+        raise ValueError("dpls must be a non-empty list of Dipole instances; "
+                         f"got {type(dpls).__name__}")
     for idx, dpl in enumerate(dpls):
         if not isinstance(dpl, Dipole):
             raise ValueError(f"dpls[{idx}] must be a Dipole; got {type(dpl)}")

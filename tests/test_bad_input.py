@@ -273,8 +273,23 @@ def test_dipole_write_rejects(tmp_path):
 def test_dipole_constructor_rejects():
     with pytest.raises(TypeError, match="nave must be an integer"):
         hnn.Dipole(np.arange(3.0), np.ones(3), nave=True)
-    with pytest.raises(ValueError, match=r"times \(ms\) must be finite"):
+    with pytest.raises(ValueError, match=r"times \(ms\) has 1 non-finite"):
         hnn.Dipole([0.0, np.nan, 2.0], np.ones(3))
+    with pytest.raises(TypeError, match=r"times \(ms\) must be a 1-D array of numbers"):
+        hnn.Dipole("abc", [1.0])
+    with pytest.raises(TypeError, match=r"data\['agg'\] must be an array of numbers"):
+        hnn.Dipole([0.0, 1.0], {"agg": ["a", "b"]})
+
+
+@pytest.mark.parametrize("dpls", [None, 3, hnn.Dipole([0.0, 1.0], [1.0, 2.0])])
+def test_average_dipoles_rejects(dpls):
+    with pytest.raises(ValueError, match="dpls must be a non-empty list of Dipole"):
+        hnn.average_dipoles(dpls)
+
+
+def test_plot_dipole_rejects():
+    with pytest.raises(ValueError, match="dpl must be a Dipole or a non-empty list"):
+        hnn.viz.plot_dipole(None, show=False)
 
 
 # ----------------------------------------------------------------- readers
@@ -414,6 +429,11 @@ def test_add_connection_rejects(net, kwargs, error, match):
         net.copy().add_connection(**{**args, **kwargs})
 
 
+def test_add_connection_rejects_gids_of_the_wrong_kind(net):
+    with pytest.raises(TypeError, match="src_gids must be a cell type or drive name, a gid"):
+        net.copy().add_connection(3.5, "L2_pyramidal", "soma", "gabaa", 1e-3, 1.0, 3.0)
+
+
 def test_add_connection_accepts_numpy_scalars(net):
     n = net.copy()
     n.add_connection("L2_basket", "L2_pyramidal", "soma", "gabaa", np.float32(1e-3),
@@ -452,6 +472,10 @@ def test_mean_rates_rejects_an_empty_window():
         response.mean_rates(10.0, 5.0)
     with pytest.raises(ValueError, match="mean_type must be one of"):
         response.mean_rates(0.0, 5.0, mean_type="median")
+    with pytest.raises(TypeError, match="gid_ranges must be None or a dict"):
+        response.mean_rates(0.0, 5.0, gid_ranges=3)
+    with pytest.raises(TypeError, match="fname must be a str or path"):
+        response.write(3)
 
 
 # ------------------------------------------------------------ label_dipole

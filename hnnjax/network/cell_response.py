@@ -52,7 +52,10 @@ class CellResponse:
         tstart = check_number("tstart", tstart, ge=0, unit=" ms")
         tstop = check_number("tstop", tstop, gt=tstart, unit=" ms")
         check_option("mean_type", mean_type, ("all", "trial", "cell"))
-        ranges = gid_ranges or self.gid_ranges
+        ranges = self.gid_ranges if gid_ranges is None else gid_ranges
+        if not (isinstance(ranges, dict) and all(isinstance(r, range) for r in ranges.values())):
+            raise TypeError(f"gid_ranges must be None or a dict of name -> range of gids; "
+                            f"got {gid_ranges!r}")
         dur_s = (tstop - tstart) / 1000.0
         out = {}
         for name, r in ranges.items():
@@ -100,6 +103,8 @@ class CellResponse:
         without one, '_<trial>' is inserted before the suffix.  Each row is
         the spike time (ms, 3 decimals), gid and spike type.
         """
+        if not isinstance(fname, (str, os.PathLike)):
+            raise TypeError(f"fname must be a str or path; got {fname!r}")
         for trial, (times, gids, types) in enumerate(
                 zip(self.spike_times, self.spike_gids, self.spike_types)):
             with open(_trial_fname(str(fname), trial), "w") as f:

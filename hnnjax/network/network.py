@@ -49,8 +49,12 @@ def _as_gid_list(net, gids, name):
         if gids not in net.gid_ranges:
             raise ValueError(f"{name} {gids!r} is not a cell type or drive; use one of {list(net.gid_ranges)}")
         return list(net.gid_ranges[gids])
-    if isinstance(gids, (int, np.integer)):
+    if isinstance(gids, (int, np.integer)) and not isinstance(gids, bool):
         return [int(gids)]
+    if not (isinstance(gids, (list, tuple, range, np.ndarray)) and all(
+            isinstance(g, (int, np.integer)) and not isinstance(g, bool) for g in gids)):
+        raise TypeError(f"{name} must be a cell type or drive name, a gid or a list of gids; "
+                        f"got {gids!r}")
     return [int(g) for g in gids]
 
 
@@ -146,12 +150,11 @@ class Network:
             if target_gids not in self.cell_types:
                 raise ValueError(f"target_gids {target_gids!r} must be a cell type: {list(self.cell_types)}")
             tgt = [list(self.gid_ranges[target_gids]) for _ in src]
-        elif isinstance(target_gids, (int, np.integer)):
-            tgt = [[int(target_gids)] for _ in src]
-        elif all(isinstance(t, (int, np.integer)) for t in target_gids):
-            tgt = [[int(t) for t in target_gids] for _ in src]
+        elif not isinstance(target_gids, (list, tuple, range, np.ndarray)) or all(
+                not isinstance(t, (list, tuple, range, np.ndarray)) for t in target_gids):
+            tgt = [_as_gid_list(self, target_gids, "target_gids") for _ in src]
         else:
-            tgt = [[int(t) for t in ts] for ts in target_gids]
+            tgt = [_as_gid_list(self, ts, "target_gids") for ts in target_gids]
         if len(tgt) != len(src):
             raise ValueError("target_gids must hold one list of targets per source gid")
         target_types = {self.gid_to_type(t) for ts in tgt for t in ts}

@@ -72,7 +72,10 @@ def plot_dipole(dpl, tmin=None, tmax=None, ax=None, layer='agg', decim=None,
 
     from ..dipole import Dipole, average_dipoles
 
-    dpls = [dpl] if isinstance(dpl, Dipole) else list(dpl)
+    if isinstance(dpl, Dipole):
+        dpls = [dpl]
+    else:
+        dpls = list(dpl) if isinstance(dpl, (list, tuple)) else []
     if not dpls or not all(isinstance(d, Dipole) for d in dpls):
         raise ValueError("dpl must be a Dipole or a non-empty list of Dipole")
     scale = dpls[0].scale_applied
