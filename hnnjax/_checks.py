@@ -69,7 +69,8 @@ def check_bool(name, value):
 
 
 def check_option(name, value, options):
-    """``value``, one of ``options`` (compared with ==)."""
+    """``value``, one of ``options`` (compared with ==; True and False
+    never stand for 1 and 0, nor other objects for strings)."""
     def same(o):
         return (isinstance(value, (bool, np.bool_)) == isinstance(o, bool)
                 and isinstance(value, (str, bool, np.bool_, int, float, type(None)))
@@ -98,8 +99,9 @@ def check_array(name, values, *, ndim=1, min_size=1):
 
 
 def check_time_grid(tstop, dt, *, names=("tstop", "dt")):
-    """(tstop, dt) as floats (ms): dt <= tstop and a whole number of steps;
-    warns if dt is far coarser than NEURON's 0.025 ms.  Returns the step count."""
+    """(tstop, dt, number of steps): 0 < dt <= tstop (ms), a whole number of
+    steps; warns (at the public function's caller) if dt is far coarser than
+    NEURON's 0.025 ms."""
     tstop_name, dt_name = names
     tstop = check_number(tstop_name, tstop, gt=0, unit=" ms")
     dt = check_number(dt_name, dt, gt=0, unit=" ms")
@@ -112,7 +114,7 @@ def check_time_grid(tstop, dt, *, names=("tstop", "dt")):
                          f"choose {dt_name} with a whole number of steps")
     if dt > 10 * NEURON_DT:
         warnings.warn(f"{dt_name}={dt:g} ms is over 10x NEURON's {NEURON_DT} ms: spikes and "
-                      "dipoles will be inaccurate or unstable", UserWarning, stacklevel=3)
+                      "dipoles will be inaccurate or unstable", UserWarning, stacklevel=4)
     return tstop, dt, n_steps
 
 
@@ -125,4 +127,4 @@ def check_memory(n_bytes, what, hint):
         return
     if n_bytes > total:
         raise ValueError(f"{what} needs about {n_bytes / 2**30:.3g} GiB, more than this "
-                          f"machine's {total / 2**30:.3g} GiB; {hint}")
+                         f"machine's {total / 2**30:.3g} GiB; {hint}")
