@@ -158,6 +158,8 @@ def test_fit_accepts_numpy_scalars(net):
     (TARGET, ["evprox1.mu"], dict(dt=0.3), ValueError, "dt=0.3 ms does not divide tstop=40 ms"),
     (TARGET, ["evprox1.mu"], dict(n_trials=True), TypeError, "n_trials must be an integer"),
     (TARGET, ["evprox1.mu"], dict(smooth_window=50.0), ValueError, "smooth_window must be"),
+    (TARGET, ["evprox1.mu"], dict(smooth_window=0.01), ValueError,
+     "smooth_window must be a finite number >= 0.025 ms and < 40 ms; got 0.01"),
     (TARGET, ["evprox1.mu"], dict(max_delay=0.0), ValueError, "max_delay must be"),
     (TARGET, ["evprox1.mu"], dict(n_steps=-1), ValueError, "n_steps must be an integer >= 0"),
     (TARGET, ["evprox1.mu"], dict(scale=0), ValueError,

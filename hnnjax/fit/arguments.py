@@ -26,7 +26,7 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay)
     n_trials = check_int("n_trials", n_trials, ge=1)
     check_option("draws", draws, ("key", "hnn-core"))
     if smooth_window is not None:
-        check_number("smooth_window", smooth_window, gt=0, lt=tstop, unit=" ms")
+        check_number("smooth_window", smooth_window, ge=dt, lt=tstop, unit=" ms")
     check_number("max_delay", max_delay, gt=0, unit=" ms")
     if isinstance(params, str) or not isinstance(params, (list, tuple)) or not params:
         raise TypeError(f"params must be a non-empty list of parameter names such as "
