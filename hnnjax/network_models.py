@@ -42,8 +42,9 @@ def neymotin_2020_model(params=None, add_drives_from_params=False, legacy_mode=F
     net = Network(params, add_drives_from_params=False, legacy_mode=legacy_mode,
                   mesh_shape=mesh_shape)
     for src, tgt, loc, receptor, key, lamtha, autapses in _LOCAL_CONNECTIONS:
-        net.add_connection(src, tgt, loc, receptor, weight=float(net._params.get(key, 0.0)),
-                           delay=1.0, lamtha=lamtha, allow_autapses=autapses)
+        weight = check_number(f"params[{key!r}]", net._params.get(key, 0.0), ge=0, unit=" µS")
+        net.add_connection(src, tgt, loc, receptor, weight=weight, delay=1.0, lamtha=lamtha,
+                           allow_autapses=autapses)
     if add_drives_from_params:
         add_drives_from_params_to_net(net)
     return net
@@ -68,7 +69,10 @@ def add_drives_from_params_to_net(net, tstop=None):
         kind = spec.pop("type")
         if kind == "gaussian":
             kind = "evoked"
-        getattr(net, f"add_{kind}_drive")(name, **spec)
+        try:
+            getattr(net, f"add_{kind}_drive")(name, **spec)
+        except (TypeError, ValueError) as err:  # say where the bad value came from
+            raise type(err)(f"drive {name!r} from the params: {err}") from None
     for name in specs:
         net.external_drives[name]["event_seed"] += net.gid_ranges[name][0]
     return net

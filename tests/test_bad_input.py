@@ -384,6 +384,17 @@ def test_network_checks_params_set_by_hand():
         hnn.jones_2009_model(params)
 
 
+def test_models_name_the_params_key_of_a_negative_weight():
+    params = hnn.read_params(hnn.io.params.params_path("default"))
+    params["gbar_L2Pyr_L2Pyr_ampa"] = -1.0
+    with pytest.raises(ValueError, match=r"params\['gbar_L2Pyr_L2Pyr_ampa'\] must be .* >= 0 µS"):
+        hnn.jones_2009_model(params)
+    params = hnn.read_params(hnn.io.params.params_path("default"))
+    params["gbar_evprox_1_L2Pyr_ampa"] = -1.0
+    with pytest.raises(ValueError, match=r"drive 'evprox1' from the params: weights_ampa"):
+        hnn.jones_2009_model(params, add_drives_from_params=True)
+
+
 def test_read_params_warns_about_ignored_keys(tmp_path):
     params = {**_default_params(), "gbar_L2Pyr_L2Pyr_ampaa": 1.0, "Itonic_A_L2Basket": 0.5}
     fname = tmp_path / "p.json"
