@@ -381,9 +381,7 @@ ERRORS = [
      r'n_drive_cells must be an integer >= 1 when cell_specific=False'),
     ('evoked', {'cell_specific': False, 'n_drive_cells': 0},
      r'n_drive_cells must be an integer >= 1'),
-    ('evoked', {'cell_specific': 'yes'}, r'cell_specific must be True or False'),
-    ('evoked', {'event_seed': 1.5}, r'event_seed must be an integer; got 1.5'),
-    ('evoked', {'conn_seed': -3}, r'conn_seed must be an integer >= 0 or None'),
+    ('evoked', {'conn_seed': -3}, r'conn_seed \(or None\) must be an integer >= 0'),
     ('evoked', {'conn_seed': None, 'probability': 0.5},
      r'conn_seed must be an integer >= 0 when probability < 1'),
     ('evoked', {'tstart': 0.0}, r"unknown parameter\(s\) \['tstart'\] for a evoked"),
@@ -428,6 +426,8 @@ def test_make_drive_errors(drive_type, override, match):
 @pytest.mark.parametrize('override, match', [
     ({'numspikes': 1.5}, r'numspikes must be an integer >= 1; got 1.5'),
     ({'mu': None}, r'mu must be a finite number \(ms\); got None'),
+    ({'cell_specific': 'yes'}, r'cell_specific must be True or False'),
+    ({'event_seed': 1.5}, r'event_seed must be an integer; got 1.5'),
 ])
 def test_make_drive_type_errors(override, match):
     with pytest.raises(TypeError, match=match):

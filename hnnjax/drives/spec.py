@@ -8,11 +8,10 @@ Units: ms, µS (weights), Hz (rates); space_constant in units of the
 in-plane grid spacing.
 """
 import functools
-import numbers
 
 import numpy as np
 
-from .._checks import check_int, check_number
+from .._checks import check_bool, check_int, check_number
 from ..cells.cell_types import CELL_TYPES, cell_types
 
 DRIVE_TYPES = ('evoked', 'gaussian', 'poisson', 'bursty', 'spike_train')
@@ -52,18 +51,6 @@ _DEFAULTS = {
     'spike_train': dict(spike_data=_REQUIRED, space_constant=3.0,
                         conn_seed=None),
 }
-
-
-def _seed(param, value, allow_none=False):
-    """An integer seed; event seeds may be negative (params files use -1,
-    later shifted by the drive's first gid)."""
-    if value is None and allow_none:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or (allow_none and value < 0)):
-        accepted = 'an integer >= 0 or None' if allow_none else 'an integer'
-        raise ValueError(f'{param} must be {accepted}; got {value!r}')
-    return int(value)
 
 
 def _resolve_args(drive_type, kwargs):
@@ -145,10 +132,7 @@ def _per_target(param, value, targets, check):
 def _drive_cells(args, targets, cell_types):
     """(cell_specific, resolved number of drive cells) by hnn-core's rules."""
     cell_specific, n = args['cell_specific'], args['n_drive_cells']
-    if not isinstance(cell_specific, (bool, np.bool_)):
-        raise ValueError(f'cell_specific must be True or False; '
-                         f'got {cell_specific!r}')
-    if cell_specific:
+    if check_bool('cell_specific', cell_specific):
         if n != 'n_cells':
             raise ValueError("n_drive_cells must be 'n_cells' when "
                              f'cell_specific=True; got {n!r}')
@@ -298,7 +282,9 @@ def make_drive(drive_type, name, *, cell_types, existing_names=(), tstop=None,
         'probability', args['probability'], targets,
         lambda p, v: check_number(p, v, gt=0, le=1))
     space_constant = check_number('space_constant', args['space_constant'], gt=0)
-    conn_seed = _seed('conn_seed', args['conn_seed'], allow_none=True)
+    conn_seed = args['conn_seed']
+    if conn_seed is not None:
+        conn_seed = check_int('conn_seed (or None)', conn_seed, ge=0)
     if conn_seed is None and min(probability.values()) < 1:
         raise ValueError('conn_seed must be an integer >= 0 when '
                          'probability < 1')
@@ -312,7 +298,8 @@ def make_drive(drive_type, name, *, cell_types, existing_names=(), tstop=None,
             extra['source_to_gid_map'] = source_map
     else:
         cell_specific, n_drive_cells = _drive_cells(args, targets, cell_types)
-        event_seed = _seed('event_seed', args['event_seed'])
+        # may be negative: params files use -1, later shifted by the first gid
+        event_seed = check_int('event_seed', args['event_seed'])
         if drive_type == 'poisson':
             dynamics = _poisson_dynamics(args, targets, cell_types,
                                          cell_specific)
