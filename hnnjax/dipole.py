@@ -249,7 +249,9 @@ def _check_uniform(fname, times, hint=''):
 def read_dipole(fname):
     """Read a dipole text file written by :meth:`Dipole.write` or hnn-core.
 
-    Two columns are time (ms) and agg (nAm); four add L2 and L5.
+    Two columns are time (ms) and agg (nAm); four add L2 and L5.  Values
+    must be finite and times uniformly spaced; a bad line raises
+    ``ValueError`` naming the file and the line.
     """
     if not isinstance(fname, (str, os.PathLike)):
         raise TypeError(f"fname must be a str or path; got {fname!r}")
@@ -306,7 +308,8 @@ def read_waveform(fname, *, times=None):
         Text file, e.g. the shipped ``hnnjax/data/meg/S1_SupraT.txt``.
     times : array | None
         If given, a time grid (ms) to resample onto by linear interpolation;
-        it must lie within the file's time span.
+        it must lie within the file's time span.  Without it the file's
+        times must be uniformly spaced.
 
     Returns
     -------
