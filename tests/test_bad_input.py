@@ -17,6 +17,7 @@ from hnnjax import cli
 from hnnjax.fit import fit_drives, sensitivity
 from hnnjax.grad import model
 from hnnjax.source.inverse import label_dipole
+from hnnjax.viz import plot_dipole
 
 
 class Compiled(Exception):
@@ -291,7 +292,7 @@ def test_average_dipoles_rejects(dpls):
 
 def test_plot_dipole_rejects():
     with pytest.raises(ValueError, match="dpl must be a Dipole or a non-empty list"):
-        hnn.viz.plot_dipole(None, show=False)
+        plot_dipole(None, show=False)
 
 
 # ----------------------------------------------------------------- readers
