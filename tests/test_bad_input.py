@@ -505,6 +505,26 @@ def test_label_dipole_rejects_before_reading(tmp_path, kwargs, match):
         label_dipole(tmp_path / "never_read_raw.fif", None, tmp_path, "subject", **kwargs)
 
 
+# ---------------------------------------------------------------- workflows
+def test_somato_paths_rejects(tmp_path):
+    from hnnjax.source.somato import somato_paths
+    with pytest.raises(TypeError, match="data_path must be a str, a path or None; got 3"):
+        somato_paths(3)
+    with pytest.raises(ValueError, match="hemi must be one of 'lh', 'rh'; got 'both'"):
+        somato_paths(tmp_path, hemi="both")
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    ((3,), {}, r"params must be a shipped name \(default, N20\), a .json / .param path"),
+    (("default",), dict(out_dir=3), "out_dir must be a str or path; got 3"),
+    (("default",), dict(n_trials=1.0), "n_trials must be an integer >= 1"),
+])
+def test_run_simulation_rejects(args, kwargs, match):
+    from hnnjax.workflows.simulate import run_simulation
+    with pytest.raises(TypeError, match=match):
+        run_simulation(*args, **kwargs)
+
+
 # -------------------------------------------------------------------- CLI
 @pytest.mark.parametrize("argv, message", [
     (["simulate", "default", "--tstop", "40", "--dt", "0.03", "--mesh-shape", "2", "2"],

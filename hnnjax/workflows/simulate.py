@@ -4,6 +4,7 @@ The pieces (network from a params file, timed simulation, smoothing and
 scaling, spike counts, figure panels) are reused by :mod:`.somato`.
 """
 import inspect
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -91,6 +92,9 @@ def resolve_params(params):
     or a dict. Raises FileNotFoundError for a path that does not exist."""
     if isinstance(params, dict):
         return read_params(params)
+    if not isinstance(params, (str, os.PathLike)):
+        raise TypeError(f"params must be a shipped name ({', '.join(SHIPPED_PARAMS)}), a "
+                        f".json / .param path or a dict; got {params!r}")
     if str(params) in SHIPPED_PARAMS:
         return read_params(params_path(str(params)))
     path = Path(params)
@@ -235,6 +239,8 @@ def run_simulation(params, *, tstop_ms=170.0, dt_ms=0.025, n_trials=1,
     check_times(tstop_ms, dt_ms)
     check_positive('n_trials', n_trials, integer=True)
     check_dtype(dtype)
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a str or path; got {out_dir!r}")
     params = resolve_params(params)
     smooth_ms = params['dipole_smooth_win'] if smooth_ms is None else smooth_ms
     scale = params['dipole_scalefctr'] if scale is None else scale
