@@ -3,7 +3,8 @@
 ``hnnjax simulate PARAMS_FILE``: simulate a params file, write the trial and
 average dipoles and a figure. ``hnnjax somato``: hnn-core's median-nerve
 (S1) workflow, target waveform vs simulation. ``hnnjax <command> -h`` lists
-the options. Usage errors (bad numbers, missing files) exit with status 2.
+the options. Usage errors (bad numbers, missing files, runs too large for
+the machine) print the usage line and exit with status 2.
 """
 import argparse
 import math
@@ -142,14 +143,18 @@ def build_parser():
                         version=f'hnnjax {__version__}')
     commands = parser.add_subparsers(dest='command', required=True,
                                      metavar='COMMAND')
-    add_simulate_arguments(commands.add_parser(
+    simulate = commands.add_parser(
         'simulate', help='simulate a params file',
         description='Simulate jones_2009_model(PARAMS_FILE) with its drives; '
-        'write each trial dipole, their average and a figure.'))
-    add_somato_arguments(commands.add_parser(
+        'write each trial dipole, their average and a figure.')
+    add_simulate_arguments(simulate)
+    somato = commands.add_parser(
         'somato', help="hnn-core's median-nerve (S1) workflow",
         description='Target S1 waveform vs the simulated N20 network (mean '
-        'of the trials, smoothed 20 ms, scaled x12): a three-panel figure.'))
+        'of the trials, smoothed 20 ms, scaled x12): a three-panel figure.')
+    add_somato_arguments(somato)
+    for sub in (simulate, somato):  # printed above errors found after parsing
+        sub.set_defaults(usage=sub.format_usage())
     return parser
 
 
@@ -174,8 +179,8 @@ def main(argv=None):
     matplotlib.use('Agg')  # figures are only written to files
     try:
         _run(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"hnnjax {args.command}: error: {err}", file=sys.stderr)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        print(f"{args.usage}hnnjax {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0
 

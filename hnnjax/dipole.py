@@ -8,12 +8,22 @@ freely between the two packages.
 import os
 import warnings
 from copy import deepcopy
-from numbers import Real
 
 import numpy as np
 
+from ._checks import check_array, check_int, check_nonzero, check_number
+
 LAYERS = ('agg', 'L2', 'L5')
 _LAYER_SETS = ({'agg'}, set(LAYERS))
+
+
+def _float_array(name, values):
+    """``values`` as a new float array; TypeError naming ``name`` if not numeric."""
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers (nAm); got "
+                        f"{type(values).__name__}") from None
 
 
 def _as_data_dict(data, n_times):
@@ -24,10 +34,10 @@ def _as_data_dict(data, n_times):
                 "data dict keys must be {'agg'} or {'agg', 'L2', 'L5'}; "
                 f"got {sorted(data)}")
         # hnn-core's layer order, so written files have agg, L2, L5 columns
-        data = {key: np.array(data[key], dtype=float)
+        data = {key: _float_array(f"data[{key!r}]", data[key])
                 for key in LAYERS if key in data}
     else:
-        arr = np.array(data, dtype=float)
+        arr = _float_array('data', data)
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2 or arr.shape[1] not in (1, 3):
@@ -69,16 +79,10 @@ class Dipole:
     """
 
     def __init__(self, times, data, nave=1, *, info=None):
-        times = np.array(times, dtype=float)
-        if times.ndim != 1 or times.size < 2:
-            raise ValueError(
-                "times must be a 1-D array (ms) with at least 2 samples; "
-                f"got shape {times.shape}")
+        times = check_array('times (ms)', times, min_size=2).copy()
         if not np.all(np.diff(times) > 0):
             raise ValueError("times (ms) must be strictly increasing")
-        if isinstance(nave, bool) or not isinstance(nave, (int, np.integer)) \
-                or nave < 1:
-            raise ValueError(f"nave must be an integer >= 1; got {nave!r}")
+        nave = check_int('nave', nave, ge=1)
         self.times = times
         self.data = _as_data_dict(data, times.size)
         self.nave = int(nave)
@@ -100,10 +104,7 @@ class Dipole:
 
         ``scale_applied`` accumulates the factors (shown in plot labels).
         """
-        if isinstance(factor, bool) or not isinstance(factor, Real) \
-                or not np.isfinite(factor):
-            raise ValueError(
-                f"factor must be a finite real number; got {factor!r}")
+        check_nonzero('factor', factor)
         for key in self.data:
             self.data[key] *= factor
         self.scale_applied *= factor
@@ -122,10 +123,7 @@ class Dipole:
         -------
         self : Dipole
         """
-        if isinstance(window_len, bool) or not isinstance(window_len, Real) \
-                or not window_len > 0:
-            raise ValueError(
-                f"window_len must be a number of ms > 0; got {window_len!r}")
+        check_number('window_len', window_len, gt=0, unit=' ms')
         n_win = int(np.round(1e-3 * window_len * self.sfreq))
         if not 1 <= n_win <= len(self.times):
             raise ValueError(
@@ -155,11 +153,7 @@ class Dipole:
         from scipy.signal import savgol_filter
 
         polyorder = 5
-        if isinstance(h_freq, bool) or not isinstance(h_freq, Real) \
-                or not 0 < h_freq < self.sfreq / 2:
-            raise ValueError(
-                f"h_freq must be in (0, {self.sfreq / 2:g}) Hz (half the "
-                f"sampling rate); got {h_freq!r}")
+        check_number('h_freq', h_freq, gt=0, lt=self.sfreq / 2, unit=' Hz')
         n_win = (int(np.round(self.sfreq / h_freq)) // 2) * 2 + 1
         if not polyorder < n_win <= len(self.times):
             raise ValueError(
@@ -176,6 +170,8 @@ class Dipole:
         Columns: time (ms, ``%3.3f``), then agg[, L2, L5] (nAm, ``%5.4f``).
         ``nave``, ``scale_applied`` and ``info`` are not stored.
         """
+        if not isinstance(fname, (str, os.PathLike)):
+            raise TypeError(f"fname must be a str or path; got {fname!r}")
         fname = os.fspath(fname)
         if os.path.splitext(fname)[1] != '.txt':
             raise ValueError(f"fname must end with '.txt'; got {fname!r}")
@@ -198,27 +194,71 @@ class Dipole:
                            decim=decim, color=color, label=label, show=show)
 
 
-def _load_columns(fname, n_cols, what):
-    """Load a whitespace-separated numeric text file as a 2-D array."""
+def _load_columns(fname, n_cols, columns):
+    """A whitespace-separated text file of ``n_cols`` (a tuple of allowed
+    counts) numeric ``columns`` per line as a 2-D float array: finite, with
+    strictly increasing times (ms) in the first column.  '#' starts a
+    comment.  Errors name the file, the line and the expected format."""
     fname = os.fspath(fname)
     if not os.path.isfile(fname):
-        raise FileNotFoundError(f"{what} file not found: {fname}")
-    table = np.loadtxt(fname, dtype=float, ndmin=2)
-    if table.shape[1] not in n_cols:
-        raise ValueError(
-            f"{fname} must have {' or '.join(map(str, n_cols))} columns; "
-            f"it has {table.shape[1]}")
+        raise FileNotFoundError(f"file not found: {fname}")
+    expected = f"{' or '.join(map(str, n_cols))} numbers per line ({columns})"
+    rows, linenos = [], []
+    try:
+        with open(fname) as fp:
+            for lineno, line in enumerate(fp, start=1):
+                fields = line.split('#')[0].split()
+                if not fields:
+                    continue
+                try:
+                    row = [float(x) for x in fields]
+                except ValueError:
+                    row = []
+                if len(row) not in n_cols or (rows and len(row) != len(rows[0])):
+                    raise ValueError(f"{fname}, line {lineno}: expected {expected}; "
+                                     f"got {line.strip()[:80]!r}")
+                if not np.all(np.isfinite(row)):
+                    raise ValueError(f"{fname}, line {lineno}: NaN or inf in "
+                                     f"{line.strip()[:80]!r}")
+                rows.append(row)
+                linenos.append(lineno)
+    except UnicodeDecodeError:
+        raise ValueError(f"{fname} is not a text file; expected {expected}") from None
+    if len(rows) < 2:
+        raise ValueError(f"{fname}: expected at least 2 lines of {expected}; "
+                         f"found {len(rows)}")
+    table = np.array(rows)
+    back = np.flatnonzero(np.diff(table[:, 0]) <= 0)
+    if back.size:
+        raise ValueError(f"{fname}, line {linenos[back[0] + 1]}: times (ms) must be "
+                         f"strictly increasing; {table[back[0] + 1, 0]:g} follows "
+                         f"{table[back[0], 0]:g}")
     return table
+
+
+def _check_uniform(fname, times, hint=''):
+    """Times (ms) on a uniform grid, up to the 0.001 ms of a written file."""
+    step = np.diff(times)
+    off = np.flatnonzero(np.abs(step - step[0]) > 1.1e-3 + 1e-3 * step[0])
+    if off.size:
+        raise ValueError(f"{os.fspath(fname)}: time steps must be uniform; the first is "
+                         f"{step[0]:g} ms but {times[off[0]]:g}-{times[off[0] + 1]:g} ms "
+                         f"is {step[off[0]]:g} ms{hint}")
 
 
 def read_dipole(fname):
     """Read a dipole text file written by :meth:`Dipole.write` or hnn-core.
 
-    Two columns are time (ms) and agg (nAm); four add L2 and L5.
+    Two columns are time (ms) and agg (nAm); four add L2 and L5.  Values
+    must be finite and times uniformly spaced; a bad line raises
+    ``ValueError`` naming the file and the line.
     """
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"fname must be a str or path; got {fname!r}")
     if os.path.splitext(os.fspath(fname))[1] != '.txt':
         raise ValueError(f"fname must end with '.txt'; got {fname!r}")
-    table = _load_columns(fname, (2, 4), 'Dipole')
+    table = _load_columns(fname, (2, 4), 'time ms, agg nAm[, L2, L5]')
+    _check_uniform(fname, table[:, 0])
     return Dipole(table[:, 0], table[:, 1:])
 
 
@@ -228,8 +268,9 @@ def average_dipoles(dpls):
     All inputs must be :class:`Dipole` instances with ``nave == 1``, the same
     ``scale_applied``, the same layers and the same times (ms).
     """
-    if isinstance(dpls, Dipole) or not len(dpls):
-        raise ValueError("dpls must be a non-empty list of Dipole instances")
+    if not isinstance(dpls, (list, tuple)) or not dpls:
+        raise ValueError("dpls must be a non-empty list of Dipole instances; "
+                         f"got {type(dpls).__name__}")
     for idx, dpl in enumerate(dpls):
         if not isinstance(dpl, Dipole):
             raise ValueError(f"dpls[{idx}] must be a Dipole; got {type(dpl)}")
@@ -267,7 +308,8 @@ def read_waveform(fname, *, times=None):
         Text file, e.g. the shipped ``hnnjax/data/meg/S1_SupraT.txt``.
     times : array | None
         If given, a time grid (ms) to resample onto by linear interpolation;
-        it must lie within the file's time span.
+        it must lie within the file's time span.  Without it the file's
+        times must be uniformly spaced.
 
     Returns
     -------
@@ -275,16 +317,17 @@ def read_waveform(fname, *, times=None):
         Data in ``dpl.data['agg']`` (nAm); ``dpl.info['source']`` records the
         file (and ``'resampled'`` the grid, if any).
     """
-    table = _load_columns(fname, (2,), 'Waveform')
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"fname must be a str or path; got {fname!r}")
+    table = _load_columns(fname, (2,), 'time ms, dipole nAm')
     t_file, values = table[:, 0], table[:, 1]
     info = {'source': os.path.abspath(os.fspath(fname)), 'units': 'nAm'}
-    dpl = Dipole(t_file, values, info=info)  # validates the file's times
     if times is None:
-        return dpl
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or times.size < 2:
-        raise ValueError("times must be a 1-D grid (ms) with at least 2 "
-                         f"samples; got shape {times.shape}")
+        _check_uniform(fname, t_file, '; pass times= to resample it onto a grid')
+        return Dipole(t_file, values, info=info)
+    times = check_array('times (ms)', times, min_size=2)
+    if not np.all(np.diff(times) > 0):
+        raise ValueError("times (ms) must be strictly increasing")
     tol = 1e-9 * max(1.0, np.abs(t_file).max())
     if times.min() < t_file[0] - tol or times.max() > t_file[-1] + tol:
         raise ValueError(

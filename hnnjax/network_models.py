@@ -1,6 +1,7 @@
 """The published HNN column (hnn-core's ``neymotin_2020_model``) and its ERP drives."""
 from __future__ import annotations
 
+from ._checks import check_bool, check_number
 from .io.params import drive_specs_from_params, params_path, read_params
 from .network.network import Network
 
@@ -33,6 +34,7 @@ def neymotin_2020_model(params=None, add_drives_from_params=False, legacy_mode=F
     ``params``: a params dict or file (.json / .param); ``None`` uses the
     shipped ``default.json``.  Weights come from its ``gbar_*`` keys.
     """
+    check_bool("add_drives_from_params", add_drives_from_params)
     if params is None:
         params = params_path("default")
     if not isinstance(params, dict):
@@ -40,8 +42,9 @@ def neymotin_2020_model(params=None, add_drives_from_params=False, legacy_mode=F
     net = Network(params, add_drives_from_params=False, legacy_mode=legacy_mode,
                   mesh_shape=mesh_shape)
     for src, tgt, loc, receptor, key, lamtha, autapses in _LOCAL_CONNECTIONS:
-        net.add_connection(src, tgt, loc, receptor, weight=float(net._params.get(key, 0.0)),
-                           delay=1.0, lamtha=lamtha, allow_autapses=autapses)
+        weight = check_number(f"params[{key!r}]", net._params.get(key, 0.0), ge=0, unit=" µS")
+        net.add_connection(src, tgt, loc, receptor, weight=weight, delay=1.0, lamtha=lamtha,
+                           allow_autapses=autapses)
     if add_drives_from_params:
         add_drives_from_params_to_net(net)
     return net
@@ -58,13 +61,18 @@ def jones_2009_model(params=None, add_drives_from_params=False, legacy_mode=Fals
 def add_drives_from_params_to_net(net, tstop=None):
     """Add the drives a params file describes, then shift every drive's
     event seed by the gid of its first drive cell (hnn-core's rule, §6.3)."""
+    if tstop is not None:
+        tstop = check_number("tstop", tstop, gt=0, unit=" ms")
     specs = drive_specs_from_params(net._params, tstop=tstop)
     for name, spec in specs.items():
         spec = dict(spec)
         kind = spec.pop("type")
         if kind == "gaussian":
             kind = "evoked"
-        getattr(net, f"add_{kind}_drive")(name, **spec)
+        try:
+            getattr(net, f"add_{kind}_drive")(name, **spec)
+        except (TypeError, ValueError) as err:  # say where the bad value came from
+            raise type(err)(f"drive {name!r} from the params: {err}") from None
     for name in specs:
         net.external_drives[name]["event_seed"] += net.gid_ranges[name][0]
     return net
@@ -72,8 +80,7 @@ def add_drives_from_params_to_net(net, tstop=None):
 
 def add_erp_drives_to_jones_model(net, tstart=0.0):
     """The canonical ERP: evdist1, evprox1, evprox2 (spec §6.4), cell specific."""
-    if not isinstance(tstart, (int, float)):
-        raise ValueError(f"tstart must be a number (ms), got {tstart!r}")
+    tstart = check_number("tstart", tstart, unit=" ms")
     prox_delays = {"L2_basket": 0.1, "L2_pyramidal": 0.1, "L5_basket": 1.0, "L5_pyramidal": 1.0}
     net.add_evoked_drive(
         "evdist1", mu=63.53 + tstart, sigma=3.85, numspikes=1, location="distal",

@@ -5,12 +5,7 @@ ranks.  hnnjax needs neither: every trial of a ``simulate_dipole`` call runs in
 one vectorised, compiled call on the JAX device.  These context managers only
 check their arguments; entering them changes nothing.
 """
-import numbers
-
-
-def _check_optional_bool(value, name):
-    if value is not None and not isinstance(value, bool):
-        raise ValueError(f"{name} must be None, True or False; got {value!r}")
+from ._checks import check_bool, check_int
 
 
 class JoblibBackend:
@@ -27,10 +22,8 @@ class JoblibBackend:
     """
 
     def __init__(self, n_jobs=1):
-        if n_jobs is not None and (isinstance(n_jobs, bool)
-                                   or not isinstance(n_jobs, numbers.Integral)
-                                   or n_jobs == 0):
-            raise ValueError(f"n_jobs must be None or a nonzero int; got {n_jobs!r}")
+        if n_jobs is not None and check_int("n_jobs (or None)", n_jobs) == 0:
+            raise ValueError("n_jobs must be None or a nonzero int; got 0")
         self.n_jobs = n_jobs
 
     def __repr__(self):
@@ -65,18 +58,16 @@ class MPIBackend:
     def __init__(self, n_procs=None, mpi_cmd="mpiexec", use_hwthreading_if_found=True,
                  sensible_default_cores=True, override_hwthreading_option=None,
                  override_oversubscribe_option=None):
-        if n_procs is not None and (isinstance(n_procs, bool)
-                                    or not isinstance(n_procs, numbers.Integral)
-                                    or n_procs < 1):
-            raise ValueError(f"n_procs must be None or an int >= 1; got {n_procs!r}")
+        if n_procs is not None:
+            check_int("n_procs (or None)", n_procs, ge=1)
         if not isinstance(mpi_cmd, str) or not mpi_cmd:
             raise ValueError(f"mpi_cmd must be a non-empty str; got {mpi_cmd!r}")
-        for name, value in (("use_hwthreading_if_found", use_hwthreading_if_found),
-                            ("sensible_default_cores", sensible_default_cores)):
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} must be True or False; got {value!r}")
-        _check_optional_bool(override_hwthreading_option, "override_hwthreading_option")
-        _check_optional_bool(override_oversubscribe_option, "override_oversubscribe_option")
+        check_bool("use_hwthreading_if_found", use_hwthreading_if_found)
+        check_bool("sensible_default_cores", sensible_default_cores)
+        for name, value in (("override_hwthreading_option", override_hwthreading_option),
+                            ("override_oversubscribe_option", override_oversubscribe_option)):
+            if value is not None:
+                check_bool(f"{name} (or None)", value)
         self.n_procs = n_procs
         self.mpi_cmd = mpi_cmd
 

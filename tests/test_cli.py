@@ -93,7 +93,8 @@ def test_run_errors_return_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f'hnnjax {argv[0]}: error: ') and message in err
+    assert err.startswith(f'usage: hnnjax {argv[0]} ')
+    assert f'\nhnnjax {argv[0]}: error: ' in err and message in err
     assert not (tmp_path / 'hnnjax_out').exists()
 
 

@@ -305,7 +305,7 @@ def test_sensitivity_is_the_dipole_change_per_step_and_flags_invisible_parameter
 
 def test_fit_argument_errors():
     net = two_drive_net()
-    target = (np.arange(0, 41.0), np.zeros(41))
+    target = (np.arange(0, 41.0), np.ones(41))  # all-zero targets are rejected
     with pytest.raises(ValueError, match="params"):
         fit_drives(net, target, ["evprox9.mu"], tstop=40.0, n_steps=1, progress=False)
     with pytest.raises(ValueError, match="n_steps"):
@@ -338,7 +338,7 @@ def test_fit_argument_errors():
 
 def test_nan_gradient_stops_with_a_clear_error():
     net = two_drive_net()
-    target = (np.arange(0, 41.0), np.zeros(41))
+    target = (np.arange(0, 41.0), np.ones(41))  # all-zero targets are rejected
     bad_loss = lambda sim, tgt: jnp.sqrt(jnp.sum(sim - sim))  # d/dx sqrt(0) = inf
     with pytest.raises(FloatingPointError, match="step 0"):
         fit_drives(net, target, ["evprox1.mu"], tstop=40.0, n_steps=2, loss=bad_loss,

@@ -283,23 +283,23 @@ def test_backends_are_inert_context_managers():
     assert MPIBackend().n_procs is None
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(n_jobs=0), 'n_jobs'), (dict(n_jobs=1.5), 'n_jobs'),
-    (dict(n_jobs=True), 'n_jobs')])
-def test_joblib_backend_validation(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(n_jobs=0), ValueError, 'n_jobs'), (dict(n_jobs=1.5), TypeError, 'n_jobs'),
+    (dict(n_jobs=True), TypeError, 'n_jobs')])
+def test_joblib_backend_validation(kwargs, error, match):
+    with pytest.raises(error, match=match):
         JoblibBackend(**kwargs)
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(n_procs=0), 'n_procs'), (dict(n_procs='4'), 'n_procs'),
-    (dict(mpi_cmd=''), 'mpi_cmd'),
-    (dict(use_hwthreading_if_found=1), 'use_hwthreading_if_found'),
-    (dict(sensible_default_cores=None), 'sensible_default_cores'),
-    (dict(override_hwthreading_option='yes'), 'override_hwthreading_option'),
-    (dict(override_oversubscribe_option=0), 'override_oversubscribe_option')])
-def test_mpi_backend_validation(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(n_procs=0), ValueError, 'n_procs'), (dict(n_procs='4'), TypeError, 'n_procs'),
+    (dict(mpi_cmd=''), ValueError, 'mpi_cmd'),
+    (dict(use_hwthreading_if_found=1), TypeError, 'use_hwthreading_if_found'),
+    (dict(sensible_default_cores=None), TypeError, 'sensible_default_cores'),
+    (dict(override_hwthreading_option='yes'), TypeError, 'override_hwthreading_option'),
+    (dict(override_oversubscribe_option=0), TypeError, 'override_oversubscribe_option')])
+def test_mpi_backend_validation(kwargs, error, match):
+    with pytest.raises(error, match=match):
         MPIBackend(**kwargs)
 
 

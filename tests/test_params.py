@@ -77,8 +77,9 @@ def test_read_default_json_and_dict():
 
 
 def test_missing_keys_take_defaults_unknown_dropped():
-    p = read_params({'t_evprox_1': 20.0, 'gbar_L2Pyr_L2Pyr_ampa': 1e-3,
-                     'not_a_key': 5})
+    with pytest.warns(UserWarning, match=r"unknown parameter\(s\) \['not_a_key'\]"):
+        p = read_params({'t_evprox_1': 20.0, 'gbar_L2Pyr_L2Pyr_ampa': 1e-3,
+                         'not_a_key': 5})
     assert p['t_evprox_1'] == 20.0 and p['gbar_L2Pyr_L2Pyr_ampa'] == 1e-3
     assert p['sigma_t_evprox_1'] == 0.0 and p['tstop'] == 250.0
     assert 'not_a_key' not in p and 't_evprox_2' not in p
@@ -86,7 +87,8 @@ def test_missing_keys_take_defaults_unknown_dropped():
 
 def test_evoked_inputs_counted_not_indexed():
     # hnn-core counts t_evprox_* keys and numbers inputs 1..n
-    p = read_params({'t_evprox_1': 10.0, 't_evprox_3': 30.0})
+    with pytest.warns(UserWarning, match=r"\['t_evprox_3'\] are ignored"):
+        p = read_params({'t_evprox_1': 10.0, 't_evprox_3': 30.0})
     assert p['t_evprox_1'] == 10.0 and p['t_evprox_2'] == 0.0
     assert 't_evprox_3' not in p
 
@@ -119,7 +121,7 @@ def test_legacy_value_rules(tmp_path):
 def test_read_errors(tmp_path):
     with pytest.raises(ValueError, match=r"extension '\.txt'.*\.json, \.param"):
         read_params(_write(tmp_path, 'p.txt', '{}'))
-    with pytest.raises(ValueError, match='does not exist'):
+    with pytest.raises(FileNotFoundError, match='does not exist'):
         read_params(tmp_path / 'missing.json')
     with pytest.raises(ValueError, match=r'bad\.json: invalid JSON at line 2'):
         read_params(_write(tmp_path, 'bad.json', '{"tstop": 1,\n oops}'))

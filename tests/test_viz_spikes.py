@@ -99,8 +99,9 @@ def test_hist_only_cells_uses_cell_types():
     ({'spike_types': 3}, r'spike_types must be a str'),
     ({'color': {'evdist1': 'r'}}, r"color dict has no entry for \['evprox1'"),
     ({'color': 3}, r'color must be None'),
-    ({'bin_width': 0}, r'bin_width must be a number > 0 ms'),
+    ({'bin_width': 0}, r'bin_width must be a finite number > 0 ms'),
     ({'trial_idx': 2}, r'trial_idx must be an int or list of ints in 0..1'),
+    ({'trial_idx': True}, r'trial_idx must be an int or list of ints in 0..1'),
 ])
 def test_hist_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -143,7 +144,7 @@ def test_raster(tmp_path):
     ({'colors': ['r']}, r'colors must have one entry per cell type \(4\)'),
     ({'colors': {'evprox1': 'r'}}, r"colors: unknown cell type\(s\) \['evprox1'\]"),
     ({'colors': 'r'}, r'colors must be None, a list or a dict'),
-    ({'marker_size': 0}, r'marker_size must be a number > 0'),
+    ({'marker_size': 0}, r'marker_size must be a finite number > 0'),
     ({'trial_idx': [0, 5]}, r'trial_idx must be an int or list of ints'),
 ])
 def test_raster_errors(kwargs, match):

@@ -13,6 +13,7 @@ from .channels import HH2, Ar, CaHVA, Cad, CaT, Kca, Km
 from .morphology import NodeTree, Section, build_tree
 
 SQRT1_2 = 1.0 / np.sqrt(2.0)
+CELL_TYPES = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")  # hnn-core's gid order
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def basket(layer: int) -> CellType:
 
 
 def cell_types() -> dict[str, CellType]:
-    """The model's cell types in hnn-core's gid order."""
-    return {"L2_basket": basket(2), "L2_pyramidal": l2_pyramidal(),
-            "L5_basket": basket(5), "L5_pyramidal": l5_pyramidal()}
+    """The model's cell types, keyed in ``CELL_TYPES`` order."""
+    models = {"L2_basket": lambda: basket(2), "L2_pyramidal": l2_pyramidal,
+              "L5_basket": lambda: basket(5), "L5_pyramidal": l5_pyramidal}
+    return {name: models[name]() for name in CELL_TYPES}

@@ -7,9 +7,9 @@ offset k, and ``prng2 = RandomState(seed_j)`` for the bursty start jitter
 (shared by all cells of the drive). Generated trains keep
 ``0 < t <= tstop`` (simulation tstop) and are sorted. Times in ms, rates Hz.
 """
-import numbers
-
 import numpy as np
+
+from .._checks import check_int, check_number
 
 
 def evoked_times(prng, mu, sigma, numspikes):
@@ -129,14 +129,9 @@ def drive_event_times(drive, trial_idx, n_gids, tstop,
     ``spec.offset_target_types``); needed only for per-cell-type Poisson
     rates, otherwise None.
     """
-    for param, value, lo in (('trial_idx', trial_idx, 0),
-                             ('n_gids', n_gids, drive['n_drive_cells'])):
-        if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-                or value < lo):
-            raise ValueError(f'{param} must be an integer >= {lo}; '
-                             f'got {value!r}')
-    if not (isinstance(tstop, numbers.Real) and tstop > 0):
-        raise ValueError(f'tstop must be a number > 0 ms; got {tstop!r}')
+    check_int('trial_idx', trial_idx, ge=0)
+    check_int('n_gids', n_gids, ge=drive['n_drive_cells'])
+    check_number('tstop', tstop, gt=0, unit=' ms')
     n = drive['n_drive_cells']
     targets = target_cell_type_of_offset
     if targets is None:

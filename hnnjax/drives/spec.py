@@ -8,13 +8,12 @@ Units: ms, µS (weights), Hz (rates); space_constant in units of the
 in-plane grid spacing.
 """
 import functools
-import numbers
 
 import numpy as np
 
-from ..cells.cell_types import cell_types
+from .._checks import check_bool, check_int, check_number
+from ..cells.cell_types import CELL_TYPES, cell_types
 
-CELL_TYPES = ('L2_basket', 'L2_pyramidal', 'L5_basket', 'L5_pyramidal')
 DRIVE_TYPES = ('evoked', 'gaussian', 'poisson', 'bursty', 'spike_train')
 
 
@@ -54,42 +53,6 @@ _DEFAULTS = {
 }
 
 
-def _number(param, value, *, ge=None, gt=None, le=None, unit=''):
-    """``value`` as float, checked to be finite and within the bounds."""
-    bounds = [f'{op} {b}' for op, b in (('>=', ge), ('>', gt), ('<=', le))
-              if b is not None]
-    accepted = ' and '.join(['a finite number'] + bounds) + unit
-    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and np.isfinite(value)
-          and (ge is None or value >= ge) and (gt is None or value > gt)
-          and (le is None or value <= le))
-    if not ok:
-        raise ValueError(f'{param} must be {accepted}; got {value!r}')
-    return float(value)
-
-
-def _integer(param, value, *, ge):
-    """``value`` as int (integral floats accepted), checked to be >= ge."""
-    is_int = (isinstance(value, numbers.Integral)
-              or (isinstance(value, float) and value.is_integer()))
-    if isinstance(value, bool) or not is_int or value < ge:
-        raise ValueError(f'{param} must be an integer >= {ge}; '
-                         f'got {value!r}')
-    return int(value)
-
-
-def _seed(param, value, allow_none=False):
-    """An integer seed; event seeds may be negative (params files use -1,
-    later shifted by the drive's first gid)."""
-    if value is None and allow_none:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or (allow_none and value < 0)):
-        accepted = 'an integer >= 0 or None' if allow_none else 'an integer'
-        raise ValueError(f'{param} must be {accepted}; got {value!r}')
-    return int(value)
-
-
 def _resolve_args(drive_type, kwargs):
     """Fill hnn-core's defaults; reject unknown and missing arguments."""
     accepted = {**_CONNECTION, **_DEFAULTS[drive_type]}
@@ -113,7 +76,7 @@ def _check_cell_types(cell_types):
         if cell_type not in CELL_TYPES:
             raise ValueError(f'cell_types: unknown cell type {cell_type!r}; '
                              f'accepted: {CELL_TYPES}')
-        _integer(f'cell_types[{cell_type!r}]', n, ge=1)
+        check_int(f'cell_types[{cell_type!r}]', n, ge=1, integral_float=True)
 
 
 def _weights(param, weights, cell_types):
@@ -127,7 +90,7 @@ def _weights(param, weights, cell_types):
     if unknown:
         raise ValueError(f'{param}: unknown target cell type(s) {unknown}; '
                          f'accepted: {list(cell_types)}')
-    return {ct: _number(f'{param}[{ct!r}]', weights[ct], ge=0, unit=' µS')
+    return {ct: check_number(f'{param}[{ct!r}]', weights[ct], ge=0, unit=' µS')
             for ct in cell_types if ct in weights}
 
 
@@ -169,10 +132,7 @@ def _per_target(param, value, targets, check):
 def _drive_cells(args, targets, cell_types):
     """(cell_specific, resolved number of drive cells) by hnn-core's rules."""
     cell_specific, n = args['cell_specific'], args['n_drive_cells']
-    if not isinstance(cell_specific, (bool, np.bool_)):
-        raise ValueError(f'cell_specific must be True or False; '
-                         f'got {cell_specific!r}')
-    if cell_specific:
+    if check_bool('cell_specific', cell_specific):
         if n != 'n_cells':
             raise ValueError("n_drive_cells must be 'n_cells' when "
                              f'cell_specific=True; got {n!r}')
@@ -180,15 +140,15 @@ def _drive_cells(args, targets, cell_types):
     if isinstance(n, str):
         raise ValueError('n_drive_cells must be an integer >= 1 when '
                          f'cell_specific=False; got {n!r}')
-    return False, _integer('n_drive_cells', n, ge=1)
+    return False, check_int('n_drive_cells', n, ge=1, integral_float=True)
 
 
 def _check_times(drive_type, args):
     """tstart >= 0 and, if given, 0 <= tstop with tstart <= tstop (ms)."""
-    tstart = _number('tstart', args['tstart'], ge=0, unit=' ms')
+    tstart = check_number('tstart', args['tstart'], ge=0, unit=' ms')
     tstop = args['tstop']
     if tstop is not None:
-        tstop = _number('tstop', tstop, ge=0, unit=' ms')
+        tstop = check_number('tstop', tstop, ge=0, unit=' ms')
         if tstop < tstart:
             raise ValueError(f'tstop of a {drive_type} drive must be >= '
                              f'tstart ({tstart} ms); got {tstop} ms')
@@ -196,9 +156,9 @@ def _check_times(drive_type, args):
 
 
 def _evoked_dynamics(args):
-    return {'mu': _number('mu', args['mu'], unit=' ms'),
-            'sigma': _number('sigma', args['sigma'], ge=0, unit=' ms'),
-            'numspikes': _integer('numspikes', args['numspikes'], ge=1)}
+    return {'mu': check_number('mu', args['mu'], unit=' ms'),
+            'sigma': check_number('sigma', args['sigma'], ge=0, unit=' ms'),
+            'numspikes': check_int('numspikes', args['numspikes'], ge=1, integral_float=True)}
 
 
 def _poisson_dynamics(args, targets, cell_types, cell_specific):
@@ -215,10 +175,10 @@ def _poisson_dynamics(args, targets, cell_types, cell_specific):
         if not cell_specific:
             raise ValueError('a rate_constant dict (per cell type) requires '
                              "cell_specific=True and n_drive_cells='n_cells'")
-        rate = {ct: _number(f'rate_constant[{ct!r}]', rate[ct], gt=0,
+        rate = {ct: check_number(f'rate_constant[{ct!r}]', rate[ct], gt=0,
                             unit=' Hz') for ct in cell_types if ct in rate}
     else:
-        rate = _number('rate_constant', rate, gt=0, unit=' Hz')
+        rate = check_number('rate_constant', rate, gt=0, unit=' Hz')
         if cell_specific:
             rate = {ct: rate for ct in targets}
     return {'tstart': tstart, 'tstop': tstop, 'rate_constant': rate}
@@ -227,15 +187,15 @@ def _poisson_dynamics(args, targets, cell_types, cell_specific):
 def _bursty_dynamics(args):
     tstart, tstop = _check_times('bursty', args)
     dyn = {'tstart': tstart,
-           'tstart_std': _number('tstart_std', args['tstart_std'], ge=0,
+           'tstart_std': check_number('tstart_std', args['tstart_std'], ge=0,
                                  unit=' ms'),
            'tstop': tstop,
-           'burst_rate': _number('burst_rate', args['burst_rate'], gt=0,
+           'burst_rate': check_number('burst_rate', args['burst_rate'], gt=0,
                                  unit=' Hz'),
-           'burst_std': _number('burst_std', args['burst_std'], ge=0,
+           'burst_std': check_number('burst_std', args['burst_std'], ge=0,
                                 unit=' ms'),
-           'numspikes': _integer('numspikes', args['numspikes'], ge=1),
-           'spike_isi': _number('spike_isi', args['spike_isi'], ge=0,
+           'numspikes': check_int('numspikes', args['numspikes'], ge=1, integral_float=True),
+           'spike_isi': check_number('spike_isi', args['spike_isi'], ge=0,
                                 unit=' ms')}
     period = 1000.0 / dyn['burst_rate']
     duration = (dyn['numspikes'] - 1) * dyn['spike_isi']
@@ -256,16 +216,16 @@ def _spike_train_dynamics(spike_data):
             if not isinstance(src_times, (list, tuple, np.ndarray)):
                 raise ValueError(f'spike_data[{src!r}] must be a list or '
                                  f'array of times (ms); got {src_times!r}')
-            times += [_number(f'spike_data[{src!r}]', t, unit=' ms')
+            times += [check_number(f'spike_data[{src!r}]', t, unit=' ms')
                       for t in src_times]
             gids += [source_map[src]] * len(src_times)
         n = len(source_map)
     elif isinstance(spike_data, list) and all(
             isinstance(x, (tuple, list)) and len(x) == 2 for x in spike_data):
         source_map = None
-        times = [_number('spike_data time', t, unit=' ms')
+        times = [check_number('spike_data time', t, unit=' ms')
                  for t, _ in spike_data]
-        raw = [_integer('spike_data gid', g, ge=0) for _, g in spike_data]
+        raw = [check_int('spike_data gid', g, ge=0, integral_float=True) for _, g in spike_data]
         rank = {g: i for i, g in enumerate(sorted(set(raw)))}
         gids = [rank[g] for g in raw]
         n = len(rank)
@@ -317,12 +277,14 @@ def make_drive(drive_type, name, *, cell_types, existing_names=(), tstop=None,
     _check_location(args['location'], targets, receptors)
     delays = _per_target(
         'synaptic_delays', args['synaptic_delays'], targets,
-        lambda p, v: _number(p, v, ge=0, unit=' ms'))
+        lambda p, v: check_number(p, v, ge=0, unit=' ms'))
     probability = _per_target(
         'probability', args['probability'], targets,
-        lambda p, v: _number(p, v, gt=0, le=1))
-    space_constant = _number('space_constant', args['space_constant'], gt=0)
-    conn_seed = _seed('conn_seed', args['conn_seed'], allow_none=True)
+        lambda p, v: check_number(p, v, gt=0, le=1))
+    space_constant = check_number('space_constant', args['space_constant'], gt=0)
+    conn_seed = args['conn_seed']
+    if conn_seed is not None:
+        conn_seed = check_int('conn_seed (or None)', conn_seed, ge=0)
     if conn_seed is None and min(probability.values()) < 1:
         raise ValueError('conn_seed must be an integer >= 0 when '
                          'probability < 1')
@@ -336,7 +298,8 @@ def make_drive(drive_type, name, *, cell_types, existing_names=(), tstop=None,
             extra['source_to_gid_map'] = source_map
     else:
         cell_specific, n_drive_cells = _drive_cells(args, targets, cell_types)
-        event_seed = _seed('event_seed', args['event_seed'])
+        # may be negative: params files use -1, later shifted by the first gid
+        event_seed = check_int('event_seed', args['event_seed'])
         if drive_type == 'poisson':
             dynamics = _poisson_dynamics(args, targets, cell_types,
                                          cell_specific)

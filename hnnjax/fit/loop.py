@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from dataclasses import dataclass, field
 
 import jax
@@ -16,8 +17,12 @@ from tqdm.auto import tqdm
 from ..dipole import Dipole
 from ..grad import model
 from .least_squares import levenberg_marquardt_step
-from .objective import check_trial_args, dipole_fn, hamming_smooth, loss_function, trial_draws
-from .parameters import Transform, expand_names, set_drive_parameter
+from .._checks import (check_array, check_bool, check_int, check_nonzero, check_number,
+                       check_option)
+from .arguments import (check_bounds, check_key, check_optimizer, check_run, check_start,
+                        check_target)
+from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
+from .parameters import Transform, set_drive_parameter
 
 
 @dataclass
@@ -47,16 +52,18 @@ class FitResult:
 def _grid_points(grid, free, tr):
     """The Cartesian product of ``grid`` as rows of constrained values
     (columns: the grid's names, in ``free``'s order), checked against bounds."""
+    if not isinstance(grid, dict):
+        raise TypeError(f"grid must be a dict {{name: candidate values}}; got {grid!r}")
     unknown = [n for n in grid if n not in free]
     if unknown:
         raise ValueError(f"grid: {unknown} are not among the fitted parameters {free}")
     names = [n for n in free if n in grid]
     axes = []
     for n in names:
-        v = np.atleast_1d(np.asarray(grid[n], float))
+        v = check_array(f"grid[{n!r}]", np.atleast_1d(grid[n]))
         i = free.index(n)
         lo, hi = tr.lo[i], tr.hi[i]
-        if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) or np.any(v <= lo) or np.any(v >= hi):
+        if np.any(v <= lo) or np.any(v >= hi):
             raise ValueError(f"grid[{n!r}] must be a non-empty 1-D sequence of finite values "
                              f"strictly inside the bounds ({lo:g}, {hi:g}), got {grid[n]!r}")
         axes.append(v)
@@ -114,39 +121,39 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     The parameters with the lowest loss seen are returned; ``loss_history``
     holds every step's loss.
     """
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    if not isinstance(grid_batch, (int, np.integer)) or grid_batch < 1:
-        raise ValueError(f"grid_batch must be an integer >= 1, got {grid_batch!r}")
-    if not isinstance(refine, (int, np.integer)) or refine < 0:
-        raise ValueError(f"refine must be an integer >= 0, got {refine!r}")
+    tstop, dt, names, theta0, free = check_run(net, params, n_trials, tstop, dt, draws,
+                                               smooth_window, max_delay)
+    n_steps = check_int("n_steps", n_steps, ge=0)
+    check_int("grid_batch", grid_batch, ge=1)
+    refine = check_int("refine", refine, ge=0)
+    loss_fn = loss_function(loss)
     if refine and not (isinstance(loss, str) and loss == "rmse"):
         raise ValueError(f"refine (least squares) needs loss='rmse', got loss={loss!r}")
-    if not (np.isfinite(refine_step) and refine_step > 0):
-        raise ValueError(f"refine_step must be a finite number > 0, got {refine_step!r}")
+    check_number("refine_step", refine_step, gt=0)
     if n_steps == 0 and not grid and not refine:
         raise ValueError("n_steps must be >= 1 without a grid or refine (nothing to fit)")
-    check_trial_args(n_trials, draws, smooth_window, tstop)
-    if not (scale == "fit" or (isinstance(scale, (int, float)) and np.isfinite(scale))):
-        raise ValueError(f"scale must be 'fit' or a finite number, got {scale!r}")
-    if gradient not in ("autodiff", "smoothed"):
-        raise ValueError(f"gradient must be 'autodiff' or 'smoothed', got {gradient!r}")
-    if not (np.isfinite(smoothing) and smoothing > 0):
-        raise ValueError(f"smoothing must be a finite number > 0, got {smoothing!r}")
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    loss_fn = loss_function(loss)
+    if isinstance(scale, str):
+        check_option("scale", scale, ("fit",))
+    else:
+        check_nonzero("scale (or 'fit')", scale)
+    check_option("gradient", gradient, ("autodiff", "smoothed"))
+    check_number("smoothing", smoothing, gt=0)
+    check_int("n_samples", n_samples, ge=1)
+    check_bool("progress", progress)
+    check_key(key)
+    idx = np.array([names.index(n) for n in free])
+    tgt_t, tgt_v = check_target(target, tstop, dt)
+    if scale == "fit" and not np.any(tgt_v):
+        raise ValueError("target values are all 0 nAm: with scale='fit' every simulation "
+                         "scales to 0, so there is nothing to fit")
+    tr = Transform(free, check_bounds(bounds, free), tstop)
+    check_start(tr, free, theta0[idx])
+    grid_names, grid_rows = _grid_points(grid, free, tr) if grid else ([], None)
+    opt = optax.adam(0.05) if optimizer is None else optimizer
+    check_optimizer(opt, len(free))
     key = jax.random.PRNGKey(0) if key is None else key
     fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
-    free = expand_names(params, names)
-    idx = np.array([names.index(n) for n in free])
-    tgt_t, tgt_v = (target.times, target.data["agg"]) if isinstance(target, Dipole) else target
-    tgt_t, tgt_v = np.asarray(tgt_t, float), np.asarray(tgt_v, float)
-    if tgt_t[0] > times[0] + dt or tgt_t[-1] < times[-1] - dt:
-        raise ValueError(f"target spans {tgt_t[0]:g}-{tgt_t[-1]:g} ms; it must cover 0-{tstop:g} ms")
     tgt = jnp.asarray(np.interp(times, tgt_t, tgt_v))
-    tr = Transform(free, bounds or {}, tstop)
-    grid_names, grid_rows = _grid_points(grid, free, tr) if grid else ([], None)
     z = trial_draws(net, gn, n_trials, tstop, draws, key)
 
     def compile_objective(fn):
@@ -215,7 +222,6 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
             raise FloatingPointError("non-finite loss at every grid point")
         u = jnp.asarray(rows[int(np.nanargmin(np.where(np.isfinite(grid_losses), grid_losses, np.nan)))])
 
-    opt = optimizer or optax.adam(0.05)
     state = opt.init(u)
     history = []
     best = (np.inf, u)
@@ -240,6 +246,10 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     if not np.isfinite(float(val)):
         raise FloatingPointError(f"non-finite loss ({float(val)}) after step {n_steps}")
     history.append(float(val))
+    if n_steps and history[-1] > history[0]:
+        warnings.warn(f"the loss rose over the {n_steps} gradient steps ({history[0]:.4g} -> "
+                      f"{history[-1]:.4g}); the best point seen is returned.  Lower the "
+                      "optimizer's learning rate?", UserWarning, stacklevel=2)
     if best[0] < float(val):  # return the best parameters seen, not the last
         u = best[1]
         avg, s = evaluate(u, "forward")

@@ -44,17 +44,6 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
     return fn, gn, names, theta0, times
 
 
-def check_trial_args(n_trials, draws, smooth_window, tstop):
-    """The argument checks ``fit_drives`` and ``sensitivity`` share, made
-    before any model is built."""
-    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
-    if draws not in ("key", "hnn-core"):
-        raise ValueError(f"draws must be 'key' or 'hnn-core', got {draws!r}")
-    if smooth_window is not None and not (0 < smooth_window < tstop):
-        raise ValueError(f"smooth_window must be in (0, tstop) ms, got {smooth_window}")
-
-
 def trial_draws(net, gn, n_trials, tstop, draws="key", key=None):
     """The drive draws z (n_trials, ...) ``fit_drives`` uses: standard normals
     from ``key`` (``draws='key'``) or those of hnn-core's seeded drive times

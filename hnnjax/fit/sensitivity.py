@@ -17,8 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..grad import model
-from .objective import check_trial_args, dipole_fn, hamming_smooth, trial_draws
-from .parameters import expand_names
+from .._checks import check_number
+from .arguments import check_key, check_run
+from .objective import dipole_fn, hamming_smooth, trial_draws
 
 
 @dataclass
@@ -62,14 +63,13 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
     """The dipole's change (nAm) per resolution step of each of ``params``
     (names as in ``fit_drives``), from 2·d forward runs in one batch, with the
     trials' drive draws ``fit_drives`` would use for the same ``key``."""
-    if not (np.isfinite(time_step) and time_step > 0):
-        raise ValueError(f"time_step must be a finite number of ms > 0, got {time_step!r}")
-    if not (np.isfinite(rel_step) and 0 < rel_step < 1):
-        raise ValueError(f"rel_step must be in (0, 1), got {rel_step!r}")
-    check_trial_args(n_trials, draws, smooth_window, tstop)
+    tstop, dt, _, _, free = check_run(net, params, n_trials, tstop, dt, draws, smooth_window,
+                                      max_delay)
+    check_number("time_step", time_step, gt=0, unit=" ms")
+    check_number("rel_step", rel_step, gt=0, lt=1)
+    check_key(key)
     key = jax.random.PRNGKey(0) if key is None else key
     fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
-    free = expand_names(params, names)
     idx, d = np.array([names.index(n) for n in free]), len(free)
     z = trial_draws(net, gn, n_trials, tstop, draws, key)
     x = np.asarray(theta0, float)[idx]

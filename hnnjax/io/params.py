@@ -7,16 +7,23 @@ inputs as the file defines; ``drive_specs_from_params`` lists the drives that
 """
 import fnmatch
 import json
+import math
+import os
+import re
+import warnings
 from copy import deepcopy
 from importlib import resources
+from numbers import Real
 from pathlib import Path
 
+from ..cells.cell_types import CELL_TYPES
 from .params_default import default_params
 
-CELL_TYPES = ('L2_basket', 'L2_pyramidal', 'L5_basket', 'L5_pyramidal')
 _SHORT = {'L2_basket': 'L2Basket', 'L2_pyramidal': 'L2Pyr',
           'L5_basket': 'L5Basket', 'L5_pyramidal': 'L5Pyr'}
 _SHIPPED = ('default', 'N20')
+# keys HNN's own parameter files carry and hnn-core 0.6.1 ignores
+_CARRIED = ('expmt_groups', 'save_vsoma', 'prng_seedcore_*', 'Itonic_*')
 
 
 def _count_evoked_inputs(d):
@@ -114,23 +121,68 @@ def _read_json(text, fname):
     return out
 
 
+def _where(source, text, key):
+    """'<file>, line <n>' of ``key`` in a file's ``text`` (or 'params' for a dict)."""
+    if text is None:
+        return source
+    match = re.search(rf'^\s*"?{re.escape(key)}"?\s*:', text, re.M)
+    return f'{source}, line {text[:match.start()].count(chr(10)) + 1}' if match else source
+
+
+def check_params(params_dict, source='params', text=None):
+    """Every value whose default is a number must be a finite number; keys
+    unknown to hnn-core warn (they are dropped, as hnn-core drops them),
+    except those HNN's own files carry (GUI settings, spare seeds, tonic
+    inputs), unless a tonic input is switched on."""
+    template = default_params(*_count_evoked_inputs(params_dict))
+    for key, default in template.items():
+        value = params_dict.get(key, default)
+        if isinstance(default, Real) and not (
+                isinstance(value, Real) and math.isfinite(value)):
+            raise ValueError(f'{_where(source, text, key)}: {key} must be a '
+                             f'finite number (like its default {default!r}); '
+                             f'got {json.dumps(value) if text else repr(value)}')
+    unknown = [k for k in params_dict if k not in template
+               and not any(fnmatch.fnmatch(k, p) for p in _CARRIED)]
+    if unknown:
+        warnings.warn(f'{source}: unknown parameter(s) {unknown} are ignored '
+                      '(hnn-core drops them too); check their spelling',
+                      UserWarning, stacklevel=3)
+    tonic = [k for k in params_dict if k.startswith('Itonic_A_')
+             and params_dict[k] not in (0, 0.0)]
+    if tonic:
+        warnings.warn(f'{source}: tonic inputs {tonic} are ignored, as in '
+                      'hnn-core 0.6.1; add them with Network.add_tonic_bias',
+                      UserWarning, stacklevel=3)
+
+
 def read_params(fname):
     """Read an hnn-core ``.json`` or HNN ``.param`` file (or a dict) as Params.
 
-    Keys absent from the file take their defaults; unknown keys are dropped.
+    Keys absent from the file take their defaults; unknown keys are dropped
+    with a warning; numeric entries must be finite numbers.
     """
     if isinstance(fname, dict):
+        check_params(fname, 'params')
         return Params(fname)
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f'fname must be a path to a .json or .param file or '
+                        f'a dict; got {type(fname).__name__}')
     path = Path(fname)
     readers = {'.json': _read_json, '.param': _read_legacy}
     if path.suffix not in readers:
         raise ValueError(f'params file {path}: unrecognized extension '
                          f'{path.suffix!r}; expected one of .json, .param')
     if not path.is_file():
-        raise ValueError(f'params file {path} does not exist')
-    params_dict = readers[path.suffix](path.read_text(), path)
+        raise FileNotFoundError(f'params file {path} does not exist')
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f'params file {path} is not a text file') from None
+    params_dict = readers[path.suffix](text, path)
     if not params_dict:
         raise ValueError(f'params file {path}: no parameters found')
+    check_params(params_dict, path, text)
     return Params(params_dict)
 
 

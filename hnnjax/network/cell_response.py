@@ -1,11 +1,14 @@
 """Spikes and recorded traces of a simulation, per trial (hnn-core layout)."""
 from __future__ import annotations
 
+import os
 import re
 from glob import glob
 from pathlib import Path
 
 import numpy as np
+
+from .._checks import check_number, check_option
 
 
 class CellResponse:
@@ -46,9 +49,13 @@ class CellResponse:
 
     def mean_rates(self, tstart, tstop, gid_ranges=None, mean_type="all"):
         """Mean firing rate (Hz) per cell type over trials, in [tstart, tstop) ms."""
-        if mean_type not in ("all", "trial", "cell"):
-            raise ValueError(f"mean_type must be 'all', 'trial' or 'cell', got {mean_type!r}")
-        ranges = gid_ranges or self.gid_ranges
+        tstart = check_number("tstart", tstart, ge=0, unit=" ms")
+        tstop = check_number("tstop", tstop, gt=tstart, unit=" ms")
+        check_option("mean_type", mean_type, ("all", "trial", "cell"))
+        ranges = self.gid_ranges if gid_ranges is None else gid_ranges
+        if not (isinstance(ranges, dict) and all(isinstance(r, range) for r in ranges.values())):
+            raise TypeError(f"gid_ranges must be None or a dict of name -> range of gids; "
+                            f"got {gid_ranges!r}")
         dur_s = (tstop - tstart) / 1000.0
         out = {}
         for name, r in ranges.items():
@@ -96,6 +103,8 @@ class CellResponse:
         without one, '_<trial>' is inserted before the suffix.  Each row is
         the spike time (ms, 3 decimals), gid and spike type.
         """
+        if not isinstance(fname, (str, os.PathLike)):
+            raise TypeError(f"fname must be a str or path; got {fname!r}")
         for trial, (times, gids, types) in enumerate(
                 zip(self.spike_times, self.spike_gids, self.spike_types)):
             with open(_trial_fname(str(fname), trial), "w") as f:
@@ -118,10 +127,28 @@ def _natural_key(path):
 
 
 def _read_rows(file):
-    """The file's rows as strings, shape (n_spikes, n_columns); (0, 3) if empty."""
+    """(times ms, gids, types or None) of a spike file, one spike per line
+    as 'time gid[ type]'; errors name the file, the line and that format."""
+    expected = "'time (ms) gid [type]' on every line, with the same number of columns"
+    times, gids, types, n_cols = [], [], [], None
     with open(file) as f:
-        rows = [line.split() for line in f if line.strip()]
-    return np.array(rows, dtype=str) if rows else np.empty((0, 3), dtype=str)
+        for lineno, line in enumerate(f, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            n_cols = n_cols or len(fields)
+            try:
+                t, gid = float(fields[0]), int(fields[1])
+            except (ValueError, IndexError):
+                t = gid = None
+            if len(fields) != n_cols or n_cols not in (2, 3) or gid is None \
+                    or not np.isfinite(t) or gid < 0:
+                raise ValueError(f"{file}, line {lineno}: expected {expected}; "
+                                 f"got {line.strip()[:80]!r}")
+            times.append(t)
+            gids.append(gid)
+            types.append(fields[2] if n_cols == 3 else None)
+    return np.array(times), np.array(gids, dtype=int), (types if n_cols == 3 else None)
 
 
 def read_spikes(fname, gid_ranges=None):
@@ -141,17 +168,19 @@ def read_spikes(fname, gid_ranges=None):
     cell_response : CellResponse
         Spikes only: ``times`` is empty and there are no traces.
     """
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"fname must be a str or path (a glob pattern); got {fname!r}")
+    if gid_ranges is not None and not (isinstance(gid_ranges, dict) and all(
+            isinstance(r, range) for r in gid_ranges.values())):
+        raise TypeError(f"gid_ranges must be a dict of name -> range of gids or None; "
+                        f"got {gid_ranges!r}")
     files = sorted(glob(str(fname)), key=_natural_key)
     if not files:
         raise ValueError(f"fname {str(fname)!r} matches no spike files")
     cell_response = CellResponse(np.array([]), gid_ranges or {})
     for file in files:
-        rows = _read_rows(file)
-        if rows.shape[1] not in (2, 3):
-            raise ValueError(f"{file}: expected 2 or 3 columns (time, gid[, type]), "
-                             f"got {rows.shape[1]}")
-        if rows.shape[1] == 2 and gid_ranges is None:
+        times, gids, types = _read_rows(file)
+        if types is None and gid_ranges is None and len(times):
             raise ValueError(f"{file} has no spike type column: pass gid_ranges")
-        types = rows[:, 2] if rows.shape[1] == 3 and gid_ranges is None else None
-        cell_response.add_trial(rows[:, 0].astype(float), rows[:, 1].astype(int), types=types)
+        cell_response.add_trial(times, gids, types=None if gid_ranges else types)
     return cell_response

@@ -15,11 +15,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..cells.cell_types import CellType, cell_types as default_cell_types
+from .._checks import check_bool, check_int, check_number
+from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
-from ..io.params import Params, read_params
-
-_CELL_TYPE_ORDER = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")
+from ..io.params import Params, check_params, read_params
 
 
 def _cell_coords(n_x: int, n_y: int, layer_separation: float, inplane: float) -> dict:
@@ -50,8 +49,12 @@ def _as_gid_list(net, gids, name):
         if gids not in net.gid_ranges:
             raise ValueError(f"{name} {gids!r} is not a cell type or drive; use one of {list(net.gid_ranges)}")
         return list(net.gid_ranges[gids])
-    if isinstance(gids, (int, np.integer)):
+    if isinstance(gids, (int, np.integer)) and not isinstance(gids, bool):
         return [int(gids)]
+    if not (isinstance(gids, (list, tuple, range, np.ndarray)) and all(
+            isinstance(g, (int, np.integer)) and not isinstance(g, bool) for g in gids)):
+        raise TypeError(f"{name} must be a cell type or drive name, a gid or a list of gids; "
+                        f"got {gids!r}")
     return [int(g) for g in gids]
 
 
@@ -71,13 +74,16 @@ class Network:
     """
 
     def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10)):
-        if legacy_mode:
+        if check_bool("legacy_mode", legacy_mode):
             raise ValueError("legacy_mode=True is not supported by hnnjax (use False)")
-        if not isinstance(params, dict):
-            params = read_params(params)
-        if (len(mesh_shape) != 2 or not all(isinstance(m, (int, np.integer)) and m > 0 for m in mesh_shape)):
-            raise ValueError(f"mesh_shape must be two positive integers, got {mesh_shape!r}")
-        self._params = params if isinstance(params, Params) else Params(params)
+        check_bool("add_drives_from_params", add_drives_from_params)
+        if not isinstance(mesh_shape, (tuple, list)) or len(mesh_shape) != 2:
+            raise TypeError(f"mesh_shape must be a pair of integers >= 1; got {mesh_shape!r}")
+        for i, m in enumerate(mesh_shape):
+            check_int(f"mesh_shape[{i}]", m, ge=1)
+        if isinstance(params, Params):
+            check_params(params)
+        self._params = params if isinstance(params, Params) else read_params(params)
         self.mesh_shape = tuple(int(m) for m in mesh_shape)
         self._inplane_distance = 1.0  # µm
         self._delivery_capacity = None  # connection chunks per step a run needed (simulate_dipole)
@@ -91,7 +97,7 @@ class Network:
         self.pos_dict = OrderedDict()
         self.gid_ranges = OrderedDict()
         self._n_gids = 0
-        for ct in _CELL_TYPE_ORDER:
+        for ct in CELL_TYPES:
             self._add_gids(ct, coords[ct])
         self.pos_dict["origin"] = coords["origin"]
         self.connectivity: list[dict] = []
@@ -145,12 +151,11 @@ class Network:
             if target_gids not in self.cell_types:
                 raise ValueError(f"target_gids {target_gids!r} must be a cell type: {list(self.cell_types)}")
             tgt = [list(self.gid_ranges[target_gids]) for _ in src]
-        elif isinstance(target_gids, (int, np.integer)):
-            tgt = [[int(target_gids)] for _ in src]
-        elif all(isinstance(t, (int, np.integer)) for t in target_gids):
-            tgt = [[int(t) for t in target_gids] for _ in src]
+        elif not isinstance(target_gids, (list, tuple, range, np.ndarray)) or all(
+                not isinstance(t, (list, tuple, range, np.ndarray)) for t in target_gids):
+            tgt = [_as_gid_list(self, target_gids, "target_gids") for _ in src]
         else:
-            tgt = [[int(t) for t in ts] for ts in target_gids]
+            tgt = [_as_gid_list(self, ts, "target_gids") for ts in target_gids]
         if len(tgt) != len(src):
             raise ValueError("target_gids must hold one list of targets per source gid")
         target_types = {self.gid_to_type(t) for ts in tgt for t in ts}
@@ -163,11 +168,16 @@ class Network:
         ct = self.cell_types[target_type]
         for sec in ct.sections_for(loc):
             ct.synapse_index(sec, receptor)
-        for name, val in (("weight", weight), ("delay", delay), ("lamtha", lamtha), ("gain", gain)):
-            if not isinstance(val, (int, float)) or not np.isfinite(val) or val < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {val!r}")
-        if lamtha <= 0:
-            raise ValueError(f"lamtha must be > 0, got {lamtha}")
+        weight = check_number("weight", weight, ge=0, unit=" µS")
+        delay = check_number("delay", delay, ge=0, unit=" ms")
+        lamtha = check_number("lamtha", lamtha, gt=0)
+        gain = check_number("gain", gain, ge=0)
+        if threshold is not None:
+            threshold = check_number("threshold", threshold, unit=" mV")
+        probability = check_number("probability", probability, gt=0, le=1)
+        check_bool("allow_autapses", allow_autapses)
+        if conn_seed is not None:
+            check_int("conn_seed", conn_seed, ge=0)
         gid_pairs = {}
         for s, ts in zip(src, tgt):
             gid_pairs[s] = [t for t in ts if allow_autapses or t != s]
@@ -289,10 +299,10 @@ class Network:
                 raise ValueError(f"amplitude: unknown cell type {ct!r}; use one of {list(self.cell_types)}")
             if section not in self.cell_types[ct].section_names:
                 raise ValueError(f"section {section!r} does not exist in {ct}: {self.cell_types[ct].section_names}")
-            if not isinstance(amp, (int, float)) or not np.isfinite(amp):
-                raise ValueError(f"amplitude for {ct} must be a finite number (nA), got {amp!r}")
-            if t0 < 0 or (tstop is not None and tstop < t0):
-                raise ValueError(f"t0 must be >= 0 and tstop >= t0 (ms), got t0={t0}, tstop={tstop}")
+            check_number(f"amplitude for {ct}", amp, unit=" nA")
+            t0 = check_number("t0", t0, ge=0, unit=" ms")
+            if tstop is not None:
+                check_number("tstop", tstop, ge=t0, unit=" ms")
             if ct in self.external_biases["tonic"]:
                 raise ValueError(f"a tonic bias for {ct} already exists")
             self.external_biases["tonic"][ct] = {"amplitude": float(amp), "t0": float(t0),
@@ -302,8 +312,6 @@ class Network:
 
 def _prune(conn, probability, conn_seed):
     """Keep a random ``probability`` share of the pairs (hnn-core's rule)."""
-    if not isinstance(probability, float) or not 0.0 < probability < 1.0:
-        raise ValueError(f"probability must be a float in (0, 1], got {probability!r}")
     rng = np.random.default_rng(conn_seed)
     n_all = sum(len(t) for t in conn["gid_pairs"].values())
     keep = set(rng.choice(range(n_all), int(np.round(n_all * probability)), replace=False).tolist())

@@ -9,11 +9,15 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._checks import (check_bool, check_int, check_memory, check_nonzero, check_number,
+                       check_option, check_time_grid)
+from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
 from ..drives.events import drive_event_times
 from .cell_response import CellResponse
 from .compile import compile_network, drive_events
 from .grid import run
+from .network import Network
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 CPU_BATCH = 8  # trials per compiled call on a single CPU device (larger is no faster on 2 cores)
@@ -75,28 +79,68 @@ def default_batch_size(n_trials):
     return CPU_BATCH if len(devices) == 1 and devices[0].platform == "cpu" else n_trials
 
 
-def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype):
-    for name, val in (("tstop", tstop), ("dt", dt)):
-        if not isinstance(val, (int, float)) or not np.isfinite(val) or val <= 0:
-            raise ValueError(f"{name} must be a finite number > 0 (ms), got {val!r}")
-    if dt > tstop:
-        raise ValueError(f"dt ({dt} ms) must not exceed tstop ({tstop} ms)")
-    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype, batch_size):
+    """All of ``simulate_dipole``'s argument checks, before anything compiles;
+    returns (tstop, dt, n_trials) as Python numbers."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a Network; got {type(net).__name__}")
+    tstop, dt, n_steps = check_time_grid(tstop, dt)
+    n_trials = check_int("n_trials", n_trials, ge=1)
     for name, val in (("record_vsec", record_vsec), ("record_ca", record_ca), ("record_isec", record_isec)):
-        if val not in (False, "soma", "all"):
-            raise ValueError(f"{name} must be False, 'soma' or 'all', got {val!r}")
+        check_option(name, val, (False, "soma", "all"))
     if record_isec:
         raise ValueError("record_isec is not supported by hnnjax yet; use record_isec=False")
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    check_option("dtype", dtype, tuple(_DTYPES))
+    if batch_size is not None:
+        check_int("batch_size", batch_size, ge=1)
+    _check_drive_timing(net, tstop)
+    n_cells = {ct: len(net.gid_ranges[ct]) for ct in CELL_TYPES}
+    n_traces = sum(n * (len(net.cell_types[ct].section_names) if rec == "all" else 1)
+                   for ct, n in n_cells.items()
+                   for rec in (record_vsec, record_ca if ct == "L5_pyramidal" else False) if rec)
+    itemsize = np.dtype(_DTYPES[dtype]).itemsize
+    # per trial and step: the spike raster (bool), 2 dipoles, traces, event pointer
+    per_step = sum(n_cells.values()) + (2 + n_traces) * itemsize + 4
+    check_memory(n_trials * (n_steps + 1) * per_step,
+                 f"a run of {n_trials} trial(s) x {n_steps + 1} steps "
+                 f"(tstop={tstop:g} ms, dt={dt:g} ms)",
+                 "shorten tstop, coarsen dt, record less or run fewer trials")
+    return tstop, dt, n_trials
+
+
+def _check_drive_timing(net, tstop):
+    """Drives and biases must start within the run and have finite
+    dynamics (ValueError); a drive with synapses whose spikes all fall
+    outside (0, tstop] ms gets a warning."""
     for name, drive in net.external_drives.items():
-        start = drive["dynamics"].get("tstart", drive["dynamics"].get("mu"))
-        if drive["type"] in ("poisson", "bursty") and start is not None and start > tstop:
-            raise ValueError(f"drive {name!r} starts at {start} ms, after tstop={tstop} ms")
+        dyn = drive["dynamics"]
+        for key, value in dyn.items():  # set by hand after add_*_drive, or by a fit
+            values = list(value.values()) if isinstance(value, dict) else value
+            if value is not None and not np.all(np.isfinite(np.asarray(values, float))):
+                raise ValueError(f"drive {name!r}: dynamics[{key!r}] = {value!r} is not finite")
+        if drive["type"] in ("poisson", "bursty") and dyn["tstart"] > tstop:
+            raise ValueError(f"drive {name!r} starts at tstart={dyn['tstart']:g} ms, after "
+                             f"tstop={tstop:g} ms")
+        if drive["type"] in ("evoked", "gaussian"):
+            spread = 4 * dyn["sigma"]
+            silent = dyn["mu"] + spread <= 0 or dyn["mu"] - spread > tstop
+            why = f"mu={dyn['mu']:g} ms ± 4 sigma={spread:g} ms lies outside it"
+        elif drive["type"] == "spike_train":
+            silent = not any(0 < t <= tstop for t in dyn["times"])
+            why = f"all {len(dyn['times'])} spike times lie outside it"
+        elif drive["type"] == "poisson":
+            silent = dyn["tstop"] is not None and dyn["tstop"] <= dyn["tstart"]
+            why = f"its window tstart={dyn['tstart']:g} ms to tstop={dyn['tstop']} ms is empty"
+        else:
+            silent = False
+        weighted = any(drive[f"weights_{r}"].get(ct) for r in ("ampa", "nmda") for ct in CELL_TYPES)
+        if silent and weighted:  # HNN's files switch drives off with zero weights and late times
+            warnings.warn(f"drive {name!r} cannot fire within the run (0-{tstop:g} ms): {why}",
+                          UserWarning, stacklevel=4)
     for ct, bias in net.external_biases["tonic"].items():
         if bias["t0"] > tstop:
-            raise ValueError(f"tonic bias of {ct} starts at t0={bias['t0']} ms, after tstop={tstop} ms")
+            raise ValueError(f"tonic bias of {ct} starts at t0={bias['t0']:g} ms, after "
+                             f"tstop={tstop:g} ms")
 
 
 def instantiate_drives(net, tstop, n_trials):
@@ -158,14 +202,20 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
-    if n_trials is None:
-        n_trials = int(net._params.get("N_trials", 1))
-    _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype)
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-        raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
+    if n_trials is None and isinstance(net, Network):
+        n_trials = check_int("params['N_trials'] (used as n_trials=None)",
+                             net._params.get("N_trials", 1), ge=1, integral_float=True)
+    tstop, dt, n_trials = _check_args(net, tstop, dt, n_trials, record_vsec, record_isec,
+                                      record_ca, dtype, batch_size)
+    check_bool("postproc", postproc)
+    check_bool("progress", progress)
     if postproc:
         warnings.warn("postproc is deprecated: smooth and scale the Dipole explicitly",
                       DeprecationWarning)
+        # checked now, not after the run: smooth() needs 0 < window <= tstop, scale() a factor != 0
+        check_number("params['dipole_smooth_win'] (postproc=True)",
+                     net._params["dipole_smooth_win"], gt=0, le=tstop, unit=" ms")
+        check_nonzero("params['dipole_scalefctr'] (postproc=True)", net._params["dipole_scalefctr"])
     if not net.connectivity:
         warnings.warn("No connections in the network", UserWarning)
     for drive in net.external_drives.values():

@@ -8,13 +8,13 @@ are normal to it), and the label's 'pca_flip' time course in nAm.
 """
 import os
 import re
-from numbers import Real
 from types import MappingProxyType
 
 import mne
 import numpy as np
 from mne.minimum_norm import apply_inverse, make_inverse_operator
 
+from .._checks import check_number, check_option
 from ..dipole import Dipole
 
 SEED_REJECT = MappingProxyType({'grad': 4000e-13, 'eog': 350e-6})  # T/m, V
@@ -22,25 +22,25 @@ _METHODS = ('MNE', 'dSPM', 'sLORETA', 'eLORETA')
 _MODES = ('mean', 'mean_flip', 'pca_flip', 'max', 'auto')
 
 
-def _check_scalars(polarity, tmin, tmax, lambda2, method, mode):
+def _check_scalars(polarity, tmin, tmax, lambda2, method, mode, l_freq, h_freq):
     """Validate the scalar arguments before any expensive step."""
     if isinstance(polarity, bool) or polarity not in (1, -1):
         raise ValueError(
             "polarity must be +1 or -1 (the sign of the label time course is "
             f"set by the label's geometry, not physiology); got {polarity!r}")
-    for name, value in (('tmin', tmin), ('tmax', tmax)):
-        if isinstance(value, bool) or not isinstance(value, Real) \
-                or not np.isfinite(value):
-            raise ValueError(f"{name} must be a finite number of seconds; "
-                             f"got {value!r}")
+    tmin = check_number('tmin', tmin, unit=' s')
+    tmax = check_number('tmax', tmax, unit=' s')
     if not tmin < tmax:
         raise ValueError(f"tmin ({tmin} s) must be < tmax ({tmax} s)")
-    if not isinstance(lambda2, Real) or not lambda2 > 0:
-        raise ValueError(f"lambda2 must be > 0 (1 / SNR**2); got {lambda2!r}")
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}; got {method!r}")
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}; got {mode!r}")
+    check_number('lambda2 (1 / SNR**2)', lambda2, gt=0)
+    check_option('method', method, _METHODS)
+    check_option('mode', mode, _MODES)
+    for name, freq in (('l_freq', l_freq), ('h_freq', h_freq)):
+        if freq is not None:
+            check_number(name, freq, gt=0, unit=' Hz')
+    if l_freq is not None and h_freq is not None and not l_freq < h_freq:
+        raise ValueError(f"l_freq ({l_freq} Hz) must be < h_freq ({h_freq} Hz): "
+                         "l_freq > h_freq would make a band-stop filter")
 
 
 def _read_forward(fwd):
@@ -228,7 +228,7 @@ def label_dipole(inst, fwd, subjects_dir, subject, label='G_postcentral', *,
         ``nave`` stays 1 (one measured waveform, as hnn-core's read targets);
         the number of epochs averaged is ``info['inverse']['nave']``.
     """
-    _check_scalars(polarity, tmin, tmax, lambda2, method, mode)
+    _check_scalars(polarity, tmin, tmax, lambda2, method, mode, l_freq, h_freq)
     input_name = os.fspath(inst) if isinstance(inst, (str, os.PathLike)) \
         else type(inst).__name__
     with mne.utils.use_log_level(verbose):

@@ -9,6 +9,7 @@ from importlib.resources import files
 
 import mne
 
+from .._checks import check_option
 from .inverse import label_dipole
 
 SOMATO_DIR = 'MNE-somato-data'
@@ -53,6 +54,9 @@ def somato_paths(data_path=None, hemi='rh', parc='aparc.a2009s'):
         'root' (the MNE-somato-data folder), 'raw', 'fwd', 'subjects_dir'
         and 'subject'.
     """
+    if data_path is not None and not isinstance(data_path, (str, os.PathLike)):
+        raise TypeError(f"data_path must be a str, a path or None; got {data_path!r}")
+    check_option('hemi', hemi, ('lh', 'rh'))
     root = _somato_root(data_path)
     subjects_dir = os.path.join(root, _SUBJECTS)
     subject_dir = os.path.join(subjects_dir, SOMATO_SUBJECT)

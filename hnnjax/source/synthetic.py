@@ -14,6 +14,7 @@ import mne
 import numpy as np
 from mne.simulation import SourceSimulator, add_eog, add_noise, simulate_raw
 
+from .._checks import check_int
 from ..dipole import Dipole
 from ._anatomy import (FSAVERAGE, INNER_SKULL, PARC, SUBJECT, TRANS,
                        generator_labels, make_fake_subject)
@@ -221,9 +222,8 @@ def make_synthetic_meg(tmp_dir, waveform=None, *, n_trials=60, seed=0,
     """
     if model not in ('sphere', 'bem'):
         raise ValueError(f"model must be 'sphere' or 'bem'; got {model!r}")
-    if isinstance(n_trials, bool) \
-            or not isinstance(n_trials, (int, np.integer)) or n_trials < 2:
-        raise ValueError(f"n_trials must be an integer >= 2; got {n_trials!r}")
+    check_int('n_trials', n_trials, ge=2)
+    check_int('seed', seed, ge=0)
     injected = _injected(waveform, SFREQ)
     with mne.utils.use_log_level(False):
         return _simulate(os.fspath(tmp_dir), injected, n_trials, seed, model)

@@ -3,6 +3,8 @@ import colorsys
 
 import numpy as np
 
+from .._checks import check_number
+
 _TITLES = {'agg': 'Aggregate (L2/3 + L5)', 'L2': 'L2/3', 'L5': 'L5'}
 
 
@@ -70,7 +72,10 @@ def plot_dipole(dpl, tmin=None, tmax=None, ax=None, layer='agg', decim=None,
 
     from ..dipole import Dipole, average_dipoles
 
-    dpls = [dpl] if isinstance(dpl, Dipole) else list(dpl)
+    if isinstance(dpl, Dipole):
+        dpls = [dpl]
+    else:
+        dpls = list(dpl) if isinstance(dpl, (list, tuple)) else []
     if not dpls or not all(isinstance(d, Dipole) for d in dpls):
         raise ValueError("dpl must be a Dipole or a non-empty list of Dipole")
     scale = dpls[0].scale_applied
@@ -82,6 +87,9 @@ def plot_dipole(dpl, tmin=None, tmax=None, ax=None, layer='agg', decim=None,
         if missing:
             raise ValueError(f"layer {name!r} is not in dpl[{missing[0]}] "
                              f"(which has {list(dpls[missing[0]].data)})")
+    for name, value in (('tmin', tmin), ('tmax', tmax)):
+        if value is not None:
+            check_number(name, value, unit=' ms')
     if tmin is not None and tmax is not None and not tmin < tmax:
         raise ValueError(f"tmin ({tmin} ms) must be < tmax ({tmax} ms)")
     if ax is None:

@@ -16,7 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-CELL_TYPES = ('L2_basket', 'L2_pyramidal', 'L5_basket', 'L5_pyramidal')
+from .._checks import check_number
+from ..cells.cell_types import CELL_TYPES
+
 _HIST_COLORS = ('r', 'g', 'b', 'y', 'm', 'c')
 
 
@@ -32,8 +34,8 @@ def _trial_list(cell_response, trial_idx):
         return list(range(n))
     idx = ([trial_idx] if isinstance(trial_idx, numbers.Integral)
            else list(trial_idx))
-    bad = [i for i in idx
-           if not isinstance(i, numbers.Integral) or not 0 <= i < n]
+    bad = [i for i in idx if isinstance(i, (bool, np.bool_))
+           or not isinstance(i, numbers.Integral) or not 0 <= i < n]
     if bad:
         raise ValueError(f'trial_idx must be an int or list of ints in '
                          f'0..{n - 1}; got {trial_idx!r}')
@@ -123,11 +125,9 @@ def plot_spikes_hist(cell_response, trial_idx=None, ax=None, spike_types=None,
     t_end = _t_end(cell_response, times)
     if bin_width is None:
         bins = np.linspace(0, t_end, 50)
-    elif isinstance(bin_width, numbers.Real) and bin_width > 0:
-        bins = np.arange(0, t_end + bin_width, bin_width)
     else:
-        raise ValueError(f'bin_width must be a number > 0 ms or None; '
-                         f'got {bin_width!r}')
+        width = check_number('bin_width', bin_width, gt=0, unit=' ms')
+        bins = np.arange(0, t_end + width, width)
 
     if ax is None:
         _, ax = plt.subplots(1, 1, constrained_layout=True)
@@ -179,9 +179,7 @@ def plot_spikes_raster(cell_response, trial_idx=None, ax=None, show=True,
     elif colors is not None:
         raise ValueError('colors must be None, a list or a dict cell type -> '
                          f'colour; got {colors!r}')
-    if not (isinstance(marker_size, numbers.Real) and marker_size > 0):
-        raise ValueError(f'marker_size must be a number > 0; '
-                         f'got {marker_size!r}')
+    check_number('marker_size', marker_size, gt=0)
 
     if ax is None:
         _, ax = plt.subplots(1, 1, constrained_layout=True)

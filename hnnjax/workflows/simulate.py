@@ -4,14 +4,16 @@ The pieces (network from a params file, timed simulation, smoothing and
 scaling, spike counts, figure panels) are reused by :mod:`.somato`.
 """
 import inspect
+import os
 import time
 import warnings
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_int, check_nonzero, check_number, check_time_grid
 from ..dipole import Dipole, average_dipoles
 from ..io.params import params_path, read_params
 from ..network.simulate import simulate_dipole
@@ -29,22 +31,18 @@ SPIKE_COLORS = {'L2_basket': 'tab:red', 'L2_pyramidal': 'tab:green',
 
 
 def check_positive(name, value, integer=False):
-    """Raise ValueError unless ``value`` is a finite number > 0 (an int if
+    """Raise unless ``value`` is a finite number > 0 (an int if
     ``integer``); ``name`` is the parameter named in the message."""
-    kind = Integral if integer else Real
-    if isinstance(value, bool) or not isinstance(value, kind) \
-            or not np.isfinite(value) or value <= 0:
-        what = 'an integer >= 1' if integer else 'a finite number > 0'
-        raise ValueError(f"{name} must be {what}; got {value!r}")
+    if integer:
+        check_int(name, value, ge=1)
+    else:
+        check_number(name, value, gt=0)
 
 
 def check_times(tstop_ms, dt_ms):
-    """Raise ValueError unless 0 < ``dt_ms`` <= ``tstop_ms`` (both in ms)."""
-    check_positive('tstop_ms', tstop_ms)
-    check_positive('dt_ms', dt_ms)
-    if dt_ms > tstop_ms:
-        raise ValueError(f"dt_ms ({dt_ms:g} ms) must not exceed tstop_ms "
-                         f"({tstop_ms:g} ms)")
+    """Raise unless 0 < ``dt_ms`` <= ``tstop_ms`` (both in ms) with a whole
+    number of steps."""
+    check_time_grid(tstop_ms, dt_ms, names=('tstop_ms', 'dt_ms'))
 
 
 def check_smoothing(smooth_ms, tstop_ms):
@@ -62,11 +60,8 @@ def check_dtype(dtype):
 
 
 def check_scale(scale):
-    """Raise ValueError unless ``scale`` is a finite, non-zero number."""
-    if isinstance(scale, bool) or not isinstance(scale, Real) \
-            or not np.isfinite(scale) or scale == 0:
-        raise ValueError(f"scale must be a finite non-zero number; "
-                         f"got {scale!r}")
+    """Raise unless ``scale`` is a finite, non-zero number."""
+    check_nonzero('scale', scale)
 
 
 def check_mesh_shape(mesh_shape):
@@ -97,6 +92,9 @@ def resolve_params(params):
     or a dict. Raises FileNotFoundError for a path that does not exist."""
     if isinstance(params, dict):
         return read_params(params)
+    if not isinstance(params, (str, os.PathLike)):
+        raise TypeError(f"params must be a shipped name ({', '.join(SHIPPED_PARAMS)}), a "
+                        f".json / .param path or a dict; got {params!r}")
     if str(params) in SHIPPED_PARAMS:
         return read_params(params_path(str(params)))
     path = Path(params)
@@ -241,6 +239,8 @@ def run_simulation(params, *, tstop_ms=170.0, dt_ms=0.025, n_trials=1,
     check_times(tstop_ms, dt_ms)
     check_positive('n_trials', n_trials, integer=True)
     check_dtype(dtype)
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a str or path; got {out_dir!r}")
     params = resolve_params(params)
     smooth_ms = params['dipole_smooth_win'] if smooth_ms is None else smooth_ms
     scale = params['dipole_scalefctr'] if scale is None else scale

@@ -1,0 +1,123 @@
+"""Argument checks of ``fit_drives`` and ``sensitivity``, made before any
+model is built or compiled."""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._checks import (check_array, check_int, check_memory, check_number, check_option,
+                       check_time_grid)
+from ..cells.cell_types import CELL_TYPES
+from ..dipole import Dipole
+from ..grad import model
+from ..network.network import Network
+from .parameters import expand_names
+
+
+def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay):
+    """The shared checks.  Returns (tstop, dt) in ms, all parameter names,
+    their values in ``net`` and the names of ``params`` resolved."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a Network; got {type(net).__name__}")
+    tstop, dt, n_steps = check_time_grid(tstop, dt)
+    n_trials = check_int("n_trials", n_trials, ge=1)
+    check_option("draws", draws, ("key", "hnn-core"))
+    if smooth_window is not None:
+        check_number("smooth_window", smooth_window, ge=dt, lt=tstop, unit=" ms")
+    check_number("max_delay", max_delay, gt=0, unit=" ms")
+    if isinstance(params, str) or not isinstance(params, (list, tuple)) or not params:
+        raise TypeError(f"params must be a non-empty list of parameter names such as "
+                        f"['evprox1.mu']; got {params!r}")
+    for i, p in enumerate(params):
+        if not isinstance(p, str):
+            raise TypeError(f"params[{i}] must be a str; got {p!r}")
+    names, values = model.drive_parameters(net)
+    free = expand_names(params, names)
+    # the trials' dipoles, and the √T checkpointed states of reverse mode (float64)
+    n_nodes = sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes for ct in CELL_TYPES)
+    check_memory(8 * n_trials * (2 * (n_steps + 1) + 2 * math.isqrt(n_steps) * n_nodes),
+                 f"a fit over {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, "
+                 f"dt={dt:g} ms)", "shorten tstop, coarsen dt or use fewer trials")
+    return tstop, dt, names, values, free
+
+
+def check_key(key):
+    """None or a JAX PRNG key (``jax.random.PRNGKey`` or ``jax.random.key``)."""
+    if key is None:
+        return
+    dtype = getattr(key, "dtype", None)
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = dtype == np.uint32 and getattr(key, "shape", None) == (2,)
+    if not (typed or raw):
+        raise TypeError(f"key must be None or a JAX PRNG key such as jax.random.PRNGKey(0); "
+                        f"got {key!r}")
+
+
+def check_target(target, tstop, dt):
+    """``target`` (a Dipole or (times ms, values nAm)) as two finite arrays
+    on increasing times that cover 0-tstop ms."""
+    if isinstance(target, Dipole):
+        times, values = target.times, target.data["agg"]
+    elif isinstance(target, (tuple, list)) and len(target) == 2:
+        times, values = target
+    else:
+        raise TypeError(f"target must be a Dipole or a (times ms, values nAm) pair; "
+                        f"got {type(target).__name__}")
+    times = check_array("target times (ms)", times, min_size=2)
+    values = check_array("target values (nAm)", values, min_size=2)
+    if times.shape != values.shape:
+        raise ValueError(f"target times (ms) and values (nAm) must have the same length; "
+                         f"got {times.size} and {values.size}")
+    if not np.all(np.diff(times) > 0):
+        raise ValueError("target times (ms) must be strictly increasing")
+    if times[0] > dt or times[-1] < tstop - dt:
+        raise ValueError(f"target spans {times[0]:g}-{times[-1]:g} ms; it must cover "
+                         f"0-{tstop:g} ms")
+    return times, values
+
+
+def check_start(transform, free, start):
+    """Each fitted parameter's value in ``net`` must lie inside its bounds
+    (mu: (low, high]; the rest [low, high]), else the fit would clip it."""
+    for name, x, lo, hi in zip(free, start, transform.lo, transform.hi):
+        if not lo <= x <= hi:
+            raise ValueError(f"{name} starts at {x:g}, outside its bounds [{lo:g}, {hi:g}]: "
+                             "set the drive in net within them or widen bounds")
+
+
+def check_bounds(bounds, free):
+    """``bounds``: None or {fitted name: (low, high)}."""
+    if bounds is None:
+        return {}
+    if not isinstance(bounds, dict):
+        raise TypeError(f"bounds must be a dict {{name: (low, high)}} or None; got {bounds!r}")
+    unknown = [n for n in bounds if n not in free]
+    if unknown:
+        raise ValueError(f"bounds: {unknown} are not among the fitted parameters {free}")
+    for n, b in bounds.items():
+        if not (isinstance(b, (tuple, list)) and len(b) == 2):
+            raise TypeError(f"bounds[{n!r}] must be a (low, high) pair; got {b!r}")
+        check_number(f"bounds[{n!r}][0]", b[0])
+        if not _is_inf(b[1]):
+            check_number(f"bounds[{n!r}][1]", b[1])
+    return bounds
+
+
+def _is_inf(x):
+    return isinstance(x, float) and x == np.inf
+
+
+def check_optimizer(optimizer, n):
+    """An optax transformation whose first step from 0, given a gradient of
+    ones, goes down it (a zero or negative learning rate does not)."""
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(f"optimizer must be an optax GradientTransformation; got {optimizer!r}")
+    u, g = jnp.zeros(n), jnp.ones(n)
+    step, _ = optimizer.update(g, optimizer.init(u), u)
+    step = np.asarray(step)
+    if not (np.all(np.isfinite(step)) and float(step @ np.ones(n)) < 0):
+        raise ValueError(f"optimizer does not step down the gradient (probe step {step} for a "
+                         "gradient of ones): is its learning rate > 0?")
