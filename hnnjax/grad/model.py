@@ -95,15 +95,16 @@ def drive_parameters(net):
 
 
 def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, chunk_width=16,
-          spike_slots=4):
+          spike_slots=4, solver=None):
     """Compile ``net`` for the differentiable model.  Returns (GradNet,
     parameter names, initial values, number of steps).  ``capacity`` chunks
     of ``chunk_width`` local connections can be delivered per step, and a
     cell's last ``spike_slots`` spikes can be in flight (``run`` reports an
-    overflow of either; ``grow`` doubles the room)."""
+    overflow of either; ``grow`` doubles the room).  ``solver``: the
+    tree-solve strategy (default: the platform's)."""
     n_steps = int(round(tstop / dt))
     layout = Layout(net)
-    types = tuple(_type_arrays(net, t, False, False, tstop)[0] for t in layout.types)
+    types = tuple(_type_arrays(net, t, False, False, tstop, solver)[0] for t in layout.types)
     names, values = drive_parameters(net)
     index = {n: i for i, n in enumerate(names)}
     site_tau = _site_taus(net, layout)

@@ -16,7 +16,7 @@ import numpy as np
 from ..cells.synapses import RECEPTORS
 from .grid import Events, NetArrays
 from .kernel import TypeArrays
-from .tree_solve import default_strategy
+from .tree_solve import strategy
 
 
 def delivery_step(t_arrival, dt):
@@ -89,7 +89,8 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None):
         rec_node=idx(new[[v[0] for v in vs]]), rec_cell=idx([v[1] for v in vs]),
         ca_node=idx(new[[c[0] for c in cs]]), ca_cell=idx([c[1] for c in cs]),
         tree_order=tuple(int(i) for i in new), tree_parent=tuple(int(i) for i in parent),
-        solver=solver or default_strategy(), n_cells=n_cells, soma_node=int(new[ct.soma_node]), has_calcium=ct.has_calcium,
+        solver=strategy(solver), n_cells=n_cells, soma_node=int(new[ct.soma_node]),
+        has_calcium=ct.has_calcium,
     )
     return arrays, vs, cs
 
@@ -141,16 +142,18 @@ def connection_table(net, layout, conn):
             np.tile(g, k))
 
 
-def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, capacity=None):
+def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, capacity=None,
+                    solver=None):
     """Build the device arrays of the network (shared by all trials), the
     drive connection table (for events) and the recording index.
     ``capacity``: connection chunks delivered per step (default 128; see
-    ``grid.GridDelivery``)."""
+    ``grid.GridDelivery``); ``solver``: the tree-solve strategy
+    (``tree_solve.STRATEGIES``; default: the platform's)."""
     n_steps = int(round(tstop / dt))
     layout = Layout(net)
     types, rec_index = [], {}
     for name in layout.types:
-        ta, vs, cs = _type_arrays(net, name, record_vsec, record_ca, tstop)
+        ta, vs, cs = _type_arrays(net, name, record_vsec, record_ca, tstop, solver)
         types.append(ta)
         rec_index[name] = (vs, cs)
     cell_src, drive_src = [], []

@@ -42,16 +42,17 @@ def soma_voltages(types, states):
     return jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(types, states)])
 
 
-def integrate(types, delivery, threshold, dipole_layers, n_steps, dt, *, record=False,
-              checkpoint=None):
-    """Integrate one trial.  Returns per-step spikes (n_steps, n_cells) bool at
-    t_0..t_{n-1}, the raw L2/L5 dipoles (n_steps, 2) fA·m at t_1..t_n, the
-    recorded traces per type at t_0..t_n (``record``; else None), and whether
-    the delivery ran out of room at some step."""
+def initial_carry(types, delivery, threshold):
+    """The integrator's carry at t_0: cell states, armed thresholds, the
+    delivery's own carry and the overflow flag."""
     states0 = tuple(init_type_state(ta) for ta in types)
     soma0 = soma_voltages(types, states0)
-    carry0 = {"types": states0, "armed": soma0 <= threshold, "delivery": delivery.init(soma0),
-              "overflow": jnp.zeros((), bool)}
+    return {"types": states0, "armed": soma0 <= threshold, "delivery": delivery.init(soma0),
+            "overflow": jnp.zeros((), bool)}
+
+
+def make_step(types, delivery, threshold, dipole_layers, dt, record=False):
+    """The step function ``(carry, n) -> (carry, (spikes, dipoles, traces))``."""
     sizes = [ta.n_sites * ta.n_cells for ta in types]
     offsets = [sum(sizes[:k]) for k in range(len(types))]
 
@@ -73,6 +74,17 @@ def integrate(types, delivery, threshold, dipole_layers, n_steps, dt, *, record=
                "overflow": carry["overflow"] | overflow}
         return new, (spikes, dip, rec)
 
+    return step
+
+
+def integrate(types, delivery, threshold, dipole_layers, n_steps, dt, *, record=False,
+              checkpoint=None):
+    """Integrate one trial.  Returns per-step spikes (n_steps, n_cells) bool at
+    t_0..t_{n-1}, the raw L2/L5 dipoles (n_steps, 2) fA·m at t_1..t_n, the
+    recorded traces per type at t_0..t_n (``record``; else None), and whether
+    the delivery ran out of room at some step."""
+    carry0 = initial_carry(types, delivery, threshold)
+    step = make_step(types, delivery, threshold, dipole_layers, dt, record)
     steps = jnp.arange(n_steps)
     if checkpoint:
         inner = jax.checkpoint(lambda c, ns: lax.scan(jax.checkpoint(step), c, ns))
@@ -82,7 +94,7 @@ def integrate(types, delivery, threshold, dipole_layers, n_steps, dt, *, record=
         last, out = lax.scan(step, carry0, steps)
     spikes, dip, rec = out
     if record:
-        rec0 = tuple(record_traces(ta, st) for ta, st in zip(types, states0))
+        rec0 = tuple(record_traces(ta, st) for ta, st in zip(types, carry0["types"]))
         rec = jax.tree_util.tree_map(lambda a0, a: jnp.concatenate([a0[None], a]), rec0, rec)
     return spikes, dip, rec, last["overflow"]
 

@@ -12,8 +12,8 @@ substitution root-to-leaves; results are bitwise equal across strategies
 - ``"unrolled"``: the rows unrolled in Python into elementwise work on row
   vectors, which XLA fuses (the CPU default);
 - ``"pallas"``: one Pallas (Triton) kernel per solve, one thread per column,
-  the unrolled rows in registers (the GPU default; ``interpret=True`` runs
-  it on CPU for testing).
+  the unrolled rows in registers (the GPU default); ``"pallas_interpret"``
+  runs the same kernel on CPU, for testing.
 
 Reverse mode is one more solve with the same strategy (``M`` is symmetric).
 """
@@ -26,13 +26,18 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-STRATEGIES = ("loop", "unrolled", "pallas")
+STRATEGIES = ("loop", "unrolled", "pallas", "pallas_interpret")
 
 
-def default_strategy(platform=None):
-    """``"pallas"`` on a GPU, ``"unrolled"`` elsewhere."""
-    platform = platform or jax.default_backend()
-    return "pallas" if platform in ("gpu", "cuda", "rocm") else "unrolled"
+def strategy(name=None, platform=None):
+    """The strategy ``name`` (checked), or the platform's default:
+    ``"pallas"`` on a GPU, ``"unrolled"`` elsewhere."""
+    if name is None:
+        platform = platform or jax.default_backend()
+        return "pallas" if platform in ("gpu", "cuda", "rocm") else "unrolled"
+    if name not in STRATEGIES:
+        raise ValueError(f"solver must be one of {STRATEGIES} or None, got {name!r}")
+    return name
 
 
 def _loop(order, parent, off, diag, rhs):

@@ -1,0 +1,89 @@
+"""The step as a GPU would compile it, checked without a GPU: the batched
+forward and the gradient's step lowered for CUDA (``lowering_platforms``) on
+this CPU-only install.  One while loop in the forward (the time scan), none
+in the step or its reverse mode, each tree solve one Pallas kernel call, no
+matrix products; and the Pallas kernel (interpret mode) gives the loop
+solve's bits in a whole network run."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import hnnjax as hnn
+from hnnjax.grad import model
+from hnnjax.grad.delivery import ContinuousDelivery
+from hnnjax.network.compile import compile_network, drive_events
+from hnnjax.network.grid import run
+from hnnjax.network.integrate import initial_carry, make_step
+from hnnjax.network.simulate import instantiate_drives
+
+TSTOP, DT = 10.0, 0.025
+KERNEL = "__gpu$xla.gpu.triton"
+
+
+def _net():
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    hnn.add_erp_drives_to_jones_model(net)
+    return net
+
+
+def _forward(net, solver, dtype=np.float32, n_trials=2):
+    arrays, drive_tab, _, _, n_steps = compile_network(net, TSTOP, DT, dtype, solver=solver)
+    events = drive_events(drive_tab, instantiate_drives(net, TSTOP, n_trials), DT, n_steps, dtype)
+    fn = jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(arrays, ev, n_steps, DT))
+    return fn, events, len(arrays.types)
+
+
+def _counts(text):
+    return {k: text.count(k) for k in ("stablehlo.while", KERNEL, "dot_general")}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_forward_lowers_for_cuda_to_one_loop_and_kernel_solves(dtype):
+    fn, events, n_types = _forward(_net(), "pallas", dtype)
+    counts = _counts(fn.trace(events).lower(lowering_platforms=("cuda",)).as_text())
+    assert counts == {"stablehlo.while": 1, KERNEL: n_types, "dot_general": 0}, counts
+
+
+def test_gradient_step_lowers_for_cuda_without_loops_or_matrix_products():
+    net = _net()
+    gn, _, theta, n_steps = model.build(net, TSTOP, DT, np.float32, solver="pallas")
+    theta = jnp.asarray(theta, jnp.float32)
+    z = model.draw_z(gn, jax.random.PRNGKey(0), jnp.float32)
+    ev_step, *ev = model.drive_events(gn, theta, z, DT, TSTOP)
+    ptr = jnp.searchsorted(ev_step, jnp.arange(n_steps + 1))
+    delivery = ContinuousDelivery(gn, ptr, *ev, DT)
+    step = make_step(gn.types, delivery, gn.threshold, gn.dipole_layers, DT)
+    carry = initial_carry(gn.types, delivery, gn.threshold)
+
+    def voltages(states):  # every type's new voltages (and the dipoles)
+        new, (_, dip, _) = step({**carry, "types": states}, 7)
+        return dip, tuple(s["v"] for s in new["types"])
+
+    def vjp(states):
+        out, back = jax.vjp(voltages, states)
+        return back(jax.tree_util.tree_map(jnp.ones_like, out))
+
+    text = jax.jit(vjp).trace(carry["types"]).lower(lowering_platforms=("cuda",)).as_text()
+    counts = _counts(text)
+    # each type's solve once forward and once in reverse (λ = M⁻¹ x̄)
+    assert counts == {"stablehlo.while": 0, KERNEL: 2 * len(gn.types), "dot_general": 0}, counts
+
+
+def test_loop_solve_would_put_loops_in_the_step():
+    """The guard above can fail: with the fori_loop solve the step has loops."""
+    fn, events, _ = _forward(_net(), "loop")
+    assert _counts(fn.trace(events).lower(lowering_platforms=("cuda",)).as_text())[
+        "stablehlo.while"] > 1
+
+
+def test_pallas_kernel_gives_the_loop_solves_bits_in_a_network_run():
+    net = _net()
+    outs = {}
+    for solver in ("loop", "pallas_interpret"):
+        fn, events, _ = _forward(net, solver, np.float64, n_trials=1)
+        outs[solver] = jax.device_get(fn(events))
+    spikes, dip = outs["loop"][0], outs["loop"][1]
+    assert np.isfinite(dip).all() and np.abs(dip).max() > 0
+    np.testing.assert_array_equal(outs["pallas_interpret"][0], spikes)
+    np.testing.assert_array_equal(outs["pallas_interpret"][1], dip)
