@@ -7,10 +7,13 @@ order: elimination leaves-to-root over the static ``order``, then
 substitution root-to-leaves; results are bitwise equal across strategies
 (where the compiler keeps IEEE mul/add as written).
 
-- ``"loop"``: ``lax.fori_loop`` over node rows (smallest program, slowest
-  on every backend: each iteration is several tiny kernels);
+- ``"loop"``: ``lax.fori_loop`` over node rows: each iteration is several
+  tiny kernels (~1,900 thunks per network step), which a GPU pays as
+  launches; on CPU the fastest to compile and, for the whole step and its
+  gradient, as fast as the others (``benchmarks/bench_step.py``): the CPU
+  default;
 - ``"unrolled"``: the rows unrolled in Python into elementwise work on row
-  vectors, which XLA fuses (the CPU default);
+  vectors (~4x fewer thunks, 3-5x the compile time, no faster on CPU);
 - ``"pallas"``: one Pallas (Triton) kernel per solve, one thread per column,
   the unrolled rows in registers (the GPU default); ``"pallas_interpret"``
   runs the same kernel on CPU, for testing.
@@ -31,10 +34,10 @@ STRATEGIES = ("loop", "unrolled", "pallas", "pallas_interpret")
 
 def strategy(name=None, platform=None):
     """The strategy ``name`` (checked), or the platform's default:
-    ``"pallas"`` on a GPU, ``"unrolled"`` elsewhere."""
+    ``"pallas"`` on a GPU, ``"loop"`` elsewhere."""
     if name is None:
         platform = platform or jax.default_backend()
-        return "pallas" if platform in ("gpu", "cuda", "rocm") else "unrolled"
+        return "pallas" if platform in ("gpu", "cuda", "rocm") else "loop"
     if name not in STRATEGIES:
         raise ValueError(f"solver must be one of {STRATEGIES} or None, got {name!r}")
     return name
