@@ -244,13 +244,14 @@ def drive_events(drive_tab, spikes_by_trial, dt, n_steps, dtype):
     src, dst, w, delay = drive_tab
     n_trials = len(spikes_by_trial)
     trial, gid, times = spike_table(spikes_by_trial)
-    by_src = np.argsort(src, kind="stable")
+    live = w != 0  # connections of zero weight never deliver
+    by_src = np.flatnonzero(live)[np.argsort(src[live], kind="stable")]
     first = np.searchsorted(src[by_src], gid, side="left")
     n_conn = np.searchsorted(src[by_src], gid, side="right") - first
     spike = np.repeat(np.arange(len(gid)), n_conn)  # one row per (spike, connection)
     conn = by_src[np.repeat(first - np.cumsum(n_conn) + n_conn, n_conn) + np.arange(len(spike))]
     step = delivery_step(times[spike] + delay[conn], dt)
-    keep = (step < n_steps) & (w[conn] != 0)
+    keep = step < n_steps
     spike, conn, step = spike[keep], conn[keep], step[keep]
     # rows come spike-major: a stable sort by connection gives (connection,
     # spike) order, a stable sort by (trial, step, synapse) then groups them
@@ -261,7 +262,7 @@ def drive_events(drive_tab, spikes_by_trial, dt, n_steps, dtype):
     slot, ws = slot[order], w[conn][order]
     new = np.ones(len(slot), bool)
     new[1:] = slot[1:] != slot[:-1]
-    w_sum = np.bincount(np.cumsum(new) - 1, weights=ws)  # sequential sums, in order
+    w_sum = ws if new.all() else np.bincount(np.cumsum(new) - 1, weights=ws)  # sequential sums
     slot = slot[new]
     syn, key = slot % n_dst, slot // n_dst  # key: trial·(n_steps + 1) + step
     counts = np.bincount(key, minlength=n_trials * (n_steps + 1)).reshape(n_trials, -1)
