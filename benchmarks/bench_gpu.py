@@ -7,7 +7,10 @@ The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms; float32
 at 1 / 100 / 1,000 / 4,000 trials and float64 at 1,000, each one compiled
 vmapped call (chunked only if the device runs out of memory).  Without a GPU
 it says so and exits 0; ``--platform cpu`` runs the same code on the CPU
-(use small ``--trials`` and ``--tstop``: a smoke test).
+(use small ``--trials`` and ``--tstop``: a smoke test).  Each row also says
+whether every call gave the same bits (network events are scatter-adds with
+colliding indices: on a GPU set ``XLA_FLAGS=--xla_gpu_deterministic_ops=true``
+if they differ).
 """
 import argparse
 import statistics
@@ -85,15 +88,19 @@ def main(argv=None):
             compiled = fn.trace(ev).lower().compile()
             compile_s = time.perf_counter() - t
             kernels = thunks_per_step(compiled.as_text(), n_steps)
-            walls = []
+            walls, same = [], True
             for _ in range(args.repeats + 1):  # the first call is a warm-up
                 t = time.perf_counter()
                 out = jax.block_until_ready(compiled(ev))
                 walls.append(time.perf_counter() - t)
+                first = out if len(walls) == 1 else first
+                same &= all(np.array_equal(a, b) for a, b in zip(jax.device_get(out),
+                                                                  jax.device_get(first)))
             steady = statistics.median(walls[1:])
             stats = device.memory_stats() or {}
             rows.append((np.dtype(dtype).name, b, b / steady, steady, compile_s, kernels,
-                         stats.get("peak_bytes_in_use", float("nan")) / 2**30))
+                         stats.get("peak_bytes_in_use", float("nan")) / 2**30,
+                         "yes" if same else "NO"))
             log(f"  {steady:.2f} s ({b / steady:.1f} trials/s)")
             if b >= args.check_trials:
                 dipoles[np.dtype(dtype).name] = np.asarray(out[1][:args.check_trials]).mean(0)
@@ -108,10 +115,12 @@ def main(argv=None):
     print(f"# bench_gpu: {machine()}; device {device.device_kind}")
     print(f"# somato network, {tstop} ms, dt {dt} ms; host preparation of {n_max} trials "
           f"(drive times + events): {host_s:.2f} s")
-    print("| dtype | trials | trials/s | s per call | compile s | kernels/step | peak GiB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| dtype | trials | trials/s | s per call | compile s | kernels/step | peak GiB | "
+          "same bits every call |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.2f} | {r[4]:.1f} | {r[5]:.0f} | {r[6]:.2f} |")
+        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.2f} | {r[4]:.1f} | {r[5]:.0f} | {r[6]:.2f} "
+              f"| {r[7]} |")
     scale = np.abs(ref).max()
     for name, dip in dipoles.items():
         err = np.abs(dip - ref).max() / scale
