@@ -7,10 +7,10 @@ import warnings
 import equinox as eqx
 import jax
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..dipole import Dipole
 from ..drives.events import drive_event_times
+from ..progress import bar, compile_notices
 from .cell_response import CellResponse
 from .compile import compile_network, stack_events, trial_events
 from .kernel import run
@@ -137,7 +137,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     'float32' (faster).  ``batch_size`` trials run per call: by default all
     of them on GPUs or several devices, 8 on one CPU device (see
     ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
-    over the calls.
+    over the trials and says when compiling takes long (``hnnjax.progress``).
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
@@ -160,10 +160,12 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     spikes_by_trial = instantiate_drives(net, tstop, n_trials)
     per_trial = [trial_events(drive_tab, sp, dt, n_steps) for sp in spikes_by_trial]
     size = batch_size or default_batch_size(n_trials)
-    chunks = range(0, n_trials, size)
-    if progress:
-        chunks = tqdm(chunks, desc="trials", unit="batch", total=len(chunks))
-    outs = [run_batch(arrays, per_trial[i:i + size], n_steps, dt, np_dtype) for i in chunks]
+    outs = []
+    with compile_notices(progress), bar(total=n_trials, desc="trials", unit="trial",
+                                        enabled=progress) as trials_done:
+        for i in range(0, n_trials, size):
+            outs.append(run_batch(arrays, per_trial[i:i + size], n_steps, dt, np_dtype))
+            trials_done.update(min(size, n_trials - i))
     spikes, dip, rec = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
     if not np.all(np.isfinite(dip)):
         raise FloatingPointError("the simulation produced NaN/inf (numerical instability); "
