@@ -52,6 +52,15 @@ def bar(iterable=None, *, total=None, desc, unit, enabled=True):
                     dynamic_ncols=True)
 
 
+@contextmanager
+def busy(desc, enabled=True):
+    """A bar for one long step (a forward run, loading data): its clock
+    runs while the block does."""
+    with bar(total=1, desc=desc, unit='run', enabled=enabled) as one:
+        yield
+        one.update()
+
+
 class _CompileWatch:
     """JAX compile events -> 'compiling ...' once a compile has lasted
     ``DELAY_S``, then its duration (s)."""

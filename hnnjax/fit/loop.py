@@ -13,7 +13,7 @@ import numpy as np
 import optax
 from ..dipole import Dipole
 from ..grad import model
-from ..progress import bar, compile_notices, say
+from ..progress import bar, busy, compile_notices, say
 from .least_squares import levenberg_marquardt_step
 from .objective import check_trial_args, dipole_fn, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, expand_names, set_drive_parameter
@@ -244,18 +244,16 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
             steps.set_postfix(loss=f"{float(val):.4g}")
             updates, state = opt.update(g, state, u)
             u = optax.apply_updates(u, updates)
-        if progress:
-            say("fit: loss at the last point")
-        avg, s = evaluate(u, "forward")
+        with busy("fit: loss at the last point", progress):
+            avg, s = evaluate(u, "forward")
         val = loss_fn(s * avg, tgt)
         if not np.isfinite(float(val)):
             raise FloatingPointError(f"non-finite loss ({float(val)}) after step {n_steps}")
         history.append(float(val))
         if best[0] < float(val):  # return the best parameters seen, not the last
             u = best[1]
-            if progress:
-                say(f"fit: back to the best point seen (loss {best[0]:.4g})")
-            avg, s = evaluate(u, "forward")
+            with busy(f"fit: back to the best point (loss {best[0]:.4g})", progress):
+                avg, s = evaluate(u, "forward")
         if refine:
             r = np.asarray(s * avg - tgt)
             if progress:
@@ -271,7 +269,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
                 u, r = jnp.asarray(out[0]), out[1]
                 history.append(float(np.sqrt(np.mean(r ** 2))))
             if len(history) > n_steps + 1:  # a step was taken
-                avg, s = evaluate(u, "forward")
+                with busy("fit: the refined point", progress):
+                    avg, s = evaluate(u, "forward")
         fitted = np.asarray(tr.to_constrained(u))
         values = dict(zip(free, fitted.tolist()))
         net_fit = copy.deepcopy(net)

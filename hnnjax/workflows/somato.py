@@ -21,6 +21,7 @@ from ..dipole import Dipole, read_waveform
 from ..io.params import params_path
 from ..network_models import (add_somato_drives_to_jones_model,
                               jones_2009_model, somato_model)
+from ..progress import busy
 from ..source import (SomatoDataNotFoundError, label_dipole,
                       make_synthetic_meg, somato_target)
 from ..source.somato import ENV_VAR, SHIPPED_S1
@@ -252,7 +253,7 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
     return sorted(path.name for path in stage.iterdir())
 
 
-def run_somato(n_trials=2, fit_steps=4, out_dir=None, target='auto',
+def run_somato(n_trials=2, fit_steps=8, out_dir=None, target='auto',
                data_path=None, dtype='float64', *, tstop_ms=170.0,
                dt_ms=0.025, smooth_ms=20.0, mesh_shape=None, verbose=True):
     """Run the somato workflow end to end.
@@ -288,7 +289,8 @@ def run_somato(n_trials=2, fit_steps=4, out_dir=None, target='auto',
     out_dir = Path(default_out_dir('somato') if out_dir is None else out_dir)
     log = (lambda text: print(text, flush=True)) if verbose else \
         (lambda text: None)
-    target_dpl = somato_target_or_fallback(target, data_path)
+    with busy('target', verbose):
+        target_dpl = somato_target_or_fallback(target, data_path)
     scale, scale_why = somato_scale(target_dpl)
     log(f"target: {target_dpl.info['name']}\n"
         f"  why: {target_dpl.info['reason']}\n  scale: {scale_why}")

@@ -23,21 +23,7 @@ FIT_PARAMS = ('evprox1.mu', 'evdist1.mu',
               'evprox1.weights_ampa.L5_pyramidal',
               'evdist1.weights_ampa.L2_pyramidal')
 FIT_TSTOP_MS = 70.0  # the fit window is 0-FIT_TSTOP_MS
-MU_RANGE_MS = 15.0  # latencies move at most this far from the seed's
-WEIGHT_RANGE = 20.0  # weights stay below this multiple of the seed's
-LEARNING_RATE = 0.1  # Adam, on the unconstrained (logit) parameters
-
-
-def fit_bounds(seed_values, tstop_ms):
-    """Box of each fitted parameter around its seed value (ms or uS)."""
-    bounds = {}
-    for name, value in seed_values.items():
-        if name.endswith('.mu'):
-            bounds[name] = (max(0.0, value - MU_RANGE_MS),
-                            min(tstop_ms, value + MU_RANGE_MS))
-        else:
-            bounds[name] = (0.0, WEIGHT_RANGE * value)
-    return bounds
+LEARNING_RATE = 0.1  # Adam, on unconstrained values (logit mu, log-ish weights)
 
 
 def seed_values(net, params=FIT_PARAMS):
@@ -51,12 +37,12 @@ def fit_somato_drives(net, target, scale, *, n_steps, dt_ms, smooth_ms,
     """``fit_drives`` of ``FIT_PARAMS`` to ``target`` over the fit window,
     on one trial with hnn-core's drive draws (``draws='hnn-core'``: the first
     trial the faithful ``simulate_dipole`` runs); ``scale`` a number or
-    'fit'. Returns (FitResult, seed values)."""
+    'fit'. ``fit_drives``' default bounds: latencies within the window,
+    weights positive. Returns (FitResult, seed values)."""
     start = seed_values(net)
     result = fit_drives(
         net, target, list(FIT_PARAMS), n_trials=1, tstop=FIT_TSTOP_MS,
         dt=dt_ms, smooth_window=smooth_ms, scale=scale, loss='rmse',
         n_steps=n_steps, optimizer=optax.adam(LEARNING_RATE),
-        draws='hnn-core', bounds=fit_bounds(start, FIT_TSTOP_MS),
-        progress=progress)
+        draws='hnn-core', progress=progress)
     return result, start
