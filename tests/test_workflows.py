@@ -324,7 +324,7 @@ def test_run_somato_reduced(tmp_path, capsys):
     np.testing.assert_array_equal(fitted.data['agg'],
                                   res.fitted.average.data['agg'])
     header = (out_dir / 'seed_dpl.txt').read_text().split('\n0.0')[0]
-    assert 'mean of 1 faithful trials' in header
+    assert 'mean of 1 faithful trial (float64)' in header
     assert 'smoothed over 20 ms' in header and 'least squares' in header
     assert 'nAm' in header and hnn.__version__ in header
     drives = (out_dir / 'fitted_drives.txt').read_text()

@@ -235,8 +235,9 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
         run = getattr(result, kind)
         write_dipole_text(
             run.average, stage / f'{kind}_dpl.txt',
-            f'{kind} network: mean of {n_trials} faithful trials '
-            f'({dtype}), each {processing_note(smooth_ms, run.scale)}',
+            f"{kind} network: mean of {n_trials} faithful trial"
+            f"{'s' * (n_trials > 1)} ({dtype}), "
+            f'{processing_note(smooth_ms, run.scale)}',
             f'scale: {scale_why}',
             f'RMSE against the target over the fit window (0-'
             f'{FIT_TSTOP_MS:g} ms): {run.rmse_nam:.6g} nAm, '
@@ -245,8 +246,9 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
             for name, value in result.fit.values.items()]
     losses = ', '.join(f'{loss:.6g}' for loss in result.fit.loss_history)
     (stage / 'fitted_drives.txt').write_text('\n'.join(header_lines(
-        'drive parameters fitted to the target by fit_drives (one trial, '
-        "hnn-core's drive draws): seed and fitted values",
+        'drive parameters fitted to the target by fit_drives over 0-'
+        f"{FIT_TSTOP_MS:g} ms (one trial, hnn-core's drive draws): seed and "
+        'fitted values',
         'units: mu in ms, weights in uS',
         f'loss (RMSE, nAm, differentiable model) per step: {losses}') +
         ['# columns: parameter, seed, fitted'] + rows) + '\n')
