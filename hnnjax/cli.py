@@ -115,9 +115,9 @@ def add_simulate_arguments(parser):
 def add_somato_arguments(parser):
     """The options of ``hnnjax somato`` (and of the somato example)."""
     _add_common(parser, n_trials=2)
-    parser.add_argument('--fit-steps', type=trial_count, default=8,
+    parser.add_argument('--fit-steps', type=trial_count, default=6,
                         metavar='N', help='gradient (Adam) steps of the drive '
-                        'fit (default 8; about 15 s each on 2 CPU cores)')
+                        'fit (default 6; about 15 s each on 2 CPU cores)')
     _add_out_dir(parser, 'somato', 'somato.png, the target and the mean '
                  'dipoles of the seed and fitted networks (*_dpl.txt) and '
                  'fitted_drives.txt')

@@ -199,6 +199,9 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
                     out, overflow = compiled[2 if kind == "batch" else 3](u)
                 if not bool(overflow):
                     return out
+                if progress:
+                    say("fit: more events than the compiled model has room for; "
+                        "compiling it again with twice the room")
                 gn = model.grow(gn)
                 compiled = compile_objective(dipole_fn(net, tstop, dt, max_delay, gn)[0])
 
