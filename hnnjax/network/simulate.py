@@ -127,7 +127,7 @@ def baseline_renormalize(times, l2_raw, l5_raw, n_pyr):
 
 def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, record_isec=False,
                     record_ca=False, postproc=False, *, dtype="float64", batch_size=None,
-                    progress=False):
+                    progress=True):
     """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
     (sharded over devices when there are several).
 
@@ -137,7 +137,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     'float32' (faster).  ``batch_size`` trials run per call: by default all
     of them on GPUs or several devices, 8 on one CPU device (see
     ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
-    over the trials and says when compiling takes long (``hnnjax.progress``).
+    over the trials and says when compiling takes long, both only once they
+    have lasted 2 s (``hnnjax.progress``); False silences them.
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
