@@ -229,7 +229,8 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
     fig.savefig(stage / 'somato.png', dpi=120)
     target = result.target
     write_dipole_text(target, stage / 'target_dpl.txt',
-                      f"target: {target.info['name']}, nAm as used",
+                      f"target: {target.info['name']}, nAm, as used (not "
+                      "smoothed, not scaled)",
                       f"why this target: {target.info['reason']}")
     for kind in ('seed', 'fitted'):
         run = getattr(result, kind)
