@@ -132,8 +132,6 @@ def add_somato_arguments(parser):
                         'else ~/mne_data)')
     parser.add_argument('--mesh-shape', type=int, nargs=2, default=None,
                         help=argparse.SUPPRESS)
-    parser.add_argument('--tstop', type=positive_float, default=170.0,
-                        help=argparse.SUPPRESS)
 
 
 def build_parser():
@@ -177,7 +175,7 @@ def _run(args):
         run_somato(n_trials=args.n_trials, fit_steps=args.fit_steps,
                    out_dir=args.out_dir, target=args.target,
                    data_path=args.data_path, dtype=args.dtype,
-                   mesh_shape=args.mesh_shape, tstop_ms=args.tstop)
+                   mesh_shape=args.mesh_shape)
 
 
 def main(argv=None):
