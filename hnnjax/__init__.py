@@ -1,19 +1,45 @@
 """hnnjax: the HNN neocortical column model (hnn-core) in JAX.
 
-float64 is enabled on import (``jax_enable_x64``) because validation against
-NEURON needs it; pass ``dtype='float32'`` to the simulators for speed.
+float64 is enabled (``jax_enable_x64``) because validation against NEURON
+needs it; pass ``dtype='float32'`` to the simulators for speed.
+
+The public names are imported on first use, so that ``import hnnjax`` and
+``hnnjax --help`` do not pay for importing JAX, MNE or matplotlib.
 """
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from .dipole import Dipole, average_dipoles, read_dipole, read_waveform  # noqa: E402
-from .io.params import Params, read_params  # noqa: E402
-from .network.cell_response import CellResponse, read_spikes  # noqa: E402
-from .network.network import Network  # noqa: E402
-from .network.simulate import simulate_dipole  # noqa: E402
-from .network_models import (  # noqa: E402
-    add_erp_drives_to_jones_model, jones_2009_model, neymotin_2020_model)
-from .parallel_backends import JoblibBackend, MPIBackend  # noqa: E402
+import importlib
+import os
+import sys
 
 __version__ = "0.1.0"
+
+if "jax" in sys.modules:  # too late for the environment variable
+    sys.modules["jax"].config.update("jax_enable_x64", True)
+else:  # read by JAX when it is first imported, by any hnnjax module
+    os.environ["JAX_ENABLE_X64"] = "True"
+
+_PUBLIC = {  # name -> module that defines it
+    "Dipole": ".dipole", "average_dipoles": ".dipole",
+    "read_dipole": ".dipole", "read_waveform": ".dipole",
+    "Params": ".io.params", "read_params": ".io.params",
+    "CellResponse": ".network.cell_response",
+    "read_spikes": ".network.cell_response",
+    "Network": ".network.network",
+    "simulate_dipole": ".network.simulate",
+    "add_erp_drives_to_jones_model": ".network_models",
+    "jones_2009_model": ".network_models",
+    "neymotin_2020_model": ".network_models",
+    "JoblibBackend": ".parallel_backends", "MPIBackend": ".parallel_backends",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'hnnjax' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

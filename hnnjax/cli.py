@@ -2,22 +2,22 @@
 
 ``hnnjax simulate PARAMS_FILE``: simulate a params file, write the trial and
 average dipoles and a figure. ``hnnjax somato``: hnn-core's median-nerve
-(S1) workflow, target waveform vs simulation. ``hnnjax <command> -h`` lists
-the options. Usage errors (bad numbers, missing files, runs too large for
-the machine) print the usage line and exit with status 2.
+(S1) workflow: target waveform, the seed network's simulation, a gradient
+fit of its drives and the fitted network's simulation. ``hnnjax <command>
+-h`` lists the options. Usage errors (bad numbers, missing files, runs too
+large for the machine) print the usage line and exit with status 2, Ctrl-C
+with 130.
+
+Parsing imports nothing heavy, so that ``--help``, ``--version`` and usage
+errors answer at once; JAX, MNE and matplotlib are imported by the run.
 """
 import argparse
 import math
 import sys
 from pathlib import Path
 
-import matplotlib
-
 from . import __version__
-from .source.somato import ENV_VAR
-from .workflows.simulate import (DTYPES, SHIPPED_PARAMS, check_figure_path,
-                                 run_simulation)
-from .workflows.somato import TARGETS, run_somato
+from .workflows.names import DTYPES, SHIPPED_PARAMS, TARGETS
 
 PARAMS_SUFFIXES = ('.json', '.param')
 
@@ -68,14 +68,6 @@ def directory(text):
     return Path(text)
 
 
-def figure_path(text):
-    """A path whose extension matplotlib can write."""
-    try:
-        return check_figure_path(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def _add_common(parser, n_trials):
     parser.add_argument('--n-trials', type=trial_count, default=n_trials,
                         metavar='N', help='number of trials, simulated in one '
@@ -83,6 +75,13 @@ def _add_common(parser, n_trials):
     parser.add_argument('--dtype', choices=DTYPES,
                         default='float64', help='float64 (NEURON-faithful, '
                         'default) or float32 (faster)')
+
+
+def _add_out_dir(parser, job, contents):
+    parser.add_argument('--out-dir', type=Path, default=None, metavar='DIR',
+                        help=f'folder for {contents} (default '
+                        f'hnnjax_out/{job}); the files of an earlier run '
+                        'there are replaced when the run has finished')
 
 
 def add_simulate_arguments(parser):
@@ -101,10 +100,9 @@ def add_simulate_arguments(parser):
     parser.add_argument('--no-params-drives', dest='params_drives',
                         action='store_false',
                         help="leave out the drives the params file describes")
-    parser.add_argument('--out-dir', type=Path, default=Path('hnnjax_out'),
-                        metavar='DIR', help='where dpl_<k>.txt, '
-                        'dpl_average.txt and simulation.png go (created; '
-                        'default hnnjax_out)')
+    _add_out_dir(parser, 'simulate', 'dpl_<k>_raw.txt (trial k as '
+                 'simulated), dpl_average.txt (their mean, smoothed and '
+                 'scaled) and simulation.png')
     parser.add_argument('--smooth', type=non_negative_float, default=None,
                         metavar='MS', help='Hamming smoothing window in ms, '
                         "0 for none (default: the params' dipole_smooth_win)")
@@ -117,11 +115,13 @@ def add_simulate_arguments(parser):
 
 def add_somato_arguments(parser):
     """The options of ``hnnjax somato`` (and of the somato example)."""
-    _add_common(parser, n_trials=25)
-    parser.add_argument('--out', type=figure_path,
-                        default=Path('somato.png'), metavar='PATH',
-                        help='figure file (default somato.png); the average '
-                        'dipole goes beside it as <stem>_dpl.txt')
+    _add_common(parser, n_trials=2)
+    parser.add_argument('--fit-steps', type=trial_count, default=6,
+                        metavar='N', help='gradient (Adam) steps of the drive '
+                        'fit (default 6; about 15 s each on 2 CPU cores)')
+    _add_out_dir(parser, 'somato', 'somato.png, the target and the mean '
+                 'dipoles of the seed and fitted networks (*_dpl.txt) and '
+                 'fitted_drives.txt')
     parser.add_argument('--target', choices=TARGETS, default='auto',
                         help="auto (default): MNE's somato data if found, else"
                         " the shipped S1 waveform; somato: the data or an "
@@ -129,8 +129,8 @@ def add_somato_arguments(parser):
                         "the MNE pipeline; waveform: the shipped S1 waveform")
     parser.add_argument('--data-path', type=directory, default=None,
                         metavar='DIR', help='local copy of MNE-somato-data/ '
-                        f'or its parent (default: ${ENV_VAR}, else '
-                        '~/mne_data)')
+                        'or its parent (default: $MNE_DATASETS_SOMATO_PATH, '
+                        'else ~/mne_data)')
     parser.add_argument('--mesh-shape', type=int, nargs=2, default=None,
                         help=argparse.SUPPRESS)
 
@@ -149,9 +149,11 @@ def build_parser():
         'write each trial dipole, their average and a figure.')
     add_simulate_arguments(simulate)
     somato = commands.add_parser(
-        'somato', help="hnn-core's median-nerve (S1) workflow",
-        description='Target S1 waveform vs the simulated N20 network (mean '
-        'of the trials, smoothed 20 ms, scaled x12): a three-panel figure.')
+        'somato', help="hnn-core's median-nerve (S1) workflow with a fit",
+        description='Target S1 waveform; the N20 network with its four '
+        'evoked drives (the seed); a gradient fit of some drive parameters '
+        'to the target; the seed and fitted networks re-simulated: one '
+        'figure and the dipoles.')
     add_somato_arguments(somato)
     for sub in (simulate, somato):  # printed above errors found after parsing
         sub.set_defaults(usage=sub.format_usage())
@@ -159,7 +161,13 @@ def build_parser():
 
 
 def _run(args):
+    """The run behind the parsed ``args`` (imports JAX, MNE, matplotlib)."""
+    import matplotlib
+
+    matplotlib.use('Agg')  # figures are only written to files
     if args.command == 'simulate':
+        from .workflows.simulate import run_simulation
+
         run_simulation(
             args.params, tstop_ms=args.tstop, dt_ms=args.dt,
             n_trials=args.n_trials, erp_drives=args.erp_drives,
@@ -167,18 +175,23 @@ def _run(args):
             dtype=args.dtype, smooth_ms=args.smooth, scale=args.scale,
             mesh_shape=tuple(args.mesh_shape))
     else:
-        run_somato(n_trials=args.n_trials, out=args.out, target=args.target,
+        from .workflows.somato import run_somato
+
+        run_somato(n_trials=args.n_trials, fit_steps=args.fit_steps,
+                   out_dir=args.out_dir, target=args.target,
                    data_path=args.data_path, dtype=args.dtype,
                    mesh_shape=args.mesh_shape)
 
 
 def main(argv=None):
     """Run ``hnnjax`` with ``argv`` (default: the command line); returns the
-    exit status (argparse exits with 2 itself on malformed options)."""
+    exit status (argparse exits with 2 itself on malformed options, Ctrl-C
+    ends the process with 130)."""
+    from .workflows.interrupt import run_interruptible
+
     args = build_parser().parse_args(argv)
-    matplotlib.use('Agg')  # figures are only written to files
     try:
-        _run(args)
+        run_interruptible(_run, args)
     except (ValueError, TypeError, FileNotFoundError) as err:
         print(f"{args.usage}hnnjax {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import hnnjax as hnn
+from hnnjax import progress
 
 
 @pytest.fixture
@@ -140,13 +141,15 @@ def test_no_recompile_for_new_drive_values_or_trial_count():
     assert len(compiles) == first
 
 
-def test_batches_and_progress_give_the_same_trials(capsys):
+def test_batches_and_progress_give_the_same_trials(capsys, monkeypatch):
     net = hnn.jones_2009_model(mesh_shape=(2, 2))
     hnn.add_erp_drives_to_jones_model(net)
     whole = hnn.simulate_dipole(net, tstop=30.0, n_trials=3)
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)  # show the bar of a short call
     parts = hnn.simulate_dipole(net, tstop=30.0, n_trials=3, batch_size=2, progress=True)
     for a, b in zip(whole, parts):
         np.testing.assert_allclose(a.data["agg"], b.data["agg"], rtol=0, atol=1e-12)
-    assert "trials" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "trials: 100%" in err and "3/3" in err and "trial/s" in err  # trials, not batches
     with pytest.raises(ValueError, match="batch_size"):
         hnn.simulate_dipole(net, tstop=30.0, n_trials=3, batch_size=0)

@@ -1,6 +1,10 @@
-"""The ``hnnjax`` command: parsing, usage errors, reduced end-to-end runs."""
+"""The ``hnnjax`` command: parsing, usage errors (fast), outputs, Ctrl-C,
+reduced end-to-end runs."""
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,14 +35,15 @@ def test_simulate_defaults():
     assert (args.tstop, args.dt, args.n_trials) == (170.0, 0.025, 1)
     assert args.erp_drives is False and args.params_drives is True
     assert args.smooth is None and args.scale is None
-    assert args.dtype == 'float64' and args.out_dir == Path('hnnjax_out')
+    assert args.dtype == 'float64' and args.out_dir is None
     assert tuple(args.mesh_shape) == (10, 10)
 
 
 def test_somato_defaults():
     args = cli.build_parser().parse_args(['somato'])
-    assert (args.n_trials, args.target, args.data_path) == (25, 'auto', None)
-    assert args.out == Path('somato.png') and args.mesh_shape is None
+    assert (args.n_trials, args.fit_steps, args.target) == (2, 6, 'auto')
+    assert args.data_path is None and args.out_dir is None
+    assert args.mesh_shape is None
 
 
 def test_params_file_path(tmp_path):
@@ -70,7 +75,7 @@ def test_params_file_path(tmp_path):
     (['somato', '--n-trials', '-1'], 'an integer >= 1'),
     (['somato', '--target', 'meg'], 'invalid choice'),
     (['somato', '--data-path', 'no/such/dir'], 'not a directory'),
-    (['somato', '--out', 'fig.xyz'], 'image extension'),
+    (['somato', '--fit-steps', '0'], 'an integer >= 1'),
     ([], 'COMMAND'),
 ])
 def test_usage_errors_exit_2(argv, message, capsys):
@@ -105,13 +110,60 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f'hnnjax {hnn.__version__}'
 
 
-def test_entry_point_exit_status(tmp_path):
-    """The module runs as a program and exits 2 on a usage error."""
-    proc = subprocess.run(
-        [sys.executable, '-m', 'hnnjax.cli', 'simulate',
-         str(tmp_path / 'nope.param')], capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert 'params file not found' in proc.stderr
+def _hnnjax(*argv, **kwargs):
+    """``python -m hnnjax.cli *argv`` as a subprocess."""
+    return subprocess.Popen([sys.executable, '-m', 'hnnjax.cli', *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kwargs)
+
+
+@pytest.mark.parametrize('argv, status, message', [
+    (['simulate', 'nope.param'], 2, 'params file not found'),
+    (['somato', '--n-trials', '0'], 2, 'an integer >= 1'),
+    (['--help'], 0, 'usage: hnnjax'),
+    (['--version'], 0, 'hnnjax '),
+])
+def test_usage_answers_fast(argv, status, message):
+    """The module runs as a program; help, version and usage errors answer
+    without importing JAX, MNE or matplotlib (a second or two each)."""
+    probe = ('import runpy, sys; sys.argv = ["hnnjax", *sys.argv[1:]]\n'
+             'try:\n    runpy.run_module("hnnjax.cli", run_name="__main__")\n'
+             'finally:\n    print("imported:", sorted(m for m in ("jax", '
+             '"mne", "matplotlib", "numpy") if m in sys.modules), '
+             'file=sys.stderr)')
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, '-c', probe, *argv],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    assert proc.returncode == status
+    assert message in proc.stdout + proc.stderr
+    assert 'imported: []' in proc.stderr
+    assert seconds < 2.5  # importing JAX alone takes 2-3 s on 2 cores
+    direct = _hnnjax(*argv)
+    assert direct.wait(timeout=30) == status
+
+
+@pytest.mark.parametrize('signum, status', [(signal.SIGINT, 130),
+                                             (signal.SIGTERM, 143)])
+def test_interrupt_exits_without_traceback_or_files(signum, status,
+                                                    tmp_path):
+    """Ctrl-C (or kill) in the middle of a run: one line, status 130 (143)
+    within seconds, no traceback, the output folder untouched."""
+    out_dir = tmp_path / 'run'
+    proc = _hnnjax('somato', '--mesh-shape', '3', '3', '--n-trials', '1',
+                   '--fit-steps', '1', '--target', 'waveform', '--out-dir',
+                   str(out_dir), cwd=tmp_path)
+    time.sleep(8)  # into the simulation or the fit (compiled JAX calls)
+    assert proc.poll() is None, proc.communicate()
+    sent = time.perf_counter()
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert time.perf_counter() - sent < 3
+    assert proc.returncode == status
+    assert 'Traceback' not in err
+    assert err.strip().splitlines()[-1] == \
+        'hnnjax: interrupted; output folder left as it was'
+    assert os.listdir(tmp_path) == ['no_somato']  # no staging folder left
 
 
 def test_simulate_end_to_end(tmp_path, capsys):
@@ -122,19 +174,43 @@ def test_simulate_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert 'simulated 2 trials of 60 ms' in printed
     assert 'L5_pyramidal' in printed and 'scaled x3000' in printed
+    assert f'files in {out_dir.resolve()}/' in printed
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ['dpl_0.txt', 'dpl_1.txt', 'dpl_average.txt',
+    assert names == ['dpl_0_raw.txt', 'dpl_1_raw.txt', 'dpl_average.txt',
                      'simulation.png']
     avg = hnn.read_dipole(out_dir / 'dpl_average.txt')
     assert avg.times[-1] == pytest.approx(60.0)
 
 
+def test_default_out_dir_and_no_stale_files(tmp_path, monkeypatch, capsys):
+    """Files go to ./hnnjax_out/simulate; a rerun with fewer trials leaves
+    only its own trial files, and files not of this job stay."""
+    monkeypatch.chdir(tmp_path)
+    out_dir = tmp_path / 'hnnjax_out' / 'simulate'
+    argv = ['simulate', 'default', '--mesh-shape', '3', '3', '--tstop', '20',
+            '--smooth', '0', '--n-trials']
+    assert cli.main(argv + ['2']) == 0
+    (out_dir / 'my_notes.txt').write_text('mine')
+    assert cli.main(argv + ['1']) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        'dpl_0_raw.txt', 'dpl_average.txt', 'my_notes.txt', 'simulation.png']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['hnnjax_out',
+                                                          'no_somato']
+    header = (out_dir / 'dpl_0_raw.txt').read_text().splitlines()[:4]
+    assert header[0] == '# trial 0 of 1, as simulated: not smoothed, not ' \
+        'scaled'
+    assert header[2] == f'# written by hnnjax {hnn.__version__}'
+    assert 'nAm' in header[3]
+
+
 def test_somato_end_to_end(tmp_path, capsys):
-    out = tmp_path / 'somato.png'
+    out_dir = tmp_path / 'somato'
     assert cli.main(['somato', '--mesh-shape', '3', '3', '--n-trials', '1',
-                     '--out', str(out), '--dtype', 'float32']) == 0
+                     '--fit-steps', '1', '--out-dir', str(out_dir),
+                     '--dtype', 'float32']) == 0
     printed = capsys.readouterr().out
     assert 'target: S1 waveform' in printed
     assert "somato dataset is not in" in printed  # why the fallback
-    assert 'RMSE target vs simulation' in printed and 'run time' in printed
-    assert out.is_file() and (tmp_path / 'somato_dpl.txt').is_file()
+    assert 'RMSE against the target' in printed and 'run time' in printed
+    assert (out_dir / 'somato.png').is_file()
+    assert f'files in {out_dir.resolve()}/' in printed

@@ -12,8 +12,10 @@ from hnnjax.dipole import Dipole  # noqa: E402
 from hnnjax.network.cell_response import CellResponse  # noqa: E402
 from hnnjax.source import SomatoDataNotFoundError  # noqa: E402
 from hnnjax.source.somato import SHIPPED_S1  # noqa: E402
+from hnnjax.workflows import outputs as wout  # noqa: E402
 from hnnjax.workflows import simulate as wsim  # noqa: E402
 from hnnjax.workflows import somato as wsom  # noqa: E402
+from hnnjax.workflows.somato_figure import plot_somato_figure  # noqa: E402
 
 GID_RANGES = {'L2_basket': range(0, 3), 'L2_pyramidal': range(3, 12),
               'L5_basket': range(12, 15), 'L5_pyramidal': range(15, 24),
@@ -110,7 +112,7 @@ def test_synthetic_target_recovers_shipped_waveform():
     """A small real run of the MNE pipeline on the synthetic recording."""
     dpl = wsom.synthetic_target(n_trials=20)
     shipped = hnn.read_waveform(str(SHIPPED_S1))
-    _, label_nam, s1_nam = wsom._common_grid(dpl, shipped)
+    label_nam, s1_nam = wsom._common_grid(dpl, shipped)
     assert np.corrcoef(label_nam, s1_nam)[0, 1] > 0.9
     assert dpl.info['target'] == 'synthetic'
     assert dpl.times[0] == pytest.approx(-200.0)
@@ -127,8 +129,24 @@ def test_target_rmse_on_common_grid():
     assert rmse == pytest.approx(0.5, abs=1e-6)  # the constant offset
     with pytest.raises(ValueError, match='do not overlap'):
         wsom.target_rmse(_target(t0_ms=200.0, t1_ms=300.0), dpl)
-    assert wsom.amplitude_ratio(_target(100.0), dpl) == pytest.approx(
-        100.5, rel=1e-2)  # peaks sampled every 5 ms
+
+
+def test_least_squares_scale():
+    target = _target(-600.0)  # -600 sin + 0.5: the offset is orthogonal-ish
+    scale = wsom.least_squares_scale(target, _dipole(0.01))
+    assert scale == pytest.approx(-60000.0, rel=1e-2)
+    with pytest.raises(ValueError, match='zero'):
+        wsom.least_squares_scale(target, _dipole(0.0))
+
+
+def test_scale_rule_per_target():
+    label = Dipole([0.0, 1.0], [0.0, 1.0], info={'target': 'somato'})
+    assert wsom.somato_scale(label)[0] == 12.0
+    assert "hnn-core's somato example" in wsom.somato_scale(label)[1]
+    for kind in ('waveform', 'synthetic'):
+        dpl = Dipole([0.0, 1.0], [0.0, 1.0], info={'target': kind})
+        scale, why = wsom.somato_scale(dpl)
+        assert scale == 'fit' and 'least squares' in why
 
 
 # --- figures ----------------------------------------------------------------
@@ -137,42 +155,37 @@ def _legend(ax):
     return [t.get_text() for t in ax.get_legend().get_texts()]
 
 
-def test_somato_figure_same_scale(tmp_path):
-    fig = wsom.plot_somato_figure(_cell_response(), _dipole(), _target())
+def test_somato_figure_one_nam_axis(tmp_path):
+    """Target, seed and fitted on one dipole axis in nAm, however far apart
+    their amplitudes; labelled panels; the note below the legend."""
+    curves = {'seed': (_dipole(0.5), 'seed: RMSE 1 nAm'),
+              'fitted': (_dipole(2.0), 'fitted: RMSE 2 nAm')}
+    fig = plot_somato_figure(_target(100.0), curves,
+                             _cell_response(silent=('L5_basket',)),
+                             fit_window_ms=70.0, note='target: why\nscale: how')
     axes = fig.axes
-    assert len(axes) == 3
-    assert _legend(axes[0]) == ['evprox', 'evdist']
-    assert _legend(axes[1]) == ['test target',
-                                'HNN simulation (mean of 2, x12)']
-    assert axes[1].get_ylabel() == 'Current dipole (nAm)'
-    assert _legend(axes[2]) == list(wsom.CELL_TYPES)
-    assert axes[2].get_xlabel() == 'Time (ms)'
-    assert all('ms' in ax.get_ylabel() for ax in (axes[0], axes[2]))
-    assert axes[2].get_xlim() == (0.0, 170.0)
-    fig.savefig(tmp_path / 'somato_same.png')
-
-
-def test_somato_figure_separate_scales_and_silent_cells(tmp_path):
-    cr = _cell_response(n_trials=1, silent=('L5_basket',))
-    fig = wsom.plot_somato_figure(cr, _dipole(), _target(1000.0))
-    axes = fig.axes
-    assert len(axes) == 4  # panel (b) has a twin y axis
-    assert axes[1].get_ylabel() == 'Target dipole (nAm)'
-    assert axes[3].get_ylabel() == 'Simulation dipole (nAm)'
-    assert 'separate y scales' in axes[1].get_title()
-    assert len(_legend(axes[1])) == 2
-    assert _legend(axes[2]) == ['L2_basket', 'L2_pyramidal', 'L5_pyramidal']
-    assert '(1 trial)' in axes[2].get_ylabel()
-    # zero lines aligned: both y ranges symmetric
-    for ax in (axes[1], axes[3]):
-        low, high = ax.get_ylim()
-        assert low == pytest.approx(-high)
-    fig.savefig(tmp_path / 'somato_split.png')
+    assert len(axes) == 3  # no twin axis
+    drives, dipole, spikes = axes
+    assert _legend(drives) == ['evprox', 'evdist']
+    assert _legend(dipole) == ['fit window (0-70 ms)', 'test target',
+                               'seed: RMSE 1 nAm', 'fitted: RMSE 2 nAm']
+    assert dipole.get_ylabel() == 'Current dipole (nAm)'
+    assert len(dipole.get_lines()) == 4  # zero line, target, seed, fitted
+    low, high = dipole.get_ylim()
+    assert low < -100 and high > 100  # the target's range is on this axis
+    assert fig._suptitle.get_text() == 'target: why\nscale: how'
+    assert _legend(spikes) == ['L2_basket', 'L2_pyramidal', 'L5_pyramidal']
+    assert spikes.get_xlabel() == 'Time (ms)'
+    assert all(ax.get_title() for ax in axes)
+    assert all('Spikes' in ax.get_ylabel() for ax in (drives, spikes))
+    assert spikes.get_xlim() == (0.0, 170.0)
+    fig.savefig(tmp_path / 'somato.png')
 
 
 def test_somato_figure_rejects_non_dipoles():
     with pytest.raises(ValueError, match='Dipole'):
-        wsom.plot_somato_figure(_cell_response(), [_dipole()], _target())
+        plot_somato_figure(_target(), {'seed': ([_dipole()], 'x')},
+                           _cell_response())
 
 
 def test_simulation_figure(tmp_path):
@@ -188,6 +201,60 @@ def test_simulation_figure(tmp_path):
     fig.savefig(tmp_path / 'simulation.png')
     with pytest.raises(ValueError, match='non-empty list'):
         wsim.plot_simulation_figure([], _cell_response())
+
+
+# --- outputs ----------------------------------------------------------------
+
+def test_dipole_text_header_and_full_precision(tmp_path):
+    times = np.arange(0, 10.0125, 0.025)
+    dpl = Dipole(times, np.stack([1e-3 * np.sin(times) / 3, np.cos(times) / 7,
+                                  np.full_like(times, np.pi)], axis=1))
+    fname = tmp_path / 'dpl.txt'
+    wout.write_dipole_text(dpl, fname, 'what it holds', 'smoothed: no')
+    header = [line for line in fname.read_text().splitlines()
+              if line.startswith('#')]
+    assert header == ['# what it holds', '# smoothed: no',
+                      f'# written by hnnjax {hnn.__version__}',
+                      '# columns: time (ms), agg, L2, L5 (current dipole, '
+                      'nAm)']
+    back = hnn.read_dipole(fname)
+    np.testing.assert_array_equal(back.times, dpl.times)
+    for layer in ('agg', 'L2', 'L5'):  # every digit kept
+        np.testing.assert_array_equal(back.data[layer], dpl.data[layer])
+    hnn_core = pytest.importorskip('hnn_core')
+    theirs = hnn_core.read_dipole(str(fname))
+    np.testing.assert_array_equal(theirs.data['agg'], dpl.data['agg'])
+
+
+def test_staged_outputs_replace_stale_files_only_on_success(tmp_path):
+    out_dir = tmp_path / 'job'
+    out_dir.mkdir()
+    for name in ('dpl_5_raw.txt', 'notes.txt'):
+        (out_dir / name).write_text('old')
+    with pytest.raises(RuntimeError):
+        with wout.staged_outputs(out_dir, ['dpl_*.txt']) as stage:
+            (stage / 'dpl_0_raw.txt').write_text('new')
+            raise RuntimeError('failed half way')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['job', 'no_somato']
+    assert sorted(p.name for p in out_dir.iterdir()) == ['dpl_5_raw.txt',
+                                                         'notes.txt']
+    with wout.staged_outputs(out_dir, ['dpl_*.txt']) as stage:
+        (stage / 'dpl_0_raw.txt').write_text('new')
+        assert not (out_dir / 'dpl_0_raw.txt').exists()  # not yet
+    assert sorted(p.name for p in out_dir.iterdir()) == ['dpl_0_raw.txt',
+                                                         'notes.txt']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['job', 'no_somato']
+
+
+def test_abandoned_outputs_leave_nothing(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        with wout.staged_outputs(tmp_path / 'job', ['*']) as stage:
+            (stage / 'half.txt').write_text('partial')
+            wout.abandon_staged_outputs()  # what Ctrl-C does, then exits
+            assert sorted(p.name for p in tmp_path.iterdir()) == \
+                ['no_somato']
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['no_somato']
 
 
 # --- helpers ----------------------------------------------------------------
@@ -227,34 +294,47 @@ def test_resolve_params_and_network_errors(tmp_path):
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(n_trials=0), 'n_trials'), (dict(tstop_ms=-1.0), 'tstop_ms'),
-    (dict(smooth_ms=0), 'smooth_ms'), (dict(scale=0), 'scale'),
+    (dict(n_trials=0), 'n_trials'), (dict(fit_steps=0), 'fit_steps'),
+    (dict(tstop_ms=-1.0), 'tstop_ms'), (dict(tstop_ms=50.0), 'fit window'),
+    (dict(smooth_ms=0), 'smooth_ms'),
     (dict(smooth_ms=200.0), 'must not exceed tstop_ms'),
-    (dict(dtype='float16'), 'dtype'), (dict(out='fig.nope'), 'out'),
-    (dict(target='bogus'), 'target'),
+    (dict(dtype='float16'), 'dtype'), (dict(target='bogus'), 'target'),
 ])
 def test_run_somato_argument_errors(kwargs, match, tmp_path):
-    kwargs.setdefault('out', tmp_path / 'fig.png')
     with pytest.raises(ValueError, match=match):
-        wsom.run_somato(**kwargs)
+        wsom.run_somato(out_dir=tmp_path / 'out', **kwargs)
+    assert not (tmp_path / 'out').exists()
 
 
 # --- reduced end-to-end runs ------------------------------------------------
 
 def test_run_somato_reduced(tmp_path, capsys):
-    out = tmp_path / 'figs' / 'somato.png'
-    res = wsom.run_somato(n_trials=1, out=out, target='waveform',
-                          mesh_shape=(3, 3))
+    """The main job on a 3x3 grid: one trial, one fit step."""
+    out_dir = tmp_path / 'somato'
+    res = wsom.run_somato(n_trials=1, fit_steps=1, out_dir=out_dir,
+                          target='waveform', mesh_shape=(3, 3))
     printed = capsys.readouterr().out
-    assert 'target: S1 waveform' in printed and 'RMSE' in printed
-    assert res.figure_file == out and out.is_file()
-    assert res.dipole_file == tmp_path / 'figs' / 'somato_dpl.txt'
-    written = hnn.read_dipole(res.dipole_file)
-    np.testing.assert_allclose(written.data['agg'], res.average.data['agg'],
-                               atol=1e-4)
-    assert res.average.scale_applied == 12
-    assert np.isfinite(res.rmse_nam) and res.sim_time_s > 0
-    types = set(res.cell_response.spike_types[0])
+    assert 'target: S1 waveform' in printed and 'least squares' in printed
+    for stage in ('[1/4] seed', '[2/4] gradient fit', '[3/4] fitted',
+                  '[4/4]', f'files in {out_dir.resolve()}/'):
+        assert stage in printed
+    assert res.files == sorted(wsom.OUTPUT_FILES)
+    assert sorted(p.name for p in out_dir.iterdir()) == res.files
+    fitted = hnn.read_dipole(out_dir / 'fitted_dpl.txt')
+    np.testing.assert_array_equal(fitted.data['agg'],
+                                  res.fitted.average.data['agg'])
+    header = (out_dir / 'seed_dpl.txt').read_text().split('\n0.0')[0]
+    assert 'mean of 1 faithful trial (float64)' in header
+    assert 'smoothed over 20 ms' in header and 'least squares' in header
+    assert 'nAm' in header and hnn.__version__ in header
+    drives = (out_dir / 'fitted_drives.txt').read_text()
+    assert all(name in drives for name in res.fit.values)
+    for run in (res.seed, res.fitted):
+        assert np.isfinite(run.rmse_nam) and run.rmse_nam > 0
+        assert run.rmse_nam == pytest.approx(wsom.target_rmse(
+            res.target, run.average, 70.0)[0])
+    assert len(res.fit.loss_history) == 2
+    types = set(res.fitted.cell_response.spike_types[0])
     assert {'evprox1', 'evprox2', 'evdist1', 'evdist2'} <= types
 
 
@@ -264,7 +344,8 @@ def test_run_simulation_reduced(tmp_path, capsys):
                               smooth_ms=10.0, scale=100.0)
     printed = capsys.readouterr().out
     assert 'simulated 2 trials of 60 ms' in printed
-    assert [f.name for f in res.trial_files] == ['dpl_0.txt', 'dpl_1.txt']
+    assert [f.name for f in res.trial_files] == ['dpl_0_raw.txt',
+                                                 'dpl_1_raw.txt']
     assert all(f.is_file() for f in res.trial_files)
     assert res.average_file.is_file() and res.figure_file.is_file()
     assert res.average.nave == 2 and res.average.scale_applied == 100

@@ -12,15 +12,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
-
 from ..dipole import Dipole
 from ..grad import model
-from .least_squares import levenberg_marquardt_step
+from ..progress import bar, busy, compile_notices, say
 from .._checks import (check_array, check_bool, check_int, check_nonzero, check_number,
                        check_option)
 from .arguments import (check_bounds, check_key, check_optimizer, check_run, check_start,
                         check_target)
+from .least_squares import levenberg_marquardt_step
 from .objective import dipole_fn, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
 
@@ -151,128 +150,146 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     grid_names, grid_rows = _grid_points(grid, free, tr) if grid else ([], None)
     opt = optax.adam(0.05) if optimizer is None else optimizer
     check_optimizer(opt, len(free))
-    key = jax.random.PRNGKey(0) if key is None else key
-    fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
-    tgt = jnp.asarray(np.interp(times, tgt_t, tgt_v))
-    z = trial_draws(net, gn, n_trials, tstop, draws, key)
+    with compile_notices(progress):
+        key = jax.random.PRNGKey(0) if key is None else key
+        fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, max_delay)
+        tgt = jnp.asarray(np.interp(times, tgt_t, tgt_v))
+        z = trial_draws(net, gn, n_trials, tstop, draws, key)
 
-    def compile_objective(fn):
-        def simulate(u):
-            theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
-            dpl, overflow = fn(theta, z)
-            avg = dpl.mean(axis=0)
-            if smooth_window:
-                avg = hamming_smooth(avg, smooth_window, dt)
-            s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
-            return avg, s, overflow.any()
+        def compile_objective(fn):
+            def simulate(u):
+                theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
+                dpl, overflow = fn(theta, z)
+                avg = dpl.mean(axis=0)
+                if smooth_window:
+                    avg = hamming_smooth(avg, smooth_window, dt)
+                s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
+                return avg, s, overflow.any()
 
-        def objective(u):
-            avg, s, overflow = simulate(u)
-            return loss_fn(s * avg, tgt), (s, overflow)
-
-        def objectives(us):
-            val, (_, overflow) = jax.vmap(objective)(us)
-            return val, overflow.any()
-
-        def residuals(us):
-            def one(u):
+            def objective(u):
                 avg, s, overflow = simulate(u)
-                return s * avg - tgt, overflow
-            res, overflow = jax.vmap(one)(us)
-            return res, overflow.any()
+                return loss_fn(s * avg, tgt), (s, overflow, avg)
 
-        return (jax.jit(simulate), jax.jit(jax.value_and_grad(objective, has_aux=True)),
-                jax.jit(objectives), jax.jit(residuals))
+            def objectives(us):
+                val, (_, overflow, _) = jax.vmap(objective)(us)
+                return val, overflow.any()
 
-    compiled = compile_objective(fn)
+            def residuals(us):
+                def one(u):
+                    avg, s, overflow = simulate(u)
+                    return s * avg - tgt, overflow
+                res, overflow = jax.vmap(one)(us)
+                return res, overflow.any()
 
-    def evaluate(u, kind):
-        """kind 'grad': (loss, gradient); 'forward': (avg, scale); 'batch':
-        losses of a batch of points; 'residuals': their residual waveforms.
-        A call with more events than the model has room for -> twice the
-        room, compiled again (rare)."""
-        nonlocal gn, compiled
-        while True:
-            if kind == "grad":
-                (val, (_, overflow)), g = compiled[1](u)
-                out = (val, g)
-            elif kind == "forward":
-                avg, s, overflow = compiled[0](u)
-                out = (avg, s)
+            return (jax.jit(simulate), jax.jit(jax.value_and_grad(objective, has_aux=True)),
+                    jax.jit(objectives), jax.jit(residuals))
+
+        compiled = compile_objective(fn)
+        reuse_gradient = gradient == "autodiff" and n_steps > 0
+
+        def evaluate(u, kind):
+            """kind 'grad': (loss, gradient); 'forward': (avg, scale); 'batch':
+            losses of a batch of points; 'residuals': their residual waveforms.
+            After autodiff steps, 'forward' reuses the compiled gradient: a
+            backward pass costs less than compiling the forward pass alone.
+            A call with more events than the model has room for -> twice the
+            room, compiled again (rare)."""
+            nonlocal gn, compiled
+            while True:
+                if kind == "grad" or (kind == "forward" and reuse_gradient):
+                    (val, (s, overflow, avg)), g = compiled[1](u)
+                    out = (val, g) if kind == "grad" else (avg, s)
+                elif kind == "forward":
+                    avg, s, overflow = compiled[0](u)
+                    out = (avg, s)
+                else:
+                    out, overflow = compiled[2 if kind == "batch" else 3](u)
+                if not bool(overflow):
+                    return out
+                if progress:
+                    say("fit: more events than the compiled model has room for; "
+                        "compiling it again with twice the room")
+                gn = model.grow(gn)
+                compiled = compile_objective(dipole_fn(net, tstop, dt, max_delay, gn)[0])
+
+        u = jnp.asarray(tr.to_unconstrained(theta0[idx]))
+        grid_losses = None
+        if grid:
+            cols = np.array([free.index(n) for n in grid_names])
+            x = np.repeat(np.asarray(theta0, float)[idx][None], len(grid_rows), axis=0)
+            x[:, cols] = grid_rows
+            rows = tr.to_unconstrained(x)
+            grid_losses = np.empty(len(rows))
+            if progress:
+                say(f"fit: loss at {len(rows)} grid points ({', '.join(grid_names)})")
+            for s in bar(range(0, len(rows), grid_batch), desc="grid", unit="batch",
+                         enabled=progress):
+                batch = rows[s:s + grid_batch]
+                pad = np.concatenate([batch, np.repeat(batch[-1:], grid_batch - len(batch), 0)])
+                grid_losses[s:s + len(batch)] = np.asarray(evaluate(jnp.asarray(pad), "batch"))[:len(batch)]
+            if not np.any(np.isfinite(grid_losses)):
+                raise FloatingPointError("non-finite loss at every grid point")
+            u = jnp.asarray(rows[int(np.nanargmin(np.where(np.isfinite(grid_losses), grid_losses, np.nan)))])
+
+        state = opt.init(u)
+        history = []
+        best = (np.inf, u)
+        if progress and n_steps:
+            say(f"fit: {n_steps} {gradient} gradient steps on {', '.join(free)}"
+                f" ({n_trials} trial{'s' * (n_trials > 1)} of {tstop:g} ms)")
+        steps = bar(range(n_steps), desc="fit", unit="step", enabled=progress and n_steps > 0)
+        for step in steps:
+            if gradient == "autodiff":
+                val, g = evaluate(u, "grad")
             else:
-                out, overflow = compiled[2 if kind == "batch" else 3](u)
-            if not bool(overflow):
-                return out
-            gn = model.grow(gn)
-            compiled = compile_objective(dipole_fn(net, tstop, dt, max_delay, gn)[0])
-
-    u = jnp.asarray(tr.to_unconstrained(theta0[idx]))
-    grid_losses = None
-    if grid:
-        cols = np.array([free.index(n) for n in grid_names])
-        x = np.repeat(np.asarray(theta0, float)[idx][None], len(grid_rows), axis=0)
-        x[:, cols] = grid_rows
-        rows = tr.to_unconstrained(x)
-        grid_losses = np.empty(len(rows))
-        for s in tqdm(range(0, len(rows), grid_batch), desc="grid", disable=not progress):
-            batch = rows[s:s + grid_batch]
-            pad = np.concatenate([batch, np.repeat(batch[-1:], grid_batch - len(batch), 0)])
-            grid_losses[s:s + len(batch)] = np.asarray(evaluate(jnp.asarray(pad), "batch"))[:len(batch)]
-        if not np.any(np.isfinite(grid_losses)):
-            raise FloatingPointError("non-finite loss at every grid point")
-        u = jnp.asarray(rows[int(np.nanargmin(np.where(np.isfinite(grid_losses), grid_losses, np.nan)))])
-
-    state = opt.init(u)
-    history = []
-    best = (np.inf, u)
-    bar = tqdm(range(n_steps), desc="fit", disable=not progress or n_steps == 0)
-    for step in bar:
-        if gradient == "autodiff":
-            val, g = evaluate(u, "grad")
-        else:
-            val, g = smoothed_value_and_grad(lambda b: evaluate(b, "batch"), u,
-                                             jax.random.fold_in(key, step), smoothing, n_samples)
-        bad = [free[i] for i in np.flatnonzero(~np.isfinite(np.asarray(g)))]
-        if not np.isfinite(float(val)) or bad:
-            raise FloatingPointError(f"non-finite loss ({float(val)}) or gradient at step {step}"
-                                     f" for parameters {bad or free}")
-        history.append(float(val))
-        best = min(best, (float(val), u), key=lambda b: b[0])
-        bar.set_postfix(loss=f"{float(val):.4g}")
-        updates, state = opt.update(g, state, u)
-        u = optax.apply_updates(u, updates)
-    avg, s = evaluate(u, "forward")
-    val = loss_fn(s * avg, tgt)
-    if not np.isfinite(float(val)):
-        raise FloatingPointError(f"non-finite loss ({float(val)}) after step {n_steps}")
-    history.append(float(val))
-    if n_steps and history[-1] > history[0]:
-        warnings.warn(f"the loss rose over the {n_steps} gradient steps ({history[0]:.4g} -> "
-                      f"{history[-1]:.4g}); the best point seen is returned.  Lower the "
-                      "optimizer's learning rate?", UserWarning, stacklevel=2)
-    if best[0] < float(val):  # return the best parameters seen, not the last
-        u = best[1]
-        avg, s = evaluate(u, "forward")
-    if refine:
-        r = np.asarray(s * avg - tgt)
-        for step in tqdm(range(refine), desc="refine", disable=not progress):
-            try:
-                out = levenberg_marquardt_step(lambda b: evaluate(jnp.asarray(b), "residuals"),
-                                               np.asarray(u), r, refine_step, free)
-            except FloatingPointError as err:
-                raise FloatingPointError(f"refinement step {step}: {err}") from None
-            if out is None:
-                break
-            u, r = jnp.asarray(out[0]), out[1]
-            history.append(float(np.sqrt(np.mean(r ** 2))))
-        if len(history) > n_steps + 1:  # a step was taken
+                val, g = smoothed_value_and_grad(lambda b: evaluate(b, "batch"), u,
+                                                 jax.random.fold_in(key, step), smoothing, n_samples)
+            bad = [free[i] for i in np.flatnonzero(~np.isfinite(np.asarray(g)))]
+            if not np.isfinite(float(val)) or bad:
+                raise FloatingPointError(f"non-finite loss ({float(val)}) or gradient at step {step}"
+                                         f" for parameters {bad or free}")
+            history.append(float(val))
+            best = min(best, (float(val), u), key=lambda b: b[0])
+            steps.set_postfix(loss=f"{float(val):.4g}")
+            updates, state = opt.update(g, state, u)
+            u = optax.apply_updates(u, updates)
+        with busy("fit: loss at the last point", progress):
             avg, s = evaluate(u, "forward")
-    fitted = np.asarray(tr.to_constrained(u))
-    values = dict(zip(free, fitted.tolist()))
-    net_fit = copy.deepcopy(net)
-    for n, v in values.items():
-        set_drive_parameter(net_fit, n, v)
-    dpl = Dipole(times, np.asarray(avg) * float(s))
-    points = dict(zip(grid_names, grid_rows.T)) if grid else None
-    return FitResult(values=values, net=net_fit, loss_history=history, dipole=dpl, scale=float(s),
-                     grid_points=points, grid_losses=grid_losses)
+        val = loss_fn(s * avg, tgt)
+        if not np.isfinite(float(val)):
+            raise FloatingPointError(f"non-finite loss ({float(val)}) after step {n_steps}")
+        history.append(float(val))
+        if n_steps and history[-1] > history[0]:
+            warnings.warn(f"the loss rose over the {n_steps} gradient steps ({history[0]:.4g} -> "
+                          f"{history[-1]:.4g}); the best point seen is returned.  Lower the "
+                          "optimizer's learning rate?", UserWarning, stacklevel=2)
+        if best[0] < float(val):  # return the best parameters seen, not the last
+            u = best[1]
+            with busy(f"fit: back to the best point (loss {best[0]:.4g})", progress):
+                avg, s = evaluate(u, "forward")
+        if refine:
+            r = np.asarray(s * avg - tgt)
+            if progress:
+                say(f"fit: up to {refine} Levenberg-Marquardt steps")
+            for step in bar(range(refine), desc="refine", unit="step", enabled=progress):
+                try:
+                    out = levenberg_marquardt_step(lambda b: evaluate(jnp.asarray(b), "residuals"),
+                                                   np.asarray(u), r, refine_step, free)
+                except FloatingPointError as err:
+                    raise FloatingPointError(f"refinement step {step}: {err}") from None
+                if out is None:
+                    break
+                u, r = jnp.asarray(out[0]), out[1]
+                history.append(float(np.sqrt(np.mean(r ** 2))))
+            if len(history) > n_steps + 1:  # a step was taken
+                with busy("fit: the refined point", progress):
+                    avg, s = evaluate(u, "forward")
+        fitted = np.asarray(tr.to_constrained(u))
+        values = dict(zip(free, fitted.tolist()))
+        net_fit = copy.deepcopy(net)
+        for n, v in values.items():
+            set_drive_parameter(net_fit, n, v)
+        dpl = Dipole(times, np.asarray(avg) * float(s))
+        points = dict(zip(grid_names, grid_rows.T)) if grid else None
+        return FitResult(values=values, net=net_fit, loss_history=history, dipole=dpl, scale=float(s),
+                         grid_points=points, grid_losses=grid_losses)

@@ -7,13 +7,13 @@ import warnings
 import equinox as eqx
 import jax
 import numpy as np
-from tqdm.auto import tqdm
 
 from .._checks import (check_bool, check_int, check_memory, check_nonzero, check_number,
                        check_option, check_time_grid)
 from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
 from ..drives.events import drive_event_times
+from ..progress import bar, compile_notices
 from .cell_response import CellResponse
 from .compile import compile_network, drive_events
 from .grid import run
@@ -188,7 +188,7 @@ def baseline_renormalize(times, l2_raw, l5_raw, n_pyr):
 
 def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, record_isec=False,
                     record_ca=False, postproc=False, *, dtype="float64", batch_size=None,
-                    progress=False):
+                    progress=True):
     """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
     (sharded over devices when there are several).
 
@@ -198,7 +198,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     'float32' (faster).  ``batch_size`` trials run per call: by default all
     of them on GPUs or several devices, 8 on one CPU device (see
     ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
-    over the calls.
+    over the trials and says when compiling takes long, both only once they
+    have lasted 2 s (``hnnjax.progress``); False silences them.
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
@@ -227,14 +228,14 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     spikes_by_trial = instantiate_drives(net, tstop, n_trials)
     events = drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
     size = batch_size or default_batch_size(n_trials)
-    chunks = range(0, n_trials, size)
-    if progress:
-        chunks = tqdm(chunks, desc="trials", unit="batch", total=len(chunks))
     outs = []
-    for i in chunks:
-        out, arrays = run_batch(arrays, _take(events, np.arange(i, min(i + size, n_trials))),
-                                n_steps, dt)
-        outs.append(out)
+    with compile_notices(progress), bar(total=n_trials, desc="trials", unit="trial",
+                                        enabled=progress) as trials_done:
+        for i in range(0, n_trials, size):
+            out, arrays = run_batch(arrays, _take(events, np.arange(i, min(i + size, n_trials))),
+                                    n_steps, dt)
+            outs.append(out)
+            trials_done.update(min(size, n_trials - i))
     net._delivery_capacity = arrays.capacity  # the room this network needed, for the next run
     spikes, dip, rec = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
     if not np.all(np.isfinite(dip)):

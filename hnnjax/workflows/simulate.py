@@ -6,7 +6,6 @@ scaling, spike counts, figure panels) are reused by :mod:`.somato`.
 import inspect
 import os
 import time
-import warnings
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -20,9 +19,10 @@ from ..network.simulate import simulate_dipole
 from ..network_models import add_erp_drives_to_jones_model, jones_2009_model
 from ..viz.dipole import plot_dipole
 from ..viz.spikes import CELL_TYPES, plot_spikes_hist
+from .names import DTYPES, SHIPPED_PARAMS
+from .outputs import default_out_dir, staged_outputs, write_dipole_text
 
-SHIPPED_PARAMS = ('default', 'N20')
-DTYPES = ('float64', 'float32')
+OUTPUT_PATTERNS = ('dpl_*.txt', 'simulation.png')  # what a run writes
 BIN_MS = 5.0  # width of the spike-histogram bins
 # fixed per series, so that colours do not shift when a series is silent
 SPIKE_COLORS = {'L2_basket': 'tab:red', 'L2_pyramidal': 'tab:green',
@@ -74,19 +74,6 @@ def check_mesh_shape(mesh_shape):
     return tuple(int(n) for n in mesh_shape)
 
 
-def check_figure_path(path):
-    """The figure path as a Path, if matplotlib can write its format."""
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    formats = Figure().canvas.get_supported_filetypes()
-    if path.suffix.lstrip('.').lower() not in formats:
-        raise ValueError(f"out must end with an image extension matplotlib "
-                         f"writes ({', '.join(sorted(formats))}); got "
-                         f"{str(path)!r}")
-    return path
-
-
 def resolve_params(params):
     """Read ``params``: 'default' / 'N20' (shipped), a .json / .param path
     or a dict. Raises FileNotFoundError for a path that does not exist."""
@@ -128,7 +115,8 @@ def build_network(params, *, erp_drives=False, params_drives=True,
 
 def simulate_trials(net, tstop_ms, dt_ms=0.025, n_trials=1,
                     dtype='float64', progress=False):
-    """``simulate_dipole`` timed; ``progress`` is passed on where supported.
+    """``simulate_dipole`` timed; ``progress`` (a bar over the trials, a
+    line while compiling) is passed on where supported.
 
     Returns (list of Dipole in nAm, wall time in s).
     """
@@ -152,12 +140,11 @@ def postprocess(dpls, smooth_ms=None, scale=None):
     return average_dipoles(dpls)
 
 
-def write_average(dpl, fname):
-    """:meth:`Dipole.write` without the warning that ``nave`` is not kept."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='Writing a Dipole that '
-                                'averages')
-        dpl.write(fname)
+def processing_note(smooth_ms, scale, scale_why=''):
+    """'smoothed over 20 ms (Hamming window), scaled x12 (why)'."""
+    smoothed = (f'smoothed over {smooth_ms:g} ms (Hamming window)'
+                if smooth_ms else 'not smoothed')
+    return f"{smoothed}, scaled x{scale:.6g}{f' ({scale_why})' * bool(scale_why)}"
 
 
 def spikes_per_cell_type(cell_response):
@@ -224,15 +211,19 @@ class SimulationResult:
 
 
 def run_simulation(params, *, tstop_ms=170.0, dt_ms=0.025, n_trials=1,
-                   erp_drives=False, params_drives=True, out_dir='.',
+                   erp_drives=False, params_drives=True, out_dir=None,
                    dtype='float64', smooth_ms=None, scale=None,
                    mesh_shape=(10, 10), verbose=True):
-    """Simulate ``params`` and write ``dpl_<k>.txt`` (k from 0), the average
-    ``dpl_average.txt`` and ``simulation.png`` into ``out_dir``.
+    """Simulate ``params`` and write into ``out_dir`` (default
+    ``hnnjax_out/simulate``): ``dpl_<k>_raw.txt``, trial k as simulated
+    (k from 0); ``dpl_average.txt``, the mean of the trials each smoothed
+    and scaled; ``simulation.png``. Files an earlier run left there are
+    replaced once the run has finished (:mod:`.outputs`).
 
     ``smooth_ms`` / ``scale`` default to the params' ``dipole_smooth_win``
     and ``dipole_scalefctr``; 0 (smooth) or 1 (scale) turn them off.
-    ``verbose`` prints a summary. Returns a :class:`SimulationResult`.
+    ``verbose`` shows progress and prints a summary. Returns a
+    :class:`SimulationResult` (its paths are those in ``out_dir``).
     """
     import matplotlib.pyplot as plt
 
@@ -249,25 +240,31 @@ def run_simulation(params, *, tstop_ms=170.0, dt_ms=0.025, n_trials=1,
     check_scale(scale)
     net = build_network(params, erp_drives=erp_drives,
                         params_drives=params_drives, mesh_shape=mesh_shape)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    dpls, sim_s = simulate_trials(net, tstop_ms, dt_ms, n_trials, dtype,
-                                  progress=verbose)
-    average = postprocess(dpls, smooth_ms, scale)
-    trial_files = [out_dir / f'dpl_{k}.txt' for k in range(n_trials)]
-    for dpl, fname in zip(dpls, trial_files):
-        dpl.write(fname)
-    average_file = out_dir / 'dpl_average.txt'
-    write_average(average, average_file)
-    fig = plot_simulation_figure(dpls, net.cell_response)
-    figure_file = out_dir / 'simulation.png'
-    fig.savefig(figure_file, dpi=120)
-    plt.close(fig)
+    out_dir = Path(default_out_dir('simulate') if out_dir is None
+                   else out_dir)
+    trial_names = [f'dpl_{k}_raw.txt' for k in range(n_trials)]
+    with staged_outputs(out_dir, OUTPUT_PATTERNS) as stage:
+        dpls, sim_s = simulate_trials(net, tstop_ms, dt_ms, n_trials, dtype,
+                                      progress=verbose)
+        for k, (dpl, name) in enumerate(zip(dpls, trial_names)):
+            write_dipole_text(dpl, stage / name,
+                              f'trial {k} of {n_trials}, as simulated: not '
+                              'smoothed, not scaled', f'{tstop_ms:g} ms, dt '
+                              f'{dt_ms:g} ms, {dtype}')
+        average = postprocess(dpls, smooth_ms, scale)
+        write_dipole_text(average, stage / 'dpl_average.txt',
+                          f'mean of {n_trials} trial'
+                          f"{'s' * (n_trials > 1)}, each "
+                          f'{processing_note(smooth_ms, scale)}',
+                          f'{tstop_ms:g} ms, dt {dt_ms:g} ms, {dtype}')
+        fig = plot_simulation_figure(dpls, net.cell_response)
+        fig.savefig(stage / 'simulation.png', dpi=120)
+        plt.close(fig)
     result = SimulationResult(
         dpls, average, net.cell_response,
-        spikes_per_cell_type(net.cell_response), sim_s, trial_files,
-        average_file, figure_file)
+        spikes_per_cell_type(net.cell_response), sim_s,
+        [out_dir / name for name in trial_names],
+        out_dir / 'dpl_average.txt', out_dir / 'simulation.png')
     if verbose:
         n_cells = {ct: len(net.gid_ranges[ct]) for ct in CELL_TYPES}
         _print_summary(result, n_cells, net.external_drives, tstop_ms, dt_ms,
@@ -283,12 +280,12 @@ def _print_summary(result, n_cells, drives, tstop_ms, dt_ms, dtype,
     print(f"simulated {n_trials} trial{'s' * (n_trials > 1)} of "
           f"{tstop_ms:g} ms (dt {dt_ms:g} ms, {dtype}) in "
           f"{result.sim_time_s:.1f} s")
-    print(f"dipoles smoothed over {smooth_ms:g} ms, scaled x{scale:g}"
-          if smooth_ms else f"dipoles not smoothed, scaled x{scale:g}")
+    print(f"trial dipoles {processing_note(smooth_ms, scale)}, then "
+          "averaged")
     print("spikes per cell type (all trials, mean rate per cell):")
     for ct, count in result.spike_counts.items():
         rate_hz = count / (n_cells[ct] * n_trials * tstop_ms * 1e-3)
         print(f"  {ct:<13} {count:6d}  ({rate_hz:.2f} Hz)")
-    print(f"wrote {len(result.trial_files)} trial dipoles "
-          f"({result.trial_files[0].parent}/dpl_<k>.txt), "
-          f"{result.average_file}, {result.figure_file}")
+    print(f"files in {result.figure_file.parent.resolve()}/: "
+          f"dpl_<k>_raw.txt (k = 0..{n_trials - 1}), "
+          f"{result.average_file.name}, {result.figure_file.name}")

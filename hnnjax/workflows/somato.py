@@ -1,10 +1,13 @@
-"""hnn-core's median-nerve (S1) workflow: target waveform vs HNN simulation.
+"""hnn-core's median-nerve (S1) workflow: a target waveform, the seed
+network's simulation, a gradient fit of its drives, the fitted simulation.
 
 The target is the rh G_postcentral label time course of MNE's somato
 dataset when a local copy exists, else the shipped S1 waveform, or on
 request a label time course recovered from a synthetic MEG recording. The
-simulation is :func:`hnnjax.network_models.somato_model` (N20 network, four
-evoked drives), smoothed (20 ms) and scaled (x12) per trial, then averaged.
+seed is :func:`hnnjax.network_models.somato_model` (N20 network, four
+evoked drives); :func:`hnnjax.fit.fit_drives` fits a few of its drive
+parameters to the target (:mod:`.somato_fit`); both networks are then
+simulated with the NEURON-faithful ``simulate_dipole`` and scored there.
 """
 import tempfile
 import time
@@ -18,18 +21,23 @@ from ..dipole import Dipole, read_waveform
 from ..io.params import params_path
 from ..network_models import (add_somato_drives_to_jones_model,
                               jones_2009_model, somato_model)
+from ..progress import busy
 from ..source import (SomatoDataNotFoundError, label_dipole,
                       make_synthetic_meg, somato_target)
 from ..source.somato import ENV_VAR, SHIPPED_S1
 from ..viz.spikes import CELL_TYPES
-from .simulate import (check_dtype, check_figure_path, check_mesh_shape,
-                       check_positive, check_scale, check_smoothing,
-                       check_times, plot_spike_panel, postprocess,
-                       simulate_trials, write_average)
+from .names import TARGETS
+from .outputs import (default_out_dir, header_lines, staged_outputs,
+                      write_dipole_text)
+from .simulate import (check_dtype, check_mesh_shape, check_positive,
+                       check_smoothing, check_times, postprocess,
+                       processing_note, simulate_trials)
+from .somato_figure import plot_somato_figure
+from .somato_fit import FIT_PARAMS, FIT_TSTOP_MS, fit_somato_drives
 
-TARGETS = ('auto', 'somato', 'synthetic', 'waveform')
-DRIVE_TYPES = ('evprox', 'evdist')
-AMPLITUDE_RATIO = 10.0  # target/simulation peaks beyond it: separate y axes
+LABEL_SCALE = 12.0  # hnn-core somato example: model dipole vs label (nAm)
+OUTPUT_FILES = ('somato.png', 'target_dpl.txt', 'seed_dpl.txt',
+                'fitted_dpl.txt', 'fitted_drives.txt')
 
 
 def somato_network(mesh_shape=None):
@@ -48,11 +56,6 @@ def shipped_waveform_target(reason):
     dpl.info.update(target='waveform', reason=reason,
                     name=f'S1 waveform ({Path(str(SHIPPED_S1)).name})')
     return dpl
-
-
-def _agg(dpl):
-    """(times in ms, aggregate dipole in nAm) of a Dipole."""
-    return dpl.times, dpl.data['agg']
 
 
 def synthetic_target(*, n_trials=60, seed=0):
@@ -122,165 +125,223 @@ def somato_target_or_fallback(target='auto', data_path=None):
     return dpl
 
 
-def _common_grid(target, dpl):
-    """Target samples within ``dpl``'s time span and ``dpl`` interpolated
-    (linearly) on them: (times in ms, target nAm, dpl nAm)."""
-    times, values = _agg(target)
-    common = (times >= dpl.times[0]) & (times <= dpl.times[-1])
+def somato_scale(target):
+    """(scale, why) of the simulated dipole against ``target``: x12 for the
+    label time course of MNE's somato data, as hnn-core's somato example;
+    'fit' (least squares, per curve) for the other targets, whose amplitude
+    the model is not calibrated to."""
+    if target.info.get('target') == 'somato':
+        return LABEL_SCALE, ("hnn-core's somato example scales the model "
+                             f"x{LABEL_SCALE:g} to this label time course")
+    return 'fit', ('least squares: the model is not calibrated to this '
+                   "target's amplitude, so the scale is fitted, not assumed")
+
+
+def _common_grid(target, dpl, tmax_ms=np.inf):
+    """Target samples within ``dpl``'s time span (and up to ``tmax_ms``) and
+    ``dpl`` interpolated (linearly) on them: (target nAm, dpl nAm)."""
+    times, values = target.times, target.data['agg']
+    common = (times >= dpl.times[0]) & (times <= min(dpl.times[-1], tmax_ms))
     if not common.any():
         raise ValueError(
             f"target ({times[0]:g}-{times[-1]:g} ms) and dpl "
-            f"({dpl.times[0]:g}-{dpl.times[-1]:g} ms) do not overlap in time")
-    return times[common], values[common], np.interp(times[common], *_agg(dpl))
+            f"({dpl.times[0]:g}-{dpl.times[-1]:g} ms) do not overlap in time"
+            f" (up to {tmax_ms:g} ms)")
+    return values[common], np.interp(times[common], dpl.times,
+                                     dpl.data['agg'])
 
 
-def target_rmse(target, dpl):
+def least_squares_scale(target, dpl, tmax_ms=np.inf):
+    """The factor s minimising sum (target - s dpl)^2 over the target's
+    samples within ``dpl``'s time span, up to ``tmax_ms``."""
+    target_nam, dpl_nam = _common_grid(target, dpl, tmax_ms)
+    power = float(dpl_nam @ dpl_nam)
+    if power == 0:
+        raise ValueError("the simulated dipole is zero: no scale fits it")
+    return float(target_nam @ dpl_nam) / power
+
+
+def target_rmse(target, dpl, tmax_ms=np.inf):
     """RMSE (nAm) between ``target`` and ``dpl`` on the target's samples that
-    lie within ``dpl``'s time span. Returns (rmse in nAm, number of samples).
-    """
-    _, target_nam, dpl_nam = _common_grid(target, dpl)
+    lie within ``dpl``'s time span, up to ``tmax_ms``. Returns (rmse in
+    nAm, number of samples)."""
+    target_nam, dpl_nam = _common_grid(target, dpl, tmax_ms)
     return float(np.sqrt(np.mean((target_nam - dpl_nam) ** 2))), \
         target_nam.size
 
 
-def amplitude_ratio(target, dpl):
-    """Peak |target| / peak |dpl| (nAm) over their common time span."""
-    _, target_nam, dpl_nam = _common_grid(target, dpl)
-    peak = np.abs(dpl_nam).max()
-    return float(np.abs(target_nam).max() / peak) if peak > 0 else np.inf
+@dataclass
+class SomatoRun:
+    """One network's faithful simulation in the somato workflow: trials
+    (nAm, smoothed), their mean scaled against the target, its score."""
 
-
-def _peak_gap(ratio):
-    """'target peak 1,106x' or 'simulation peak 25x' (the larger of the
-    two) from a ratio of peaks, target / simulation."""
-    if ratio >= 1:
-        return f"target peak {ratio:,.0f}x"
-    return f"simulation peak {1 / ratio:,.0f}x"
-
-
-def _plot_comparison(ax, target, average):
-    """Panel (b): target and simulation (nAm), on separate y axes with
-    aligned zeros if their peaks differ more than ``AMPLITUDE_RATIO``-fold."""
-    sim_label = (f'HNN simulation (mean of {average.nave}, '
-                 f'x{average.scale_applied:g})')
-    ax.axhline(0, color='k', ls=':', lw=0.8)
-    lines = ax.plot(*_agg(target), 'r--', lw=1.5,
-                    label=target.info.get('name', 'target'))
-    ratio = amplitude_ratio(target, average)
-    split = not 1 / AMPLITUDE_RATIO <= ratio <= AMPLITUDE_RATIO
-    sim_ax = ax.twinx() if split else ax
-    lines += sim_ax.plot(*_agg(average), 'k', lw=1.5, label=sim_label)
-    if split:
-        for this_ax, dpl, who, color in ((ax, target, 'Target', 'r'),
-                                         (sim_ax, average, 'Simulation', 'k')):
-            limit = 1.1 * np.abs(dpl.data['agg']).max() or 1.0
-            this_ax.set_ylim(-limit, limit)
-            this_ax.set_ylabel(f'{who} dipole (nAm)', color=color)
-            this_ax.tick_params(axis='y', colors=color)
-        ax.set_title('(b) Target vs simulation, separate y scales '
-                     f'({_peak_gap(ratio)})')
-    else:
-        ax.set_ylabel('Current dipole (nAm)')
-        ax.set_title('(b) Target vs simulation')
-    ax.legend(lines, [line.get_label() for line in lines], loc='best',
-              fontsize='small')
-
-
-def plot_somato_figure(cell_response, average, target):
-    """hnn-core's somato figure, three panels sharing time (ms).
-
-    (a) drive spikes (evprox*, evdist*), (b) the target and the average
-    simulated dipole (nAm; on separate y axes if their amplitudes differ
-    more than tenfold), (c) output spikes by cell type. Returns the Figure.
-    """
-    import matplotlib.pyplot as plt
-
-    if not isinstance(average, Dipole) or not isinstance(target, Dipole):
-        raise ValueError("average and target must be Dipole instances")
-    fig, axes = plt.subplots(3, 1, sharex=True, figsize=(7, 8),
-                             constrained_layout=True)
-    plot_spike_panel(axes[0], cell_response, DRIVE_TYPES,
-                     '(a) Drive spikes (evoked inputs)')
-    _plot_comparison(axes[1], target, average)
-    plot_spike_panel(axes[2], cell_response, CELL_TYPES,
-                     '(c) Output spikes by cell type')
-    for ax in axes[:2]:
-        ax.set_xlabel('')
-    axes[2].set_xlabel('Time (ms)')
-    axes[2].set_xlim(average.times[0], average.times[-1])
-    return fig
+    dpls: list
+    average: Dipole  # mean of the smoothed trials, scaled (nAm)
+    cell_response: object
+    scale: float
+    rmse_nam: float
+    n_samples: int  # target samples the RMSE is taken over
+    sim_time_s: float
 
 
 @dataclass
 class SomatoResult:
-    """What :func:`run_somato` produced (data, scores, paths, timings)."""
+    """What :func:`run_somato` produced: target, the seed and fitted runs,
+    the fit, the files (in ``out_dir``) and the total wall time."""
 
     target: Dipole
-    dpls: list
-    average: Dipole
-    cell_response: object
-    rmse_nam: float
-    sim_time_s: float
+    seed: SomatoRun
+    fitted: SomatoRun
+    fit: object  # hnnjax.fit.FitResult
+    seed_values: dict  # fitted parameter -> seed value
+    out_dir: Path
+    files: list
     total_time_s: float
-    figure_file: Path
-    dipole_file: Path
 
 
-def run_somato(n_trials=25, out='somato.png', target='auto', data_path=None,
-               dtype='float64', *, tstop_ms=170.0, dt_ms=0.025,
-               smooth_ms=20.0, scale=12.0, mesh_shape=None, verbose=True):
-    """Run the somato workflow end to end and write its figure.
+def _simulate_run(net, target, scale, *, n_trials, tstop_ms, dt_ms,
+                  smooth_ms, dtype, progress):
+    """Faithful trials of ``net``, each smoothed, averaged, scaled
+    (``scale`` or least squares) and scored against ``target`` over the
+    fit window."""
+    dpls, sim_s = simulate_trials(net, tstop_ms, dt_ms, n_trials, dtype,
+                                  progress=progress)
+    average = postprocess(dpls, smooth_ms)
+    if scale == 'fit':
+        scale = least_squares_scale(target, average, FIT_TSTOP_MS)
+    average.scale(scale)
+    rmse, n_samples = target_rmse(target, average, FIT_TSTOP_MS)
+    return SomatoRun(dpls, average, net.cell_response, scale, rmse,
+                     n_samples, sim_s)
 
-    Target (see :func:`somato_target_or_fallback`), ``n_trials`` trials of
-    :func:`somato_network` in one ``simulate_dipole`` call, each smoothed
-    (``smooth_ms``) and scaled (``scale``), their average, the figure of
-    :func:`plot_somato_figure` at ``out`` and the average dipole beside it
-    (``<out stem>_dpl.txt``). ``verbose`` prints which target was used and
-    why, run times and the RMSE. Returns a :class:`SomatoResult`.
+
+def _legend(kind, run, n_trials, scale_rule):
+    how = 'least squares' if scale_rule == 'fit' else 'stated'
+    scale = f'{run.scale:,.0f}' if abs(run.scale) >= 100 else \
+        f'{run.scale:.3g}'
+    return (f"{kind} network, mean of {n_trials} trial{'s' * (n_trials > 1)}"
+            f" x{scale} ({how}): RMSE {run.rmse_nam:.3g} nAm")
+
+
+def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
+                   scale_why):
+    """The figure and the text files of :func:`run_somato` into ``stage``."""
+    fig.savefig(stage / 'somato.png', dpi=120)
+    target = result.target
+    write_dipole_text(target, stage / 'target_dpl.txt',
+                      f"target: {target.info['name']}, nAm, as used (not "
+                      "smoothed, not scaled)",
+                      f"why this target: {target.info['reason']}")
+    for kind in ('seed', 'fitted'):
+        run = getattr(result, kind)
+        write_dipole_text(
+            run.average, stage / f'{kind}_dpl.txt',
+            f"{kind} network: mean of {n_trials} faithful trial"
+            f"{'s' * (n_trials > 1)} ({dtype}), "
+            f'{processing_note(smooth_ms, run.scale)}',
+            f'scale: {scale_why}',
+            f'RMSE against the target over the fit window (0-'
+            f'{FIT_TSTOP_MS:g} ms): {run.rmse_nam:.6g} nAm, '
+            f'{run.n_samples} target samples')
+    rows = [f'{name}\t{result.seed_values[name]!r}\t{value!r}'
+            for name, value in result.fit.values.items()]
+    losses = ', '.join(f'{loss:.6g}' for loss in result.fit.loss_history)
+    (stage / 'fitted_drives.txt').write_text('\n'.join(header_lines(
+        'drive parameters fitted to the target by fit_drives over 0-'
+        f"{FIT_TSTOP_MS:g} ms (one trial, hnn-core's drive draws): seed and "
+        'fitted values',
+        'units: mu in ms, weights in uS',
+        f'loss (RMSE, nAm, differentiable model) per step: {losses}') +
+        ['# columns: parameter, seed, fitted'] + rows) + '\n')
+    return sorted(path.name for path in stage.iterdir())
+
+
+def run_somato(n_trials=2, fit_steps=6, out_dir=None, target='auto',
+               data_path=None, dtype='float64', *, tstop_ms=170.0,
+               dt_ms=0.025, smooth_ms=20.0, mesh_shape=None, verbose=True):
+    """Run the somato workflow end to end.
+
+    1. the target (:func:`somato_target_or_fallback`) and its scale rule
+       (:func:`somato_scale`);
+    2. the seed, :func:`somato_network`: ``n_trials`` faithful trials,
+       each smoothed (``smooth_ms``), their mean scaled and scored (RMSE
+       against the target, nAm);
+    3. ``fit_steps`` gradient steps fitting some of its drives to the
+       target over the fit window (:mod:`.somato_fit`); the scale and the
+       RMSE of both networks are taken over that window too;
+    4. the fitted network simulated and scored as the seed;
+    5. into ``out_dir`` (default ``hnnjax_out/somato``): somato.png
+       (:func:`plot_somato_figure`), target_dpl.txt, seed_dpl.txt,
+       fitted_dpl.txt, fitted_drives.txt, replacing an earlier run's files
+       once this run has finished.
+
+    ``verbose`` shows progress and prints each stage. Returns a
+    :class:`SomatoResult`.
     """
     import matplotlib.pyplot as plt
 
     start = time.perf_counter()
     check_positive('n_trials', n_trials, integer=True)
+    check_positive('fit_steps', fit_steps, integer=True)
     check_times(tstop_ms, dt_ms)
+    if tstop_ms < FIT_TSTOP_MS:
+        raise ValueError(f"tstop_ms ({tstop_ms:g} ms) must cover the fit "
+                         f"window (0-{FIT_TSTOP_MS:g} ms)")
     check_smoothing(smooth_ms, tstop_ms)
-    check_scale(scale)
     check_dtype(dtype)
-    figure_file = check_figure_path(out)
-    dipole_file = figure_file.with_name(f'{figure_file.stem}_dpl.txt')
-    figure_file.parent.mkdir(parents=True, exist_ok=True)
-    target_dpl = somato_target_or_fallback(target, data_path)
-    log = print if verbose else (lambda *args: None)
+    out_dir = Path(default_out_dir('somato') if out_dir is None else out_dir)
+    log = (lambda text: print(text, flush=True)) if verbose else \
+        (lambda text: None)
+    with busy('target', verbose):
+        target_dpl = somato_target_or_fallback(target, data_path)
+    scale, scale_why = somato_scale(target_dpl)
     log(f"target: {target_dpl.info['name']}\n"
-        f"  why: {target_dpl.info['reason']}")
-
-    net = somato_network(mesh_shape)
-    n_cells = sum(len(net.gid_ranges[ct]) for ct in CELL_TYPES)
-    log(f"simulating {n_trials} trial{'s' * (n_trials > 1)} of "
-        f"{tstop_ms:g} ms: {n_cells} cells, drives "
-        f"{', '.join(net.external_drives)} ({dtype})")
-    dpls, sim_s = simulate_trials(net, tstop_ms, dt_ms, n_trials, dtype,
-                                  progress=verbose)
-    average = postprocess(dpls, smooth_ms, scale)
-    rmse, n_common = target_rmse(target_dpl, average)
-
-    fig = plot_somato_figure(net.cell_response, average, target_dpl)
-    fig.savefig(figure_file, dpi=120)
-    plt.close(fig)
-    write_average(average, dipole_file)
-    result = SomatoResult(target_dpl, dpls, average, net.cell_response, rmse,
-                          sim_s, time.perf_counter() - start, figure_file,
-                          dipole_file)
-    log(f"simulation: {sim_s:.1f} s ({sim_s / n_trials:.1f} s per trial); "
-        f"dipoles smoothed over {smooth_ms:g} ms, scaled x{scale:g}")
-    log(f"RMSE target vs simulation: {rmse:.3g} nAm over {n_common} target "
-        f"samples within {average.times[0]:g}-{average.times[-1]:g} ms")
-    ratio = amplitude_ratio(target_dpl, average)
-    if not 1 / AMPLITUDE_RATIO <= ratio <= AMPLITUDE_RATIO:
-        log(f"  note: {_peak_gap(ratio)} the other's, so the RMSE mostly "
-            "measures that gap and the figure draws them on separate y "
-            f"axes; x{scale:g} suits MNE label time courses, a total-dipole "
-            "waveform needs a larger scale")
-    log(f"wrote {figure_file} and {dipole_file}")
+        f"  why: {target_dpl.info['reason']}\n  scale: {scale_why}")
+    sim = dict(n_trials=n_trials, tstop_ms=tstop_ms, dt_ms=dt_ms,
+               smooth_ms=smooth_ms, dtype=dtype, progress=verbose)
+    with staged_outputs(out_dir, OUTPUT_FILES) as stage:
+        net = somato_network(mesh_shape)
+        n_cells = sum(len(net.gid_ranges[ct]) for ct in CELL_TYPES)
+        log(f"[1/4] seed network ({n_cells} cells, drives "
+            f"{', '.join(net.external_drives)}): {n_trials} trial"
+            f"{'s' * (n_trials > 1)} of {tstop_ms:g} ms ({dtype})")
+        seed = _simulate_run(net, target_dpl, scale, **sim)
+        log(f"      {seed.sim_time_s:.1f} s; RMSE {seed.rmse_nam:.3g} nAm "
+            f"over 0-{FIT_TSTOP_MS:g} ms")
+        log(f"[2/4] gradient fit of {', '.join(FIT_PARAMS)} over 0-"
+            f"{FIT_TSTOP_MS:g} ms: {fit_steps} steps on one trial")
+        fit_start = time.perf_counter()
+        fit, seed_vals = fit_somato_drives(
+            net, target_dpl, scale, n_steps=fit_steps, dt_ms=dt_ms,
+            smooth_ms=smooth_ms, progress=verbose)
+        log(f"      {time.perf_counter() - fit_start:.1f} s; loss "
+            f"{fit.loss_history[0]:.3g} -> {min(fit.loss_history):.3g} nAm")
+        log(f"[3/4] fitted network: {n_trials} trial{'s' * (n_trials > 1)}")
+        fitted = _simulate_run(fit.net, target_dpl, scale, **sim)
+        log(f"      {fitted.sim_time_s:.1f} s; RMSE {fitted.rmse_nam:.3g} "
+            "nAm")
+        log("[4/4] figure and files")
+        result = SomatoResult(target_dpl, seed, fitted, fit, seed_vals,
+                              out_dir, [], 0.0)
+        fig = plot_somato_figure(
+            target_dpl, {kind: (run.average,
+                                _legend(kind, run, n_trials, scale))
+                         for kind, run in (('seed', seed),
+                                           ('fitted', fitted))},
+            fitted.cell_response, fit_window_ms=FIT_TSTOP_MS,
+            note=f"target: {target_dpl.info['name']}: "
+                 f"{target_dpl.info['reason']}\nscale: {scale_why}")
+        result.files = _write_outputs(stage, result, fig, n_trials=n_trials,
+                                      smooth_ms=smooth_ms, dtype=dtype,
+                                      scale_why=scale_why)
+        plt.close(fig)
+    result.total_time_s = time.perf_counter() - start
+    log("fitted drives (seed -> fitted): " + ', '.join(
+        f'{name} {seed_vals[name]:.4g} -> {value:.4g}'
+        for name, value in fit.values.items()))
+    log(f"RMSE against the target over the fit window (0-{FIT_TSTOP_MS:g} "
+        f"ms, {seed.n_samples} target samples, faithful re-simulations): "
+        f"seed {seed.rmse_nam:.3g} nAm, fitted {fitted.rmse_nam:.3g} nAm")
+    log(f"files in {out_dir.resolve()}/: {', '.join(result.files)}")
     log(f"total run time: {result.total_time_s:.1f} s")
     return result

@@ -1,0 +1,137 @@
+"""What a person sees during long runs: bars over trials and steps, a line
+while JAX compiles, one line per stage.
+
+Everything goes to stderr and stays quiet for short calls: a bar appears
+only once its loop has run ``DELAY_S`` seconds, and the compile line only
+for a compile that lasts longer than that. An open bar redraws itself every
+``TICK_S`` so that its clock runs while one long compiled call (a batch of
+trials, a gradient) is under way.
+"""
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+from tqdm.auto import tqdm
+
+DELAY_S = 2.0
+TICK_S = 1.0
+# JAX records this event when XLA starts compiling and when it has finished
+BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+def say(message):
+    """One timestamped line on stderr, without breaking an open bar."""
+    tqdm.write(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr)
+
+
+class _LiveBar(tqdm):
+    """A tqdm bar redrawn every ``TICK_S`` from a thread of its own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._closed = threading.Event()
+        if not self.disable:
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def _tick(self):
+        while not self._closed.wait(TICK_S):
+            if time.time() - self.start_t >= DELAY_S:
+                self.refresh()
+
+    def close(self):
+        self._closed.set()
+        super().close()
+
+
+def bar(iterable=None, *, total=None, desc, unit, enabled=True):
+    """A bar over ``iterable`` (or ``total`` units, advanced with
+    ``update``), shown after ``DELAY_S`` seconds, if ``enabled``."""
+    return _LiveBar(iterable, total=total, desc=desc, unit=unit,
+                    delay=DELAY_S, disable=not enabled, file=sys.stderr,
+                    dynamic_ncols=True)
+
+
+@contextmanager
+def busy(desc, enabled=True):
+    """A bar for one long step (a forward run, loading data): its clock
+    runs while the block does."""
+    with bar(total=1, desc=desc, unit='run', enabled=enabled) as one:
+        yield
+        one.update()
+
+
+class _CompileWatch:
+    """JAX compile events -> 'compiling ...' once a compile has lasted
+    ``DELAY_S``, then its duration (s)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.users = 0
+        self.start = self.timer = None
+        self.announced = False
+
+    def started(self, event, value, **kwargs):
+        if event != BACKEND_COMPILE_EVENT:
+            return
+        with self.lock:
+            if self.start is None:
+                self.start, self.announced = time.perf_counter(), False
+                self.timer = threading.Timer(DELAY_S, self.announce)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def announce(self):
+        with self.lock:
+            if self.start is not None:
+                self.announced = True
+                say("compiling ... (first call with these shapes; later calls "
+                    "reuse the compiled code)")
+
+    def finished(self, event, duration_s, **kwargs):
+        if event != BACKEND_COMPILE_EVENT:
+            return
+        with self.lock:
+            if self.start is None:
+                return
+            self.timer.cancel()
+            if self.announced:
+                say(f"compiled in {time.perf_counter() - self.start:.1f} s")
+            self.start = None
+
+    def __enter__(self):
+        import jax.monitoring
+
+        with self.lock:
+            self.users += 1
+            if self.users == 1:
+                jax.monitoring.register_scalar_listener(self.started)
+                jax.monitoring.register_event_duration_secs_listener(
+                    self.finished)
+
+    def __exit__(self, *exc):
+        import jax.monitoring
+
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                jax.monitoring.unregister_scalar_listener(self.started)
+                jax.monitoring.unregister_event_duration_listener(
+                    self.finished)
+                if self.timer is not None:
+                    self.timer.cancel()
+                self.start = None
+
+
+_WATCH = _CompileWatch()
+
+
+@contextmanager
+def compile_notices(enabled=True):
+    """Within the block, say when a JAX compile takes longer than
+    ``DELAY_S`` and how long it took (nested blocks share one watch)."""
+    if not enabled:
+        yield
+        return
+    with _WATCH:
+        yield

@@ -1,0 +1,44 @@
+"""Progress: quiet for short calls, a compile line for long compiles."""
+import time
+
+import jax.monitoring
+import pytest
+
+from hnnjax import progress
+
+
+def test_short_loops_are_quiet(capsys):
+    assert list(progress.bar(range(3), desc='trials', unit='trial')) == \
+        [0, 1, 2]
+    with progress.busy('one run'):
+        pass
+    assert capsys.readouterr().err == ''
+
+
+@pytest.mark.parametrize('compile_s, said', [(0.0, False), (0.3, True)])
+def test_compile_line_only_for_long_compiles(compile_s, said, monkeypatch,
+                                             capsys):
+    monkeypatch.setattr(progress, 'DELAY_S', 0.1)
+    watch = progress._CompileWatch()
+    watch.started(progress.BACKEND_COMPILE_EVENT, time.time())
+    watch.started('/jax/some/other/event', 0.0)  # ignored
+    time.sleep(compile_s)
+    watch.finished(progress.BACKEND_COMPILE_EVENT, compile_s)
+    err = capsys.readouterr().err
+    assert ('compiling ...' in err) == said
+    assert ('compiled in 0.3 s' in err) == said
+
+
+def test_compile_notices_listen_only_inside():
+    event = progress.BACKEND_COMPILE_EVENT
+    with progress.compile_notices():
+        with progress.compile_notices():  # nested: one watch
+            jax.monitoring.record_scalar(event, time.time())
+            assert progress._WATCH.start is not None
+        jax.monitoring.record_event_duration_secs(event, 0.0)  # still on
+        assert progress._WATCH.start is None
+    jax.monitoring.record_scalar(event, time.time())
+    assert progress._WATCH.start is None  # no longer listening
+    with progress.compile_notices(enabled=False):
+        jax.monitoring.record_scalar(event, time.time())
+        assert progress._WATCH.start is None
