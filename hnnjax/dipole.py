@@ -358,3 +358,8 @@ def read_waveform(fname, *, times=None):
     info['resampled'] = {'tmin_ms': float(times[0]),
                          'tmax_ms': float(times[-1]), 'n_times': times.size}
     return Dipole(times, np.interp(times, t_file, values), info=info)
+
+
+# hnn-core scripts import simulate_dipole from here; imported last because the
+# simulator needs Dipole
+from .network.simulate import simulate_dipole  # noqa: E402,F401

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -58,6 +59,34 @@ def _as_gid_list(net, gids, name):
     return [int(g) for g in gids]
 
 
+class _Drives(OrderedDict):
+    """``Network.external_drives``: drive name -> drive dict.
+
+    Deleting a drive (``del net.external_drives[name]``, as hnn-core scripts
+    do) also removes its connections, so it no longer fires into the
+    network; its gids stay reserved in ``gid_ranges`` as in hnn-core, where
+    a deleted drive's cells are simply never built.
+    """
+
+    def __init__(self, net):
+        super().__init__()
+        self._net = net
+
+    def __delitem__(self, name):
+        super().__delitem__(name)
+        self._net.connectivity = [c for c in self._net.connectivity if c["src_type"] != name]
+
+    def pop(self, name, *default):
+        if name not in self:
+            return super().pop(name, *default)
+        drive = self[name]
+        del self[name]
+        return drive
+
+    def __reduce__(self):  # copy and pickle with the owning network
+        return type(self), (self._net,), None, None, iter(self.items())
+
+
 class Network:
     """The HNN column: cells, their positions, connections and drives.
 
@@ -68,14 +97,23 @@ class Network:
     add_drives_from_params : bool
         Add the drives that the parameter file describes.
     legacy_mode : bool
-        Accepted for hnn-core compatibility; only ``False`` is supported.
+        hnn-core's compatibility mode for the old HNN GUI's .param files,
+        deprecated there.  ``True`` gives hnn-core's ``DeprecationWarning``
+        and a ``UserWarning``: hnnjax builds the non-legacy network (legacy
+        mode's zero-weight drive targets, which renumber drive gids and so
+        their random draws, and its params-file quirks are not reproduced).
     mesh_shape : tuple of int
         Pyramidal cells along x and y (100 each for (10, 10)).
     """
 
     def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10)):
         if check_bool("legacy_mode", legacy_mode):
-            raise ValueError("legacy_mode=True is not supported by hnnjax (use False)")
+            warnings.warn("legacy_mode only serves the old HNN GUI's .param files and will be "
+                          "deprecated, as in hnn-core", DeprecationWarning, stacklevel=2)
+            warnings.warn("legacy_mode=True: hnnjax builds the non-legacy network (drive gids "
+                          "and random draws may differ from hnn-core's legacy mode)",
+                          UserWarning, stacklevel=2)
+        self._legacy_mode = bool(legacy_mode)
         check_bool("add_drives_from_params", add_drives_from_params)
         if not isinstance(mesh_shape, (tuple, list)) or len(mesh_shape) != 2:
             raise TypeError(f"mesh_shape must be a pair of integers >= 1; got {mesh_shape!r}")
@@ -101,7 +139,7 @@ class Network:
             self._add_gids(ct, coords[ct])
         self.pos_dict["origin"] = coords["origin"]
         self.connectivity: list[dict] = []
-        self.external_drives = OrderedDict()
+        self.external_drives = _Drives(self)
         self.external_biases = {"tonic": OrderedDict()}
         self.cell_response = None
         if add_drives_from_params:
@@ -205,7 +243,7 @@ class Network:
             del self.gid_ranges[name]
             del self.pos_dict[name]
         self.connectivity = [c for c in self.connectivity if c["src_type"] not in self.external_drives]
-        self.external_drives = OrderedDict()
+        self.external_drives = _Drives(self)
         self._n_gids = sum(len(r) for r in self.gid_ranges.values())
 
     # ---------------------------------------------------------------- drives

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 
 import equinox as eqx
@@ -187,8 +188,8 @@ def baseline_renormalize(times, l2_raw, l5_raw, n_pyr):
 
 
 def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, record_isec=False,
-                    record_ca=False, postproc=False, *, dtype="float64", batch_size=None,
-                    progress=False):
+                    record_ca=False, postproc=False, verbose=True, *, dtype="float64",
+                    batch_size=None, progress=False):
     """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
     (sharded over devices when there are several).
 
@@ -198,7 +199,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     'float32' (faster).  ``batch_size`` trials run per call: by default all
     of them on GPUs or several devices, 8 on one CPU device (see
     ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
-    over the calls.
+    over the calls; ``verbose`` prints what runs and how long it took.
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
@@ -209,6 +210,9 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                                       record_ca, dtype, batch_size)
     check_bool("postproc", postproc)
     check_bool("progress", progress)
+    if check_bool("verbose", verbose):
+        print(f"hnnjax: simulating {n_trials} trial(s) of {tstop:g} ms (dt={dt:g} ms, {dtype})")
+        start = time.perf_counter()
     if postproc:
         warnings.warn("postproc is deprecated: smooth and scale the Dipole explicitly",
                       DeprecationWarning)
@@ -252,6 +256,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
         data = np.stack([l2 + l5, l2, l5], axis=1) * 1e-6
         dpls.append(Dipole(times, data))
         _store_trial(net, layout, rec_index, spikes[trial], rec, trial, times, spikes_by_trial[trial], tstop)
+    if verbose:
+        print(f"hnnjax: done in {time.perf_counter() - start:.1f} s")
     if postproc:
         for d in dpls:
             d.smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])
