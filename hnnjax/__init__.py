@@ -10,7 +10,7 @@ jax.config.update("jax_enable_x64", True)
 from .dipole import Dipole, average_dipoles, read_dipole, read_waveform  # noqa: E402
 from .io.params import Params, read_params  # noqa: E402
 from .network.cell_response import CellResponse, read_spikes  # noqa: E402
-from .network.network import Network  # noqa: E402
+from .network.network import Network, pick_connection  # noqa: E402
 from .network.simulate import simulate_dipole  # noqa: E402
 from .network_models import (  # noqa: E402
     add_erp_drives_to_jones_model, jones_2009_model, neymotin_2020_model)

@@ -20,6 +20,19 @@ from .._checks import check_bool, check_int, check_number
 from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
 from ..io.params import Params, check_params, read_params
+from .connectivity import pick_connection  # hnn-core scripts import it from here
+
+
+# hnn-core's ``cell_types[name]['cell_metadata']`` of the four default types
+CELL_METADATA = {
+    f"L{layer}_{morpho}": {
+        "morpho_type": morpho, "electro_type": electro, "layer": layer,
+        "measure_dipole": morpho == "pyramidal",
+        "reference": "https://doi.org/10.7554/eLife.51214"}
+    for layer in ("2", "5")
+    for morpho, electro in (("basket", "inhibitory"), ("pyramidal", "excitatory"))
+}
+GAIN_TYPES = ("e_e", "e_i", "i_e", "i_i")  # source -> target electro types
 
 
 def _cell_coords(n_x: int, n_y: int, layer_separation: float, inplane: float) -> dict:
@@ -126,6 +139,7 @@ class Network:
         self._inplane_distance = 1.0  # µm
         self._delivery_capacity = None  # connection chunks per step a run needed (simulate_dipole)
         self._layer_separation = 1307.4  # µm
+        self.delay = 1.0  # ms, hnn-core's default local connection delay (informative)
         self.threshold = float(self._params.get("threshold", 0.0))
         self.celsius = float(self._params.get("celsius", 37.0))
         if self.celsius != 37.0:
@@ -162,6 +176,68 @@ class Network:
     def copy(self):
         """A deep copy (drive events and results included)."""
         return copy.deepcopy(self)
+
+    def set_cell_positions(self, *, inplane_distance=None, layer_separation=None):
+        """Re-place the cells on the grid: pyramidal somas ``inplane_distance``
+        µm apart, layers 2/3 and 5 ``layer_separation`` µm apart (None keeps
+        the current value).  Drive cells move to the new origin.  Connection
+        space constants scale with the in-plane distance, so weights and
+        delays, like the dipole, do not change."""
+        if inplane_distance is None:
+            inplane_distance = self._inplane_distance
+        if layer_separation is None:
+            layer_separation = self._layer_separation
+        inplane_distance = check_number("inplane_distance", inplane_distance, gt=0, unit=" µm")
+        layer_separation = check_number("layer_separation", layer_separation, gt=0, unit=" µm")
+        coords = _cell_coords(*self.mesh_shape, layer_separation, inplane_distance)
+        for name in self.pos_dict:
+            self.pos_dict[name] = (coords[name] if name in coords
+                                   else [coords["origin"]] * len(self.gid_ranges[name]))
+        self._inplane_distance, self._layer_separation = inplane_distance, layer_separation
+
+    def filter_cell_types(self, **metadata_filters):
+        """Names of the cell types whose metadata (:data:`CELL_METADATA`:
+        morpho_type, electro_type, layer, measure_dipole, reference) has all
+        the given values, e.g. ``electro_type='excitatory'``."""
+        return [name for name in self.cell_types
+                if all(k in CELL_METADATA[name] and CELL_METADATA[name][k] == v
+                       for k, v in metadata_filters.items())]
+
+    def _gain_connections(self):
+        """Gain type ('e_e', 'e_i', 'i_e', 'i_i') -> indices of the local
+        connections from cells of the first electro type to the second."""
+        gids = {t[0]: [g for ct in self.filter_cell_types(electro_type=t)
+                       for g in self.gid_ranges[ct]] for t in ("excitatory", "inhibitory")}
+        return {key: pick_connection(self, src_gids=gids[key[0]], target_gids=gids[key[2]])
+                for key in GAIN_TYPES}
+
+    def set_global_synaptic_gains(self, e_e=None, e_i=None, i_e=None, i_i=None, copy=False):
+        """Set the ``gain`` of all local connections between excitatory (e)
+        and inhibitory (i) cells, by source and target type; None leaves a
+        type unchanged.  Drives keep their gains.  ``copy=True`` changes and
+        returns a copy, else the network changes in place (returns None)."""
+        check_bool("copy", copy)
+        gains = {key: check_number(key, g, ge=0)
+                 for key, g in zip(GAIN_TYPES, (e_e, e_i, i_e, i_i)) if g is not None}
+        net = self.copy() if copy else self
+        for key, indices in net._gain_connections().items():
+            for idx in indices if key in gains else ():
+                net.connectivity[idx]["nc_dict"]["gain"] = gains[key]
+        return net if copy else None
+
+    def get_global_synaptic_gains(self):
+        """Gain type ('e_e', 'e_i', 'i_e', 'i_i') -> the gain of its first
+        connection; warns if gains differ within a type (then one number
+        cannot describe it)."""
+        values = {}
+        for key, indices in self._gain_connections().items():
+            gains = [self.connectivity[i]["nc_dict"]["gain"] for i in indices]
+            if gains:
+                values[key] = gains[0]
+            if not np.allclose(gains, gains[:1]):
+                warnings.warn(f"the {key} connections have different gains {sorted(set(gains))}; "
+                              f"{key} reports the first", UserWarning, stacklevel=2)
+        return values
 
     def plot_cells(self, ax=None, show=True):
         """3-D scatter of the cell positions by type; see :func:`hnnjax.viz.plot_cells`."""
