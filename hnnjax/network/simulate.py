@@ -247,7 +247,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
 
     times = np.arange(n_steps + 1) * dt
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
-    net.cell_response = CellResponse(times, net.gid_ranges)
+    net.cell_response = CellResponse(list(net.cell_types), times=times, gid_ranges=net.gid_ranges)
     dpls = []
     for trial in range(n_trials):
         raw = np.zeros((n_steps + 1, 2))
