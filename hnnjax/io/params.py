@@ -21,7 +21,7 @@ from .params_default import default_params
 
 _SHORT = {'L2_basket': 'L2Basket', 'L2_pyramidal': 'L2Pyr',
           'L5_basket': 'L5Basket', 'L5_pyramidal': 'L5Pyr'}
-_SHIPPED = ('default', 'N20')
+_SHIPPED = ('default', 'N20', 'gamma_L5weak_L2weak')
 # keys HNN's own parameter files carry and hnn-core 0.6.1 ignores
 _CARRIED = ('expmt_groups', 'save_vsoma', 'prng_seedcore_*', 'Itonic_*')
 
@@ -187,7 +187,8 @@ def read_params(fname):
 
 
 def params_path(name):
-    """Path of a parameter file shipped with hnnjax: 'default' or 'N20'."""
+    """Path of a flat parameter file shipped with hnnjax (hnn-core's): 'default',
+    'N20' or 'gamma_L5weak_L2weak'."""
     if name not in _SHIPPED:
         raise ValueError(f'name must be one of {_SHIPPED}; got {name!r}')
     return Path(str(resources.files('hnnjax') / 'data' / 'params'
