@@ -8,6 +8,9 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from .dipole import Dipole, average_dipoles, read_dipole, read_waveform  # noqa: E402
+from .io.network_config import (  # noqa: E402
+    convert_to_json, dict_to_network, network_to_dict, read_network_configuration,
+    write_network_configuration)
 from .io.params import Params, read_params  # noqa: E402
 from .network.cell_response import CellResponse, read_spikes  # noqa: E402
 from .network.network import Network, pick_connection  # noqa: E402

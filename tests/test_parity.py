@@ -75,3 +75,17 @@ def test_deprecations_as_in_hnn_core():
     assert net._legacy_mode is True
     with pytest.raises(TypeError, match='legacy_mode'):
         hnn.Network(hnn.read_params(hnn.io.params.params_path('default')), legacy_mode='yes')
+
+
+def test_hnn_core_parameter_files_ship():
+    from pathlib import Path
+
+    param_dir = Path(hnn.__file__).parent / 'param'
+    names = {'N20.json', 'default.json', 'gamma_L5weak_L2weak.json', 'neymotin2020_base.json'}
+    assert names <= {p.name for p in param_dir.iterdir()}
+    gamma = hnn.read_params(param_dir / 'gamma_L5weak_L2weak.json')
+    assert 'extpois' in hnn.neymotin_2020_model(gamma, add_drives_from_params=True,
+                                                mesh_shape=(1, 1)).external_drives
+    hnn_core = pytest.importorskip('hnn_core')
+    for theirs in (Path(hnn_core.__file__).parent / 'param').glob('*.json'):
+        assert (param_dir / theirs.name).read_bytes() == theirs.read_bytes(), theirs.name

@@ -177,6 +177,20 @@ class Network:
         """A deep copy (drive events and results included)."""
         return copy.deepcopy(self)
 
+    def to_dict(self, write_output=False):
+        """The network as a dict in hnn-core's configuration layout; see
+        :func:`hnnjax.network_to_dict`."""
+        from ..io.network_config import network_to_dict
+
+        return network_to_dict(self, write_output=write_output)
+
+    def write_configuration(self, fname, overwrite=True):
+        """Write the network as hnn-core's JSON configuration; see
+        :func:`hnnjax.write_network_configuration`."""
+        from ..io.network_config import write_network_configuration
+
+        write_network_configuration(self, fname, overwrite)
+
     def set_cell_positions(self, *, inplane_distance=None, layer_separation=None):
         """Re-place the cells on the grid: pyramidal somas ``inplane_distance``
         µm apart, layers 2/3 and 5 ``layer_separation`` µm apart (None keeps
