@@ -89,3 +89,11 @@ def test_hnn_core_parameter_files_ship():
     hnn_core = pytest.importorskip('hnn_core')
     for theirs in (Path(hnn_core.__file__).parent / 'param').glob('*.json'):
         assert (param_dir / theirs.name).read_bytes() == theirs.read_bytes(), theirs.name
+
+
+def test_tonic_bias_name():
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
+    net.add_tonic_bias(cell_type='L2_basket', bias_name='tonic', amplitude=1.0)
+    assert net.external_biases['tonic']['L2_basket']['amplitude'] == 1.0
+    with pytest.raises(ValueError, match='bias_name'):
+        net.add_tonic_bias(cell_type='L5_basket', bias_name='second', amplitude=1.0)

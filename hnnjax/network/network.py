@@ -410,10 +410,15 @@ class Network:
                                     float(drive["space_constant"]), probability=prob, conn_seed=seed)
 
     # ---------------------------------------------------------------- biases
-    def add_tonic_bias(self, *, cell_type=None, amplitude, t0=0.0, tstop=None, section="soma"):
+    def add_tonic_bias(self, *, cell_type=None, section="soma", bias_name="tonic", amplitude,
+                       t0=0.0, tstop=None):
         """A constant current (nA) into ``section(0.5)`` of every cell of a type,
         on for t0 <= t < tstop ms (NEURON's IClamp).  ``amplitude`` may be a
-        dict cell type -> nA (then ``cell_type`` must be None)."""
+        dict cell type -> nA (then ``cell_type`` must be None).  ``bias_name``
+        must be 'tonic': hnnjax simulates one tonic bias per cell type."""
+        if bias_name != "tonic":
+            raise ValueError(f"bias_name must be 'tonic' (hnnjax simulates one tonic bias per "
+                             f"cell type); got {bias_name!r}")
         if isinstance(amplitude, dict):
             if cell_type is not None:
                 raise ValueError("cell_type must be None when amplitude is a dict")
