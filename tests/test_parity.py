@@ -97,3 +97,16 @@ def test_tonic_bias_name():
     assert net.external_biases['tonic']['L2_basket']['amplitude'] == 1.0
     with pytest.raises(ValueError, match='bias_name'):
         net.add_tonic_bias(cell_type='L5_basket', bias_name='second', amplitude=1.0)
+
+
+def test_read_params_from_file_contents(tmp_path):
+    from hnnjax.io.params import params_path
+
+    text = params_path('N20').read_text()
+    assert hnn.read_params('anything.json', file_contents=text) == hnn.read_params(params_path('N20'))
+    legacy = hnn.read_params(tmp_path / 'absent.param', file_contents='tstop: 50.\nN_trials: 3\n')
+    assert legacy['tstop'] == 50.0 and legacy['N_trials'] == 3
+    with pytest.raises(TypeError, match='file_contents'):
+        hnn.read_params('a.json', file_contents=b'{}')
+    with pytest.raises(ValueError, match='extension'):
+        hnn.read_params('a.txt', file_contents='{}')

@@ -156,29 +156,37 @@ def check_params(params_dict, source='params', text=None):
                       UserWarning, stacklevel=3)
 
 
-def read_params(fname):
+def read_params(params_fname, file_contents=None):
     """Read an hnn-core ``.json`` or HNN ``.param`` file (or a dict) as Params.
 
-    Keys absent from the file take their defaults; unknown keys are dropped
-    with a warning; numeric entries must be finite numbers.
+    ``file_contents`` (str), if given, is parsed instead of reading the
+    file; ``params_fname``'s extension still says how.  Keys absent from
+    the file take their defaults; unknown keys are dropped with a warning;
+    numeric entries must be finite numbers.
     """
-    if isinstance(fname, dict):
-        check_params(fname, 'params')
-        return Params(fname)
-    if not isinstance(fname, (str, os.PathLike)):
-        raise TypeError(f'fname must be a path to a .json or .param file or '
-                        f'a dict; got {type(fname).__name__}')
-    path = Path(fname)
+    if isinstance(params_fname, dict):
+        check_params(params_fname, 'params')
+        return Params(params_fname)
+    if not isinstance(params_fname, (str, os.PathLike)):
+        raise TypeError(f'params_fname must be a path to a .json or .param file or '
+                        f'a dict; got {type(params_fname).__name__}')
+    path = Path(params_fname)
     readers = {'.json': _read_json, '.param': _read_legacy}
     if path.suffix not in readers:
         raise ValueError(f'params file {path}: unrecognized extension '
                          f'{path.suffix!r}; expected one of .json, .param')
-    if not path.is_file():
+    if file_contents is not None:
+        if not isinstance(file_contents, str):
+            raise TypeError(f'file_contents must be the text of a params file or None; '
+                            f'got {type(file_contents).__name__}')
+        text = file_contents
+    elif not path.is_file():
         raise FileNotFoundError(f'params file {path} does not exist')
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        raise ValueError(f'params file {path} is not a text file') from None
+    else:
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            raise ValueError(f'params file {path} is not a text file') from None
     params_dict = readers[path.suffix](text, path)
     if not params_dict:
         raise ValueError(f'params file {path}: no parameters found')
