@@ -1,8 +1,8 @@
 """Which of hnn-core's examples run under hnnjax with only the import renamed.
 
 An API check, not a simulation: ``simulate_dipole`` is replaced by a stub
-that returns random dipoles and one random spike per gid, so each example
-runs in seconds.  Usage::
+that returns random dipoles, one random spike per gid and flat somatic
+voltages when asked to record them, so each example runs in seconds.  Usage::
 
     python tools/check_hnn_core_examples.py HNN_CORE/examples [OUT_DIR]
 
@@ -23,14 +23,18 @@ import numpy as np
 import hnnjax, hnnjax.dipole, hnnjax.network.simulate
 
 
-def stub_simulate_dipole(net, tstop, dt=0.025, n_trials=None, *args, **kwargs):
+def stub_simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, *args,
+                         **kwargs):
     times = np.arange(0, tstop + dt / 2, dt)
     rng = np.random.default_rng(0)
     net.cell_response = hnnjax.CellResponse(list(net.cell_types), times=times,
                                             gid_ranges=net.gid_ranges)
+    cells = [g for ct in net.cell_types for g in net.gid_ranges[ct]]
     dpls = []
     for _ in range(n_trials or 1):
-        net.cell_response.add_trial(rng.uniform(0, tstop, net._n_gids), range(net._n_gids))
+        vsec = {g: {"soma": np.full(times.size, -65.0)} for g in cells} if record_vsec else None
+        net.cell_response.add_trial(rng.uniform(0, tstop, net._n_gids), range(net._n_gids),
+                                    vsec=vsec)
         dpls.append(hnnjax.Dipole(times, rng.standard_normal((times.size, 3))))
     return dpls
 
