@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
