@@ -50,6 +50,13 @@ def test_drives_container_keeps_its_network_through_copies():
         assert 'late' not in {c['src_type'] for c in other.connectivity}
         assert 'late' in {c['src_type'] for c in net.connectivity}
     assert net.external_drives.pop('nothing', None) is None
+    other = net.copy()
+    assert other.external_drives.popitem()[0] == 'late'
+    other.external_drives.clear()
+    assert not other.external_drives and all(c['src_type'] in other.cell_types
+                                              for c in other.connectivity)
+    with pytest.raises(KeyError, match='no drives'):
+        other.external_drives.popitem()
     with pytest.raises(KeyError):
         del net.external_drives['nothing']
     net.clear_drives()

@@ -76,7 +76,7 @@ class _Drives(OrderedDict):
     """``Network.external_drives``: drive name -> drive dict.
 
     Deleting a drive (``del net.external_drives[name]``, as hnn-core scripts
-    do) also removes its connections, so it no longer fires into the
+    do, or ``pop``, ``popitem``, ``clear``) also removes its connections, so it no longer fires into the
     network; its gids stay reserved in ``gid_ranges`` as in hnn-core, where
     a deleted drive's cells are simply never built.
     """
@@ -95,6 +95,16 @@ class _Drives(OrderedDict):
         drive = self[name]
         del self[name]
         return drive
+
+    def popitem(self, last=True):
+        if not self:
+            raise KeyError("popitem(): there are no drives")
+        name = next(reversed(self)) if last else next(iter(self))
+        return name, self.pop(name)
+
+    def clear(self):
+        for name in list(self):
+            del self[name]
 
     def __reduce__(self):  # copy and pickle with the owning network
         return type(self), (self._net,), None, None, iter(self.items())
