@@ -193,6 +193,28 @@ class Dipole:
         return plot_dipole(self, tmin=tmin, tmax=tmax, ax=ax, layer=layer,
                            decim=decim, color=color, label=label, show=show)
 
+    def plot_psd(self, fmin=0, fmax=None, tmin=None, tmax=None, layer='agg',
+                 color=None, label=None, ax=None, show=True):
+        """Plot the power spectral density (nAm²/Hz); see
+        :func:`hnnjax.viz.plot_psd`."""
+        from .viz.spectral import plot_psd
+
+        return plot_psd(self, fmin=fmin, fmax=fmax, tmin=tmin, tmax=tmax,
+                        layer=layer, color=color, label=label, ax=ax, show=show)
+
+    def plot_tfr_morlet(self, freqs, n_cycles=7.0, tmin=None, tmax=None,
+                        layer='agg', decim=None, padding='zeros', ax=None,
+                        colormap='inferno', colorbar=True,
+                        colorbar_inside=False, show=True):
+        """Plot the Morlet time-frequency power (nAm²); see
+        :func:`hnnjax.viz.plot_tfr_morlet`."""
+        from .viz.spectral import plot_tfr_morlet
+
+        return plot_tfr_morlet(
+            self, freqs, n_cycles=n_cycles, tmin=tmin, tmax=tmax, layer=layer,
+            decim=decim, padding=padding, ax=ax, colormap=colormap,
+            colorbar=colorbar, colorbar_inside=colorbar_inside, show=show)
+
 
 def _load_columns(fname, n_cols, columns):
     """A whitespace-separated text file of ``n_cols`` (a tuple of allowed
@@ -336,3 +358,8 @@ def read_waveform(fname, *, times=None):
     info['resampled'] = {'tmin_ms': float(times[0]),
                          'tmax_ms': float(times[-1]), 'n_times': times.size}
     return Dipole(times, np.interp(times, t_file, values), info=info)
+
+
+# hnn-core scripts import simulate_dipole from here; imported last because the
+# simulator needs Dipole
+from .network.simulate import simulate_dipole  # noqa: E402,F401

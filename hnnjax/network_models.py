@@ -1,6 +1,8 @@
 """The published HNN column (hnn-core's ``neymotin_2020_model``) and its ERP drives."""
 from __future__ import annotations
 
+import warnings
+
 from ._checks import check_bool, check_number
 from .io.params import drive_specs_from_params, params_path, read_params
 from .network.network import Network
@@ -52,9 +54,11 @@ def neymotin_2020_model(params=None, add_drives_from_params=False, legacy_mode=F
 
 def jones_2009_model(params=None, add_drives_from_params=False, legacy_mode=False,
                      mesh_shape=(10, 10)):
-    """Alias of :func:`neymotin_2020_model` (hnn-core's deprecated name).
-
-    Kept silent here: hnnjax users port hnn-core scripts that use this name."""
+    """:func:`neymotin_2020_model` under its old name, deprecated as in
+    hnn-core 0.6.1 (``DeprecationWarning``)."""
+    warnings.warn("jones_2009_model is deprecated, as in hnn-core: call the same model "
+                  "by its accurate name, neymotin_2020_model; the old name stays "
+                  "available for backwards compatibility", DeprecationWarning, stacklevel=2)
     return neymotin_2020_model(params, add_drives_from_params, legacy_mode, mesh_shape)
 
 

@@ -480,7 +480,8 @@ def test_add_evoked_drive_rejects(net, kwargs, error, match):
 
 
 def test_mean_rates_rejects_an_empty_window():
-    response = hnn.CellResponse(np.arange(3.0), {"L2_basket": range(2)})
+    response = hnn.CellResponse(["L2_basket"], times=np.arange(3.0),
+                                gid_ranges={"L2_basket": range(2)})
     response.add_trial([1.0], [0])
     with pytest.raises(ValueError, match="tstop must be a finite number > 10 ms; got 5"):
         response.mean_rates(10.0, 5.0)

@@ -375,7 +375,8 @@ def test_network_plots_need_3d_axes():
 def cell_response():
     gid_ranges = {'L2_basket': range(0, 2), 'L5_pyramidal': range(2, 4),
                   'evprox1': range(4, 5)}
-    cr = CellResponse(np.arange(0, 50.025, 0.025), gid_ranges)
+    cr = CellResponse(['L2_basket', 'L5_pyramidal'], times=np.arange(0, 50.025, 0.025),
+                      gid_ranges=gid_ranges)
     cr.add_trial([12.3456, 3.0, 20.0], [2, 4, 0])
     cr.add_trial([], [])
     cr.add_trial([7.25, 7.25], [3, 1])

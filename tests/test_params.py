@@ -140,7 +140,9 @@ def test_read_errors(tmp_path):
 def test_params_path():
     assert params_path('N20').name == 'N20.json' and params_path('N20').is_file()
     assert params_path('default').is_file()
-    with pytest.raises(ValueError, match=r"name must be one of \('default', 'N20'\)"):
+    assert params_path('gamma_L5weak_L2weak').is_file()
+    with pytest.raises(ValueError, match=r"name must be one of \('default', 'N20', "
+                       r"'gamma_L5weak_L2weak'\)"):
         params_path('gamma')
 
 

@@ -35,7 +35,7 @@ def _no_somato_data(monkeypatch, tmp_path):
 def _cell_response(n_trials=2, tstop_ms=170.0, silent=()):
     """A hand-built CellResponse: cells spike at 20-60 ms, two drives."""
     times = np.arange(0, tstop_ms + 0.0125, 0.025)
-    cr = CellResponse(times, GID_RANGES)
+    cr = CellResponse(list(GID_RANGES)[:4], times=times, gid_ranges=GID_RANGES)
     rng = np.random.default_rng(0)
     for _ in range(n_trials):
         gids = [g for ct, r in GID_RANGES.items() if ct not in silent

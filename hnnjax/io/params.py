@@ -21,7 +21,7 @@ from .params_default import default_params
 
 _SHORT = {'L2_basket': 'L2Basket', 'L2_pyramidal': 'L2Pyr',
           'L5_basket': 'L5Basket', 'L5_pyramidal': 'L5Pyr'}
-_SHIPPED = ('default', 'N20')
+_SHIPPED = ('default', 'N20', 'gamma_L5weak_L2weak')
 # keys HNN's own parameter files carry and hnn-core 0.6.1 ignores
 _CARRIED = ('expmt_groups', 'save_vsoma', 'prng_seedcore_*', 'Itonic_*')
 
@@ -156,29 +156,37 @@ def check_params(params_dict, source='params', text=None):
                       UserWarning, stacklevel=3)
 
 
-def read_params(fname):
+def read_params(params_fname, file_contents=None):
     """Read an hnn-core ``.json`` or HNN ``.param`` file (or a dict) as Params.
 
-    Keys absent from the file take their defaults; unknown keys are dropped
-    with a warning; numeric entries must be finite numbers.
+    ``file_contents`` (str), if given, is parsed instead of reading the
+    file; ``params_fname``'s extension still says how.  Keys absent from
+    the file take their defaults; unknown keys are dropped with a warning;
+    numeric entries must be finite numbers.
     """
-    if isinstance(fname, dict):
-        check_params(fname, 'params')
-        return Params(fname)
-    if not isinstance(fname, (str, os.PathLike)):
-        raise TypeError(f'fname must be a path to a .json or .param file or '
-                        f'a dict; got {type(fname).__name__}')
-    path = Path(fname)
+    if isinstance(params_fname, dict):
+        check_params(params_fname, 'params')
+        return Params(params_fname)
+    if not isinstance(params_fname, (str, os.PathLike)):
+        raise TypeError(f'params_fname must be a path to a .json or .param file or '
+                        f'a dict; got {type(params_fname).__name__}')
+    path = Path(params_fname)
     readers = {'.json': _read_json, '.param': _read_legacy}
     if path.suffix not in readers:
         raise ValueError(f'params file {path}: unrecognized extension '
                          f'{path.suffix!r}; expected one of .json, .param')
-    if not path.is_file():
+    if file_contents is not None:
+        if not isinstance(file_contents, str):
+            raise TypeError(f'file_contents must be the text of a params file or None; '
+                            f'got {type(file_contents).__name__}')
+        text = file_contents
+    elif not path.is_file():
         raise FileNotFoundError(f'params file {path} does not exist')
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        raise ValueError(f'params file {path} is not a text file') from None
+    else:
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            raise ValueError(f'params file {path} is not a text file') from None
     params_dict = readers[path.suffix](text, path)
     if not params_dict:
         raise ValueError(f'params file {path}: no parameters found')
@@ -187,7 +195,8 @@ def read_params(fname):
 
 
 def params_path(name):
-    """Path of a parameter file shipped with hnnjax: 'default' or 'N20'."""
+    """Path of a flat parameter file shipped with hnnjax (hnn-core's): 'default',
+    'N20' or 'gamma_L5weak_L2weak'."""
     if name not in _SHIPPED:
         raise ValueError(f'name must be one of {_SHIPPED}; got {name!r}')
     return Path(str(resources.files('hnnjax') / 'data' / 'params'

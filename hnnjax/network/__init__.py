@@ -1,1 +1,2 @@
 """network"""
+from .connectivity import pick_connection  # noqa: F401  (hnn-core: hnn_core.network.pick_connection)

@@ -9,25 +9,131 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_number, check_option
+from ..cells.cell_types import CELL_TYPES
+
+
+def _trials(name, value):
+    """``value`` (None: no trials) as a list over trials of lists."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(t, list) for t in value):
+        hint = (" (hnnjax's old CellResponse(times, gid_ranges) is now "
+                "CellResponse(cell_type_names, times=..., gid_ranges=...))"
+                if isinstance(value, dict) else "")
+        raise TypeError(f"{name} must be a list (trials) of lists (spikes); "
+                        f"got {type(value).__name__}{hint}")
+    return value
+
+
+def _check_gid_ranges(gid_ranges):
+    """``gid_ranges`` (name -> range or list of gids) as a dict of ranges or
+    lists, its gid sets pairwise disjoint."""
+    if not isinstance(gid_ranges, dict) or not all(
+            isinstance(k, str) and isinstance(r, (range, list, tuple)) for k, r in gid_ranges.items()):
+        raise TypeError(f"gid_ranges must be a dict of name -> range (or list) of gids; "
+                        f"got {gid_ranges!r}")
+    seen = {}
+    for name, gids in gid_ranges.items():
+        for gid in gids:
+            if gid in seen:
+                raise ValueError(f"gid_ranges must not overlap: gid {gid} is in both "
+                                 f"{seen[gid]!r} and {name!r}")
+            seen[gid] = name
+    return dict(gid_ranges)
 
 
 class CellResponse:
-    """Per-trial spikes and traces.
+    """Per-trial spikes and traces, built and read as in hnn-core 0.6.1.
 
-    ``spike_times[trial]`` (ms), ``spike_gids[trial]`` and
-    ``spike_types[trial]`` are parallel lists covering cells and drive cells;
-    ``vsec[trial][gid][section]`` (mV) and ``ca[trial][gid][section]`` (mM)
-    hold traces at section midpoints sampled at ``times`` (ms).
+    Parameters
+    ----------
+    cell_type_names : list of str
+        The network's cell types (not drives): the types ``mean_rates`` reports.
+    spike_times, spike_gids, spike_types : list of list | None
+        Per trial, parallel lists of spike times (ms), gids and spike types
+        (a cell type or drive name, e.g. 'evprox1').
+    times : array | None
+        Sample times (ms) of the traces.
+    gid_ranges : dict | None
+        hnnjax: name -> range of gids of the network, to type spikes added
+        with :meth:`add_trial` and as the default of :meth:`mean_rates`.
+
+    Attributes
+    ----------
+    spike_times, spike_gids, spike_types, times : as above.
+    vsec, isec, ca : list of dict
+        Per trial, gid -> section -> trace: voltage (mV), synaptic currents
+        (nA; hnnjax records none, so each trial is empty) and calcium (mM)
+        at section midpoints, sampled at ``times``.
     """
 
-    def __init__(self, times, gid_ranges):
-        self.times = np.asarray(times)
-        self.gid_ranges = dict(gid_ranges)
-        self.spike_times, self.spike_gids, self.spike_types = [], [], []
-        self.vsec, self.ca = [], []
+    def __init__(self, cell_type_names, spike_times=None, spike_gids=None, spike_types=None,
+                 times=None, *, gid_ranges=None):
+        if not isinstance(cell_type_names, (list, tuple)) or not all(
+                isinstance(n, str) for n in cell_type_names):
+            raise TypeError(f"cell_type_names must be a list of cell type names; "
+                            f"got {cell_type_names!r}")
+        trials = [_trials(n, v) for n, v in (("spike_times", spike_times),
+                                             ("spike_gids", spike_gids),
+                                             ("spike_types", spike_types))]
+        if len({len(t) for t in trials}) > 1:
+            raise ValueError("spike_times, spike_gids and spike_types must have the same "
+                             f"number of trials; got {[len(t) for t in trials]}")
+        for trial, lists in enumerate(zip(*trials)):
+            if len({len(x) for x in lists}) > 1:
+                raise ValueError(f"trial {trial}: spike_times, spike_gids and spike_types "
+                                 f"must have one entry per spike; got {[len(x) for x in lists]}")
+        if times is not None and not isinstance(times, (list, tuple, np.ndarray)):
+            raise TypeError(f"times must be an array of sample times (ms) or None; "
+                            f"got {type(times).__name__}")
+        self._cell_type_names = list(cell_type_names)
+        self.spike_times, self.spike_gids, self.spike_types = ([list(x) for x in t] for t in trials)
+        self.times = np.asarray([] if times is None else times, dtype=float)
+        self.gid_ranges = {} if gid_ranges is None else _check_gid_ranges(gid_ranges)
+        self.vsec, self.isec, self.ca = [], [], []  # filled per trial by add_trial
 
     def __repr__(self):
-        return f"<CellResponse | {len(self.spike_times)} trials>"
+        return f"<CellResponse | {len(self.spike_times)} simulation trials>"
+
+    def __eq__(self, other):
+        """Equal spikes (times to 0.001 ms), gids, types and traces."""
+        if not isinstance(other, CellResponse):
+            return NotImplemented
+
+        def rounded(cr):
+            return [[round(float(t), 3) for t in trial] for trial in cr.spike_times]
+
+        def same_traces(a, b):
+            return len(a) == len(b) and all(
+                x.keys() == y.keys() and all(
+                    x[g].keys() == y[g].keys() and all(np.array_equal(x[g][k], y[g][k])
+                                                       for k in x[g]) for g in x)
+                for x, y in zip(a, b))
+
+        return (rounded(self) == rounded(other) and self.spike_gids == other.spike_gids
+                and self.spike_types == other.spike_types
+                and all(same_traces(getattr(self, k), getattr(other, k))
+                        for k in ("vsec", "isec", "ca")))
+
+    @property
+    def cell_types(self):
+        """Sorted names of the spike types present (cell types and drives)."""
+        return sorted({k for trial in self.spike_types for k in trial})
+
+    @property
+    def spike_times_by_type(self):
+        """Spike type -> per trial, the spike times (ms) of that type."""
+        return {name: [[t for t, k in zip(times, types) if k == name]
+                       for times, types in zip(self.spike_times, self.spike_types)]
+                for name in self.cell_types}
+
+    def update_types(self, gid_ranges):
+        """Re-type every spike by the name whose gids hold its gid (''
+        where none does, as hnn-core); ``gid_ranges`` must not overlap and
+        becomes this response's ``gid_ranges``."""
+        self.gid_ranges = _check_gid_ranges(gid_ranges)
+        self.spike_types = [[self._type_of(int(g)) or "" for g in gids]
+                            for gids in self.spike_gids]
 
     def _type_of(self, gid):
         for name, r in self.gid_ranges.items():
@@ -45,28 +151,51 @@ class CellResponse:
         self.spike_types.append([self._type_of(int(x)) for x in g] if types is None
                                 else [str(types[i]) for i in order])
         self.vsec.append(vsec or {})
+        self.isec.append({})
         self.ca.append(ca or {})
 
+    def to_dict(self):
+        """The response as a dict of plain containers (hnn-core's layout:
+        trace dicts keyed by the gid as a str), for JSON files."""
+        def str_keys(traces):
+            return [{str(gid): secs for gid, secs in trial.items()} for trial in traces]
+
+        return {"cell_type_names": list(self._cell_type_names),
+                "spike_times": self.spike_times, "spike_gids": self.spike_gids,
+                "spike_types": self.spike_types, "vsec": str_keys(self.vsec),
+                "isec": str_keys(self.isec), "ca": str_keys(self.ca), "times": self.times}
+
     def mean_rates(self, tstart, tstop, gid_ranges=None, mean_type="all"):
-        """Mean firing rate (Hz) per cell type over trials, in [tstart, tstop) ms."""
+        """Mean firing rate (Hz) of each cell type, from the spikes in
+        [tstart, tstop] ms.
+
+        ``gid_ranges`` defaults to this response's.  ``mean_type``: 'all'
+        (one number per type: over trials and cells), 'trial' (per trial,
+        over cells) or 'cell' (per trial, a list over the type's cells).
+        """
         tstart = check_number("tstart", tstart, ge=0, unit=" ms")
         tstop = check_number("tstop", tstop, gt=tstart, unit=" ms")
         check_option("mean_type", mean_type, ("all", "trial", "cell"))
         ranges = self.gid_ranges if gid_ranges is None else gid_ranges
-        if not (isinstance(ranges, dict) and all(isinstance(r, range) for r in ranges.values())):
+        if not isinstance(ranges, dict):
             raise TypeError(f"gid_ranges must be None or a dict of name -> range of gids; "
                             f"got {gid_ranges!r}")
+        ranges = _check_gid_ranges(ranges)
+        missing = [ct for ct in self._cell_type_names if ct not in ranges]
+        if missing:
+            raise ValueError(f"gid_ranges has no gids for cell type(s) {missing}")
         dur_s = (tstop - tstart) / 1000.0
         out = {}
-        for name, r in ranges.items():
-            per_trial = []
-            for t, g in zip(self.spike_times, self.spike_gids):
-                t, g = np.asarray(t), np.asarray(g)
-                sel = (t >= tstart) & (t < tstop)
-                per_trial.append(np.array([np.sum(sel & (g == gid)) for gid in r]) / dur_s)
-            per_trial = np.array(per_trial)
-            out[name] = {"all": per_trial.mean(), "trial": per_trial.mean(axis=1).tolist(),
-                         "cell": per_trial.mean(axis=0).tolist()}[mean_type]
+        for name in self._cell_type_names:
+            gids = np.asarray(ranges[name])
+            rates = np.zeros((len(self.spike_times), len(gids)))
+            for trial, (t, g) in enumerate(zip(self.spike_times, self.spike_gids)):
+                t, g = np.asarray(t, dtype=float), np.asarray(g, dtype=int)
+                in_window = g[(t >= tstart) & (t <= tstop)]
+                rates[trial] = (in_window[:, None] == gids[None, :]).sum(axis=0) / dur_s
+            out[name] = {"all": float(rates.mean()) if rates.size else 0.0,
+                         "trial": rates.mean(axis=1).tolist(),
+                         "cell": rates.tolist()}[mean_type]
         return out
 
     def plot_spikes_hist(self, trial_idx=None, ax=None, spike_types=None, color=None,
@@ -166,7 +295,8 @@ def read_spikes(fname, gid_ranges=None):
     Returns
     -------
     cell_response : CellResponse
-        Spikes only: ``times`` is empty and there are no traces.
+        Spikes only: ``times`` is empty and there are no traces; its cell
+        types are the network's cell types that spiked (as in hnn-core).
     """
     if not isinstance(fname, (str, os.PathLike)):
         raise TypeError(f"fname must be a str or path (a glob pattern); got {fname!r}")
@@ -177,10 +307,12 @@ def read_spikes(fname, gid_ranges=None):
     files = sorted(glob(str(fname)), key=_natural_key)
     if not files:
         raise ValueError(f"fname {str(fname)!r} matches no spike files")
-    cell_response = CellResponse(np.array([]), gid_ranges or {})
+    cell_response = CellResponse([], gid_ranges=gid_ranges)
     for file in files:
         times, gids, types = _read_rows(file)
         if types is None and gid_ranges is None and len(times):
             raise ValueError(f"{file} has no spike type column: pass gid_ranges")
         cell_response.add_trial(times, gids, types=None if gid_ranges else types)
+    present = set(cell_response.cell_types)
+    cell_response._cell_type_names = [ct for ct in CELL_TYPES if ct in present]
     return cell_response

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -19,6 +20,19 @@ from .._checks import check_bool, check_int, check_number
 from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
 from ..io.params import Params, check_params, read_params
+from .connectivity import pick_connection  # hnn-core scripts import it from here
+
+
+# hnn-core's ``cell_types[name]['cell_metadata']`` of the four default types
+CELL_METADATA = {
+    f"L{layer}_{morpho}": {
+        "morpho_type": morpho, "electro_type": electro, "layer": layer,
+        "measure_dipole": morpho == "pyramidal",
+        "reference": "https://doi.org/10.7554/eLife.51214"}
+    for layer in ("2", "5")
+    for morpho, electro in (("basket", "inhibitory"), ("pyramidal", "excitatory"))
+}
+GAIN_TYPES = ("e_e", "e_i", "i_e", "i_i")  # source -> target electro types
 
 
 def _cell_coords(n_x: int, n_y: int, layer_separation: float, inplane: float) -> dict:
@@ -58,6 +72,44 @@ def _as_gid_list(net, gids, name):
     return [int(g) for g in gids]
 
 
+class _Drives(OrderedDict):
+    """``Network.external_drives``: drive name -> drive dict.
+
+    Deleting a drive (``del net.external_drives[name]``, as hnn-core scripts
+    do, or ``pop``, ``popitem``, ``clear``) also removes its connections, so it no longer fires into the
+    network; its gids stay reserved in ``gid_ranges`` as in hnn-core, where
+    a deleted drive's cells are simply never built.
+    """
+
+    def __init__(self, net):
+        super().__init__()
+        self._net = net
+
+    def __delitem__(self, name):
+        super().__delitem__(name)
+        self._net.connectivity = [c for c in self._net.connectivity if c["src_type"] != name]
+
+    def pop(self, name, *default):
+        if name not in self:
+            return super().pop(name, *default)
+        drive = self[name]
+        del self[name]
+        return drive
+
+    def popitem(self, last=True):
+        if not self:
+            raise KeyError("popitem(): there are no drives")
+        name = next(reversed(self)) if last else next(iter(self))
+        return name, self.pop(name)
+
+    def clear(self):
+        for name in list(self):
+            del self[name]
+
+    def __reduce__(self):  # copy and pickle with the owning network
+        return type(self), (self._net,), None, None, iter(self.items())
+
+
 class Network:
     """The HNN column: cells, their positions, connections and drives.
 
@@ -68,14 +120,23 @@ class Network:
     add_drives_from_params : bool
         Add the drives that the parameter file describes.
     legacy_mode : bool
-        Accepted for hnn-core compatibility; only ``False`` is supported.
+        hnn-core's compatibility mode for the old HNN GUI's .param files,
+        deprecated there.  ``True`` gives hnn-core's ``DeprecationWarning``
+        and a ``UserWarning``: hnnjax builds the non-legacy network (legacy
+        mode's zero-weight drive targets, which renumber drive gids and so
+        their random draws, and its params-file quirks are not reproduced).
     mesh_shape : tuple of int
         Pyramidal cells along x and y (100 each for (10, 10)).
     """
 
     def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10)):
         if check_bool("legacy_mode", legacy_mode):
-            raise ValueError("legacy_mode=True is not supported by hnnjax (use False)")
+            warnings.warn("legacy_mode only serves the old HNN GUI's .param files and will be "
+                          "deprecated, as in hnn-core", DeprecationWarning, stacklevel=2)
+            warnings.warn("legacy_mode=True: hnnjax builds the non-legacy network (drive gids "
+                          "and random draws may differ from hnn-core's legacy mode)",
+                          UserWarning, stacklevel=2)
+        self._legacy_mode = bool(legacy_mode)
         check_bool("add_drives_from_params", add_drives_from_params)
         if not isinstance(mesh_shape, (tuple, list)) or len(mesh_shape) != 2:
             raise TypeError(f"mesh_shape must be a pair of integers >= 1; got {mesh_shape!r}")
@@ -88,6 +149,7 @@ class Network:
         self._inplane_distance = 1.0  # µm
         self._delivery_capacity = None  # connection chunks per step a run needed (simulate_dipole)
         self._layer_separation = 1307.4  # µm
+        self.delay = 1.0  # ms, hnn-core's default local connection delay (informative)
         self.threshold = float(self._params.get("threshold", 0.0))
         self.celsius = float(self._params.get("celsius", 37.0))
         if self.celsius != 37.0:
@@ -101,7 +163,7 @@ class Network:
             self._add_gids(ct, coords[ct])
         self.pos_dict["origin"] = coords["origin"]
         self.connectivity: list[dict] = []
-        self.external_drives = OrderedDict()
+        self.external_drives = _Drives(self)
         self.external_biases = {"tonic": OrderedDict()}
         self.cell_response = None
         if add_drives_from_params:
@@ -124,6 +186,82 @@ class Network:
     def copy(self):
         """A deep copy (drive events and results included)."""
         return copy.deepcopy(self)
+
+    def to_dict(self, write_output=False):
+        """The network as a dict in hnn-core's configuration layout; see
+        :func:`hnnjax.network_to_dict`."""
+        from ..io.network_config import network_to_dict
+
+        return network_to_dict(self, write_output=write_output)
+
+    def write_configuration(self, fname, overwrite=True):
+        """Write the network as hnn-core's JSON configuration; see
+        :func:`hnnjax.write_network_configuration`."""
+        from ..io.network_config import write_network_configuration
+
+        write_network_configuration(self, fname, overwrite)
+
+    def set_cell_positions(self, *, inplane_distance=None, layer_separation=None):
+        """Re-place the cells on the grid: pyramidal somas ``inplane_distance``
+        µm apart, layers 2/3 and 5 ``layer_separation`` µm apart (None keeps
+        the current value).  Drive cells move to the new origin.  Connection
+        space constants scale with the in-plane distance, so weights and
+        delays, like the dipole, do not change."""
+        if inplane_distance is None:
+            inplane_distance = self._inplane_distance
+        if layer_separation is None:
+            layer_separation = self._layer_separation
+        inplane_distance = check_number("inplane_distance", inplane_distance, gt=0, unit=" µm")
+        layer_separation = check_number("layer_separation", layer_separation, gt=0, unit=" µm")
+        coords = _cell_coords(*self.mesh_shape, layer_separation, inplane_distance)
+        for name in self.pos_dict:
+            self.pos_dict[name] = (coords[name] if name in coords
+                                   else [coords["origin"]] * len(self.gid_ranges[name]))
+        self._inplane_distance, self._layer_separation = inplane_distance, layer_separation
+
+    def filter_cell_types(self, **metadata_filters):
+        """Names of the cell types whose metadata (:data:`CELL_METADATA`:
+        morpho_type, electro_type, layer, measure_dipole, reference) has all
+        the given values, e.g. ``electro_type='excitatory'``."""
+        return [name for name in self.cell_types
+                if all(k in CELL_METADATA[name] and CELL_METADATA[name][k] == v
+                       for k, v in metadata_filters.items())]
+
+    def _gain_connections(self):
+        """Gain type ('e_e', 'e_i', 'i_e', 'i_i') -> indices of the local
+        connections from cells of the first electro type to the second."""
+        gids = {t[0]: [g for ct in self.filter_cell_types(electro_type=t)
+                       for g in self.gid_ranges[ct]] for t in ("excitatory", "inhibitory")}
+        return {key: pick_connection(self, src_gids=gids[key[0]], target_gids=gids[key[2]])
+                for key in GAIN_TYPES}
+
+    def set_global_synaptic_gains(self, e_e=None, e_i=None, i_e=None, i_i=None, copy=False):
+        """Set the ``gain`` of all local connections between excitatory (e)
+        and inhibitory (i) cells, by source and target type; None leaves a
+        type unchanged.  Drives keep their gains.  ``copy=True`` changes and
+        returns a copy, else the network changes in place (returns None)."""
+        check_bool("copy", copy)
+        gains = {key: check_number(key, g, ge=0)
+                 for key, g in zip(GAIN_TYPES, (e_e, e_i, i_e, i_i)) if g is not None}
+        net = self.copy() if copy else self
+        for key, indices in net._gain_connections().items():
+            for idx in indices if key in gains else ():
+                net.connectivity[idx]["nc_dict"]["gain"] = gains[key]
+        return net if copy else None
+
+    def get_global_synaptic_gains(self):
+        """Gain type ('e_e', 'e_i', 'i_e', 'i_i') -> the gain of its first
+        connection; warns if gains differ within a type (then one number
+        cannot describe it)."""
+        values = {}
+        for key, indices in self._gain_connections().items():
+            gains = [self.connectivity[i]["nc_dict"]["gain"] for i in indices]
+            if gains:
+                values[key] = gains[0]
+            if not np.allclose(gains, gains[:1]):
+                warnings.warn(f"the {key} connections have different gains {sorted(set(gains))}; "
+                              f"{key} reports the first", UserWarning, stacklevel=2)
+        return values
 
     def plot_cells(self, ax=None, show=True):
         """3-D scatter of the cell positions by type; see :func:`hnnjax.viz.plot_cells`."""
@@ -205,7 +343,7 @@ class Network:
             del self.gid_ranges[name]
             del self.pos_dict[name]
         self.connectivity = [c for c in self.connectivity if c["src_type"] not in self.external_drives]
-        self.external_drives = OrderedDict()
+        self.external_drives = _Drives(self)
         self._n_gids = sum(len(r) for r in self.gid_ranges.values())
 
     # ---------------------------------------------------------------- drives
@@ -282,10 +420,15 @@ class Network:
                                     float(drive["space_constant"]), probability=prob, conn_seed=seed)
 
     # ---------------------------------------------------------------- biases
-    def add_tonic_bias(self, *, cell_type=None, amplitude, t0=0.0, tstop=None, section="soma"):
+    def add_tonic_bias(self, *, cell_type=None, section="soma", bias_name="tonic", amplitude,
+                       t0=0.0, tstop=None):
         """A constant current (nA) into ``section(0.5)`` of every cell of a type,
         on for t0 <= t < tstop ms (NEURON's IClamp).  ``amplitude`` may be a
-        dict cell type -> nA (then ``cell_type`` must be None)."""
+        dict cell type -> nA (then ``cell_type`` must be None).  ``bias_name``
+        must be 'tonic': hnnjax simulates one tonic bias per cell type."""
+        if bias_name != "tonic":
+            raise ValueError(f"bias_name must be 'tonic' (hnnjax simulates one tonic bias per "
+                             f"cell type); got {bias_name!r}")
         if isinstance(amplitude, dict):
             if cell_type is not None:
                 raise ValueError("cell_type must be None when amplitude is a dict")

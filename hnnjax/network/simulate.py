@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 
 import equinox as eqx
@@ -187,8 +188,8 @@ def baseline_renormalize(times, l2_raw, l5_raw, n_pyr):
 
 
 def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, record_isec=False,
-                    record_ca=False, postproc=False, *, dtype="float64", batch_size=None,
-                    progress=True):
+                    record_ca=False, postproc=False, verbose=True, *, dtype="float64",
+                    batch_size=None, progress=True):
     """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
     (sharded over devices when there are several).
 
@@ -199,7 +200,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     of them on GPUs or several devices, 8 on one CPU device (see
     ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
     over the trials and says when compiling takes long, both only once they
-    have lasted 2 s (``hnnjax.progress``); False silences them.
+    have lasted 2 s (``hnnjax.progress``); False silences them.  ``verbose``
+    prints what runs and how long it took.
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
@@ -210,6 +212,9 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                                       record_ca, dtype, batch_size)
     check_bool("postproc", postproc)
     check_bool("progress", progress)
+    if check_bool("verbose", verbose):
+        print(f"hnnjax: simulating {n_trials} trial(s) of {tstop:g} ms (dt={dt:g} ms, {dtype})")
+        start = time.perf_counter()
     if postproc:
         warnings.warn("postproc is deprecated: smooth and scale the Dipole explicitly",
                       DeprecationWarning)
@@ -244,7 +249,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
 
     times = np.arange(n_steps + 1) * dt
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
-    net.cell_response = CellResponse(times, net.gid_ranges)
+    net.cell_response = CellResponse(list(net.cell_types), times=times, gid_ranges=net.gid_ranges)
     dpls = []
     for trial in range(n_trials):
         raw = np.zeros((n_steps + 1, 2))
@@ -253,6 +258,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
         data = np.stack([l2 + l5, l2, l5], axis=1) * 1e-6
         dpls.append(Dipole(times, data))
         _store_trial(net, layout, rec_index, spikes[trial], rec, trial, times, spikes_by_trial[trial], tstop)
+    if verbose:
+        print(f"hnnjax: done in {time.perf_counter() - start:.1f} s")
     if postproc:
         for d in dpls:
             d.smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])

@@ -1,0 +1,119 @@
+"""hnn-core 0.6.1 API items that its examples and scripts use."""
+import pickle
+
+import numpy as np
+import pytest
+
+import hnnjax as hnn
+from hnnjax.dipole import simulate_dipole
+
+W = {'L2_pyramidal': 0.05, 'L5_pyramidal': 0.05}
+
+
+def _two_drive_net():
+    net = hnn.neymotin_2020_model(mesh_shape=(3, 3))
+    net.add_evoked_drive('early', mu=5., sigma=1., numspikes=1, location='proximal',
+                         weights_ampa=W, event_seed=1)
+    net.add_evoked_drive('late', mu=12., sigma=1., numspikes=1, location='distal',
+                         weights_ampa=W, event_seed=2)
+    return net
+
+
+def _spikes_of(cell_response, name):
+    return [t for t, k in zip(cell_response.spike_times[0], cell_response.spike_types[0])
+            if k == name]
+
+
+def test_deleted_drive_is_simulated_without_it(capsys):
+    full = _two_drive_net()
+    dpl_full = simulate_dipole(full, tstop=20., n_trials=1, verbose=False)[0]
+    assert capsys.readouterr().out == ''
+    net = _two_drive_net()
+    del net.external_drives['early']
+    assert list(net.external_drives) == ['late']
+    assert {c['src_type'] for c in net.connectivity} >= {'late'}
+    assert 'early' not in {c['src_type'] for c in net.connectivity}
+    assert list(net.gid_ranges) == list(full.gid_ranges)  # gids stay reserved, as in hnn-core
+    dpl = simulate_dipole(net, tstop=20., n_trials=1)[0]
+    assert 'simulating 1 trial(s) of 20 ms' in capsys.readouterr().out
+    assert _spikes_of(net.cell_response, 'early') == []
+    assert _spikes_of(full.cell_response, 'early') != []
+    assert _spikes_of(net.cell_response, 'late') == _spikes_of(full.cell_response, 'late') != []
+    assert not np.allclose(dpl.data['agg'], dpl_full.data['agg'])
+
+
+def test_drives_container_keeps_its_network_through_copies():
+    net = _two_drive_net()
+    for other in (net.copy(), pickle.loads(pickle.dumps(net))):
+        assert other.external_drives._net is other
+        other.external_drives.pop('late')
+        assert 'late' not in {c['src_type'] for c in other.connectivity}
+        assert 'late' in {c['src_type'] for c in net.connectivity}
+    assert net.external_drives.pop('nothing', None) is None
+    other = net.copy()
+    assert other.external_drives.popitem()[0] == 'late'
+    other.external_drives.clear()
+    assert not other.external_drives and all(c['src_type'] in other.cell_types
+                                              for c in other.connectivity)
+    with pytest.raises(KeyError, match='no drives'):
+        other.external_drives.popitem()
+    with pytest.raises(KeyError):
+        del net.external_drives['nothing']
+    net.clear_drives()
+    net.add_evoked_drive('again', mu=5., sigma=1., numspikes=1, location='proximal',
+                         weights_ampa=W)
+    del net.external_drives['again']
+    assert not any(c['src_type'] == 'again' for c in net.connectivity)
+
+
+def test_simulate_dipole_is_importable_from_dipole():
+    assert simulate_dipole is hnn.simulate_dipole
+    with pytest.raises(TypeError, match='verbose'):
+        simulate_dipole(_two_drive_net(), tstop=20., verbose='yes')
+
+
+def test_deprecations_as_in_hnn_core():
+    with pytest.warns(DeprecationWarning, match='jones_2009_model.*neymotin_2020_model'):
+        net = hnn.jones_2009_model(mesh_shape=(1, 1))
+    assert len(net.connectivity) == 16
+    with pytest.warns(DeprecationWarning, match='legacy_mode'), \
+            pytest.warns(UserWarning, match='non-legacy network'):
+        net = hnn.neymotin_2020_model(mesh_shape=(1, 1), legacy_mode=True)
+    assert net._legacy_mode is True
+    with pytest.raises(TypeError, match='legacy_mode'):
+        hnn.Network(hnn.read_params(hnn.io.params.params_path('default')), legacy_mode='yes')
+
+
+def test_hnn_core_parameter_files_ship():
+    from pathlib import Path
+
+    param_dir = Path(hnn.__file__).parent / 'param'
+    names = {'N20.json', 'default.json', 'gamma_L5weak_L2weak.json', 'neymotin2020_base.json'}
+    assert names <= {p.name for p in param_dir.iterdir()}
+    gamma = hnn.read_params(param_dir / 'gamma_L5weak_L2weak.json')
+    assert 'extpois' in hnn.neymotin_2020_model(gamma, add_drives_from_params=True,
+                                                mesh_shape=(1, 1)).external_drives
+    hnn_core = pytest.importorskip('hnn_core')
+    for theirs in (Path(hnn_core.__file__).parent / 'param').glob('*.json'):
+        assert (param_dir / theirs.name).read_bytes() == theirs.read_bytes(), theirs.name
+
+
+def test_tonic_bias_name():
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
+    net.add_tonic_bias(cell_type='L2_basket', bias_name='tonic', amplitude=1.0)
+    assert net.external_biases['tonic']['L2_basket']['amplitude'] == 1.0
+    with pytest.raises(ValueError, match='bias_name'):
+        net.add_tonic_bias(cell_type='L5_basket', bias_name='second', amplitude=1.0)
+
+
+def test_read_params_from_file_contents(tmp_path):
+    from hnnjax.io.params import params_path
+
+    text = params_path('N20').read_text()
+    assert hnn.read_params('anything.json', file_contents=text) == hnn.read_params(params_path('N20'))
+    legacy = hnn.read_params(tmp_path / 'absent.param', file_contents='tstop: 50.\nN_trials: 3\n')
+    assert legacy['tstop'] == 50.0 and legacy['N_trials'] == 3
+    with pytest.raises(TypeError, match='file_contents'):
+        hnn.read_params('a.json', file_contents=b'{}')
+    with pytest.raises(ValueError, match='extension'):
+        hnn.read_params('a.txt', file_contents='{}')
