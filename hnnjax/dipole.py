@@ -360,6 +360,10 @@ def read_waveform(fname, *, times=None):
     return Dipole(times, np.interp(times, t_file, values), info=info)
 
 
-# hnn-core scripts import simulate_dipole from here; imported last because the
-# simulator needs Dipole
-from .network.simulate import simulate_dipole  # noqa: E402,F401
+def __getattr__(name):
+    """``simulate_dipole`` is importable from here, as in hnn-core (on first
+    use: the simulator itself imports ``Dipole``)."""
+    if name == "simulate_dipole":
+        from .network.simulate import simulate_dipole
+        return simulate_dipole
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

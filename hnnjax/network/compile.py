@@ -278,5 +278,6 @@ def drive_events(drive_tab, spikes_by_trial, dt, n_steps, dtype):
     w_pad = np.zeros((n_trials, n_max))
     dst_pad[row, col] = syn
     w_pad[row, col] = w_sum
-    return Events(ptr=jnp.asarray(ptr, jnp.int32), dst=jnp.asarray(dst_pad),
-                  w=jnp.asarray(w_pad, dtype), max_per_step=k_max)
+    # host arrays: trials are picked and padded on the host, converted once per call
+    return Events(ptr=ptr.astype(np.int32), dst=dst_pad, w=w_pad.astype(dtype),
+                  max_per_step=k_max)
