@@ -517,7 +517,7 @@ def test_somato_paths_rejects(tmp_path):
 
 @pytest.mark.parametrize("args, kwargs, match", [
     ((3,), {}, r"params must be a shipped name \(default, N20\), a .json / .param path"),
-    (("default",), dict(out_dir=3), "out_dir must be a str or path; got 3"),
+    (("default",), dict(out_dir=3), "out_dir must be None, a str or a path; got 3"),
     (("default",), dict(n_trials=1.0), "n_trials must be an integer >= 1"),
 ])
 def test_run_simulation_rejects(args, kwargs, match):

@@ -230,8 +230,8 @@ def run_simulation(params, *, tstop_ms=170.0, dt_ms=0.025, n_trials=1,
     check_times(tstop_ms, dt_ms)
     check_positive('n_trials', n_trials, integer=True)
     check_dtype(dtype)
-    if not isinstance(out_dir, (str, os.PathLike)):
-        raise TypeError(f"out_dir must be a str or path; got {out_dir!r}")
+    if out_dir is not None and not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be None, a str or a path; got {out_dir!r}")
     params = resolve_params(params)
     smooth_ms = params['dipole_smooth_win'] if smooth_ms is None else smooth_ms
     scale = params['dipole_scalefctr'] if scale is None else scale
