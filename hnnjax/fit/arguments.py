@@ -35,7 +35,7 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay)
         if not isinstance(p, str):
             raise TypeError(f"params[{i}] must be a str; got {p!r}")
     names, values = model.drive_parameters(net)
-    free = expand_names(params, names)
+    free = expand_names(params, names, model.switched_off(net))
     # the trials' dipoles, and the √T checkpointed states of reverse mode (float64)
     n_nodes = sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes for ct in CELL_TYPES)
     check_memory(8 * n_trials * (2 * (n_steps + 1) + 2 * math.isqrt(n_steps) * n_nodes),

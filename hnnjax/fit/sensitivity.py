@@ -1,6 +1,6 @@
 """Which drive parameters a dipole waveform constrains, before fitting them.
 
-Each parameter is moved by one resolution step (mu and delays: ``time_step``
+Each parameter is moved by one resolution step (mu, tstart, delays: ``time_step``
 ms; sigma and weights: a factor ``1 + rel_step``), centred on its value, and
 the change of the trial-averaged dipole is recorded: its RMS says how visible
 the parameter is, the singular values of all changes together say how well
@@ -73,7 +73,7 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
     idx, d = np.array([names.index(n) for n in free]), len(free)
     z = trial_draws(net, gn, n_trials, tstop, draws, key)
     x = np.asarray(theta0, float)[idx]
-    timing = np.array([n.split(".")[1] in ("mu", "synaptic_delays") for n in free])
+    timing = np.array([n.split(".")[1] in ("mu", "tstart", "synaptic_delays") for n in free])
     f = np.sqrt(1 + rel_step)
     lo = np.where(timing, x - time_step / 2, x / f)
     hi = np.where(timing, x + time_step / 2, x * f)
