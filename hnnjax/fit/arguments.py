@@ -17,9 +17,10 @@ from ..network.network import Network
 from .parameters import expand_names
 
 
-def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay):
+def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay, fitted=True):
     """The shared checks.  Returns (tstop, dt) in ms, all parameter names,
-    their values in ``net`` and the names of ``params`` resolved."""
+    their values in ``net`` and the names of ``params`` resolved; ``fitted``:
+    parameters that do not act (``model.switched_off``) are refused."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")
     tstop, dt, n_steps = check_time_grid(tstop, dt)
@@ -35,7 +36,7 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay)
         if not isinstance(p, str):
             raise TypeError(f"params[{i}] must be a str; got {p!r}")
     names, values = model.drive_parameters(net)
-    free = expand_names(params, names, model.switched_off(net))
+    free = expand_names(params, names, model.switched_off(net) if fitted else ())
     # the trials' dipoles, and the √T checkpointed states of reverse mode (float64)
     n_nodes = sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes for ct in CELL_TYPES)
     check_memory(8 * n_trials * (2 * (n_steps + 1) + 2 * math.isqrt(n_steps) * n_nodes),

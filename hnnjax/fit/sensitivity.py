@@ -62,9 +62,10 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
                 time_step=1.0, rel_step=0.1, smooth_window=None, max_delay=25.0):
     """The dipole's change (nAm) per resolution step of each of ``params``
     (names as in ``fit_drives``), from 2·d forward runs in one batch, with the
-    trials' drive draws ``fit_drives`` would use for the same ``key``."""
+    trials' drive draws ``fit_drives`` would use for the same ``key``.  A
+    switched-off parameter (a zero weight) is accepted: its column is zero."""
     tstop, dt, _, _, free = check_run(net, params, n_trials, tstop, dt, draws, smooth_window,
-                                      max_delay)
+                                      max_delay, fitted=False)
     check_number("time_step", time_step, gt=0, unit=" ms")
     check_number("rel_step", rel_step, gt=0, lt=1)
     check_key(key)
