@@ -11,7 +11,7 @@ import pytest
 import hnnjax as hnn
 from hnnjax.grad import model
 from hnnjax.fit import (dipole_fn, expand_names, fit_drives, hamming_smooth, sensitivity,
-                        trial_draws)
+                        set_drive_parameter, trial_draws)
 from hnnjax.fit.arguments import check_run
 from hnnjax.fit.least_squares import levenberg_marquardt_step
 from hnnjax.fit.loop import smoothed_value_and_grad
@@ -162,6 +162,23 @@ def test_gradients_match_finite_differences_poisson_and_bursty_drives():
     _fd_check(net, 40.0, ["pois.weights_ampa.L5_pyramidal", "pois.synaptic_delays.L5_pyramidal",
                           "burst.weights_ampa.L2_pyramidal", "burst.tstart"],
               rel_tol=1e-3, draws="hnn-core", may_skip=0)
+
+
+def test_bursty_times_move_with_tstart_as_hnn_core_samples_them():
+    """A bursty drive's fixed z are hnn-core's times minus tstart; hnn-core
+    samples the same pattern shifted at a fitted tstart (no burst entering
+    or leaving the run), so re-simulating the fit's network sees the times
+    the fit saw."""
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    net.add_bursty_drive("burst", tstart=10.0, tstart_std=2.0, location="distal",
+                         burst_rate=40.0, burst_std=1.0, numspikes=2, spike_isi=5.0,
+                         n_drive_cells=3, weights_ampa={"L2_pyramidal": 0.003}, event_seed=5)
+    gn = model.build(net, 60.0)[0]
+    before = trial_draws(net, gn, 2, 60.0, "hnn-core")
+    assert before.shape == (2, 3, 4)  # 2 bursts of 2 spikes per drive cell
+    set_drive_parameter(net, "burst.tstart", 12.5)
+    assert net.external_drives["burst"]["dynamics"]["tstart"] == 12.5
+    np.testing.assert_allclose(trial_draws(net, gn, 2, 60.0, "hnn-core"), before, atol=1e-9)
 
 
 CELL_TYPES = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")
