@@ -231,15 +231,17 @@ def _bucket(n):
 def _events_per_step(d_cell, d_g, d_didx, theta, cell_loc, timed, dt):
     """Room for drive events per step: twice the most events that share a
     step when every drive with a timing parameter fires at it (mu, tstart),
-    and at least twice the connections of one drive cell (a Poisson or
-    spike-train spike reaches them all at once); overflow is reported."""
+    or one cell of another drive (Poisson, spike train) fires; overflow is
+    reported."""
     if len(d_cell) == 0:
         return 16
-    most = np.bincount(d_cell).max()
-    if timed[d_cell].any():
-        sel = timed[d_cell]
-        t = theta[cell_loc][d_cell[sel]] + theta[d_didx[sel]] / d_g[sel]
-        most = max(most, np.bincount(np.ceil(t / dt).astype(int).clip(0)).max())
+    sel = timed[d_cell]
+    t = np.where(sel, theta[cell_loc][d_cell], 0.0) + theta[d_didx] / d_g
+    step = np.ceil(t / dt).astype(int).clip(0)
+    most = np.bincount(step[sel]).max(initial=0)
+    if not sel.all():
+        one_cell = np.unique(np.column_stack([d_cell, step])[~sel], axis=0, return_counts=True)[1]
+        most = max(most, one_cell.max())
     return _bucket(2 * int(most))
 
 
