@@ -181,6 +181,25 @@ def test_bursty_times_move_with_tstart_as_hnn_core_samples_them():
     np.testing.assert_allclose(trial_draws(net, gn, 2, 60.0, "hnn-core"), before, atol=1e-9)
 
 
+def test_key_draws_replace_evoked_normals_only():
+    """draws='key': the evoked drive's z come from the key; the Poisson
+    drive's stay hnn-core's sampled times (there is no other source)."""
+    net = two_drive_net()
+    net.add_poisson_drive("pois", tstart=5.0, rate_constant=80.0, location="proximal",
+                          weights_ampa={"L5_pyramidal": 0.001}, event_seed=4)
+    gn = model.build(net, 40.0)[0]
+    with pytest.raises(ValueError, match="draw_z draws evoked drives only"):
+        model.draw_z(gn, jax.random.PRNGKey(0))
+    hc = np.asarray(trial_draws(net, gn, 2, 40.0, "hnn-core"))
+    key = np.asarray(trial_draws(net, gn, 2, 40.0, "key", jax.random.PRNGKey(0)))
+    gauss = np.asarray(gn.cell_gauss)
+    assert gauss.sum() == 2 and (~gauss).sum() == len(net.gid_ranges["pois"])
+    np.testing.assert_array_equal(key[:, ~gauss], hc[:, ~gauss])
+    pois = hc[:, ~gauss]  # times (ms) in the drive's window, or no spike
+    assert np.all((pois == model.PAD) | ((pois >= 5.0) & (pois <= 40.0))) and np.sum(pois > 0) > 10
+    assert np.all(key[:, gauss, 0] != hc[:, gauss, 0]) and np.all(np.abs(key[:, gauss, 0]) < 6)
+
+
 CELL_TYPES = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")
 LEGACY_DIR = Path("/work/shared/data/params")
 
