@@ -147,10 +147,8 @@ def test_every_drive_type_stays_close_to_faithful_mode(kind):
     assert sum(g < n_cells for g in net.cell_response.spike_gids[0]) > 20  # the network fires
 
 
-def test_gradients_match_finite_differences_poisson_and_bursty_drives():
-    """Weak Poisson and bursty drives (hnn-core's times), 2x2 network, 40 ms:
-    weights, a delay and the bursty onset tstart.  Measured relative errors
-    3e-6 to 1.3e-4."""
+def pois_burst_net():
+    """2x2 network, weak Poisson (L5) and bursty (L2) drives."""
     net = hnn.jones_2009_model(mesh_shape=(2, 2))
     net.add_poisson_drive("pois", tstart=2.0, rate_constant=60.0, location="proximal",
                           weights_ampa={"L5_pyramidal": 0.0008}, synaptic_delays=1.0,
@@ -159,9 +157,34 @@ def test_gradients_match_finite_differences_poisson_and_bursty_drives():
                          burst_std=1.0, numspikes=2, spike_isi=4.0,
                          weights_ampa={"L2_pyramidal": 0.0008}, synaptic_delays=0.5,
                          event_seed=5)
-    _fd_check(net, 40.0, ["pois.weights_ampa.L5_pyramidal", "pois.synaptic_delays.L5_pyramidal",
+    return net
+
+
+def test_gradients_match_finite_differences_poisson_and_bursty_drives():
+    """hnn-core's drive times, 40 ms: weights, a delay and the bursty onset
+    tstart.  Measured relative errors 3e-6 to 1.3e-4."""
+    _fd_check(pois_burst_net(), 40.0, ["pois.weights_ampa.L5_pyramidal", "pois.synaptic_delays.L5_pyramidal",
                           "burst.weights_ampa.L2_pyramidal", "burst.tstart"],
               rel_tol=1e-3, draws="hnn-core", may_skip=0)
+
+
+def test_fit_drives_fits_poisson_and_bursty_drives():
+    """fit_drives on simulate_dipole's own average (draws='hnn-core'): the
+    starting loss is within the two modes' distance (measured: 0.2 % of its RMS);
+    the fitted onset and weight are written back."""
+    net, tstop = pois_burst_net(), 40.0
+    dpls = hnn.simulate_dipole(net, tstop=tstop, n_trials=2)
+    target = hnn.average_dipoles(dpls)
+    rms = float(np.sqrt(np.mean(target.data["agg"] ** 2)))
+    with pytest.warns(UserWarning, match="the loss rose"):  # it starts at the optimum
+        res = fit_drives(net, target, ["burst.tstart", "pois.weights_ampa.L5_pyramidal"],
+                         n_trials=2, tstop=tstop, smooth_window=None, scale=1.0, n_steps=1,
+                         draws="hnn-core", progress=False)
+    assert res.loss_history[0] < 0.03 * rms
+    assert res.values["burst.tstart"] == pytest.approx(12.0)  # the best point seen: the start
+    assert res.net.external_drives["burst"]["dynamics"]["tstart"] == res.values["burst.tstart"]
+    assert res.net.external_drives["pois"]["weights_ampa"]["L5_pyramidal"] == \
+        res.values["pois.weights_ampa.L5_pyramidal"]
 
 
 def test_bursty_times_move_with_tstart_as_hnn_core_samples_them():
