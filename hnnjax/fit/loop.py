@@ -94,8 +94,9 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     drives switched off with zero weights cost nothing and are not fitted.
 
     ``params``: names such as ``'evprox1.mu'``, ``'bursty1.tstart'``,
-    ``'evdist1.weights_nmda.L2_pyramidal'`` or ``'evprox1.*'``.  ``scale``: a fixed factor or ``'fit'`` (least squares
-    each step).  ``optimizer``: an optax transformation (default Adam, 0.05 on
+    ``'evdist1.weights_nmda.L2_pyramidal'`` or ``'evprox1.*'`` (the drive's
+    parameters that act).  ``scale``: a fixed factor or ``'fit'`` (least
+    squares each step).  ``optimizer``: an optax transformation (default Adam, 0.05 on
     the unconstrained parameters).  The trials' drive draws are fixed over the
     fit (common random numbers): ``draws='key'`` takes the evoked drives'
     standard normals from ``key``; ``draws='hnn-core'`` takes those of
