@@ -182,7 +182,7 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         d_didx.append(np.full(len(s), index[f"{name}.synaptic_delays.{ct}"]))
     d_dst = cat(d_dst, int)
     zero, one = len(names), len(names) + 1  # the constants appended to theta
-    loc, scale, nspk, gauss = [], [], [], []
+    loc, scale, nspk, gauss, together = [], [], [], [], []
     for name in active:
         drv, n = net.external_drives[name], len(net.gid_ranges[name])
         timing = [index[f"{name}.{k}"] for k in TIMING[drv["type"]]]
@@ -191,11 +191,12 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         is_gauss = drv["type"] in ("evoked", "gaussian")
         nspk += [int(drv["dynamics"]["numspikes"]) if is_gauss else NO_LIMIT] * n
         gauss += [is_gauss] * n
+        together += [is_gauss or (drv["type"] == "bursty" and drv["dynamics"]["burst_std"] == 0)] * n
     nspk, gauss = np.array(nspk, int), np.array(gauss, bool)
     max_spikes = int(nspk[gauss].max(initial=1))
     events_per_step = _events_per_step(cat(d_cell, int), cat(d_g, float), cat(d_didx, int),
                                        np.append(values, [0.0, 1.0]), np.array(loc, int),
-                                       np.array(loc, int) != zero, dt)
+                                       np.array(together, bool), dt)
     layers = tuple(layout.types.index(t) for t in ("L2_pyramidal", "L5_pyramidal"))
     order, chunk_group, chunk_start, chunk_count = chunk_table(c_grp.ravel(), len(groups),
                                                                chunk_width)
@@ -228,16 +229,15 @@ def _bucket(n):
     return 1 << max(4, int(math.ceil(math.log2(max(n, 1)))))
 
 
-def _events_per_step(d_cell, d_g, d_didx, theta, cell_loc, timed, dt):
+def _events_per_step(d_cell, d_g, d_didx, theta, cell_loc, together, dt):
     """Room for drive events per step: twice the most events that share a
-    step when every drive with a timing parameter fires at it (mu, tstart),
-    or one cell of another drive (Poisson, spike train) fires; overflow is
-    reported."""
+    step when the cells of the drives that fire ``together`` (evoked: at mu;
+    bursty without jitter: at tstart) do so, or one cell of another drive
+    (Poisson, spike train, jittered bursts) fires; overflow is reported."""
     if len(d_cell) == 0:
         return 16
-    sel = timed[d_cell]
-    t = np.where(sel, theta[cell_loc][d_cell], 0.0) + theta[d_didx] / d_g
-    step = np.ceil(t / dt).astype(int).clip(0)
+    sel = together[d_cell]
+    step = np.ceil((theta[cell_loc][d_cell] + theta[d_didx] / d_g) / dt).astype(int).clip(0)
     most = np.bincount(step[sel]).max(initial=0)
     if not sel.all():
         one_cell = np.unique(np.column_stack([d_cell, step])[~sel], axis=0, return_counts=True)[1]
