@@ -268,6 +268,27 @@ def test_hnn_erp_parameter_file_network_is_accepted():
         + [f"evprox1.synaptic_delays.{ct}" for ct in CELL_TYPES]
 
 
+@pytest.mark.skipif(not LEGACY_DIR.is_dir(), reason="HNN's .param files not available")
+def test_hnn_rhythmic_parameter_file_network_is_accepted():
+    """HNN's alpha/beta file: its rhythmic inputs are bursty drives, fitted
+    in onset, weights and delays of the cell types they reach (host side)."""
+    net = hnn.jones_2009_model(hnn.read_params(LEGACY_DIR / "AlphaAndBeta.param"),
+                               add_drives_from_params=True)
+    assert net.external_drives["bursty1"]["type"] == "bursty"
+    free = check_run(net, ["bursty1.*"], 1, 170.0, 0.025, "hnn-core", 20.0, 25.0)[-1]
+    pyr = ("L2_pyramidal", "L5_pyramidal")
+    assert free == ["bursty1.tstart"] + [f"bursty1.weights_ampa.{ct}" for ct in pyr] \
+        + [f"bursty1.synaptic_delays.{ct}" for ct in pyr]
+    gn = model.build(net, 170.0)[0]
+    z = trial_draws(net, gn, 1, 170.0, "hnn-core")
+    rows = np.flatnonzero(np.asarray(gn.cell_loc) == model.drive_parameters(net)[0].index("bursty1.tstart"))
+    times = instantiate_drives(net, 170.0, 1)[0]
+    trains = [times[g] for g in net.gid_ranges["bursty1"]]
+    assert len(rows) == 10 and sum(map(len, trains)) > 20  # bursts at 50 and 150 ms
+    for row, t in zip(rows, trains):  # times = tstart + z
+        np.testing.assert_allclose(np.asarray(z)[0, row, :len(t)] + 50.0, t)
+
+
 def _erp_net():
     net = hnn.jones_2009_model(mesh_shape=(3, 3))
     hnn.add_erp_drives_to_jones_model(net)
