@@ -93,9 +93,9 @@ def default_params():
 def resolve_params(net, patterns):
     """Names (``fit_drives`` syntax, patterns expanded) and their current values."""
     from hnnjax.fit import expand_names
-    from hnnjax.grad.model import drive_parameters
+    from hnnjax.grad.model import drive_parameters, switched_off
     all_names, values = drive_parameters(net)
-    names = expand_names(patterns, all_names)
+    names = expand_names(patterns, all_names, switched_off(net))
     return names, {n: float(values[all_names.index(n)]) for n in names}
 
 

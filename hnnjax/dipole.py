@@ -14,6 +14,7 @@ import numpy as np
 from ._checks import check_array, check_int, check_nonzero, check_number
 
 LAYERS = ('agg', 'L2', 'L5')
+SHIPPED_MEG = os.path.join(os.path.dirname(__file__), 'data', 'meg')  # target waveforms
 _LAYER_SETS = ({'agg'}, set(LAYERS))
 
 
@@ -321,13 +322,31 @@ def average_dipoles(dpls):
     return avg
 
 
+def waveform_path(fname):
+    """``fname`` as a path; a bare file name not found in the working
+    directory is looked up among the shipped waveforms (``hnnjax/data/meg``,
+    e.g. ``'yes_trial_S1_ERP_all_avg.txt'``)."""
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"fname must be a str or path; got {fname!r}")
+    path = os.fspath(fname)
+    if os.path.exists(path) or os.path.basename(path) != path:
+        return path
+    shipped = os.path.join(SHIPPED_MEG, path)
+    if not os.path.isfile(shipped):
+        raise FileNotFoundError(f"file not found: {path} (neither here nor among the shipped "
+                                f"waveforms {sorted(os.listdir(SHIPPED_MEG))})")
+    return shipped
+
+
 def read_waveform(fname, *, times=None):
-    """Load a target waveform (two columns: time in ms, dipole in nAm).
+    """Load a target waveform: time (ms) and dipole (nAm) columns, as HNN's
+    data files hold them (a file of :meth:`Dipole.write`: ``read_dipole``).
 
     Parameters
     ----------
     fname : str | Path
-        Text file, e.g. the shipped ``hnnjax/data/meg/S1_SupraT.txt``.
+        Text file; a bare name is also looked up among the shipped waveforms
+        (``waveform_path``), e.g. ``'S1_SupraT.txt'``.
     times : array | None
         If given, a time grid (ms) to resample onto by linear interpolation;
         it must lie within the file's time span.  Without it the file's
@@ -339,8 +358,7 @@ def read_waveform(fname, *, times=None):
         Data in ``dpl.data['agg']`` (nAm); ``dpl.info['source']`` records the
         file (and ``'resampled'`` the grid, if any).
     """
-    if not isinstance(fname, (str, os.PathLike)):
-        raise TypeError(f"fname must be a str or path; got {fname!r}")
+    fname = waveform_path(fname)
     table = _load_columns(fname, (2,), 'time ms, dipole nAm')
     t_file, values = table[:, 0], table[:, 1]
     info = {'source': os.path.abspath(os.fspath(fname)), 'units': 'nAm'}

@@ -189,7 +189,14 @@ def test_fit_accepts_numpy_scalars(net):
     ((np.arange(40.0, -1.0, -1.0), np.ones(41)), ["evprox1.mu"], {}, ValueError,
      r"target times \(ms\) must be strictly increasing"),
     ((np.arange(0.0, 21.0), np.ones(21)), ["evprox1.mu"], {}, ValueError, "target spans 0-20 ms"),
-    (np.ones(41), ["evprox1.mu"], {}, TypeError, "target must be a Dipole or a"),
+    (np.ones(41), ["evprox1.mu"], {}, TypeError, "target must be a Dipole, a .* pair, an"),
+    (np.ones((41, 3)), ["evprox1.mu"], {}, ValueError, r"target as an array must have shape \(n, 2\)"),
+    (np.c_[np.arange(0.0, 41.0), np.r_[np.ones(40), np.inf]], ["evprox1.mu"], {}, ValueError,
+     r"target values \(nAm\) has 1 non-finite .* index 40"),
+    ((np.arange(0.0, 39.0), np.ones(39)), ["evprox1.mu"], {}, ValueError,
+     r"target spans 0-38 ms; it must cover 0-40 ms \(to within one of its samples\)"),
+    ("no_such_wave.txt", ["evprox1.mu"], {}, FileNotFoundError,
+     r"no_such_wave.txt \(neither here nor among the shipped waveforms \['S1_SupraT.txt'"),
     (TARGET, ["evprox1.mu"], dict(key=0), TypeError, "key must be None or a JAX PRNG key"),
     (TARGET, ["evprox1.mu"], dict(grid=[10.0]), TypeError, "grid must be a dict"),
     (TARGET, ["evprox1.mu"], dict(grid={"evprox1.mu": ["a"]}), TypeError,
@@ -202,6 +209,27 @@ def test_fit_accepts_numpy_scalars(net):
 def test_fit_rejects(net, target, params, kwargs, error, match):
     with pytest.raises(error, match=match):
         fit_drives(net, target, params, **{**FIT, **kwargs})
+
+
+def test_fit_takes_targets_as_users_hold_them(net, tmp_path):
+    """A Dipole, a pair, np.loadtxt's (n, 2) array, a file's path or a
+    shipped waveform's bare name; HNN's files end a sample (1.665 ms) short of
+    170 ms, which is enough.  Bad file content is named with the file."""
+    table = np.loadtxt(hnn.dipole.waveform_path("yes_trial_S1_ERP_all_avg.txt"))
+    assert table[-1, 0] == pytest.approx(169.826, abs=1e-3)
+    for target in (hnn.Dipole(*table.T), tuple(table.T), table, "yes_trial_S1_ERP_all_avg.txt",
+                   hnn.dipole.waveform_path("yes_trial_S1_ERP_all_avg.txt")):
+        with pytest.raises(Compiled):
+            fit_drives(net, target, ["evprox1.mu"], **{**FIT, "tstop": 170.0})
+    with pytest.raises(Compiled):  # within one of its 1 ms samples of tstop
+        fit_drives(net, (np.arange(0.0, 39.5), np.ones(40) + np.arange(40)), ["evprox1.mu"], **FIT)
+    short = tmp_path / "short.txt"
+    np.savetxt(short, table[:20])
+    with pytest.raises(ValueError, match=r"target short.txt spans 0-31.6342 ms; it must cover 0-170 ms"):
+        fit_drives(net, short, ["evprox1.mu"], **{**FIT, "tstop": 170.0})
+    short.write_text("0 1\n1 nan\n")
+    with pytest.raises(ValueError, match="short.txt, line 2: NaN or inf"):
+        fit_drives(net, str(short), ["evprox1.mu"], **FIT)
 
 
 def test_fit_warns_when_the_loss_rose(net, monkeypatch):

@@ -180,6 +180,16 @@ def test_read_waveform_and_resample():
                       times=np.linspace(0, s1.times[-1] + 1, 50))
 
 
+def test_read_waveform_finds_shipped_waveforms_by_bare_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dpl = read_waveform('S1_SupraT.txt')
+    np.testing.assert_array_equal(dpl.data['agg'], np.loadtxt(MEG_DIR / 'S1_SupraT.txt')[:, 1])
+    np.savetxt(tmp_path / 'S1_SupraT.txt', [[0.0, 1.0], [1.0, 2.0]])  # a local file comes first
+    assert read_waveform('S1_SupraT.txt').data['agg'].tolist() == [1.0, 2.0]
+    with pytest.raises(FileNotFoundError, match=r"sub/S1_SupraT.txt$"):  # paths are not looked up
+        read_waveform('sub/S1_SupraT.txt')
+
+
 def test_read_waveform_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='nothing.txt'):
         read_waveform(tmp_path / 'nothing.txt')

@@ -3,6 +3,7 @@ model is built or compiled."""
 from __future__ import annotations
 
 import math
+import os
 
 import jax
 import jax.numpy as jnp
@@ -11,15 +12,16 @@ import numpy as np
 from .._checks import (check_array, check_int, check_memory, check_number, check_option,
                        check_time_grid)
 from ..cells.cell_types import CELL_TYPES
-from ..dipole import Dipole
+from ..dipole import Dipole, read_waveform
 from ..grad import model
 from ..network.network import Network
 from .parameters import expand_names
 
 
-def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay):
+def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay, fitted=True):
     """The shared checks.  Returns (tstop, dt) in ms, all parameter names,
-    their values in ``net`` and the names of ``params`` resolved."""
+    their values in ``net`` and the names of ``params`` resolved; ``fitted``:
+    parameters that do not act (``model.switched_off``) are refused."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")
     tstop, dt, n_steps = check_time_grid(tstop, dt)
@@ -35,7 +37,7 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay)
         if not isinstance(p, str):
             raise TypeError(f"params[{i}] must be a str; got {p!r}")
     names, values = model.drive_parameters(net)
-    free = expand_names(params, names)
+    free = expand_names(params, names, model.switched_off(net) if fitted else ())
     # the trials' dipoles, and the √T checkpointed states of reverse mode (float64)
     n_nodes = sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes for ct in CELL_TYPES)
     check_memory(8 * n_trials * (2 * (n_steps + 1) + 2 * math.isqrt(n_steps) * n_nodes),
@@ -57,25 +59,41 @@ def check_key(key):
 
 
 def check_target(target, tstop, dt):
-    """``target`` (a Dipole or (times ms, values nAm)) as two finite arrays
-    on increasing times that cover 0-tstop ms."""
-    if isinstance(target, Dipole):
+    """``target`` as (times ms, values nAm): finite, on strictly increasing
+    times that cover 0-tstop ms to within one of the target's own samples
+    (HNN's files end a sample short of their tstop; the fit holds the end
+    values).  Taken from a ``Dipole`` (its aggregate), a (times, values)
+    pair, an (n, 2) array of time and value columns (``np.loadtxt``'s) or a
+    waveform file's path (``read_waveform``: bare names are also looked up
+    among the shipped waveforms).  Errors name the target."""
+    what = "target"
+    if isinstance(target, (str, os.PathLike)):
+        dpl = read_waveform(target)
+        what = f"target {os.path.basename(dpl.info['source'])}"
+        times, values = dpl.times, dpl.data["agg"]
+    elif isinstance(target, Dipole):
         times, values = target.times, target.data["agg"]
+    elif isinstance(target, np.ndarray) and target.ndim == 2:
+        if target.shape[1] != 2:
+            raise ValueError(f"target as an array must have shape (n, 2), columns time (ms) and "
+                             f"dipole (nAm); got shape {target.shape}")
+        times, values = target.T
     elif isinstance(target, (tuple, list)) and len(target) == 2:
         times, values = target
     else:
-        raise TypeError(f"target must be a Dipole or a (times ms, values nAm) pair; "
-                        f"got {type(target).__name__}")
-    times = check_array("target times (ms)", times, min_size=2)
-    values = check_array("target values (nAm)", values, min_size=2)
+        raise TypeError(f"target must be a Dipole, a (times ms, values nAm) pair, an (n, 2) "
+                        f"array or a waveform file's path; got {type(target).__name__}")
+    times = check_array(f"{what} times (ms)", times, min_size=2)
+    values = check_array(f"{what} values (nAm)", values, min_size=2)
     if times.shape != values.shape:
-        raise ValueError(f"target times (ms) and values (nAm) must have the same length; "
+        raise ValueError(f"{what} times (ms) and values (nAm) must have the same length; "
                          f"got {times.size} and {values.size}")
-    if not np.all(np.diff(times) > 0):
-        raise ValueError("target times (ms) must be strictly increasing")
-    if times[0] > dt or times[-1] < tstop - dt:
-        raise ValueError(f"target spans {times[0]:g}-{times[-1]:g} ms; it must cover "
-                         f"0-{tstop:g} ms")
+    step = np.diff(times)
+    if not np.all(step > 0):
+        raise ValueError(f"{what} times (ms) must be strictly increasing")
+    if times[0] > max(dt, step[0]) or times[-1] < tstop - max(dt, step[-1]):
+        raise ValueError(f"{what} spans {times[0]:g}-{times[-1]:g} ms; it must cover "
+                         f"0-{tstop:g} ms (to within one of its samples)")
     return times, values
 
 

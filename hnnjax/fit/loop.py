@@ -84,16 +84,25 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
                max_delay=25.0, progress=True, draws="key", grid=None, grid_batch=8,
                gradient="autodiff", smoothing=0.1, n_samples=8, refine=0, refine_step=0.1):
     """Fit drive parameters of ``net`` so its trial-averaged, smoothed, scaled
-    aggregate dipole matches ``target`` (a ``Dipole`` or (times ms, nAm)).
+    aggregate dipole matches ``target``: a ``Dipole``, a (times ms, values
+    nAm) pair, an (n, 2) array of those columns or a waveform file's path
+    (a bare name such as ``'yes_trial_S1_ERP_all_avg.txt'`` is also looked
+    up among the shipped waveforms).  It must cover 0-``tstop`` ms to within
+    one of its samples; it is interpolated onto the run's times, its end
+    values held.  Every drive type takes part (see ``hnnjax.grad.model``);
+    drives switched off with zero weights cost nothing and are not fitted.
 
-    ``params``: names such as ``'evprox1.mu'``, ``'evdist1.weights_nmda.L2_pyramidal'``
-    or ``'evprox1.*'``.  ``scale``: a fixed factor or ``'fit'`` (least squares
-    each step).  ``optimizer``: an optax transformation (default Adam, 0.05 on
+    ``params``: names such as ``'evprox1.mu'``, ``'bursty1.tstart'``,
+    ``'evdist1.weights_nmda.L2_pyramidal'`` or ``'evprox1.*'`` (the drive's
+    parameters that act).  ``scale``: a fixed factor or ``'fit'`` (least
+    squares each step).  ``optimizer``: an optax transformation (default Adam, 0.05 on
     the unconstrained parameters).  The trials' drive draws are fixed over the
-    fit (common random numbers): ``draws='key'`` takes standard normals from
-    ``key``; ``draws='hnn-core'`` takes those of hnn-core's seeded drive times,
-    i.e. the trials ``simulate_dipole(net, n_trials=n_trials)`` runs, so a
-    faithful simulation of ``result.net`` sees the drive draws the fit saw.
+    fit (common random numbers): ``draws='key'`` takes the evoked drives'
+    standard normals from ``key``; ``draws='hnn-core'`` takes those of
+    hnn-core's seeded drive times, i.e. the trials ``simulate_dipole(net,
+    n_trials=n_trials)`` runs, so a faithful simulation of ``result.net``
+    sees the drive draws the fit saw.  Poisson, bursty and spike-train drives
+    take hnn-core's seeded times either way.
 
     ``grid``: {name: candidate values} for some fitted parameters (drive
     timing, typically).  The loss is first evaluated, forward only and

@@ -45,13 +45,23 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
 
 
 def trial_draws(net, gn, n_trials, tstop, draws="key", key=None):
-    """The drive draws z (n_trials, ...) ``fit_drives`` uses: standard normals
-    from ``key`` (``draws='key'``) or those of hnn-core's seeded drive times
-    (``draws='hnn-core'``: t = mu + sigma·z, the trials ``simulate_dipole`` runs)."""
-    if draws == "key":
+    """The drive draws z (n_trials, ...) ``fit_drives`` uses, fixed over a
+    fit.  Evoked drives: standard normals from ``key`` (``draws='key'``) or
+    those of hnn-core's seeded drive times (``draws='hnn-core'``: t = mu +
+    sigma·z, the trials ``simulate_dipole`` runs).  Poisson, bursty and
+    spike-train drives: hnn-core's seeded times of those trials either way."""
+    gauss = np.asarray(gn.cell_gauss)
+    if draws == "key" and gauss.all():
         return jnp.stack([model.draw_z(gn, k) for k in jax.random.split(key, n_trials)])
     trial_times = instantiate_drives(copy.deepcopy(net), tstop, n_trials)
-    return jnp.stack([jnp.asarray(model.z_from_times(net, gn, t)) for t in trial_times])
+    zs = [model.z_from_times(net, gn, t) for t in trial_times]
+    width = max(zt.shape[1] for zt in zs)
+    z = np.stack([np.pad(zt, ((0, 0), (0, width - zt.shape[1])), constant_values=model.PAD)
+                  for zt in zs])
+    if draws == "key":
+        normals = jax.random.normal(key, z.shape)
+        z = np.where(gauss[:, None] & (np.arange(width) < gn.max_spikes), normals, z)
+    return jnp.asarray(z)
 
 
 def loss_function(kind):

@@ -7,13 +7,23 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def expand_names(pattern_list, names):
-    """Resolve parameter names; ``'evprox1.*'`` means all of a drive's."""
+def expand_names(pattern_list, names, off=()):
+    """Resolve parameter names; ``'evprox1.*'`` means all of a drive's that
+    act.  ``off``: names that do not act (``model.switched_off``: a zero
+    weight, a drive without weights): skipped by ``.*``, refused by name."""
     out = []
     for p in pattern_list:
-        hits = [n for n in names if n.startswith(p[:-1])] if p.endswith(".*") else [p] * (p in names)
+        if p.endswith(".*"):
+            hits = [n for n in names if n.startswith(p[:-1]) and n not in off]
+        else:
+            hits = [p] * (p in names)
+            if p in off:
+                raise ValueError(f"params: {p!r} is switched off (a zero weight, or a drive or "
+                                 "target type without weights): its connections are not "
+                                 "simulated; give the weight a value > 0 in net to fit it")
         if not hits:
-            raise ValueError(f"params: {p!r} matches no parameter; available: {names}")
+            raise ValueError(f"params: {p!r} matches no parameter that acts; available: "
+                             f"{[n for n in names if n not in off]}")
         out += [h for h in hits if h not in out]
     return out
 
@@ -22,7 +32,7 @@ def set_drive_parameter(net, name, value):
     """Write a fitted value back into ``net`` (drive dict and its connections)."""
     drive_name, key, *ct = name.split(".")
     drive = net.external_drives[drive_name]
-    if key in ("mu", "sigma"):
+    if key in ("mu", "sigma", "tstart"):
         drive["dynamics"][key] = float(value)
         return
     ct = ct[0]
@@ -41,16 +51,17 @@ def set_drive_parameter(net, name, value):
 
 
 class Transform:
-    """Unconstrained <-> constrained values: mu in [lo, hi] via a sigmoid;
-    sigma, weights and delays positive via softplus (or a sigmoid if bounded)."""
+    """Unconstrained <-> constrained values: mu and tstart in [lo, hi] via a
+    sigmoid; sigma, weights and delays positive via softplus (or a sigmoid if
+    bounded)."""
 
     def __init__(self, names, bounds, tstop):
         lo, hi = [], []
         for n in names:
             kind = n.split(".")[1]
-            default = (0.0, tstop) if kind == "mu" else (0.0, np.inf)
-            b = bounds.get(n, default)
-            if not (b[0] < b[1]) or (kind != "mu" and b[0] < 0):
+            onset = kind in ("mu", "tstart")
+            b = bounds.get(n, (0.0, tstop) if onset else (0.0, np.inf))
+            if not (b[0] < b[1]) or (not onset and b[0] < 0):
                 raise ValueError(f"bounds[{n!r}] must satisfy 0 <= low < high, got {b}")
             lo.append(b[0])
             hi.append(b[1])

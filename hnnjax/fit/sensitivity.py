@@ -1,6 +1,6 @@
 """Which drive parameters a dipole waveform constrains, before fitting them.
 
-Each parameter is moved by one resolution step (mu and delays: ``time_step``
+Each parameter is moved by one resolution step (mu, tstart, delays: ``time_step``
 ms; sigma and weights: a factor ``1 + rel_step``), centred on its value, and
 the change of the trial-averaged dipole is recorded: its RMS says how visible
 the parameter is, the singular values of all changes together say how well
@@ -62,9 +62,10 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
                 time_step=1.0, rel_step=0.1, smooth_window=None, max_delay=25.0):
     """The dipole's change (nAm) per resolution step of each of ``params``
     (names as in ``fit_drives``), from 2·d forward runs in one batch, with the
-    trials' drive draws ``fit_drives`` would use for the same ``key``."""
+    trials' drive draws ``fit_drives`` would use for the same ``key``.  A
+    switched-off parameter (a zero weight) is accepted: its column is zero."""
     tstop, dt, _, _, free = check_run(net, params, n_trials, tstop, dt, draws, smooth_window,
-                                      max_delay)
+                                      max_delay, fitted=False)
     check_number("time_step", time_step, gt=0, unit=" ms")
     check_number("rel_step", rel_step, gt=0, lt=1)
     check_key(key)
@@ -73,7 +74,7 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
     idx, d = np.array([names.index(n) for n in free]), len(free)
     z = trial_draws(net, gn, n_trials, tstop, draws, key)
     x = np.asarray(theta0, float)[idx]
-    timing = np.array([n.split(".")[1] in ("mu", "synaptic_delays") for n in free])
+    timing = np.array([n.split(".")[1] in ("mu", "tstart", "synaptic_delays") for n in free])
     f = np.sqrt(1 + rel_step)
     lo = np.where(timing, x - time_step / 2, x / f)
     hi = np.where(timing, x + time_step / 2, x * f)

@@ -2,13 +2,25 @@
 
 The NEURON-faithful integrator moves every event to a grid step, which makes
 the dipole piecewise constant in drive timing.  Here an event due at time T
-(drive: ``t = mu + sigma·z + delay``, z ~ N(0, 1) from the trial's key;
-network: the threshold crossing interpolated between steps, + delay) is added
-at the first grid time t_n >= T with the Exp2Syn value it would have reached
-by then, ``w·f·exp(-(t_n - T)/tau)`` for A (tau1) and B (tau2).  Since
-g = B - A starts at 0, the trajectory is continuous in T and the dipole is
-differentiable in mu, sigma, weights and delays; only spikes that appear or
-vanish make jumps.  Cells use the same step as the faithful mode.
+(drive: ``t = loc + scale·z + delay``, see below; network: the threshold
+crossing interpolated between steps, + delay) is added at the first grid
+time t_n >= T with the Exp2Syn value it would have reached by then,
+``w·f·exp(-(t_n - T)/tau)`` for A (tau1) and B (tau2).  Since g = B - A
+starts at 0, the trajectory is continuous in T and the dipole is
+differentiable in drive timing, weights and delays; only spikes that appear
+or vanish make jumps.  Cells use the same step as the faithful mode.
+
+Every drive type takes part, each drive cell's spike times written as
+``loc + scale·z`` with z fixed per trial (common random numbers):
+
+- evoked (and 'gaussian'): loc = mu, scale = sigma, z standard normal;
+- bursty: loc = tstart, scale = 1, z = hnn-core's times - tstart (the burst
+  pattern moves with its onset);
+- poisson, spike_train: loc = 0, scale = 1, z = hnn-core's times (fixed).
+
+Drive connections with zero weight are left out: a drive switched off with
+zero weights (as HNN's parameter files do) has no events and costs nothing;
+its weights are not differentiable (``switched_off``).
 
 Reverse mode runs through a two-level checkpointed scan (chunks of ~√T steps),
 so memory is O(√T · state).  Since reverse mode saves the carry at every step
@@ -58,29 +70,35 @@ class GradNet(eqx.Module):
     d_tau: jnp.ndarray  # (Kd, 2)
     d_widx: jnp.ndarray  # (Kd,) parameter index of the weight
     d_didx: jnp.ndarray  # (Kd,) parameter index of the delay
-    cell_mu: jnp.ndarray  # (n_drive_cells,) parameter index of mu
-    cell_sigma: jnp.ndarray  # (n_drive_cells,) parameter index of sigma
-    cell_nspk: jnp.ndarray  # (n_drive_cells,) spikes per drive cell
+    # drive cells' spike times loc + scale·z: indices into theta extended by
+    # the constants (0, 1) (see ``drive_events``)
+    cell_loc: jnp.ndarray  # (n_drive_cells,) mu, tstart or the constant 0
+    cell_scale: jnp.ndarray  # (n_drive_cells,) sigma or the constant 1
+    cell_nspk: jnp.ndarray  # (n_drive_cells,) evoked: numspikes; others: no limit
+    cell_gauss: jnp.ndarray  # (n_drive_cells,) bool: z standard normal (evoked)
     threshold: float = eqx.field(static=True)
     spike_slots: int = eqx.field(static=True)  # spike times kept per cell
-    max_spikes: int = eqx.field(static=True)  # per drive cell
+    max_spikes: int = eqx.field(static=True)  # numspikes of the evoked drive cells
     events_per_step: int = eqx.field(static=True)
     dipole_layers: tuple = eqx.field(static=True)
     chunk_width: int = eqx.field(static=True)
     capacity: int = eqx.field(static=True)  # chunks of local connections per step
 
 
+TIMING = {"evoked": ("mu", "sigma"), "gaussian": ("mu", "sigma"), "bursty": ("tstart",),
+          "poisson": (), "spike_train": ()}  # differentiable timing of each drive type
+NO_LIMIT = 2 ** 30  # spikes per drive cell of a type whose trains vary in length
+
+
 def drive_parameters(net):
     """Names and values of every differentiable drive parameter, in a fixed
-    order: ``<drive>.mu``, ``<drive>.sigma`` (evoked drives),
-    ``<drive>.weights_ampa.<cell type>``, ``<drive>.weights_nmda.<cell type>``,
-    ``<drive>.synaptic_delays.<cell type>``."""
+    order: the drive's timing (``<drive>.mu``, ``<drive>.sigma`` of evoked
+    drives, ``<drive>.tstart`` of bursty ones), ``<drive>.weights_ampa.<cell
+    type>``, ``<drive>.weights_nmda.<cell type>`` (µS),
+    ``<drive>.synaptic_delays.<cell type>`` (ms)."""
     names, values = [], []
     for name, drive in net.external_drives.items():
-        if drive["type"] not in ("evoked", "gaussian"):
-            raise ValueError(f"drive {name!r} is {drive['type']!r}: the differentiable model "
-                             "supports evoked drives only")
-        for key in ("mu", "sigma"):
+        for key in TIMING[drive["type"]]:
             names.append(f"{name}.{key}")
             values.append(float(drive["dynamics"][key]))
         for rec in ("ampa", "nmda"):
@@ -92,6 +110,37 @@ def drive_parameters(net):
             names.append(f"{name}.synaptic_delays.{ct}")
             values.append(float(delays[ct] if isinstance(delays, dict) else delays))
     return names, np.array(values)
+
+
+def _drive_connections(net):
+    """Drive connections with a weight: the only ones the model delivers."""
+    return [c for c in net.connectivity
+            if c["src_type"] in net.external_drives and c["nc_dict"]["A_weight"] != 0]
+
+
+def _active_drives(net):
+    """Drives with at least one weighted connection, in ``external_drives`` order."""
+    used = {c["src_type"] for c in _drive_connections(net)}
+    return [name for name in net.external_drives if name in used]
+
+
+def switched_off(net):
+    """Parameters that do not act in the model: zero weights (their
+    connections are left out), and the delays and timing of drives, or of
+    a drive's target types, without a weighted connection."""
+    on = {(c["src_type"], c["target_type"]) for c in _drive_connections(net)}
+    off = set()
+    for name in drive_parameters(net)[0]:
+        drive, key, *ct = name.split(".")
+        if key.startswith("weights_"):
+            acts = bool(net.external_drives[drive][key].get(ct[0]))
+        elif key == "synaptic_delays":
+            acts = (drive, ct[0]) in on
+        else:
+            acts = any(d == drive for d, _ in on)
+        if not acts:
+            off.add(name)
+    return off
 
 
 def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, chunk_width=16,
@@ -108,9 +157,7 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
     names, values = drive_parameters(net)
     index = {n: i for i, n in enumerate(names)}
     site_tau = _site_taus(net, layout)
-    local, drive = [], []
-    for conn in net.connectivity:
-        (drive if conn["src_type"] in net.external_drives else local).append(conn)
+    local = [c for c in net.connectivity if c["src_type"] not in net.external_drives]
     cat = lambda x, t: np.concatenate(x).astype(t) if x else np.zeros(0, t)
     tabs = [connection_table(net, layout, c) for c in local]
     src, dst, w, delay = (cat([tab[i] for tab in tabs], t) for i, t in enumerate((int, int, float, float)))
@@ -122,12 +169,10 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
     n_cells = sum(layout.n_cells[t] for t in layout.types)
     cell_max_delay = np.zeros(n_cells)
     np.maximum.at(cell_max_delay, groups[:, 0].astype(int), groups[:, 1])
-    cell_base, base = {}, 0
-    for name in net.external_drives:
-        cell_base[name] = base
-        base += len(net.gid_ranges[name])
+    active = _active_drives(net)
+    cell_base = dict(zip(active, np.cumsum([0] + [len(net.gid_ranges[n]) for n in active])))
     d_cell, d_dst, d_g, d_f, d_widx, d_didx = [], [], [], [], [], []
-    for conn in drive:
+    for conn in _drive_connections(net):
         name, ct, rec = conn["src_type"], conn["target_type"], conn["receptor"]
         s, d, _, _, g = connection_table(net, layout, conn)
         d_cell.append(s - net.gid_ranges[name][0] + cell_base[name])
@@ -137,15 +182,22 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         d_widx.append(np.full(len(s), index[f"{name}.weights_{rec}.{ct}"]))
         d_didx.append(np.full(len(s), index[f"{name}.synaptic_delays.{ct}"]))
     d_dst = cat(d_dst, int)
-    mu_idx, sig_idx, nspk = [], [], []
-    for name, drv in net.external_drives.items():
-        n_cells = len(net.gid_ranges[name])
-        mu_idx += [index[f"{name}.mu"]] * n_cells
-        sig_idx += [index[f"{name}.sigma"]] * n_cells
-        nspk += [int(drv["dynamics"]["numspikes"])] * n_cells
-    max_spikes = max(nspk, default=1)
-    events_per_step = _events_per_step(net, cat(d_cell, int), cat(d_g, float), cat(d_didx, int),
-                                       values, np.array(mu_idx, int), dt)
+    zero, one = len(names), len(names) + 1  # the constants appended to theta
+    loc, scale, nspk, gauss, together = [], [], [], [], []
+    for name in active:
+        drv, n = net.external_drives[name], len(net.gid_ranges[name])
+        timing = [index[f"{name}.{k}"] for k in TIMING[drv["type"]]]
+        loc += [timing[0] if timing else zero] * n
+        scale += [timing[1] if len(timing) > 1 else one] * n
+        is_gauss = drv["type"] in ("evoked", "gaussian")
+        nspk += [int(drv["dynamics"]["numspikes"]) if is_gauss else NO_LIMIT] * n
+        gauss += [is_gauss] * n
+        together += [is_gauss or (drv["type"] == "bursty" and drv["dynamics"]["burst_std"] == 0)] * n
+    nspk, gauss = np.array(nspk, int), np.array(gauss, bool)
+    max_spikes = int(nspk[gauss].max(initial=1))
+    events_per_step = _events_per_step(cat(d_cell, int), cat(d_g, float), cat(d_didx, int),
+                                       np.append(values, [0.0, 1.0]), np.array(loc, int),
+                                       np.array(together, bool), dt)
     layers = tuple(layout.types.index(t) for t in ("L2_pyramidal", "L5_pyramidal"))
     order, chunk_group, chunk_start, chunk_count = chunk_table(c_grp.ravel(), len(groups),
                                                                chunk_width)
@@ -159,8 +211,8 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         d_cell=cat(d_cell, int), d_dst=d_dst, d_g=cat(d_g, float), d_f=cat(d_f, float),
         d_tau=site_tau[d_dst] if len(d_dst) else np.zeros((0, 2)),
         d_widx=cat(d_widx, int), d_didx=cat(d_didx, int),
-        cell_mu=np.array(mu_idx, int), cell_sigma=np.array(sig_idx, int),
-        cell_nspk=np.array(nspk, int), threshold=net.threshold,
+        cell_loc=np.array(loc, int), cell_scale=np.array(scale, int), cell_nspk=nspk,
+        cell_gauss=gauss, threshold=net.threshold,
         spike_slots=spike_slots, max_spikes=max_spikes,
         events_per_step=events_per_step, dipole_layers=layers, chunk_width=chunk_width,
         capacity=capacity)
@@ -178,14 +230,20 @@ def _bucket(n):
     return 1 << max(4, int(math.ceil(math.log2(max(n, 1)))))
 
 
-def _events_per_step(net, d_cell, d_g, d_didx, values, cell_mu, dt):
+def _events_per_step(d_cell, d_g, d_didx, theta, cell_loc, together, dt):
     """Room for drive events per step: twice the most events that share a
-    step when every drive fires at its mean time (overflow is reported)."""
+    step when the cells of the drives that fire ``together`` (evoked: at mu;
+    bursty without jitter: at tstart) do so, or one cell of another drive
+    (Poisson, spike train, jittered bursts) fires; overflow is reported."""
     if len(d_cell) == 0:
         return 16
-    t = values[cell_mu][d_cell] + values[d_didx] / d_g
-    counts = np.bincount(np.ceil(t / dt).astype(int).clip(0))
-    return _bucket(2 * int(counts.max()))
+    sel = together[d_cell]
+    step = np.ceil((theta[cell_loc][d_cell] + theta[d_didx] / d_g) / dt).astype(int).clip(0)
+    most = np.bincount(step[sel]).max(initial=0)
+    if not sel.all():
+        one_cell = np.unique(np.column_stack([d_cell, step])[~sel], axis=0, return_counts=True)[1]
+        most = max(most, one_cell.max())
+    return _bucket(2 * int(most))
 
 
 def _site_taus(net, layout):
@@ -199,31 +257,43 @@ def _site_taus(net, layout):
     return out
 
 
+PAD = -1e9  # z of a spike slot a cell does not use: its time falls before 0 ms
+
+
 def draw_z(gn: GradNet, key, dtype=jnp.float64):
-    """Standard-normal draws of one trial, (n_drive_cells, max_spikes)."""
-    return jax.random.normal(key, (gn.cell_mu.shape[0], gn.max_spikes), dtype)
+    """Standard-normal draws of one trial, (n_drive_cells, max_spikes), for a
+    model whose drives are all evoked (other drives' times come from
+    hnn-core's sampler: ``z_from_times``)."""
+    if not np.all(np.asarray(gn.cell_gauss)):
+        raise ValueError("draw_z draws evoked drives only; this model has poisson, bursty "
+                         "or spike-train drives: use z_from_times (fit.trial_draws)")
+    return jax.random.normal(key, (gn.cell_gauss.shape[0], gn.max_spikes), dtype)
 
 
 def z_from_times(net, gn: GradNet, trial_times):
-    """The draws that reproduce given drive spike times (e.g. hnn-core's,
-    from ``instantiate_drives``): z = (t - mu)/sigma per drive cell and spike."""
-    z = np.zeros((gn.cell_mu.shape[0], gn.max_spikes))
-    row = 0
-    for name, drive in net.external_drives.items():
-        mu, sigma = drive["dynamics"]["mu"], drive["dynamics"]["sigma"]
-        for gid in net.gid_ranges[name]:
-            t = np.asarray(trial_times.get(gid, []), float)
-            z[row, :len(t)] = (t - mu) / sigma if sigma > 0 else 0.0
-            z[row, len(t):] = -1e9  # spikes hnn-core dropped (t <= 0): keep them out
-            row += 1
+    """The z that reproduce given drive spike times (e.g. hnn-core's, from
+    ``instantiate_drives``): (t - loc)/scale per drive cell and spike, at the
+    current loc (mu, tstart or 0) and scale (sigma or 1); as many spike
+    slots as the longest train needs (at least ``max_spikes``)."""
+    theta = np.append(drive_parameters(net)[1], [0.0, 1.0])
+    loc = theta[np.asarray(gn.cell_loc)]
+    scale = theta[np.asarray(gn.cell_scale)]
+    gids = [g for name in _active_drives(net) for g in net.gid_ranges[name]]
+    trains = [np.asarray(trial_times.get(g, []), float) for g in gids]
+    width = max([gn.max_spikes] + [len(t) for t in trains])
+    z = np.full((len(gids), width), PAD)  # spikes hnn-core dropped (t <= 0) stay out
+    for row, t in enumerate(trains):
+        z[row, :len(t)] = (t - loc[row]) / scale[row] if scale[row] > 0 else 0.0
     return z
 
 
 def drive_events(gn: GradNet, theta, z, dt, tstop):
     """One trial's drive events: arrival time T (ms), target, weight·factor and
     the delivery step ceil(T/dt), all differentiable but the step."""
-    t = theta[gn.cell_mu][:, None] + theta[gn.cell_sigma][:, None] * z  # (cells, spikes)
-    live = (jnp.arange(gn.max_spikes)[None, :] < gn.cell_nspk[:, None]) & (t > 0) & (t <= tstop)
+    th = jnp.concatenate([theta, jnp.array([0.0, 1.0], theta.dtype)])  # the constants
+    t = th[gn.cell_loc][:, None] + th[gn.cell_scale][:, None] * z  # (cells, spikes) ms
+    slots = jnp.arange(z.shape[1])[None, :]
+    live = (slots < gn.cell_nspk[:, None]) & (t > 0) & (t <= tstop)
     T = t[gn.d_cell] + (theta[gn.d_didx] / gn.d_g)[:, None]  # (Kd, spikes)
     w = (theta[gn.d_widx] * gn.d_g * gn.d_f)[:, None] * live[gn.d_cell]
     step = jnp.ceil(lax.stop_gradient(T) / dt).astype(jnp.int32)
@@ -238,7 +308,7 @@ def drive_events(gn: GradNet, theta, z, dt, tstop):
 
 
 def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
-    """Integrate one trial with drive draws ``z`` (see ``draw_z``), reverse
+    """Integrate one trial with drive draws ``z`` (``draw_z``, ``z_from_times``), reverse
     mode through a two-level checkpointed scan (``chunk`` steps, default
     ~√n_steps).  Returns the raw L2/L5 dipoles (n_steps, 2), fA·m, at
     t_1..t_n, the spike count per cell, and whether a step had more events
