@@ -38,7 +38,7 @@ def main(argv=None):
 
     solvers, batches = args.solvers.split(","), [int(b) for b in args.batches.split(",")]
     net, dt = somato_model(), 0.025
-    rows, calls = [], []
+    calls = []
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     for solver in solvers:
         arrays, tab, _, _, n = compile_network(net, args.tstop, dt, np.float64, solver=solver)
