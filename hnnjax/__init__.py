@@ -7,6 +7,7 @@ The public names are imported on first use, so that ``import hnnjax`` and
 ``hnnjax --help`` do not pay for importing JAX, MNE or matplotlib.
 """
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -38,9 +39,12 @@ __all__ = sorted(_PUBLIC)
 
 
 def __getattr__(name):
-    if name not in _PUBLIC:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")  # hnnjax.viz etc., as hnn-core has them
+    else:
         raise AttributeError(f"module 'hnnjax' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

@@ -252,32 +252,36 @@ def drive_events(drive_tab, spikes_by_trial, dt, n_steps, dtype):
     conn = by_src[np.repeat(first - np.cumsum(n_conn) + n_conn, n_conn) + np.arange(len(spike))]
     step = delivery_step(times[spike] + delay[conn], dt)
     keep = step < n_steps
-    spike, conn, step = spike[keep], conn[keep], step[keep]
-    # rows come spike-major: a stable sort by connection gives (connection,
-    # spike) order, a stable sort by (trial, step, synapse) then groups them
-    order = np.argsort(conn, kind="stable")
+    if not keep.all():
+        spike, conn, step = spike[keep], conn[keep], step[keep]
+    # group rows by (trial, step, synapse), connection within, spike order
+    # within that (rows come spike-major, so a stable sort keeps it)
     n_dst = int(dst.max(initial=0)) + 1
     slot = (trial[spike] * (n_steps + 1) + step) * n_dst + dst[conn]
-    order = order[np.argsort(slot[order], kind="stable")]
-    slot, ws = slot[order], w[conn][order]
+    if n_trials * (n_steps + 1) * n_dst * len(w) < 2**63:  # one sort on a combined key
+        order = np.argsort(slot * len(w) + conn, kind="stable")
+    else:
+        order = np.argsort(conn, kind="stable")
+        order = order[np.argsort(slot[order], kind="stable")]
+    slot, ws = slot[order], w[conn[order]]
     new = np.ones(len(slot), bool)
     new[1:] = slot[1:] != slot[:-1]
-    w_sum = ws if new.all() else np.bincount(np.cumsum(new) - 1, weights=ws)  # sequential sums
-    slot = slot[new]
-    syn, key = slot % n_dst, slot // n_dst  # key: trial·(n_steps + 1) + step
-    counts = np.bincount(key, minlength=n_trials * (n_steps + 1)).reshape(n_trials, -1)
-    ptr = np.zeros((n_trials, n_steps + 2), np.int64)
-    ptr[:, 1:] = np.cumsum(counts, axis=1)
-    ptr = ptr[:, :-1]  # per trial: events of step n are ptr[n]:ptr[n + 1]
-    per_trial = counts.sum(axis=1)
+    if not new.all():
+        ws = np.bincount(np.cumsum(new) - 1, weights=ws)  # sequential sums
+        slot = slot[new]
+    key = slot // n_dst  # trial·(n_steps + 1) + step, ascending
+    # per trial: events of step n are ptr[n]:ptr[n + 1]
+    bounds = np.zeros(n_trials * (n_steps + 1) + 1, np.int64)
+    np.cumsum(np.bincount(key, minlength=n_trials * (n_steps + 1)), out=bounds[1:])
+    starts = bounds[:-1:n_steps + 1]
+    ptr = (bounds[:-1].reshape(n_trials, n_steps + 1) - starts[:, None]).astype(np.int32)
+    per_trial = np.diff(np.append(starts, len(key)))
     n_max = _bucket(int(per_trial.max(initial=0)))
-    k_max = _bucket(int(np.diff(ptr, axis=1).max(initial=0)), minimum=4)
-    row = np.repeat(np.arange(n_trials), per_trial)
-    col = np.arange(len(key)) - np.repeat(np.cumsum(per_trial) - per_trial, per_trial)
+    k_max = _bucket(int(np.diff(bounds).max(initial=0)), minimum=4)
+    flat = np.arange(len(key)) + np.repeat(np.arange(n_trials) * n_max - starts, per_trial)
     dst_pad = np.full((n_trials, n_max), -1, np.int32)  # -1: no synapse (dropped)
-    w_pad = np.zeros((n_trials, n_max))
-    dst_pad[row, col] = syn
-    w_pad[row, col] = w_sum
+    w_pad = np.zeros((n_trials, n_max), dtype)
+    dst_pad.reshape(-1)[flat] = slot % n_dst
+    w_pad.reshape(-1)[flat] = ws
     # host arrays: trials are picked and padded on the host, converted once per call
-    return Events(ptr=ptr.astype(np.int32), dst=dst_pad, w=w_pad.astype(dtype),
-                  max_per_step=k_max)
+    return Events(ptr=ptr, dst=dst_pad, w=w_pad, max_per_step=k_max)

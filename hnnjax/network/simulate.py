@@ -150,14 +150,14 @@ def instantiate_drives(net, tstop, n_trials):
     dict drive gid -> times (ms)."""
     target_of = _cell_specific_targets(net)
     per_trial = [dict() for _ in range(n_trials)]
+    prngs = (np.random.RandomState(0), np.random.RandomState(0))  # reseeded per drive cell
     for name, drive in net.external_drives.items():
         drive["events"] = []
         gids = net.gid_ranges[name]
         for trial in range(n_trials):
-            trains = drive_event_times(drive, trial, net._n_gids, tstop, target_of.get(name))
+            trains = drive_event_times(drive, trial, net._n_gids, tstop, target_of.get(name), prngs)
             drive["events"].append(trains)
-            for gid, times in zip(gids, trains):
-                per_trial[trial][gid] = np.asarray(times, dtype=float)
+            per_trial[trial].update(zip(gids, trains))  # float arrays (ms)
     return per_trial
 
 
