@@ -1,7 +1,8 @@
 """hnnjax: the HNN neocortical column model (hnn-core) in JAX.
 
 float64 is enabled (``jax_enable_x64``) because validation against NEURON
-needs it; pass ``dtype='float32'`` to the simulators for speed.
+needs it; pass ``dtype='float32'`` to the simulators for speed.  On GPUs,
+XLA's deterministic scatter is switched on (``XLA_FLAGS``), see below.
 
 The public names are imported on first use, so that ``import hnnjax`` and
 ``hnnjax --help`` do not pay for importing JAX, MNE or matplotlib.
@@ -12,6 +13,13 @@ import os
 import sys
 
 __version__ = "0.1.0"
+
+# Network events into one synapse are scatter-added; XLA's GPU scatter adds
+# colliding updates atomically, in a varying order.  Its deterministic mode
+# sums them in a fixed order, so a seed gives the same bits run after run
+# (read when the backend starts; a user's own setting of the flag wins).
+if "xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
 
 if "jax" in sys.modules:  # too late for the environment variable
     sys.modules["jax"].config.update("jax_enable_x64", True)

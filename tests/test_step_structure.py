@@ -87,3 +87,21 @@ def test_pallas_kernel_gives_the_loop_solves_bits_in_a_network_run():
     assert np.isfinite(dip).all() and np.abs(dip).max() > 0
     np.testing.assert_array_equal(outs["pallas_interpret"][0], spikes)
     np.testing.assert_array_equal(outs["pallas_interpret"][1], dip)
+
+
+@pytest.mark.parametrize("user_flags, expected", [
+    (None, "--xla_gpu_deterministic_ops=true"),
+    ("--xla_gpu_deterministic_ops=false", "--xla_gpu_deterministic_ops=false"),
+])
+def test_gpu_scatter_determinism_flag(user_flags, expected):
+    """Colliding network-event scatters sum in a fixed order on a GPU: importing
+    hnnjax switches XLA's deterministic mode on, unless the user chose."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    if user_flags:
+        env["XLA_FLAGS"] = user_flags
+    out = subprocess.run([sys.executable, "-c", "import os, hnnjax; print(os.environ['XLA_FLAGS'])"],
+                         env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == expected

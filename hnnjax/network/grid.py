@@ -109,7 +109,7 @@ class GridDelivery(eqx.Module):
         pending, overflow = self._schedule(carry["pending"], carry["due"], ring, n)
         due = pending[n % (net.block + 1)]
         _, n_syn = net.syn_offsets
-        inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due)
+        inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True)  # np.unique'd
         # drive events: one per synapse and step (pre-summed); places past the
         # step's events point beyond the synapses, each a different index, and drop
         k = jnp.arange(ev.max_per_step)
