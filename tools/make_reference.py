@@ -15,6 +15,7 @@ Command line
 ``--cells``              write ``cells.npz`` (isolated cells).
 ``--network CASE ...``   write ``net_<CASE>.npz`` for CASE in
                          somato, erp, poisson, bursty.
+``--lfp``                write ``net_lfp.npz`` (extracellular arrays, 3x3 network).
 ``--all``                everything above.
 ``--out DIR``            output folder (default ``tests/fixtures``).
 ``--summary``            load the files in DIR and print a short summary
@@ -804,6 +805,46 @@ def make_network(case, out_dir):
     print(f"[{case}] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
 
 
+LFP_TSTOP = 40.0
+LFP_ARRAYS = {  # name -> (electrode positions µm, method); a laminar shank and off-axis points
+    "shank_psa": ([(1.5, 1.5, z) for z in (-200.0, 0.0, 400.0, 800.0, 1300.0, 1700.0)], "psa"),
+    "shank_lsa": ([(1.5, 1.5, z) for z in (-200.0, 0.0, 400.0, 800.0, 1300.0, 1700.0)], "lsa"),
+    "near_lsa": ([(-40.0, 2.0, 300.0), (0.0, 0.0, 600.0), (3.0, -5.0, 1200.0)], "lsa"),
+}
+
+
+def make_lfp(out_dir):
+    """net_lfp.npz: extracellular potentials (µV) of electrode arrays on a
+    3x3 network with the ERP drives and a tonic bias (an electrode current)."""
+    from hnn_core import jones_2009_model, simulate_dipole
+    from hnn_core.network_models import add_erp_drives_to_jones_model
+
+    net = jones_2009_model(mesh_shape=(3, 3))
+    net.set_cell_positions(inplane_distance=300.0)
+    add_erp_drives_to_jones_model(net)
+    net.add_tonic_bias(cell_type="L5_pyramidal", amplitude=0.5, t0=5.0, tstop=30.0)
+    for name, (pos, method) in LFP_ARRAYS.items():
+        net.add_electrode_array(name, pos, conductivity=0.3, method=method, min_distance=0.5)
+    dpls = simulate_dipole(_quiet_net(net), tstop=LFP_TSTOP, dt=DT, n_trials=1)
+    arrays = dict(times=np.asarray(dpls[0].times, float),
+                  dipoles=np.stack([np.asarray(dpls[0].data[k], float) for k in ("agg", "L2", "L5")]))
+    for name in LFP_ARRAYS:
+        arr = net.rec_arrays[name]
+        arrays[f"{name}_times"] = np.asarray(arr.times, float)
+        arrays[f"{name}_voltages"] = np.asarray(arr.voltages, float)  # (trials, contacts, times)
+        arrays[f"{name}_positions"] = np.asarray(arr.positions, float)
+    meta = dict(case="lfp", tstop=LFP_TSTOP, dt=DT, mesh_shape=[3, 3], inplane_distance=300.0,
+                tonic_bias=dict(cell_type="L5_pyramidal", amplitude=0.5, t0=5.0, tstop=30.0),
+                arrays={k: dict(positions=v[0], method=v[1], conductivity=0.3, min_distance=0.5)
+                        for k, v in LFP_ARRAYS.items()},
+                model="jones_2009_model(mesh_shape=(3, 3)); set_cell_positions(inplane_distance=300);"
+                      " add_erp_drives_to_jones_model", **_versions())
+    arrays["meta"] = np.array(json.dumps(_jsonable(meta)))
+    fname = op.join(out_dir, "net_lfp.npz")
+    np.savez_compressed(fname, **arrays)
+    print(f"[lfp] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
+
+
 # ---------------------------------------------------------------------------
 # summary
 # ---------------------------------------------------------------------------
@@ -863,6 +904,7 @@ def main(argv=None):
     parser.add_argument("--network", nargs="+", choices=NETWORK_CASES,
                         default=[], metavar="CASE",
                         help=f"network cases to write: {NETWORK_CASES}")
+    parser.add_argument("--lfp", action="store_true", help="write net_lfp.npz (electrode arrays)")
     parser.add_argument("--all", action="store_true", help="write everything")
     parser.add_argument("--out", default=op.join(HERE, "..", "tests", "fixtures"),
                         help="output directory (default tests/fixtures)")
@@ -873,8 +915,9 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     cells = args.cells or args.all
     networks = NETWORK_CASES if args.all else args.network
-    if not (cells or networks or args.summary):
-        parser.error("nothing to do: use --cells, --network, --all or --summary")
+    lfp = args.lfp or args.all
+    if not (cells or networks or lfp or args.summary):
+        parser.error("nothing to do: use --cells, --network, --lfp, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -883,6 +926,8 @@ def main(argv=None):
         make_cells(out_dir)
     for case in networks:
         make_network(case, out_dir)
+    if lfp:
+        make_lfp(out_dir)
     if args.summary:
         summarize(out_dir)
     return 0

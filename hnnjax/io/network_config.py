@@ -7,7 +7,7 @@ and every connection with its gid pairs, so a network moves between hnnjax
 and hnn-core in either direction.  hnnjax simulates only hnn-core's default
 cells: it writes their description as hnn-core does (taken from the shipped
 ``neymotin2020_base.json``) and reads only files that hold exactly it.
-Extracellular arrays (hnn-core's ``rec_arrays``) are not supported.
+Electrode arrays (``rec_arrays``) keep their recordings only with ``write_output``.
 """
 from __future__ import annotations
 
@@ -78,7 +78,9 @@ def network_to_dict(net, write_output=False):
         "external_drives": drives,
         "external_biases": {kind: b for kind, b in net.external_biases.items() if b},
         "connectivity": [_conn_to_dict(conn) for conn in net.connectivity],
-        "rec_arrays": {}, "threshold": net.threshold, "delay": net.delay,
+        "rec_arrays": {name: dict(arr.to_dict(), **({} if write_output else {"times": [], "voltages": []}))
+                       for name, arr in net.rec_arrays.items()},
+        "threshold": net.threshold, "delay": net.delay,
     })
 
 
@@ -180,9 +182,6 @@ def dict_to_network(net_data, read_drives=True, read_external_biases=True):
                            "connectivity") if k not in net_data]
     if missing:
         raise ValueError(f"net_data lacks {missing}: not a network configuration")
-    if net_data.get("rec_arrays"):
-        raise ValueError("net_data has extracellular arrays (rec_arrays), which hnnjax "
-                         "does not simulate")
     names = list(net_data["cell_types"])
     defaults = _default_cell_types()
     if names != list(defaults):
@@ -220,6 +219,13 @@ def dict_to_network(net_data, read_drives=True, read_external_biases=True):
     net.delay = net_data.get("delay", net.delay)
     if not read_drives:
         net.clear_drives()
+    for name, arr in (net_data.get("rec_arrays") or {}).items():  # recordings are outputs: not read
+        missing = [k for k in ("positions", "conductivity", "method", "min_distance") if k not in arr]
+        if missing:
+            raise ValueError(f"net_data['rec_arrays'][{name!r}] lacks {missing}")
+        net.add_electrode_array(name, [tuple(p) for p in arr["positions"]],
+                                conductivity=arr["conductivity"], method=arr["method"],
+                                min_distance=arr["min_distance"])
     return net
 
 

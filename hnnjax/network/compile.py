@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..cells.synapses import RECEPTORS
+from ..extracellular import segment_geometry, transfer_resistance
 from .grid import Events, NetArrays
 from .kernel import TypeArrays
 from .tree_solve import strategy
@@ -51,6 +52,20 @@ def _padded_lists(owner, item, n_owners, pad):
     return table
 
 
+def _lfp_resistances(net, name):
+    """(n_contacts, n_seg, n_cells) µV/nA from each segment of each cell of
+    type ``name`` to every contact of the network's electrode arrays, in
+    ``net.rec_arrays`` order."""
+    ct = net.cell_types[name]
+    n_seg, n_cells = int(ct.tree.segment_mask.sum()), len(net.gid_ranges[name])
+    arrays = list(net.rec_arrays.values())
+    if not arrays or not n_cells:
+        return np.zeros((sum(a.n_contacts for a in arrays), n_seg, n_cells))
+    geometry = segment_geometry(ct, net.pos_dict[name])
+    return np.stack([transfer_resistance(geometry, pos, a.conductivity, a.method, a.min_distance)
+                     for a in arrays for pos in a.positions])
+
+
 def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None):
     ct = net.cell_types[name]
     tree = ct.tree
@@ -77,6 +92,7 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None):
     vs = _record_sites(ct, n_cells, record_vsec)
     cs = _record_sites(ct, n_cells, record_ca) if ct.has_calcium else []
     arrays = TypeArrays(
+        lfp_r=_lfp_resistances(net, name),
         parent=idx(parent), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
         cap=(1e-5 * tree.cm * tree.area)[seg][:, None], area_f=(1e-2 * tree.area)[seg][:, None],
         v_init=ct.v_init[perm][:, None], channels=ct.channels,

@@ -44,6 +44,7 @@ class TypeArrays(eqx.Module):
     rec_cell: jnp.ndarray  # (n_rec,) and their cells
     ca_node: jnp.ndarray  # (n_ca,) nodes whose cai is recorded
     ca_cell: jnp.ndarray  # (n_ca,)
+    lfp_r: jnp.ndarray  # (n_contacts, n_seg, n_cells) µV/nA: electrode transfer resistances
     tree_order: tuple = eqx.field(static=True)  # nodes, parents before children
     tree_parent: tuple = eqx.field(static=True)  # parent of each node (root: itself)
     solver: str = eqx.field(static=True)  # tree_solve strategy
@@ -87,7 +88,10 @@ def init_type_state(ta: TypeArrays):
     ion = {"cai": jnp.full_like(v_seg, 1e-4)} if ta.has_calcium else {}
     gates = tuple(ch.init(v_seg, ion) for ch in ta.channels)
     z = jnp.zeros((ta.n_sites, ta.n_cells), v.dtype)
-    return {"v": v, "gates": gates, "A": z, "B": z}
+    st = {"v": v, "gates": gates, "A": z, "B": z}
+    if ta.lfp_r.shape[0]:
+        st["lfp"] = jnp.zeros(ta.lfp_r.shape[0], v.dtype)
+    return st
 
 
 def _tree_solve(ta: TypeArrays, diag, rhs):
@@ -134,7 +138,8 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
     axial = flow - _gather_sum(flow, ta.children)
     rhs = axial - jnp.concatenate([i_seg, pad])
     diag = ta.sum_inv_r + jnp.concatenate([ta.cap / dt + g_seg, pad])
-    v_new = v + _tree_solve(ta, diag, rhs)
+    dv = _tree_solve(ta, diag, rhs)
+    v_new = v + dv
 
     v_new_seg = v_new[:ta.n_seg]
     new_gates = []
@@ -144,7 +149,11 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
         new_gates.append(ch.advance(v_new_seg, s, dt, ion))
     A = A * jnp.exp(-dt / ta.syn_tau1)
     B = B * jnp.exp(-dt / ta.syn_tau2)
-    return {"v": v_new, "gates": tuple(new_gates), "A": A, "B": B}
+    st = {"v": v_new, "gates": tuple(new_gates), "A": A, "B": B}
+    if ta.lfp_r.shape[0]:  # NEURON's i_membrane_ (nA): membrane currents, not the clamp's
+        i_mem = (ta.cap / dt + g_seg) * dv[:ta.n_seg] + i_seg + i_clamp
+        st["lfp"] = jnp.einsum("ksc,sc->k", ta.lfp_r, i_mem)
+    return st
 
 
 def layer_dipoles(types, dipole_layers, states):
@@ -154,8 +163,11 @@ def layer_dipoles(types, dipole_layers, states):
 
 
 def record_traces(ta: TypeArrays, st):
-    """The recorded voltages (and L5 cai) of one cell type."""
+    """The recorded voltages (and L5 cai) of one cell type, and its share of
+    the electrode potentials (µV) when arrays are recorded."""
     out = {"v": st["v"][ta.rec_node, ta.rec_cell]}
     if ta.has_calcium:
         out["ca"] = st["gates"][_calcium_slots(ta)[1]][0][ta.ca_node, ta.ca_cell]
+    if "lfp" in st:
+        out["lfp"] = st["lfp"]
     return out

@@ -165,6 +165,7 @@ class Network:
         self.connectivity: list[dict] = []
         self.external_drives = _Drives(self)
         self.external_biases = {"tonic": OrderedDict()}
+        self.rec_arrays = OrderedDict()  # name -> ExtracellularArray
         self.cell_response = None
         if add_drives_from_params:
             from ..network_models import add_drives_from_params_to_net
@@ -420,6 +421,22 @@ class Network:
                                     float(drive["space_constant"]), probability=prob, conn_seed=seed)
 
     # ---------------------------------------------------------------- biases
+    def add_electrode_array(self, name, electrode_pos, *, conductivity=0.3, method="psa",
+                            min_distance=0.5):
+        """Record the extracellular potential (µV) at ``electrode_pos`` (an
+        (x, y, z) µm triplet or a list of them) in a conductor of
+        ``conductivity`` S/m, by the point- (``'psa'``) or line-source
+        (``'lsa'``) approximation, no source nearer than ``min_distance`` µm;
+        after ``simulate_dipole`` the traces are in ``net.rec_arrays[name]``."""
+        from ..extracellular import ExtracellularArray
+
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str; got {type(name).__name__}")
+        if name in self.rec_arrays:
+            raise ValueError(f"{name} already exists, use another name!")
+        self.rec_arrays[name] = ExtracellularArray(electrode_pos, conductivity=conductivity,
+                                                   method=method, min_distance=min_distance)
+
     def add_tonic_bias(self, *, cell_type=None, section="soma", bias_name="tonic", amplitude,
                        t0=0.0, tstop=None):
         """A constant current (nA) into ``section(0.5)`` of every cell of a type,

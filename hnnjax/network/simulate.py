@@ -248,6 +248,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                                  "reduce dt or check weights and drives")
 
     times = np.arange(n_steps + 1) * dt
+    _store_electrodes(net, rec, times)
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
     net.cell_response = CellResponse(list(net.cell_types), times=times, gid_ranges=net.gid_ranges)
     dpls = []
@@ -264,6 +265,18 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
         for d in dpls:
             d.smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])
     return dpls
+
+
+def _store_electrodes(net, rec, times):
+    """Each electrode array's potentials (µV): the cell types' shares summed
+    (the initial state's, 0, at t = 0, as hnn-core records them)."""
+    if not net.rec_arrays:
+        return
+    lfp = sum(np.asarray(r["lfp"], float) for r in rec).transpose(0, 2, 1)  # (trials, contacts, times)
+    first = 0
+    for array in net.rec_arrays.values():
+        array._record(times, lfp[:, first:first + array.n_contacts])
+        first += array.n_contacts
 
 
 def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes, tstop):
