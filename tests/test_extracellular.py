@@ -129,3 +129,31 @@ def test_arrays_in_network_configurations(reference, tmp_path):
         got = back.rec_arrays[name]
         assert (got.positions, got.method, got.conductivity, got.min_distance, len(got)) == \
             (arr.positions, arr.method, arr.conductivity, arr.min_distance, 0)
+
+
+def test_record_extracellular_example(tmp_path):
+    """hnn-core 0.6.1's examples/howto/plot_record_extracellular_potentials.py,
+    its calls with the import renamed, on 30 ms instead of 170."""
+    import matplotlib.pyplot as plt
+
+    from hnnjax import neymotin_2020_model, simulate_dipole
+    from hnnjax.network_models import add_erp_drives_to_jones_model
+
+    net = neymotin_2020_model()
+    add_erp_drives_to_jones_model(net)
+    net.set_cell_positions(inplane_distance=30.)
+    depths = list(range(-325, 2150, 100))
+    net.add_electrode_array('shank1', [(135, 135, dep) for dep in depths])
+    net.plot_cells(show=False)
+    dpl = simulate_dipole(net, tstop=30., progress=False, verbose=False)
+    fig, axs = plt.subplots(4, 1, sharex=True, figsize=(6, 8),
+                            gridspec_kw={'height_ratios': [1, 3, 3, 3]})
+    dpl[0].smooth(window_len=10)
+    dpl[0].plot(ax=axs[0], decim=[5, 4], show=False)
+    net.rec_arrays['shank1'][0].smooth(window_len=10).plot_lfp(ax=axs[1], decim=[5, 4], show=False)
+    net.cell_response.plot_spikes_raster(ax=axs[2], show=False)
+    net.rec_arrays['shank1'][0].smooth(window_len=10).plot_csd(ax=axs[3], show=False)
+    fig.savefig(tmp_path / "lfp.png")
+    lfp = net.rec_arrays['shank1'].voltages
+    assert lfp.shape == (1, len(depths), 1201) and np.all(np.isfinite(lfp)) and np.abs(lfp).max() > 1.0
+    plt.close("all")

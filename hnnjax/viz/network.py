@@ -31,7 +31,8 @@ def _axes_3d(ax, name='ax'):
 
 
 def plot_cells(net, ax=None, show=True):
-    """Scatter the cell positions of ``net`` (``pos_dict``) in 3-D, by type.
+    """Scatter the cell positions of ``net`` (``pos_dict``) in 3-D, by type,
+    and the contacts of its electrode arrays.
 
     Parameters
     ----------
@@ -51,6 +52,9 @@ def plot_cells(net, ax=None, show=True):
         color, marker = _CELL_STYLE.get(cell_type, ('k', 'o'))
         ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c=color, s=50,
                    marker=marker, label=cell_type)
+    for name, array in getattr(net, 'rec_arrays', {}).items():
+        xyz = np.asarray(array.positions, dtype=float)
+        ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c='k', s=25, marker='|', label=name)
     ax.set_xlabel('x')
     ax.set_ylabel('y')
     ax.set_zlabel('z (µm)')
