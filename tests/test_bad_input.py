@@ -66,7 +66,7 @@ def test_simulate_accepts_numpy_scalars(net, kwargs):
     (dict(tstop=40.0, n_trials=0), ValueError, "n_trials must be an integer >= 1"),
     (dict(tstop=40.0, record_vsec=0), ValueError, "record_vsec must be one of"),
     (dict(tstop=40.0, record_ca=True), ValueError, "record_ca must be one of"),
-    (dict(tstop=40.0, record_isec="soma"), ValueError, "record_isec is not supported"),
+    (dict(tstop=40.0, record_isec="dendrites"), ValueError, "record_isec must be one of"),
     (dict(tstop=40.0, dtype="float16"), ValueError, "dtype must be one of"),
     (dict(tstop=40.0, batch_size=0), ValueError, "batch_size must be an integer >= 1"),
     (dict(tstop=40.0, batch_size=True), TypeError, "batch_size must be an integer"),

@@ -157,3 +157,28 @@ def test_record_extracellular_example(tmp_path):
     lfp = net.rec_arrays['shank1'].voltages
     assert lfp.shape == (1, len(depths), 1201) and np.all(np.isfinite(lfp)) and np.abs(lfp).max() > 1.0
     plt.close("all")
+
+
+def test_synaptic_currents_match_neuron():
+    """record_isec='all': each Exp2Syn's current (nA) of one cell per type,
+    against NEURON's, in hnn-core's layout gid -> section -> '<section>_<receptor>'."""
+    ref = np.load(FIXTURE)
+    meta = json.loads(str(ref["meta"]))
+    net = hnn.jones_2009_model(mesh_shape=tuple(meta["mesh_shape"]))
+    net.set_cell_positions(inplane_distance=meta["inplane_distance"])
+    hnn.add_erp_drives_to_jones_model(net)
+    net.add_tonic_bias(**meta["tonic_bias"])
+    hnn.simulate_dipole(net, tstop=meta["tstop"], n_trials=1, record_isec="all", progress=False,
+                        verbose=False)
+    isec = net.cell_response.isec[0]
+    keys = [k.split("|") for k in ref["isec_keys"]]
+    for gid in {int(g) for g, _, _ in keys}:
+        want = {(sec, key) for g, sec, key in keys if int(g) == gid}
+        assert {(sec, key) for sec in isec[gid] for key in isec[gid][sec]} == want
+    got = np.stack([isec[int(g)][sec][key] for g, sec, key in keys])
+    assert (np.abs(ref["isec"]).max(axis=1) > 0.1).sum() >= 5  # the fixture has active synapses
+    scale = np.abs(ref["isec"]).max()
+    err = np.abs(got - ref["isec"]).max()
+    print(f"isec: max |error| {err:.2e} nA of max |I| {scale:.2f} nA")
+    assert err <= 1e-5 * scale, err
+    assert sorted(isec) == [g for ct in net.cell_types for g in net.gid_ranges[ct]]  # every cell

@@ -815,7 +815,8 @@ LFP_ARRAYS = {  # name -> (electrode positions µm, method); a laminar shank and
 
 def make_lfp(out_dir):
     """net_lfp.npz: extracellular potentials (µV) of electrode arrays on a
-    3x3 network with the ERP drives and a tonic bias (an electrode current)."""
+    3x3 network with the ERP drives and a tonic bias (an electrode current),
+    and the synaptic currents (record_isec='all') of one cell of each type."""
     from hnn_core import jones_2009_model, simulate_dipole
     from hnn_core.network_models import add_erp_drives_to_jones_model
 
@@ -825,9 +826,15 @@ def make_lfp(out_dir):
     net.add_tonic_bias(cell_type="L5_pyramidal", amplitude=0.5, t0=5.0, tstop=30.0)
     for name, (pos, method) in LFP_ARRAYS.items():
         net.add_electrode_array(name, pos, conductivity=0.3, method=method, min_distance=0.5)
-    dpls = simulate_dipole(_quiet_net(net), tstop=LFP_TSTOP, dt=DT, n_trials=1)
+    dpls = simulate_dipole(_quiet_net(net), tstop=LFP_TSTOP, dt=DT, n_trials=1, record_isec="all")
     arrays = dict(times=np.asarray(dpls[0].times, float),
                   dipoles=np.stack([np.asarray(dpls[0].data[k], float) for k in ("agg", "L2", "L5")]))
+    # synaptic currents (nA) of one cell per type, every section and receptor
+    isec = net.cell_response.isec[0]
+    keys = [(gid, sec, key) for ct in net.cell_types for gid in [net.gid_ranges[ct][len(net.gid_ranges[ct]) // 2]]
+            for sec in isec[gid] for key in isec[gid][sec]]
+    arrays["isec_keys"] = _str_array([f"{gid}|{sec}|{key}" for gid, sec, key in keys])
+    arrays["isec"] = np.stack([np.asarray(isec[gid][sec][key], float) for gid, sec, key in keys])
     for name in LFP_ARRAYS:
         arr = net.rec_arrays[name]
         arrays[f"{name}_times"] = np.asarray(arr.times, float)

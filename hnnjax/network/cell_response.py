@@ -62,9 +62,9 @@ class CellResponse:
     ----------
     spike_times, spike_gids, spike_types, times : as above.
     vsec, isec, ca : list of dict
-        Per trial, gid -> section -> trace: voltage (mV), synaptic currents
-        (nA; hnnjax records none, so each trial is empty) and calcium (mM)
-        at section midpoints, sampled at ``times``.
+        Per trial, gid -> section -> trace: voltage (mV) and calcium (mM) at
+        section midpoints; for ``isec``, gid -> section -> '<section>_<receptor>'
+        -> synaptic current (nA); sampled at ``times``.
     """
 
     def __init__(self, cell_type_names, spike_times=None, spike_gids=None, spike_types=None,
@@ -141,7 +141,7 @@ class CellResponse:
                 return name
         return None
 
-    def add_trial(self, times, gids, vsec=None, ca=None, types=None):
+    def add_trial(self, times, gids, vsec=None, ca=None, types=None, isec=None):
         """Append one trial's spikes, sorted by time then gid; ``types``
         (one per spike) default to the owners of the gids in ``gid_ranges``."""
         order = np.lexsort((gids, times))
@@ -151,7 +151,7 @@ class CellResponse:
         self.spike_types.append([self._type_of(int(x)) for x in g] if types is None
                                 else [str(types[i]) for i in order])
         self.vsec.append(vsec or {})
-        self.isec.append({})
+        self.isec.append(isec or {})
         self.ca.append(ca or {})
 
     def to_dict(self):

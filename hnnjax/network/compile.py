@@ -52,6 +52,16 @@ def _padded_lists(owner, item, n_owners, pad):
     return table
 
 
+def _isec_sites(ct, n_cells, what):
+    """(site, cell, section, hnn-core's key '<section>_<receptor>') of the
+    synaptic currents recorded for ``what`` in False/'soma'/'all'."""
+    if not what:
+        return []
+    secs = ["soma"] if what == "soma" else ct.section_names
+    return [(k, c, s, f"{s}_{r}") for c in range(n_cells) for s in secs
+            for k, (sec, r) in enumerate(ct.synapses) if sec == s]
+
+
 def _lfp_resistances(net, name):
     """(n_contacts, n_seg, n_cells) µV/nA from each segment of each cell of
     type ``name`` to every contact of the network's electrode arrays, in
@@ -66,7 +76,7 @@ def _lfp_resistances(net, name):
                      for a in arrays for pos in a.positions])
 
 
-def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None):
+def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_isec=False):
     ct = net.cell_types[name]
     tree = ct.tree
     n_cells = len(net.gid_ranges[name])
@@ -91,8 +101,10 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None):
         on = np.array([[bias["t0"], t_end]])
     vs = _record_sites(ct, n_cells, record_vsec)
     cs = _record_sites(ct, n_cells, record_ca) if ct.has_calcium else []
+    js = _isec_sites(ct, n_cells, record_isec)
     arrays = TypeArrays(
         lfp_r=_lfp_resistances(net, name),
+        isec_site=idx([j[0] for j in js]), isec_cell=idx([j[1] for j in js]),
         parent=idx(parent), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
         cap=(1e-5 * tree.cm * tree.area)[seg][:, None], area_f=(1e-2 * tree.area)[seg][:, None],
         v_init=ct.v_init[perm][:, None], channels=ct.channels,
@@ -108,7 +120,7 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None):
         solver=strategy(solver), n_cells=n_cells, soma_node=int(new[ct.soma_node]),
         has_calcium=ct.has_calcium,
     )
-    return arrays, vs, cs
+    return arrays, vs, cs, js
 
 
 class Layout:
@@ -159,7 +171,7 @@ def connection_table(net, layout, conn):
 
 
 def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, capacity=None,
-                    solver=None):
+                    solver=None, record_isec=False):
     """Build the device arrays of the network (shared by all trials), the
     drive connection table (for events) and the recording index.
     ``capacity``: connection chunks delivered per step (default 128; see
@@ -169,9 +181,9 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
     layout = Layout(net)
     types, rec_index = [], {}
     for name in layout.types:
-        ta, vs, cs = _type_arrays(net, name, record_vsec, record_ca, tstop, solver)
+        ta, vs, cs, js = _type_arrays(net, name, record_vsec, record_ca, tstop, solver, record_isec)
         types.append(ta)
-        rec_index[name] = (vs, cs)
+        rec_index[name] = (vs, cs, js)
     cell_src, drive_src = [], []
     for conn in net.connectivity:
         tab = connection_table(net, layout, conn)

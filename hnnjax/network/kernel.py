@@ -45,6 +45,8 @@ class TypeArrays(eqx.Module):
     ca_node: jnp.ndarray  # (n_ca,) nodes whose cai is recorded
     ca_cell: jnp.ndarray  # (n_ca,)
     lfp_r: jnp.ndarray  # (n_contacts, n_seg, n_cells) µV/nA: electrode transfer resistances
+    isec_site: jnp.ndarray  # (n_isec,) synapse sites whose current is recorded
+    isec_cell: jnp.ndarray  # (n_isec,) and their cells
     tree_order: tuple = eqx.field(static=True)  # nodes, parents before children
     tree_parent: tuple = eqx.field(static=True)  # parent of each node (root: itself)
     solver: str = eqx.field(static=True)  # tree_solve strategy
@@ -91,6 +93,8 @@ def init_type_state(ta: TypeArrays):
     st = {"v": v, "gates": gates, "A": z, "B": z}
     if ta.lfp_r.shape[0]:
         st["lfp"] = jnp.zeros(ta.lfp_r.shape[0], v.dtype)
+    if ta.isec_site.shape[0]:
+        st["isec"] = jnp.zeros(ta.isec_site.shape[0], v.dtype)
     return st
 
 
@@ -153,6 +157,8 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
     if ta.lfp_r.shape[0]:  # NEURON's i_membrane_ (nA): membrane currents, not the clamp's
         i_mem = (ta.cap / dt + g_seg) * dv[:ta.n_seg] + i_seg + i_clamp
         st["lfp"] = jnp.einsum("ksc,sc->k", ta.lfp_r, i_mem)
+    if ta.isec_site.shape[0]:  # Exp2Syn's i (nA), as NEURON records it after the step
+        st["isec"] = i_syn[ta.isec_site, ta.isec_cell]
     return st
 
 
@@ -163,11 +169,12 @@ def layer_dipoles(types, dipole_layers, states):
 
 
 def record_traces(ta: TypeArrays, st):
-    """The recorded voltages (and L5 cai) of one cell type, and its share of
-    the electrode potentials (µV) when arrays are recorded."""
+    """The recorded voltages (and L5 cai) of one cell type, its recorded
+    synaptic currents, and its share of the electrode potentials (µV)."""
     out = {"v": st["v"][ta.rec_node, ta.rec_cell]}
     if ta.has_calcium:
         out["ca"] = st["gates"][_calcium_slots(ta)[1]][0][ta.ca_node, ta.ca_cell]
-    if "lfp" in st:
-        out["lfp"] = st["lfp"]
+    for key in ("lfp", "isec"):
+        if key in st:
+            out[key] = st[key]
     return out

@@ -89,8 +89,6 @@ def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, d
     n_trials = check_int("n_trials", n_trials, ge=1)
     for name, val in (("record_vsec", record_vsec), ("record_ca", record_ca), ("record_isec", record_isec)):
         check_option(name, val, (False, "soma", "all"))
-    if record_isec:
-        raise ValueError("record_isec is not supported by hnnjax yet; use record_isec=False")
     check_option("dtype", dtype, tuple(_DTYPES))
     if batch_size is not None:
         check_int("batch_size", batch_size, ge=1)
@@ -99,6 +97,10 @@ def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, d
     n_traces = sum(n * (len(net.cell_types[ct].section_names) if rec == "all" else 1)
                    for ct, n in n_cells.items()
                    for rec in (record_vsec, record_ca if ct == "L5_pyramidal" else False) if rec)
+    n_traces += sum(n * sum(1 for sec, _ in net.cell_types[ct].synapses
+                            if record_isec == "all" or sec == "soma")
+                    for ct, n in n_cells.items() if record_isec)
+    n_traces += sum(a.n_contacts for a in net.rec_arrays.values())
     itemsize = np.dtype(_DTYPES[dtype]).itemsize
     # per trial and step: the spike raster (bool), 2 dipoles, traces, event pointer
     per_step = sum(n_cells.values()) + (2 + n_traces) * itemsize + 4
@@ -194,7 +196,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     (sharded over devices when there are several).
 
     Parameters are hnn-core's: ``tstop`` and ``dt`` in ms; ``n_trials``
-    defaults to ``params['N_trials']``; ``record_vsec``/``record_ca`` in
+    defaults to ``params['N_trials']``; ``record_vsec``/``record_isec``/``record_ca`` in
     False/'soma'/'all'.  ``dtype`` is 'float64' (NEURON-faithful) or
     'float32' (faster).  ``batch_size`` trials run per call: by default all
     of them on GPUs or several devices, 8 on one CPU device (see
@@ -229,7 +231,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
             drive["dynamics"]["tstop"] = tstop
     np_dtype = _DTYPES[dtype]
     arrays, drive_tab, layout, rec_index, n_steps = compile_network(
-        net, tstop, dt, np_dtype, record_vsec, record_ca, capacity=net._delivery_capacity)
+        net, tstop, dt, np_dtype, record_vsec, record_ca, capacity=net._delivery_capacity,
+        record_isec=record_isec)
     spikes_by_trial = instantiate_drives(net, tstop, n_trials)
     events = drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
     size = batch_size or default_batch_size(n_trials)
@@ -291,12 +294,14 @@ def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes
         t = t[(t > 0) & (t <= tstop)]
         gids.append(np.full(len(t), gid))
         sp_times.append(t)
-    vsec, ca = {}, {}
+    vsec, ca, isec = {}, {}, {}
     for k, name in enumerate(layout.types):
         first = net.gid_ranges[name][0]
-        vs, cs = rec_index[name]
+        vs, cs, js = rec_index[name]
         for col, (_, cell, sec) in enumerate(vs):
             vsec.setdefault(first + cell, {})[sec] = rec[k]["v"][trial, :, col]
         for col, (_, cell, sec) in enumerate(cs):
             ca.setdefault(first + cell, {})[sec] = rec[k]["ca"][trial, :, col]
-    net.cell_response.add_trial(np.concatenate(sp_times), np.concatenate(gids), vsec, ca)
+        for col, (_, cell, sec, key) in enumerate(js):
+            isec.setdefault(first + cell, {}).setdefault(sec, {})[key] = rec[k]["isec"][trial, :, col]
+    net.cell_response.add_trial(np.concatenate(sp_times), np.concatenate(gids), vsec, ca, isec=isec)
