@@ -62,6 +62,32 @@ def jones_2009_model(params=None, add_drives_from_params=False, legacy_mode=Fals
     return neymotin_2020_model(params, add_drives_from_params, legacy_mode, mesh_shape)
 
 
+def law_2021_model(params=None, add_drives_from_params=False, legacy_mode=False,
+                   mesh_shape=(10, 10)):
+    """:func:`neymotin_2020_model` as Law et al. (Cereb. Cortex 2022) changed it
+    for beta events, as hnn-core builds it: GABA-B on the pyramidal cells
+    rises in 45 ms and decays in 200 ms; L5 pyramidal recurrent NMDA weight
+    0.0004 µS, L5 basket -> L5 pyramidal GABA-A 0.02 and GABA-B 0.005 µS;
+    no ca channel on the L5 soma and basal dendrites; L2 basket -> L5
+    pyramidal inhibition distal GABA-B (0.0002 µS, λ 50) instead of GABA-A;
+    and a distal L5 basket -> L5 pyramidal GABA-A connection (λ 70)."""
+    net = neymotin_2020_model(params, add_drives_from_params, legacy_mode, mesh_shape)
+    for name in ("L2_pyramidal", "L5_pyramidal"):
+        net.cell_types[name]["cell_object"].synapses["gabab"].update(tau1=45.0, tau2=200.0)
+    # connectivity indices are hnn-core's (neymotin_2020_model's order)
+    net.connectivity[2]["nc_dict"]["A_weight"] = 0.0004  # L5 pyr -> L5 pyr nmda
+    net.connectivity[6]["nc_dict"]["A_weight"] = 0.02  # L5 basket -> L5 pyr gabaa
+    net.connectivity[7]["nc_dict"]["A_weight"] = 0.005  # L5 basket -> L5 pyr gabab
+    sections = net.cell_types["L5_pyramidal"]["cell_object"].sections
+    for sec in ("soma", "basal_1", "basal_2", "basal_3"):
+        del sections[sec].mechs["ca"]
+    del net.connectivity[10]  # L2 basket -> L5 pyr gabaa
+    net.add_connection("L2_basket", "L5_pyramidal", "distal", "gabab", 0.0002, net.delay, 50.0)
+    net.add_connection("L5_basket", "L5_pyramidal", "distal", "gabaa",
+                       net._params["gbar_L5Basket_L5Pyr_gabaa"], net.delay, 70.0)
+    return net
+
+
 def add_drives_from_params_to_net(net, tstop=None):
     """Add the drives a params file describes, then shift every drive's
     event seed by the gid of its first drive cell (hnn-core's rule, §6.3)."""

@@ -329,7 +329,8 @@ def test_section_directions_match_cos_theta():
 
 def test_cell_object_key():
     ct = cell_types()['L2_basket']
-    assert ct['cell_object'] is ct
+    cell = ct['cell_object']  # hnn-core's Cell vocabulary over the cell type
+    assert cell.synapses is ct.receptors and cell.tree is ct.tree
     with pytest.raises(KeyError, match="'cell_object'.*'cell_metadata'"):
         ct['cell_metadata']
 

@@ -1,8 +1,9 @@
 """Which of hnn-core's examples run under hnnjax with only the import renamed.
 
 An API check, not a simulation: ``simulate_dipole`` is replaced by a stub
-that returns random dipoles, one random spike per gid and flat somatic
-voltages when asked to record them, so each example runs in seconds.  Usage::
+that returns random dipoles, one random spike per gid, flat somatic
+voltages when asked to record them and random electrode potentials, so each
+example runs in seconds.  Usage::
 
     python tools/check_hnn_core_examples.py HNN_CORE/examples [OUT_DIR]
 
@@ -36,6 +37,8 @@ def stub_simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False,
         net.cell_response.add_trial(rng.uniform(0, tstop, net._n_gids), range(net._n_gids),
                                     vsec=vsec)
         dpls.append(hnnjax.Dipole(times, rng.standard_normal((times.size, 3))))
+    for array in net.rec_arrays.values():
+        array._record(times, rng.standard_normal((n_trials or 1, array.n_contacts, times.size)))
     return dpls
 
 

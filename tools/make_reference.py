@@ -16,6 +16,7 @@ Command line
 ``--network CASE ...``   write ``net_<CASE>.npz`` for CASE in
                          somato, erp, poisson, bursty.
 ``--lfp``                write ``net_lfp.npz`` (extracellular arrays, 3x3 network).
+``--law``                write ``net_law.npz`` (``law_2021_model``, 3x3 network).
 ``--all``                everything above.
 ``--out DIR``            output folder (default ``tests/fixtures``).
 ``--summary``            load the files in DIR and print a short summary
@@ -805,6 +806,37 @@ def make_network(case, out_dir):
     print(f"[{case}] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
 
 
+def make_law(out_dir):
+    """net_law.npz: hnn-core's law_2021_model (edited GABA-B kinetics, L5 ca
+    channels removed on soma and basal dendrites, changed and added
+    inhibitory connections) on a 3x3 mesh with the ERP drives, 80 ms,
+    1 trial: dipoles, spikes and every cell's somatic voltage."""
+    from hnn_core import simulate_dipole
+    from hnn_core.network_models import add_erp_drives_to_jones_model, law_2021_model
+
+    net = law_2021_model(mesh_shape=(3, 3))
+    add_erp_drives_to_jones_model(net)
+    tstop = 80.0
+    dpls = simulate_dipole(_quiet_net(net), tstop=tstop, dt=DT, n_trials=1, record_vsec="soma")
+    cr = net.cell_response
+    gids = sorted(cr.vsec[0])
+    arrays = dict(
+        times=np.asarray(dpls[0].times, float),
+        dipoles=np.stack([np.asarray(dpls[0].data[k], float) for k in ("agg", "L2", "L5")]),
+        spike_times=np.asarray(cr.spike_times[0], float),
+        spike_gids=np.asarray(cr.spike_gids[0], np.int64),
+        vsoma_gids=np.array(gids, np.int64),
+        vsoma=np.stack([np.asarray(cr.vsec[0][g]["soma"], float)[::REC_STEP] for g in gids]),
+        meta=np.array(json.dumps(_jsonable(dict(
+            case="law", tstop=tstop, dt=DT, mesh_shape=[3, 3], record_step=REC_STEP,
+            model="law_2021_model(mesh_shape=(3, 3)); add_erp_drives_to_jones_model",
+            n_connections=len(net.connectivity), **_versions())))),
+    )
+    fname = op.join(out_dir, "net_law.npz")
+    np.savez_compressed(fname, **arrays)
+    print(f"[law] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB); {len(cr.spike_times[0])} spikes")
+
+
 LFP_TSTOP = 40.0
 LFP_ARRAYS = {  # name -> (electrode positions µm, method); a laminar shank and off-axis points
     "shank_psa": ([(1.5, 1.5, z) for z in (-200.0, 0.0, 400.0, 800.0, 1300.0, 1700.0)], "psa"),
@@ -912,6 +944,7 @@ def main(argv=None):
                         default=[], metavar="CASE",
                         help=f"network cases to write: {NETWORK_CASES}")
     parser.add_argument("--lfp", action="store_true", help="write net_lfp.npz (electrode arrays)")
+    parser.add_argument("--law", action="store_true", help="write net_law.npz (law_2021_model)")
     parser.add_argument("--all", action="store_true", help="write everything")
     parser.add_argument("--out", default=op.join(HERE, "..", "tests", "fixtures"),
                         help="output directory (default tests/fixtures)")
@@ -922,9 +955,9 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     cells = args.cells or args.all
     networks = NETWORK_CASES if args.all else args.network
-    lfp = args.lfp or args.all
-    if not (cells or networks or lfp or args.summary):
-        parser.error("nothing to do: use --cells, --network, --lfp, --all or --summary")
+    lfp, law = args.lfp or args.all, args.law or args.all
+    if not (cells or networks or lfp or law or args.summary):
+        parser.error("nothing to do: use --cells, --network, --lfp, --law, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -935,6 +968,8 @@ def main(argv=None):
         make_network(case, out_dir)
     if lfp:
         make_lfp(out_dir)
+    if law:
+        make_law(out_dir)
     if args.summary:
         summarize(out_dir)
     return 0

@@ -5,12 +5,13 @@ simulator holds one type's state as ``(n_nodes, n_cells)`` arrays.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .channels import HH2, Ar, CaHVA, Cad, CaT, Kca, Km
 from .morphology import NodeTree, Section, build_tree
+from .synapses import RECEPTORS, Exp2Syn
 
 SQRT1_2 = 1.0 / np.sqrt(2.0)
 CELL_TYPES = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")  # hnn-core's gid order
@@ -28,14 +29,54 @@ class CellType:
     groups: dict  # 'proximal'/'distal' -> section names
     has_calcium: bool  # L5 pyramidal: ca + cad + kca, eca from cai
     directions: dict  # section -> unit (x, y, z) start→end vector; +z is the apical axis
+    # receptor -> {'e': mV, 'tau1': ms, 'tau2': ms} of its Exp2Syn on this type (editable)
+    receptors: dict = field(default_factory=lambda: {r: {"e": s.e, "tau1": s.tau1, "tau2": s.tau2}
+                                                     for r, s in RECEPTORS.items()})
+    removed: set = field(default_factory=set)  # (section, mechanism) taken off by the user
 
     def __getitem__(self, key):
-        """hnn-core compatibility: ``cell_types[name]['cell_object']`` is the
-        cell type itself (hnn-core keeps a cell object under that key)."""
+        """hnn-core compatibility: ``cell_types[name]['cell_object']``, the
+        cell as hnn-core's ``Cell`` names it (``cell_object.CellObject``)."""
         if key != "cell_object":
             raise KeyError(f"CellType only supports the key 'cell_object' "
                            f"(hnn-core compatibility), got {key!r}")
-        return self
+        from .cell_object import CellObject
+
+        return CellObject(self)
+
+    def receptor(self, name) -> Exp2Syn:
+        """The Exp2Syn of receptor ``name`` on this cell type, checked."""
+        from .._checks import check_number
+
+        spec = self.receptors[name]
+        e = check_number(f"{self.name} synapses[{name!r}]['e']", spec["e"], unit=" mV")
+        tau1 = check_number(f"{self.name} synapses[{name!r}]['tau1']", spec["tau1"], gt=0, unit=" ms")
+        tau2 = check_number(f"{self.name} synapses[{name!r}]['tau2']", spec["tau2"], gt=tau1, unit=" ms")
+        return Exp2Syn(tau1=tau1, tau2=tau2, e=e)
+
+    @property
+    def edited(self) -> bool:
+        """Whether synapses or mechanisms differ from the model's."""
+        return bool(self.removed) or any(
+            self.receptors[r] != {"e": s.e, "tau1": s.tau1, "tau2": s.tau2} for r, s in RECEPTORS.items())
+
+    def membrane_channels(self) -> tuple:
+        """``channels`` with the conductances of removed mechanisms zeroed
+        on their sections' segments."""
+        import equinox as eqx
+
+        from .cell_object import MECHANISMS, mechanism_name
+
+        out = []
+        for ch in self.channels:
+            rows = [r for sec, mech in self.removed if mech == mechanism_name(ch)
+                    for r in self.tree.segments_of(sec)]
+            for fld in MECHANISMS[type(ch).__name__][1] if rows else ():
+                g = np.array(getattr(ch, fld), dtype=float)
+                g[rows] = 0.0
+                ch = eqx.tree_at(lambda c, f=fld: getattr(c, f), ch, g)
+            out.append(ch)
+        return tuple(out)
 
     @property
     def soma_node(self) -> int:

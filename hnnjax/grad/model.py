@@ -40,7 +40,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ..cells.synapses import RECEPTORS
 from ..network.compile import Layout, _type_arrays, cast_floats, chunk_table, connection_table
 from ..network.integrate import checkpoint_chunk, integrate
 from .delivery import ContinuousDelivery
@@ -178,7 +177,7 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         d_cell.append(s - net.gid_ranges[name][0] + cell_base[name])
         d_dst.append(d)
         d_g.append(g)
-        d_f.append(np.full(len(s), RECEPTORS[rec].factor))
+        d_f.append(np.full(len(s), net.cell_types[ct].receptor(rec).factor))
         d_widx.append(np.full(len(s), index[f"{name}.weights_{rec}.{ct}"]))
         d_didx.append(np.full(len(s), index[f"{name}.synaptic_delays.{ct}"]))
     d_dst = cat(d_dst, int)
@@ -253,7 +252,7 @@ def _site_taus(net, layout):
         ct, n = net.cell_types[t], layout.n_cells[t]
         for site, (_, rec) in enumerate(ct.synapses):
             s = layout.syn_off[t] + site * n
-            out[s:s + n] = (RECEPTORS[rec].tau1, RECEPTORS[rec].tau2)
+            out[s:s + n] = (ct.receptor(rec).tau1, ct.receptor(rec).tau2)
     return out
 
 

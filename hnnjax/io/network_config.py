@@ -63,6 +63,10 @@ def network_to_dict(net, write_output=False):
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")
     check_bool("write_output", write_output)
+    edited = [name for name, ct in net.cell_types.items() if ct.edited]
+    if edited:
+        raise ValueError(f"cell types {edited} have edited synapses or mechanisms; network files "
+                         "hold only hnn-core's default cells")
     drives = {}
     for name, drive in net.external_drives.items():
         drives[name] = dict(drive, events=drive["events"] if write_output else [])

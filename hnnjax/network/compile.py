@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..cells.synapses import RECEPTORS
 from ..extracellular import segment_geometry, transfer_resistance
 from .grid import Events, NetArrays
 from .kernel import TypeArrays
@@ -107,11 +106,11 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
         isec_site=idx([j[0] for j in js]), isec_cell=idx([j[1] for j in js]),
         parent=idx(parent), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
         cap=(1e-5 * tree.cm * tree.area)[seg][:, None], area_f=(1e-2 * tree.area)[seg][:, None],
-        v_init=ct.v_init[perm][:, None], channels=ct.channels,
+        v_init=ct.v_init[perm][:, None], channels=ct.membrane_channels(),
         syn_node=idx(syn_node), node_syns=idx(node_syns), children=idx(children),
-        syn_e=np.array([[RECEPTORS[r].e] for _, r in ct.synapses]),
-        syn_tau1=np.array([[RECEPTORS[r].tau1] for _, r in ct.synapses]),
-        syn_tau2=np.array([[RECEPTORS[r].tau2] for _, r in ct.synapses]),
+        syn_e=np.array([[ct.receptor(r).e] for _, r in ct.synapses]),
+        syn_tau1=np.array([[ct.receptor(r).tau1] for _, r in ct.synapses]),
+        syn_tau2=np.array([[ct.receptor(r).tau2] for _, r in ct.synapses]),
         dipole_w=(tree.dipole_weight if name.endswith("pyramidal") else np.zeros(tree.n_nodes))[perm],
         clamp_amp=amp, clamp_on=on,
         rec_node=idx(new[[v[0] for v in vs]]), rec_cell=idx([v[1] for v in vs]),
@@ -163,7 +162,7 @@ def connection_table(net, layout, conn):
     weight = nc["A_weight"] * nc["gain"] * g
     delay = nc["A_delay"] / g
     secs = net.cell_types[tt].sections_for(conn["loc"])
-    factor = RECEPTORS[conn["receptor"]].factor
+    factor = net.cell_types[tt].receptor(conn["receptor"]).factor
     dst = [layout.synapse_index(net, tt, s, conn["receptor"], cells) for s in secs]
     k = len(secs)
     return (np.tile(src, k), np.concatenate(dst), np.tile(weight * factor, k), np.tile(delay, k),
