@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 from ._checks import check_bool, check_number
+from .cells.cell_types import l5_pyramidal_ca
 from .io.params import drive_specs_from_params, params_path, read_params
 from .network.network import Network
 
@@ -60,6 +61,17 @@ def jones_2009_model(params=None, add_drives_from_params=False, legacy_mode=Fals
                   "by its accurate name, neymotin_2020_model; the old name stays "
                   "available for backwards compatibility", DeprecationWarning, stacklevel=2)
     return neymotin_2020_model(params, add_drives_from_params, legacy_mode, mesh_shape)
+
+
+def calcium_model(params=None, add_drives_from_params=False, legacy_mode=False,
+                  mesh_shape=(10, 10)):
+    """:func:`neymotin_2020_model` with hnn-core's ``calcium_model`` L5
+    pyramidal cells (Kohl et al. 2022): conductances that vary with the
+    distance from the soma, dendritic calcium rising towards the tuft (see
+    :func:`hnnjax.cells.cell_types.l5_pyramidal_ca`)."""
+    net = neymotin_2020_model(params, add_drives_from_params, legacy_mode, mesh_shape)
+    net.cell_types["L5_pyramidal"] = l5_pyramidal_ca()
+    return net
 
 
 def add_drives_from_params_to_net(net, tstop=None):

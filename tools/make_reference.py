@@ -14,7 +14,7 @@ Command line
 ------------
 ``--cells``              write ``cells.npz`` (isolated cells).
 ``--network CASE ...``   write ``net_<CASE>.npz`` for CASE in
-                         somato, erp, poisson, bursty.
+                         somato, erp, poisson, bursty, calcium.
 ``--all``                everything above.
 ``--out DIR``            output folder (default ``tests/fixtures``).
 ``--summary``            load the files in DIR and print a short summary
@@ -134,8 +134,8 @@ node_v_steps           (3,)         int64     [0, 1, 40] steps after finitialize
 node_v                 (3, n_node)  float64   mV at those steps
 =====================  ===========  ========  =================================
 
-net_<case>.npz -- full 10x10 network
-------------------------------------
+net_<case>.npz -- network runs (10x10 mesh; ``calcium``: 3x3)
+-----------------------------------------------------------
 =====================  ==========================  =========  ===============
 key                    shape                       dtype      meaning
 =====================  ==========================  =========  ===============
@@ -183,6 +183,10 @@ Cases:
 * ``bursty``: ``neymotin_2020_model()`` + both bursty drives of
   ``plot_simulate_alpha.py`` (alpha_prox, then alpha_dist), tstop 300 (the
   example uses 310), 1 trial.
+* ``calcium``: ``calcium_model(mesh_shape=(3, 3))`` (45 cells; the L5
+  pyramidal cells with distance-dependent ca/hh2 conductances) + an early
+  proximal and a distal evoked drive (``CALCIUM_DRIVES``: the ERP example's
+  evprox1 and evdist1 weights at mu 6 and 12 ms), tstop 30, 2 trials.
 """
 
 import argparse
@@ -211,7 +215,7 @@ CONN_SEED = 3
 HERE = op.dirname(op.abspath(__file__))
 N20_CANDIDATES = ["/work/shared/data/params/N20.json"]
 
-NETWORK_CASES = ["somato", "erp", "poisson", "bursty"]
+NETWORK_CASES = ["somato", "erp", "poisson", "bursty", "calcium"]
 
 
 def _versions():
@@ -593,6 +597,24 @@ BURSTY_DRIVES = [
         event_seed=296)),
 ]
 
+# calcium_model on a 3x3 mesh: the ERP's evprox1 and evdist1 weights, early
+CALCIUM_DRIVES = [
+    ("add_evoked_drive", dict(
+        name="evprox1", mu=6.0, sigma=1.0, numspikes=1, location="proximal",
+        weights_ampa={"L2_basket": 0.08831, "L2_pyramidal": 0.01525,
+                      "L5_basket": 0.19934, "L5_pyramidal": 0.00865},
+        synaptic_delays={"L2_basket": 0.1, "L2_pyramidal": 0.1,
+                         "L5_basket": 1.0, "L5_pyramidal": 1.0},
+        event_seed=544)),
+    ("add_evoked_drive", dict(
+        name="evdist1", mu=12.0, sigma=1.5, numspikes=1, location="distal",
+        weights_ampa={"L2_basket": 0.006562, "L2_pyramidal": 0.000007,
+                      "L5_pyramidal": 0.142300},
+        weights_nmda={"L2_basket": 0.019482, "L2_pyramidal": 0.004317,
+                      "L5_pyramidal": 0.080074},
+        synaptic_delays=0.1, event_seed=274)),
+]
+
 
 def _n20_path():
     for p in N20_CANDIDATES:
@@ -641,6 +663,13 @@ def _build_network_case(case):
                     source="hnn-core 0.6.1 examples/workflows/plot_simulate_alpha.py "
                            "(alpha_prox and alpha_dist; example tstop is 310)")
         tstop, n_trials = 300.0, 1
+    elif case == "calcium":
+        from hnn_core import calcium_model
+
+        net = calcium_model(mesh_shape=(3, 3))
+        calls = CALCIUM_DRIVES
+        desc = dict(model="calcium_model(mesh_shape=(3, 3)) (default params)")
+        tstop, n_trials = 30.0, 2
     else:
         raise ValueError(case)
     if case == "erp":
