@@ -147,8 +147,9 @@ class BatchSimulate:
     def _simulate_group(self, nets):
         """Networks with the same compiled cells: their trials, all sets
         together, in the calls ``simulate_dipole`` would make for one set."""
-        tstop, dt, n_trials = _check_args(nets[0], self.tstop, self.dt, self.n_trials,
-                                          self.record_vsec, False, False, self.dtype, None)
+        n_trials = self.n_trials
+        tstop, dt, _ = _check_args(nets[0], self.tstop, self.dt, n_trials * len(nets),
+                                   self.record_vsec, False, False, self.dtype, None)  # memory of all
         if self._verbose:
             print(f"hnnjax: simulating {len(nets)} parameter set(s) x {n_trials} trial(s) "
                   f"of {tstop:g} ms (dt={dt:g} ms, {self.dtype})")
