@@ -13,6 +13,8 @@ separate environment, one NEURON process at a time::
 Command line
 ------------
 ``--cells``              write ``cells.npz`` (isolated cells).
+``--cells-calcium``      write ``cells_calcium.npz`` (isolated cells of
+                         ``calcium_model``).
 ``--network CASE ...``   write ``net_<CASE>.npz`` for CASE in
                          somato, erp, poisson, bursty, calcium.
 ``--all``                everything above.
@@ -70,6 +72,11 @@ Cases (n_cases = 17, in this order):
   L2_pyramidal and L5_pyramidal (distal drives cannot target L5_basket).
   Remember that a pyramidal "proximal" target is 3 sections, each receiving
   the full weight.
+
+``cells_calcium.npz`` has the same layout for ``calcium_model(mesh_shape=(1,
+1))`` (its L5 pyramidal cell has distance-dependent ca/hh2 conductances) and 9
+of the cases: the 5 current steps and the largest weight of each
+receptor/location.
 
 Keys:
 
@@ -265,10 +272,10 @@ def _quiet_net(net):
 # ---------------------------------------------------------------------------
 
 
-def _single_cell_net():
-    from hnn_core import neymotin_2020_model
+def _single_cell_net(model="neymotin_2020_model"):
+    import hnn_core
 
-    net = neymotin_2020_model(mesh_shape=(1, 1))
+    net = getattr(hnn_core, model)(mesh_shape=(1, 1))
     net.clear_connectivity()
     expected = ["L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal"]
     got = {ct: list(net.gid_ranges[ct]) for ct in expected}
@@ -404,10 +411,15 @@ def _morphology_and_initial_state(net, steps=(0, 1, 40)):
     return out
 
 
-def make_cells(out_dir):
+def make_cells(out_dir, model="neymotin_2020_model"):
+    """cells.npz, or for ``model='calcium_model'`` cells_calcium.npz with the
+    current steps and the largest synaptic event of each receptor/location."""
     from hnn_core import simulate_dipole
 
     cases = _cell_cases()
+    if model == "calcium_model":
+        cases = [c for c in cases if c["kind"] == "step"
+                 or c["weight"] == max(SYN_WEIGHTS[c["receptor"]])]
     n_cases = len(cases)
     vsec = cai = dipole = dipole_t40 = None
     vsec_index = cai_sections = None
@@ -418,7 +430,7 @@ def make_cells(out_dir):
     gid_types = None
     t_start = time.time()
     for ci, case in enumerate(cases):
-        net = _quiet_net(_single_cell_net())
+        net = _quiet_net(_single_cell_net(model))
         if gid_types is None:
             gid_types = [net.gid_to_type(g) for g in range(4)]
         method, kwargs, targets = _apply_cell_case(net, case)
@@ -468,7 +480,7 @@ def make_cells(out_dir):
               flush=True)
 
     # morphology / initial state, checked against case 0's recorded traces
-    morph = _morphology_and_initial_state(_quiet_net(_single_cell_net()))
+    morph = _morphology_and_initial_state(_quiet_net(_single_cell_net(model)))
     check = {}
     node_sec = morph["node_sec_index"]
     for s, (ct, sname) in enumerate(zip(morph["sec_cell_type"], morph["sec_name"])):
@@ -484,8 +496,8 @@ def make_cells(out_dir):
     print(f"[cells] builder-vs-simulate_dipole max |dV| at steps 0/1/40: {max_dev:.3g} mV")
 
     meta = dict(
-        description="isolated cells, neymotin_2020_model(mesh_shape=(1, 1)) "
-                    "+ clear_connectivity()",
+        description=f"isolated cells, {model}(mesh_shape=(1, 1)) "
+                    "+ clear_connectivity()", model=model,
         tstop=TSTOP_CELLS, dt=DT, record_step=REC_STEP,
         step_t0=STEP_T0, step_tstop=STEP_T1, syn_spike_time=SYN_TIME,
         syn_delay=SYN_DELAY, syn_weights=SYN_WEIGHTS, conn_seed=CONN_SEED,
@@ -517,7 +529,7 @@ def make_cells(out_dir):
         meta=np.array(json.dumps(_jsonable(meta))),
         **morph,
     )
-    fname = op.join(out_dir, "cells.npz")
+    fname = op.join(out_dir, "cells.npz" if model == "neymotin_2020_model" else "cells_calcium.npz")
     np.savez_compressed(fname, **arrays)
     print(f"[cells] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
 
@@ -853,7 +865,7 @@ def summarize(out_dir):
         for k in f.files:
             if k != "meta":
                 print(f"   {k:22s} {str(f[k].shape):18s} {f[k].dtype}")
-        if fname == "cells.npz":
+        if fname.startswith("cells"):
             for ci in range(len(f["case_kind"])):
                 sel = f["spike_case"] == ci
                 cnt = [int((f["spike_gids"][sel] == g).sum()) for g in range(4)]
@@ -889,6 +901,8 @@ def summarize(out_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", action="store_true", help="write cells.npz")
+    parser.add_argument("--cells-calcium", action="store_true",
+                        help="write cells_calcium.npz (calcium_model's cells)")
     parser.add_argument("--network", nargs="+", choices=NETWORK_CASES,
                         default=[], metavar="CASE",
                         help=f"network cases to write: {NETWORK_CASES}")
@@ -902,14 +916,17 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     cells = args.cells or args.all
     networks = NETWORK_CASES if args.all else args.network
-    if not (cells or networks or args.summary):
-        parser.error("nothing to do: use --cells, --network, --all or --summary")
+    cells_calcium = args.cells_calcium or args.all
+    if not (cells or cells_calcium or networks or args.summary):
+        parser.error("nothing to do: use --cells, --cells-calcium, --network, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     if cells:
         make_cells(out_dir)
+    if cells_calcium:
+        make_cells(out_dir, "calcium_model")
     for case in networks:
         make_network(case, out_dir)
     if args.summary:
