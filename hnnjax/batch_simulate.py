@@ -168,11 +168,8 @@ class BatchSimulate:
             net._delivery_capacity = arrays.capacity
             trials = slice(k * n_trials, (k + 1) * n_trials)
             mine = tuple(_take_trials(o, trials) for o in out)
-            dpl = store_results(net, layout, rec_index, mine, spikes_by_trial, tstop, dt, n_steps)
-            if self.postproc:
-                for d in dpl:
-                    d.smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])
-            dpls.append(dpl)
+            dpls.append(store_results(net, layout, rec_index, mine, spikes_by_trial, tstop, dt,
+                                      n_steps, self.postproc))
         if self._verbose:
             print(f"hnnjax: done in {time.perf_counter() - begin:.1f} s")
         return dpls

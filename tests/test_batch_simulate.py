@@ -85,6 +85,21 @@ def test_product_grid_and_outputs(net):
         np.testing.assert_array_equal(one['voltages'][0][gid]['soma'], np.asarray(cr.vsec[0][gid]['soma']))
 
 
+def test_postproc_smooths_and_scales_as_simulate_dipole(net):
+    net = net.copy()
+    net._params['dipole_smooth_win'] = 10.  # ms, within the 20 ms run
+    batch = BatchSimulate(set_params, net=net, tstop=TSTOP, postproc=True)
+    values = {'mu': 5., 'weight': 0.2}
+    mine = batch.simulate_batch([values])[0]['dpl'][0]
+    alone = net.copy()
+    set_params(values, alone)
+    with pytest.warns(DeprecationWarning, match='postproc'):
+        ref = hnn.simulate_dipole(alone, tstop=TSTOP, n_trials=1, postproc=True, verbose=False,
+                                  progress=False)[0]
+    assert ref.scale_applied == net._params['dipole_scalefctr'] != 1
+    np.testing.assert_allclose(mine.data['agg'], ref.data['agg'], rtol=0, atol=1e-9)
+
+
 def test_bad_arguments(net):
     with pytest.raises(TypeError, match='set_params'):
         BatchSimulate('nope', net=net)

@@ -230,12 +230,9 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     spikes_by_trial, events = prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype)
     out, arrays = run_events(arrays, events, n_steps, dt, batch_size, progress)
     net._delivery_capacity = arrays.capacity  # the room this network needed, for the next run
-    dpls = store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps)
+    dpls = store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps, postproc)
     if verbose:
         print(f"hnnjax: done in {time.perf_counter() - start:.1f} s")
-    if postproc:
-        for d in dpls:
-            d.smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])
     return dpls
 
 
@@ -268,9 +265,11 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False):
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs), arrays
 
 
-def store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps):
+def store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps, postproc=False):
     """The trials' outputs as hnn-core returns them: a list of ``Dipole``
-    (nAm, baseline renormalised) and ``net.cell_response`` (spikes, traces)."""
+    (nAm, baseline renormalised; ``postproc``: smoothed and scaled by the
+    params' ``dipole_smooth_win`` and ``dipole_scalefctr``) and
+    ``net.cell_response`` (spikes, traces)."""
     spikes, dip, rec = out
     if not np.all(np.isfinite(dip)):
         raise FloatingPointError("the simulation produced NaN/inf (numerical instability); "
@@ -286,6 +285,8 @@ def store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_ste
         data = np.stack([l2 + l5, l2, l5], axis=1) * 1e-6
         dpls.append(Dipole(times, data))
         _store_trial(net, layout, rec_index, spikes[trial], rec, trial, times, spikes_by_trial[trial], tstop)
+        if postproc:
+            dpls[-1].smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])
     return dpls
 
 
