@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
