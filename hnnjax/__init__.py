@@ -38,7 +38,7 @@ _PUBLIC = {  # name -> module that defines it
     "read_network_configuration": ".io.network_config",
     "write_network_configuration": ".io.network_config",
     "simulate_dipole": ".network.simulate",
-    "add_erp_drives_to_jones_model": ".network_models",
+    "add_erp_drives_to_jones_model": ".network_models", "calcium_model": ".network_models",
     "jones_2009_model": ".network_models", "law_2021_model": ".network_models",
     "neymotin_2020_model": ".network_models",
     "JoblibBackend": ".parallel_backends", "MPIBackend": ".parallel_backends",

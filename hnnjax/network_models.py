@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 from ._checks import check_bool, check_number
+from .cells.cell_types import l5_pyramidal_ca
 from .io.params import drive_specs_from_params, params_path, read_params
 from .network.network import Network
 
@@ -85,6 +86,17 @@ def law_2021_model(params=None, add_drives_from_params=False, legacy_mode=False,
     net.add_connection("L2_basket", "L5_pyramidal", "distal", "gabab", 0.0002, net.delay, 50.0)
     net.add_connection("L5_basket", "L5_pyramidal", "distal", "gabaa",
                        net._params["gbar_L5Basket_L5Pyr_gabaa"], net.delay, 70.0)
+    return net
+
+
+def calcium_model(params=None, add_drives_from_params=False, legacy_mode=False,
+                  mesh_shape=(10, 10)):
+    """:func:`neymotin_2020_model` with hnn-core's ``calcium_model`` L5
+    pyramidal cells (Kohl et al. 2022): conductances that vary with the
+    distance from the soma, dendritic calcium rising towards the tuft (see
+    :func:`hnnjax.cells.cell_types.l5_pyramidal_ca`)."""
+    net = neymotin_2020_model(params, add_drives_from_params, legacy_mode, mesh_shape)
+    net.cell_types["L5_pyramidal"] = l5_pyramidal_ca()
     return net
 
 

@@ -160,3 +160,9 @@ def test_files_move_between_hnn_core_and_hnnjax(tmp_path):
     for data in (back_data, theirs_data):  # hnn-core's own reading shifts cell end points
         del data['cell_types']
     assert back_data == theirs_data
+
+
+def test_calcium_model_cells_are_not_written_as_default_cells(tmp_path):
+    net = hnn.calcium_model(mesh_shape=(2, 2))
+    with pytest.raises(ValueError, match="L5_pyramidal is not hnn-core's default"):
+        net.write_configuration(tmp_path / "ca.json")

@@ -1,8 +1,9 @@
-"""The full 270-cell network vs hnn-core 0.6.1 + NEURON 8.2.7 (tests/fixtures/net_*.npz).
+"""Networks vs hnn-core 0.6.1 + NEURON 8.2.7 (tests/fixtures/net_*.npz).
 
 Cases (see tools/make_reference.py): the somatosensory workflow (N20 + four
 synchronous evoked drives, 3 trials), the default ERP (2 trials), a Poisson
-drive and a bursty drive (300 ms).  All trials of a case run in one call.
+drive and a bursty drive (300 ms); and hnn-core's ``calcium_model`` on a 3x3
+mesh with two evoked drives (30 ms, 2 trials).  All trials of a case run in one call.
 """
 import json
 from pathlib import Path
@@ -24,7 +25,10 @@ def load(case):
 def build(case, meta):
     if case == "somato":
         return somato_model()
-    net = hnn.jones_2009_model()
+    if case == "calcium":
+        net = hnn.calcium_model(mesh_shape=tuple(meta["mesh_shape"]))
+    else:
+        net = hnn.jones_2009_model()
     if case == "erp":
         hnn.add_erp_drives_to_jones_model(net)
     for call in meta["api_calls"]:
@@ -69,7 +73,7 @@ def compare(case, dtype="float64"):
     return {k: np.array(v) for k, v in out.items()}, meta
 
 
-@pytest.fixture(scope="module", params=["somato", "erp", "poisson", "bursty"])
+@pytest.fixture(scope="module", params=["somato", "erp", "poisson", "bursty", "calcium"])
 def result(request):
     return request.param, *compare(request.param)
 
@@ -95,3 +99,6 @@ def test_cases_have_activity():
     for case in ("somato", "erp", "poisson"):
         fix, meta = load(case)
         assert (fix["spike_gids"] < meta["n_cells"]).sum() > 50 * meta["n_trials"]
+    fix, meta = load("calcium")
+    l5 = fix["spike_gids"] >= meta["n_cells"] - 9  # the 9 L5 pyramidal cells spike
+    assert (l5 & (fix["spike_gids"] < meta["n_cells"])).sum() > 10 * meta["n_trials"]

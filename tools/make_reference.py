@@ -13,8 +13,10 @@ separate environment, one NEURON process at a time::
 Command line
 ------------
 ``--cells``              write ``cells.npz`` (isolated cells).
+``--cells-calcium``      write ``cells_calcium.npz`` (isolated cells of
+                         ``calcium_model``).
 ``--network CASE ...``   write ``net_<CASE>.npz`` for CASE in
-                         somato, erp, poisson, bursty.
+                         somato, erp, poisson, bursty, calcium.
 ``--lfp``                write ``net_lfp.npz`` (extracellular arrays, 3x3 network).
 ``--law``                write ``net_law.npz`` (``law_2021_model``, 3x3 network).
 ``--all``                everything above.
@@ -72,6 +74,11 @@ Cases (n_cases = 17, in this order):
   L2_pyramidal and L5_pyramidal (distal drives cannot target L5_basket).
   Remember that a pyramidal "proximal" target is 3 sections, each receiving
   the full weight.
+
+``cells_calcium.npz`` has the same layout for ``calcium_model(mesh_shape=(1,
+1))`` (its L5 pyramidal cell has distance-dependent ca/hh2 conductances) and 9
+of the cases: the 5 current steps and the largest weight of each
+receptor/location.
 
 Keys:
 
@@ -136,8 +143,8 @@ node_v_steps           (3,)         int64     [0, 1, 40] steps after finitialize
 node_v                 (3, n_node)  float64   mV at those steps
 =====================  ===========  ========  =================================
 
-net_<case>.npz -- full 10x10 network
-------------------------------------
+net_<case>.npz -- network runs (10x10 mesh; ``calcium``: 3x3)
+-----------------------------------------------------------
 =====================  ==========================  =========  ===============
 key                    shape                       dtype      meaning
 =====================  ==========================  =========  ===============
@@ -185,6 +192,10 @@ Cases:
 * ``bursty``: ``neymotin_2020_model()`` + both bursty drives of
   ``plot_simulate_alpha.py`` (alpha_prox, then alpha_dist), tstop 300 (the
   example uses 310), 1 trial.
+* ``calcium``: ``calcium_model(mesh_shape=(3, 3))`` (45 cells; the L5
+  pyramidal cells with distance-dependent ca/hh2 conductances) + an early
+  proximal and a distal evoked drive (``CALCIUM_DRIVES``: the ERP example's
+  evprox1 and evdist1 weights at mu 6 and 12 ms), tstop 30, 2 trials.
 """
 
 import argparse
@@ -213,7 +224,7 @@ CONN_SEED = 3
 HERE = op.dirname(op.abspath(__file__))
 N20_CANDIDATES = ["/work/shared/data/params/N20.json"]
 
-NETWORK_CASES = ["somato", "erp", "poisson", "bursty"]
+NETWORK_CASES = ["somato", "erp", "poisson", "bursty", "calcium"]
 
 
 def _versions():
@@ -263,10 +274,10 @@ def _quiet_net(net):
 # ---------------------------------------------------------------------------
 
 
-def _single_cell_net():
-    from hnn_core import neymotin_2020_model
+def _single_cell_net(model="neymotin_2020_model"):
+    import hnn_core
 
-    net = neymotin_2020_model(mesh_shape=(1, 1))
+    net = getattr(hnn_core, model)(mesh_shape=(1, 1))
     net.clear_connectivity()
     expected = ["L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal"]
     got = {ct: list(net.gid_ranges[ct]) for ct in expected}
@@ -402,10 +413,15 @@ def _morphology_and_initial_state(net, steps=(0, 1, 40)):
     return out
 
 
-def make_cells(out_dir):
+def make_cells(out_dir, model="neymotin_2020_model"):
+    """cells.npz, or for ``model='calcium_model'`` cells_calcium.npz with the
+    current steps and the largest synaptic event of each receptor/location."""
     from hnn_core import simulate_dipole
 
     cases = _cell_cases()
+    if model == "calcium_model":
+        cases = [c for c in cases if c["kind"] == "step"
+                 or c["weight"] == max(SYN_WEIGHTS[c["receptor"]])]
     n_cases = len(cases)
     vsec = cai = dipole = dipole_t40 = None
     vsec_index = cai_sections = None
@@ -416,7 +432,7 @@ def make_cells(out_dir):
     gid_types = None
     t_start = time.time()
     for ci, case in enumerate(cases):
-        net = _quiet_net(_single_cell_net())
+        net = _quiet_net(_single_cell_net(model))
         if gid_types is None:
             gid_types = [net.gid_to_type(g) for g in range(4)]
         method, kwargs, targets = _apply_cell_case(net, case)
@@ -466,7 +482,7 @@ def make_cells(out_dir):
               flush=True)
 
     # morphology / initial state, checked against case 0's recorded traces
-    morph = _morphology_and_initial_state(_quiet_net(_single_cell_net()))
+    morph = _morphology_and_initial_state(_quiet_net(_single_cell_net(model)))
     check = {}
     node_sec = morph["node_sec_index"]
     for s, (ct, sname) in enumerate(zip(morph["sec_cell_type"], morph["sec_name"])):
@@ -482,8 +498,8 @@ def make_cells(out_dir):
     print(f"[cells] builder-vs-simulate_dipole max |dV| at steps 0/1/40: {max_dev:.3g} mV")
 
     meta = dict(
-        description="isolated cells, neymotin_2020_model(mesh_shape=(1, 1)) "
-                    "+ clear_connectivity()",
+        description=f"isolated cells, {model}(mesh_shape=(1, 1)) "
+                    "+ clear_connectivity()", model=model,
         tstop=TSTOP_CELLS, dt=DT, record_step=REC_STEP,
         step_t0=STEP_T0, step_tstop=STEP_T1, syn_spike_time=SYN_TIME,
         syn_delay=SYN_DELAY, syn_weights=SYN_WEIGHTS, conn_seed=CONN_SEED,
@@ -515,7 +531,7 @@ def make_cells(out_dir):
         meta=np.array(json.dumps(_jsonable(meta))),
         **morph,
     )
-    fname = op.join(out_dir, "cells.npz")
+    fname = op.join(out_dir, "cells.npz" if model == "neymotin_2020_model" else "cells_calcium.npz")
     np.savez_compressed(fname, **arrays)
     print(f"[cells] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
 
@@ -595,6 +611,24 @@ BURSTY_DRIVES = [
         event_seed=296)),
 ]
 
+# calcium_model on a 3x3 mesh: the ERP's evprox1 and evdist1 weights, early
+CALCIUM_DRIVES = [
+    ("add_evoked_drive", dict(
+        name="evprox1", mu=6.0, sigma=1.0, numspikes=1, location="proximal",
+        weights_ampa={"L2_basket": 0.08831, "L2_pyramidal": 0.01525,
+                      "L5_basket": 0.19934, "L5_pyramidal": 0.00865},
+        synaptic_delays={"L2_basket": 0.1, "L2_pyramidal": 0.1,
+                         "L5_basket": 1.0, "L5_pyramidal": 1.0},
+        event_seed=544)),
+    ("add_evoked_drive", dict(
+        name="evdist1", mu=12.0, sigma=1.5, numspikes=1, location="distal",
+        weights_ampa={"L2_basket": 0.006562, "L2_pyramidal": 0.000007,
+                      "L5_pyramidal": 0.142300},
+        weights_nmda={"L2_basket": 0.019482, "L2_pyramidal": 0.004317,
+                      "L5_pyramidal": 0.080074},
+        synaptic_delays=0.1, event_seed=274)),
+]
+
 
 def _n20_path():
     for p in N20_CANDIDATES:
@@ -643,6 +677,13 @@ def _build_network_case(case):
                     source="hnn-core 0.6.1 examples/workflows/plot_simulate_alpha.py "
                            "(alpha_prox and alpha_dist; example tstop is 310)")
         tstop, n_trials = 300.0, 1
+    elif case == "calcium":
+        from hnn_core import calcium_model
+
+        net = calcium_model(mesh_shape=(3, 3))
+        calls = CALCIUM_DRIVES
+        desc = dict(model="calcium_model(mesh_shape=(3, 3)) (default params)")
+        tstop, n_trials = 30.0, 2
     else:
         raise ValueError(case)
     if case == "erp":
@@ -904,7 +945,7 @@ def summarize(out_dir):
         for k in f.files:
             if k != "meta":
                 print(f"   {k:22s} {str(f[k].shape):18s} {f[k].dtype}")
-        if fname == "cells.npz":
+        if fname.startswith("cells"):
             for ci in range(len(f["case_kind"])):
                 sel = f["spike_case"] == ci
                 cnt = [int((f["spike_gids"][sel] == g).sum()) for g in range(4)]
@@ -940,6 +981,8 @@ def summarize(out_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", action="store_true", help="write cells.npz")
+    parser.add_argument("--cells-calcium", action="store_true",
+                        help="write cells_calcium.npz (calcium_model's cells)")
     parser.add_argument("--network", nargs="+", choices=NETWORK_CASES,
                         default=[], metavar="CASE",
                         help=f"network cases to write: {NETWORK_CASES}")
@@ -955,15 +998,19 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     cells = args.cells or args.all
     networks = NETWORK_CASES if args.all else args.network
+    cells_calcium = args.cells_calcium or args.all
     lfp, law = args.lfp or args.all, args.law or args.all
-    if not (cells or networks or lfp or law or args.summary):
-        parser.error("nothing to do: use --cells, --network, --lfp, --law, --all or --summary")
+    if not (cells or cells_calcium or networks or lfp or law or args.summary):
+        parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, --all "
+                     "or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     if cells:
         make_cells(out_dir)
+    if cells_calcium:
+        make_cells(out_dir, "calcium_model")
     for case in networks:
         make_network(case, out_dir)
     if lfp:

@@ -224,14 +224,45 @@ def _ar_gbar(name, dist):
 
 def l5_pyramidal() -> CellType:
     """L5 pyramidal cell: hh2, km, ca, cad, kca, cat, ar (spec §2.4)."""
+    return _l5_pyramidal(gnabar={"soma": 0.16, "dend": 0.14}, gkbar={"soma": 0.01, "dend": 0.01},
+                         gbar_ca={"soma": 60.0, "dend": 60.0})
+
+
+def l5_pyramidal_ca() -> CellType:
+    """The L5 pyramidal cell of hnn-core's ``calcium_model`` (Kohl et al.
+    2022): soma hh2 gnabar 0.32 and gkbar 0.06 S/cm²; along the dendrites,
+    at path distance d µm from soma(0), ca gbar rises linearly from 10 to 40
+    pS/µm² at 1501 µm, hh2 gnabar falls linearly from 0.32 to 0.0028 S/cm²
+    at 962 µm (both flat beyond), gkbar = 0.06·(exp(-0.006·d) + 1e-4)."""
+    return _l5_pyramidal(gnabar={"soma": 0.32, "dend": lambda d: _linear_gbar(d, 0.32, 28e-4, 962.0)},
+                         gkbar={"soma": 0.06, "dend": lambda d: 0.06 * (np.exp(-0.006 * d) + 1e-4)},
+                         gbar_ca={"soma": 60.0, "dend": lambda d: _linear_gbar(d, 10.0, 40.0, 1501.0)})
+
+
+def _linear_gbar(dist, g_soma, g_dend, x_kink):
+    """Linear from ``g_soma`` at 0 µm to ``g_dend`` at ``x_kink`` µm, ``g_dend`` beyond."""
+    return g_soma + np.minimum(dist, x_kink) * (g_dend - g_soma) / x_kink
+
+
+def _soma_dend(values):
+    """{'soma': value, 'dend': value or function of path distance (µm)} as a
+    ``_per_segment`` callable."""
+    def gbar(name, dist):
+        value = values["soma" if name == "soma" else "dend"]
+        return value(dist) if callable(value) else value
+    return gbar
+
+
+def _l5_pyramidal(gnabar, gkbar, gbar_ca) -> CellType:
+    """The L5 pyramidal cell with the given hh2 and ca conductances (see ``_soma_dend``)."""
     secs = _pyramidal_sections(5)
     tree = build_tree(secs)
     soma_or = lambda soma, dend: {s.name: (soma if s.name == "soma" else dend) for s in secs}
     channels = (
-        HH2(_per_segment(tree, soma_or(0.16, 0.14)), _per_segment(tree, soma_or(0.01, 0.01)),
+        HH2(_per_segment(tree, _soma_dend(gnabar)), _per_segment(tree, _soma_dend(gkbar)),
             _per_segment(tree, soma_or(4.26e-5, 4.26e-5)), _per_segment(tree, soma_or(-65.0, -71.0))),
         Km(_per_segment(tree, soma_or(200.0, 200.0))),
-        CaHVA(_per_segment(tree, soma_or(60.0, 60.0))),
+        CaHVA(_per_segment(tree, _soma_dend(gbar_ca))),
         Cad(),
         Kca(_per_segment(tree, soma_or(2e-4, 2e-4))),
         CaT(_per_segment(tree, soma_or(2e-4, 2e-4))),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,19 @@ def _default_cell_types():
     path = Path(__file__).resolve().parents[1] / "data" / "params" / "neymotin2020_base.json"
     with open(path, encoding="utf-8") as f:
         return json.load(f)["cell_types"]
+
+
+def _check_default_cells(net):
+    """ValueError unless every cell type of ``net`` is hnn-core's default
+    one (the only cells this format writes, e.g. not ``calcium_model``'s)."""
+    from ..cells.cell_types import cell_types
+
+    defaults = cell_types()
+    for name, ct in net.cell_types.items():
+        if pickle.dumps(ct) != pickle.dumps(defaults[name]):
+            raise ValueError(f"{name} is not hnn-core's default {name} cell (as in "
+                             "calcium_model): hnnjax writes configurations of the default "
+                             "cells only")
 
 
 def _plain(obj):
@@ -67,6 +81,7 @@ def network_to_dict(net, write_output=False):
     if edited:
         raise ValueError(f"cell types {edited} have edited synapses or mechanisms; network files "
                          "hold only hnn-core's default cells")
+    _check_default_cells(net)
     drives = {}
     for name, drive in net.external_drives.items():
         drives[name] = dict(drive, events=drive["events"] if write_output else [])

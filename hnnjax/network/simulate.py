@@ -226,15 +226,36 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
         check_nonzero("params['dipole_scalefctr'] (postproc=True)", net._params["dipole_scalefctr"])
     if not net.connectivity:
         warnings.warn("No connections in the network", UserWarning)
-    for drive in net.external_drives.values():
-        if "tstop" in drive["dynamics"] and drive["dynamics"]["tstop"] is None:
-            drive["dynamics"]["tstop"] = tstop
     np_dtype = _DTYPES[dtype]
     arrays, drive_tab, layout, rec_index, n_steps = compile_network(
         net, tstop, dt, np_dtype, record_vsec, record_ca, capacity=net._delivery_capacity,
         record_isec=record_isec)
+    spikes_by_trial, events = prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype)
+    out, arrays = run_events(arrays, events, n_steps, dt, batch_size, progress)
+    net._delivery_capacity = arrays.capacity  # the room this network needed, for the next run
+    dpls = store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps, postproc)
+    if verbose:
+        print(f"hnnjax: done in {time.perf_counter() - start:.1f} s")
+    return dpls
+
+
+def prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype):
+    """Drive spike times of every trial (hnn-core's draws; a Poisson or
+    bursty drive without tstop stops at ``tstop`` ms) and their ``Events``
+    (leading trial axis).  Returns (spikes_by_trial, events)."""
+    for drive in net.external_drives.values():
+        if "tstop" in drive["dynamics"] and drive["dynamics"]["tstop"] is None:
+            drive["dynamics"]["tstop"] = tstop
     spikes_by_trial = instantiate_drives(net, tstop, n_trials)
-    events = drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
+    return spikes_by_trial, drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
+
+
+def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False):
+    """All trials of ``events`` in compiled calls of ``batch_size`` trials
+    (default: ``default_batch_size``), with a progress bar.  Returns the
+    outputs (spikes, raw dipoles, traces) with a leading trial axis and the
+    arrays with the delivery room that sufficed."""
+    n_trials = events.ptr.shape[0]
     size = batch_size or default_batch_size(n_trials)
     outs = []
     with compile_notices(progress), bar(total=n_trials, desc="trials", unit="trial",
@@ -244,29 +265,32 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                                     n_steps, dt)
             outs.append(out)
             trials_done.update(min(size, n_trials - i))
-    net._delivery_capacity = arrays.capacity  # the room this network needed, for the next run
-    spikes, dip, rec = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs), arrays
+
+
+def store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps, postproc=False):
+    """The trials' outputs as hnn-core returns them: a list of ``Dipole``
+    (nAm, baseline renormalised; ``postproc``: smoothed and scaled by the
+    params' ``dipole_smooth_win`` and ``dipole_scalefctr``) and
+    ``net.cell_response`` (spikes, traces)."""
+    spikes, dip, rec = out
     if not np.all(np.isfinite(dip)):
         raise FloatingPointError("the simulation produced NaN/inf (numerical instability); "
                                  "reduce dt or check weights and drives")
-
     times = np.arange(n_steps + 1) * dt
     _store_electrodes(net, rec, times)
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
     net.cell_response = CellResponse(list(net.cell_types), times=times, gid_ranges=net.gid_ranges)
     dpls = []
-    for trial in range(n_trials):
+    for trial in range(len(spikes_by_trial)):
         raw = np.zeros((n_steps + 1, 2))
         raw[1:] = dip[trial]
         l2, l5 = baseline_renormalize(times, raw[:, 0], raw[:, 1], n_pyr)
         data = np.stack([l2 + l5, l2, l5], axis=1) * 1e-6
         dpls.append(Dipole(times, data))
         _store_trial(net, layout, rec_index, spikes[trial], rec, trial, times, spikes_by_trial[trial], tstop)
-    if verbose:
-        print(f"hnnjax: done in {time.perf_counter() - start:.1f} s")
-    if postproc:
-        for d in dpls:
-            d.smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])
+        if postproc:
+            dpls[-1].smooth(net._params["dipole_smooth_win"]).scale(net._params["dipole_scalefctr"])
     return dpls
 
 

@@ -1,0 +1,175 @@
+"""``Optimizer``: hnn-core 0.6.1's parameter optimization of a network.
+
+The solvers search the box ``constraints`` for the parameters that minimize
+an objective of the simulated dipole: 'cobyla' (SciPy's ``fmin_cobyla``, with
+hnn-core's settings), 'bayesian' (a Gaussian-process search,
+``bayesopt.bayes_opt``) and, beyond hnn-core, 'gradient': hnnjax's
+differentiable ``fit_drives`` (Adam on the RMSE or anticorrelation; then the
+constraints' names are drive parameters as ``fit_drives`` names them, e.g.
+``'evprox1.mu'``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import fmin_cobyla
+
+from .._checks import check_int, check_number
+from ..network.network import Network
+from .bayesopt import bayes_opt
+from .objective_functions import _anticorr_evoked, _maximize_psd, _rmse_evoked
+
+SOLVERS = ("bayesian", "cobyla", "gradient")
+OBJECTIVES = {"dipole_rmse": _rmse_evoked, "dipole_corr": _anticorr_evoked,
+              "maximize_psd": _maximize_psd}
+
+
+def _update_params(initial_params, predicted_params):
+    """name -> value: the names of ``initial_params``, the values in order."""
+    return dict(zip(initial_params, (float(v) for v in predicted_params)))
+
+
+def _get_initial_params(constraints):
+    """The midpoint of every parameter's (low, high) range."""
+    return {name: (low + high) / 2 for name, (low, high) in constraints.items()}
+
+
+class Optimizer:
+    """Optimize the parameters that ``set_params(net, params)`` sets on a copy
+    of ``initial_net`` (hnn-core's order: network, then name -> value).
+
+    ``tstop`` (ms): the simulated duration.  ``constraints``: name -> (low,
+    high).  ``initial_params``: name -> start value (default: midpoints).
+    ``solver``: 'bayesian', 'cobyla' or 'gradient' (module docstring).
+    ``obj_fun``: 'dipole_rmse', 'dipole_corr', 'maximize_psd' or a function
+    with hnn-core's objective signature (``objective_functions``).
+    ``max_iter``: calls of the objective (gradient steps for 'gradient').
+    After ``fit``: ``opt_params_`` (values in the constraints' order),
+    ``obj_`` (the best objective so far, call by call) and ``net_`` (the
+    network with the optimized parameters).
+    """
+
+    def __init__(self, initial_net, tstop, constraints, set_params, initial_params=None,
+                 solver="bayesian", obj_fun="dipole_rmse", max_iter=200):
+        if not isinstance(initial_net, Network):
+            raise TypeError(f"initial_net must be a Network; got {type(initial_net).__name__}")
+        self.tstop = check_number("tstop", tstop, gt=0, unit=" ms")
+        if not isinstance(constraints, dict) or not constraints:
+            raise TypeError(f"constraints must be a non-empty dict name -> (low, high); "
+                            f"got {constraints!r}")
+        for name, bounds in constraints.items():
+            if not (isinstance(bounds, (tuple, list)) and len(bounds) == 2):
+                raise TypeError(f"constraints[{name!r}] must be a (low, high) pair; got {bounds!r}")
+            low = check_number(f"constraints[{name!r}][0]", bounds[0])
+            check_number(f"constraints[{name!r}][1]", bounds[1], gt=low)
+        if not callable(set_params):
+            raise TypeError(f"set_params must be a function set_params(net, params); "
+                            f"got {set_params!r}")
+        if solver == "cma":
+            raise NotImplementedError("solver='cma' (hnn-core's CMA-ES) is not in hnnjax; use "
+                                      "'cobyla', 'bayesian' or 'gradient'")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
+        if callable(obj_fun):
+            if solver == "gradient":
+                raise ValueError("solver='gradient' needs obj_fun 'dipole_rmse' or 'dipole_corr'")
+            self.obj_fun, self.obj_fun_name = obj_fun, None
+        elif obj_fun in OBJECTIVES:
+            if solver == "gradient" and obj_fun == "maximize_psd":
+                raise ValueError("solver='gradient' needs obj_fun 'dipole_rmse' or 'dipole_corr'")
+            self.obj_fun, self.obj_fun_name = OBJECTIVES[obj_fun], obj_fun
+        else:
+            raise ValueError(f"obj_fun must be one of {tuple(OBJECTIVES)} or a function; "
+                             f"got {obj_fun!r}")
+        if initial_params is None:
+            initial_params = _get_initial_params(constraints)
+        elif not isinstance(initial_params, dict) or set(initial_params) != set(constraints):
+            raise ValueError("The keys of initial_params must match the keys of constraints.")
+        for name, value in initial_params.items():
+            low, high = constraints[name]
+            check_number(f"initial_params[{name!r}]", value, ge=low, le=high)
+        self._initial_net, self._set_params = initial_net, set_params
+        self.constraints, self.solver = constraints, solver
+        self.initial_params = {name: float(initial_params[name]) for name in constraints}
+        self.max_iter = check_int("max_iter", max_iter, ge=1)
+        self.net_, self.obj_, self.opt_params_ = None, [], None
+
+    def __repr__(self):
+        return f"<{type(self).__name__}\nsolver={self.solver}\nfit={self.net_ is not None}>"
+
+    def fit(self, **obj_fun_kwargs):
+        """Run the optimization.  Keywords, as in hnn-core: ``target``
+        (Dipole; for 'dipole_rmse'/'dipole_corr'), ``n_trials`` (default 1),
+        ``f_bands`` [(low, high)] Hz and ``relative_bandpower`` (for
+        'maximize_psd'), ``dt`` (ms, default 0.025), ``scale_factor`` and
+        ``smooth_window_len`` (ms; applied to each simulated dipole before
+        the comparison; none by default), ``verbose`` (print each loss)."""
+        if self.obj_fun_name in ("dipole_rmse", "dipole_corr"):
+            if "target" not in obj_fun_kwargs:
+                raise ValueError("target must be specified")
+            obj_fun_kwargs.setdefault("n_trials", 1)
+        elif self.obj_fun_name == "maximize_psd" and not {
+                "f_bands", "relative_bandpower"} <= set(obj_fun_kwargs):
+            raise ValueError("f_bands and relative_bandpower must be specified")
+        run = _fit_gradient if self.solver == "gradient" else _fit_search
+        self.opt_params_, obj_values, self.net_ = run(self, obj_fun_kwargs)
+        self.obj_ = [float(v) for v in np.minimum.accumulate(obj_values)[:self.max_iter]]
+
+    def plot_convergence(self, ax=None, show=True):
+        """The best objective value against the number of calls."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(constrained_layout=True)
+        ax.plot(np.arange(1, len(self.obj_) + 1), self.obj_, color="black")
+        ax.set_title("Convergence")
+        ax.set_xlabel("Number of calls")
+        ax.set_ylabel("Objective value")
+        ax.grid(visible=True)
+        if show:
+            plt.show()
+        return ax.get_figure()
+
+
+def _fit_search(opt, obj_fun_kwargs):
+    """'cobyla' or 'bayesian': the objective called ``max_iter`` times at
+    most.  Returns (best values, every objective value, network)."""
+    obj_values, best = [], {"obj": np.inf, "params": None}
+
+    def objective(x):
+        return opt.obj_fun(initial_net=opt._initial_net, initial_params=opt.initial_params,
+                           set_params=opt._set_params, predicted_params=list(x),
+                           update_params=_update_params, obj_values=obj_values,
+                           tstop=opt.tstop, obj_fun_kwargs=obj_fun_kwargs, best=best)
+
+    bounds = list(opt.constraints.values())
+    x0 = list(opt.initial_params.values())
+    if opt.solver == "cobyla":
+        cons = [c for i, (low, high) in enumerate(bounds)
+                for c in (lambda x, i=i, high=high: high - x[i],
+                          lambda x, i=i, low=low: x[i] - low)]
+        last = fmin_cobyla(objective, x0, cons, rhobeg=0.1, rhoend=1e-4, maxfun=opt.max_iter,
+                           catol=0.0, disp=0)
+        x = last if best["params"] is None else best["params"]  # a user objective may not keep best
+    else:
+        x, _ = bayes_opt(objective, x0, bounds, opt.max_iter)
+    net = opt._initial_net.copy()
+    opt._set_params(net, _update_params(opt.initial_params, x))
+    return [float(v) for v in x], obj_values, net
+
+
+def _fit_gradient(opt, obj_fun_kwargs):
+    """'gradient': ``fit_drives`` on the network ``set_params`` builds at
+    the initial values, ``max_iter`` Adam steps within the constraints."""
+    from ..fit import fit_drives
+
+    net = opt._initial_net.copy()
+    opt._set_params(net, dict(opt.initial_params))
+    scale = obj_fun_kwargs.get("scale_factor", 1.0)
+    res = fit_drives(net, obj_fun_kwargs["target"], list(opt.constraints),
+                     n_trials=obj_fun_kwargs["n_trials"], tstop=opt.tstop,
+                     dt=obj_fun_kwargs.get("dt", 0.025),
+                     smooth_window=obj_fun_kwargs.get("smooth_window_len"), scale=scale,
+                     loss="rmse" if opt.obj_fun_name == "dipole_rmse" else "corr",
+                     n_steps=opt.max_iter, bounds={k: tuple(v) for k, v in opt.constraints.items()},
+                     draws="hnn-core", progress=obj_fun_kwargs.get("verbose", True))
+    return [float(res.values[k]) for k in opt.constraints], res.loss_history, res.net

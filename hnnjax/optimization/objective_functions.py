@@ -1,0 +1,114 @@
+"""The objectives ``Optimizer`` minimizes, with hnn-core's signature.
+
+Each objective simulates ``initial_net`` with one parameter set and returns
+a float to minimize.  The signature is hnn-core 0.6.1's (``initial_net,
+initial_params, set_params, predicted_params, update_params, obj_values,
+tstop, obj_fun_kwargs, best``), so a user objective written for hnn-core's
+``Optimizer`` runs here too.  ``obj_values`` collects every value and
+``best`` ({'obj', 'params'}) the best one, both in place.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import periodogram, resample
+
+from ..dipole import average_dipoles
+from ..network.simulate import simulate_dipole
+
+
+def _paired_samples(dpl, target, tstart=0.0, tstop=0.0):
+    """The aggregate dipoles of ``dpl`` and ``target`` from ``tstart`` to
+    ``tstop`` ms (clipped to both; the sample nearest each end, the last one
+    excluded), the longer one FFT-resampled to the other's length."""
+    sim_t, exp_t = dpl.times, target.times
+    tstart = max(tstart, sim_t[0], exp_t[0])
+    tstop = min(tstop, sim_t[-1], exp_t[-1])
+    window = lambda t: slice(np.abs(t - tstart).argmin(), np.abs(t - tstop).argmin())
+    sim = np.asarray(dpl.data["agg"])[window(sim_t)]
+    exp = np.asarray(target.data["agg"])[window(exp_t)]
+    if len(sim) > len(exp):
+        sim = resample(sim, len(exp))
+    elif len(sim) < len(exp):
+        exp = resample(exp, len(sim))
+    return sim, exp
+
+
+def dipole_rmse(dpl, target, tstart=0.0, tstop=0.0):
+    """RMSE (nAm) between the aggregate dipoles of ``dpl`` and ``target``
+    over ``tstart``-``tstop`` ms, as hnn-core computes it."""
+    sim, exp = _paired_samples(dpl, target, tstart, tstop)
+    return float(np.sqrt(np.mean((sim - exp) ** 2)))
+
+
+def dipole_anticorr(dpl, target, tstart=0.0, tstop=0.0):
+    """1 - Pearson correlation of the aggregate dipoles (0: same shape)."""
+    sim, exp = _paired_samples(dpl, target, tstart, tstop)
+    return float(1 - np.corrcoef(sim, exp)[0, 1])
+
+
+def relative_bandpower(dpl, f_bands, weights):
+    """Minus the weighted power in the bands ``f_bands`` ([(low, high)] Hz)
+    over the total power of the aggregate dipole (Hamming-window
+    periodogram); ``weights``: one per band, or one float for all."""
+    freqs, psd = periodogram(np.asarray(dpl.data["agg"]), dpl.sfreq, window="hamming")
+    if isinstance(weights, (int, float)):
+        weights = [float(weights)] * len(f_bands)
+    if len(weights) != len(f_bands):
+        raise ValueError(f"relative_bandpower has {len(weights)} weight(s) for "
+                         f"{len(f_bands)} band(s) in f_bands; give one per band or one float")
+    band = [w * psd[(freqs >= lo) & (freqs <= hi)].sum() for w, (lo, hi) in zip(weights, f_bands)]
+    return float(-sum(band) / psd.sum())
+
+
+def _simulate(initial_net, initial_params, set_params, predicted_params, update_params, tstop,
+              obj_fun_kwargs, n_trials):
+    """The trials of one parameter set, each scaled by ``scale_factor`` and
+    smoothed over ``smooth_window_len`` ms when those are given."""
+    net = initial_net.copy()
+    set_params(net, update_params(initial_params, predicted_params))
+    dpls = simulate_dipole(net, tstop=tstop, dt=obj_fun_kwargs.get("dt", 0.025),
+                           n_trials=n_trials, verbose=False, progress=False)
+    for dpl in dpls:
+        if "scale_factor" in obj_fun_kwargs:
+            dpl.scale(obj_fun_kwargs["scale_factor"])
+        if "smooth_window_len" in obj_fun_kwargs:
+            dpl.smooth(obj_fun_kwargs["smooth_window_len"])
+    return dpls
+
+
+def _record(obj, predicted_params, obj_values, best, obj_fun_kwargs):
+    obj_values.append(obj)
+    if best is not None and obj < best["obj"]:
+        best["obj"], best["params"] = obj, list(predicted_params)
+    if obj_fun_kwargs.get("verbose", True):
+        print(f"Loss: {obj:.4g}; Min Loss: {min(obj_values):.4g}")
+    return obj
+
+
+def _rmse_evoked(initial_net, initial_params, set_params, predicted_params, update_params,
+                 obj_values, tstop, obj_fun_kwargs, best=None):
+    """'dipole_rmse': RMSE (nAm) of the trial-averaged dipole against
+    ``obj_fun_kwargs['target']`` (``n_trials`` trials, default 1)."""
+    dpls = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
+                     tstop, obj_fun_kwargs, obj_fun_kwargs.get("n_trials", 1))
+    obj = dipole_rmse(average_dipoles(dpls), obj_fun_kwargs["target"], tstop=tstop)
+    return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)
+
+
+def _anticorr_evoked(initial_net, initial_params, set_params, predicted_params, update_params,
+                     obj_values, tstop, obj_fun_kwargs, best=None):
+    """'dipole_corr': 1 - correlation of the trial-averaged dipole with the target."""
+    dpls = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
+                     tstop, obj_fun_kwargs, obj_fun_kwargs.get("n_trials", 1))
+    obj = dipole_anticorr(average_dipoles(dpls), obj_fun_kwargs["target"], tstop=tstop)
+    return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)
+
+
+def _maximize_psd(initial_net, initial_params, set_params, predicted_params, update_params,
+                  obj_values, tstop, obj_fun_kwargs, best=None):
+    """'maximize_psd': minus the weighted relative power of one trial in
+    ``f_bands`` (``relative_bandpower``: the weights)."""
+    dpl = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
+                    tstop, obj_fun_kwargs, 1)[0]
+    obj = relative_bandpower(dpl, obj_fun_kwargs["f_bands"], obj_fun_kwargs["relative_bandpower"])
+    return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)

@@ -1,0 +1,127 @@
+"""Optimizer (hnn-core's API): each solver recovers a drive on a tiny network."""
+import matplotlib
+
+matplotlib.use('Agg')
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import hnnjax as hnn  # noqa: E402
+from hnnjax.optimization import Optimizer  # noqa: E402
+from hnnjax.optimization.bayesopt import bayes_opt  # noqa: E402
+from hnnjax.optimization.objective_functions import (dipole_rmse,  # noqa: E402
+                                                     relative_bandpower)
+
+TSTOP = 20.
+CONSTRAINTS = {'mu': (5., 13.), 'w': (0.01, 0.3)}
+
+
+def set_params(net, params):
+    """hnn-core's Optimizer order: the network, then name -> value."""
+    w = params['w']
+    net.add_evoked_drive('evprox', mu=params['mu'], sigma=1., numspikes=1,
+                         location='proximal', event_seed=1,
+                         weights_ampa={'L2_pyramidal': w, 'L5_pyramidal': w})
+
+
+@pytest.fixture(scope='module')
+def problem():
+    net = hnn.neymotin_2020_model(mesh_shape=(3, 3))
+    truth = net.copy()
+    set_params(truth, {'mu': 8., 'w': 0.1})
+    target = hnn.simulate_dipole(truth, tstop=TSTOP, n_trials=1, verbose=False,
+                                 progress=False)[0]
+    return net, target
+
+
+@pytest.mark.parametrize('solver', ['cobyla', 'bayesian'])
+def test_search_solvers_approach_the_truth(problem, solver):
+    net, target = problem
+    opt = Optimizer(net, tstop=TSTOP, constraints=CONSTRAINTS, set_params=set_params,
+                    solver=solver, max_iter=10)
+    assert 'fit=False' in repr(opt)
+    opt.fit(target=target, verbose=False)
+    assert len(opt.obj_) == 10 and np.all(np.diff(opt.obj_) <= 0)
+    start = dipole_rmse(_simulate(net, opt.initial_params), target, tstop=TSTOP)
+    assert opt.obj_[0] == pytest.approx(start)
+    assert opt.obj_[-1] < 0.6 * start
+    # net_ holds the optimized drive and reproduces the best objective value
+    assert opt.net_.external_drives['evprox']['dynamics']['mu'] == opt.opt_params_[0]
+    best = hnn.simulate_dipole(opt.net_, tstop=TSTOP, n_trials=1, verbose=False,
+                               progress=False)[0]
+    assert dipole_rmse(best, target, tstop=TSTOP) == pytest.approx(opt.obj_[-1])
+    assert opt.plot_convergence(show=False) is not None
+
+
+def _simulate(net, params):
+    net = net.copy()
+    set_params(net, params)
+    return hnn.simulate_dipole(net, tstop=TSTOP, n_trials=1, verbose=False, progress=False)[0]
+
+
+def test_maximize_psd_and_user_objective(problem):
+    net, _ = problem
+    calls = []
+
+    def obj_fun(initial_net, initial_params, set_params, predicted_params, update_params,
+                obj_values, tstop, obj_fun_kwargs, best=None):
+        calls.append(update_params(initial_params, predicted_params))
+        obj_values.append(sum((calls[-1][k] - v) ** 2 for k, v in {'mu': 6., 'w': 0.2}.items()))
+        return obj_values[-1]
+
+    opt = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cobyla', obj_fun=obj_fun,
+                    max_iter=30, initial_params={'mu': 10., 'w': 0.05})
+    opt.fit()
+    assert calls[0] == {'mu': 10., 'w': 0.05}
+    np.testing.assert_allclose(opt.opt_params_, [6., 0.2], atol=0.02)
+    psd = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cobyla',
+                    obj_fun='maximize_psd', max_iter=4)
+    psd.fit(f_bands=[(50., 200.)], relative_bandpower=1., verbose=False)
+    dpl = _simulate(net, psd.initial_params)
+    assert psd.obj_[0] == pytest.approx(relative_bandpower(dpl, [(50., 200.)], 1.))
+    assert -1 <= psd.obj_[-1] <= psd.obj_[0] < 0
+
+
+def test_gradient_solver_uses_fit_drives(problem):
+    net, target = problem
+    opt = Optimizer(net, TSTOP, {'evprox.mu': (5., 13.)}, lambda n, p: set_params(
+        n, {'mu': p['evprox.mu'], 'w': 0.1}), solver='gradient', max_iter=3)
+    opt.fit(target=target, verbose=False)
+    assert len(opt.obj_) == 3 and opt.obj_[-1] <= opt.obj_[0]
+    assert opt.net_.external_drives['evprox']['dynamics']['mu'] == pytest.approx(
+        opt.opt_params_[0])
+    assert 5. <= opt.opt_params_[0] <= 13.
+
+
+def test_bayes_opt_minimizes_a_quadratic():
+    x, f = bayes_opt(lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.5) ** 2, [0.9, 0.9],
+                     [(-1., 1.), (-1., 1.)], n_calls=25)
+    assert f < 0.01 and abs(x[0] - 0.3) < 0.1
+
+
+def test_rmse_resamples_the_longer_dipole():
+    t_fine, t_coarse = np.arange(0, 20.001, 0.025), np.arange(0, 20.001, 0.5)
+    fine = hnn.Dipole(t_fine, np.sin(t_fine)[:, None].repeat(3, 1))
+    coarse = hnn.Dipole(t_coarse, np.sin(t_coarse)[:, None].repeat(3, 1) + 1.)
+    assert dipole_rmse(fine, coarse, tstop=20.) == pytest.approx(1., abs=0.02)
+    assert dipole_rmse(coarse, coarse, tstop=20.) == 0.
+
+
+def test_bad_arguments(problem):
+    net, target = problem
+    with pytest.raises(ValueError, match='solver'):
+        Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='adam')
+    with pytest.raises(NotImplementedError, match='cobyla'):
+        Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma')
+    with pytest.raises(ValueError, match='obj_fun'):
+        Optimizer(net, TSTOP, CONSTRAINTS, set_params, obj_fun='rmse')
+    with pytest.raises(ValueError, match='constraints'):
+        Optimizer(net, TSTOP, {'mu': (5., 1.)}, set_params)
+    with pytest.raises(ValueError, match='initial_params'):
+        Optimizer(net, TSTOP, CONSTRAINTS, set_params, initial_params={'mu': 6.})
+    with pytest.raises(ValueError, match=r"initial_params\['w'\]"):
+        Optimizer(net, TSTOP, CONSTRAINTS, set_params, initial_params={'mu': 6., 'w': 1.})
+    with pytest.raises(ValueError, match='target'):
+        Optimizer(net, TSTOP, CONSTRAINTS, set_params).fit()
+    with pytest.raises(ValueError, match='f_bands'):
+        Optimizer(net, TSTOP, CONSTRAINTS, set_params, obj_fun='maximize_psd').fit()
