@@ -33,7 +33,10 @@ def stub_simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False,
     cells = [g for ct in net.cell_types for g in net.gid_ranges[ct]]
     dpls = []
     for _ in range(n_trials or 1):
-        vsec = {g: {"soma": np.full(times.size, -65.0)} for g in cells} if record_vsec else None
+        secs = {ct: (net.cell_types[ct].section_names if record_vsec == "all" else ["soma"])
+                for ct in net.cell_types}
+        vsec = ({g: {s: np.full(times.size, -65.0) for s in secs[net.gid_to_type(g)]} for g in cells}
+                if record_vsec else None)
         net.cell_response.add_trial(rng.uniform(0, tstop, net._n_gids), range(net._n_gids),
                                     vsec=vsec)
         dpls.append(hnnjax.Dipole(times, rng.standard_normal((times.size, 3))))
