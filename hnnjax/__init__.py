@@ -42,6 +42,7 @@ _PUBLIC = {  # name -> module that defines it
     "jones_2009_model": ".network_models", "law_2021_model": ".network_models",
     "neymotin_2020_model": ".network_models",
     "JoblibBackend": ".parallel_backends", "MPIBackend": ".parallel_backends",
+    "pyramidal": ".cells_default", "basket": ".cells_default",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -82,3 +82,19 @@ def test_network_files_refuse_edited_cells(law):
     _, _, net, _ = law
     with pytest.raises(ValueError, match=r"\['L2_pyramidal', 'L5_pyramidal'\] have edited synapses"):
         net.to_dict()
+
+
+def test_cell_builders():
+    import matplotlib
+    matplotlib.use("Agg")
+    cell = hnn.pyramidal("L5_pyramidal", pos=(10, 0, 0), gid=3)
+    assert (cell.pos, cell.gid, cell.name) == ((10.0, 0.0, 0.0), 3, "L5_pyramidal")
+    assert sorted(cell.sections) == sorted(["soma", "apical_trunk", "apical_1", "apical_2",
+                                            "apical_tuft", "apical_oblique", "basal_1", "basal_2",
+                                            "basal_3"])
+    cell.plot_morphology(show=False)
+    assert list(hnn.basket("L2_basket").synapses) == ["ampa", "nmda", "gabaa"]  # no GABA-B sites
+    with pytest.raises(ValueError, match="cell_name"):
+        hnn.pyramidal("L4_pyramidal")
+    with pytest.raises(NotImplementedError, match="override_params"):
+        hnn.pyramidal("L2_pyramidal", override_params={"L2Pyr_soma_L": 10.0})

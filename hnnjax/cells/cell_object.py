@@ -94,6 +94,7 @@ class CellObject:
 
     def __init__(self, cell_type):
         self._ct = cell_type
+        self.pos, self.gid = (0.0, 0.0, 0.0), None  # as hnn-core's Cell; set by the builders
 
     @property
     def synapses(self):

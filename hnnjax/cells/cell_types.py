@@ -34,6 +34,11 @@ class CellType:
                                                      for r, s in RECEPTORS.items()})
     removed: set = field(default_factory=set)  # (section, mechanism) taken off by the user
 
+    def __post_init__(self):  # only the receptors this type has sites of
+        present = {r for _, r in self.synapses}
+        object.__setattr__(self, "receptors",
+                           {r: v for r, v in self.receptors.items() if r in present})
+
     def __getitem__(self, key):
         """hnn-core compatibility: ``cell_types[name]['cell_object']``, the
         cell as hnn-core's ``Cell`` names it (``cell_object.CellObject``)."""
@@ -58,7 +63,8 @@ class CellType:
     def edited(self) -> bool:
         """Whether synapses or mechanisms differ from the model's."""
         return bool(self.removed) or any(
-            self.receptors[r] != {"e": s.e, "tau1": s.tau1, "tau2": s.tau2} for r, s in RECEPTORS.items())
+            spec != {"e": RECEPTORS[r].e, "tau1": RECEPTORS[r].tau1, "tau2": RECEPTORS[r].tau2}
+            for r, spec in self.receptors.items())
 
     def membrane_channels(self) -> tuple:
         """``channels`` with the conductances of removed mechanisms zeroed
