@@ -15,14 +15,20 @@ matplotlib.use("Agg")
 FIXTURE = Path(__file__).parent / "fixtures" / "net_lfp.npz"
 
 
+def _fixture_network(meta):
+    """The fixture's network, without its electrode arrays."""
+    net = hnn.neymotin_2020_model(mesh_shape=tuple(meta["mesh_shape"]))
+    net.set_cell_positions(inplane_distance=meta["inplane_distance"])
+    hnn.add_erp_drives_to_jones_model(net)
+    net.add_tonic_bias(**meta["tonic_bias"])
+    return net
+
+
 @pytest.fixture(scope="module")
 def reference():
     ref = np.load(FIXTURE)
     meta = json.loads(str(ref["meta"]))
-    net = hnn.jones_2009_model(mesh_shape=tuple(meta["mesh_shape"]))
-    net.set_cell_positions(inplane_distance=meta["inplane_distance"])
-    hnn.add_erp_drives_to_jones_model(net)
-    net.add_tonic_bias(**meta["tonic_bias"])
+    net = _fixture_network(meta)
     for name, a in meta["arrays"].items():
         net.add_electrode_array(name, [tuple(p) for p in a["positions"]],
                                 conductivity=a["conductivity"], method=a["method"],
@@ -48,10 +54,7 @@ def test_lfp_matches_neuron(reference):
 
 def test_arrays_do_not_change_the_model(reference):
     ref, meta, net, dpls = reference
-    plain = hnn.jones_2009_model(mesh_shape=tuple(meta["mesh_shape"]))
-    plain.set_cell_positions(inplane_distance=meta["inplane_distance"])
-    hnn.add_erp_drives_to_jones_model(plain)
-    plain.add_tonic_bias(**meta["tonic_bias"])
+    plain = _fixture_network(meta)
     d = hnn.simulate_dipole(plain, tstop=meta["tstop"], n_trials=1, progress=False, verbose=False)
     # recording changes XLA's fusions (rounding at 1e-13), not the spikes
     np.testing.assert_allclose(d[0].data["agg"], dpls[0].data["agg"], rtol=0,
@@ -164,10 +167,7 @@ def test_synaptic_currents_match_neuron():
     against NEURON's, in hnn-core's layout gid -> section -> '<section>_<receptor>'."""
     ref = np.load(FIXTURE)
     meta = json.loads(str(ref["meta"]))
-    net = hnn.jones_2009_model(mesh_shape=tuple(meta["mesh_shape"]))
-    net.set_cell_positions(inplane_distance=meta["inplane_distance"])
-    hnn.add_erp_drives_to_jones_model(net)
-    net.add_tonic_bias(**meta["tonic_bias"])
+    net = _fixture_network(meta)
     hnn.simulate_dipole(net, tstop=meta["tstop"], n_trials=1, record_isec="all", progress=False,
                         verbose=False)
     isec = net.cell_response.isec[0]
