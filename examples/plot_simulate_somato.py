@@ -3,21 +3,23 @@
 hnn-core's somatosensory workflow in hnnjax, end to end, with a gradient
 fit in the middle (``hnnjax somato`` runs the same):
 
-1. Target: the source time course (nAm) of the right postcentral gyrus
-   (rh G_postcentral, aparc.a2009s) from MNE's somato dataset
-   (:func:`hnnjax.source.somato_target`), compared with the model scaled
-   x12 as in hnn-core's example. Without the dataset the target is the
-   shipped S1 waveform (hnnjax/data/meg/S1_SupraT.txt), a total dipole the
-   model is not calibrated to: the scale is then fitted (least squares)
-   for each curve. The terminal and the figure say which target was used,
-   why, and which scale.
-2. Seed: :func:`hnnjax.network_models.somato_model`, the N20 network with
-   its four evoked drives; ``--n-trials`` (2) trials of 170 ms with the
-   NEURON-faithful ``simulate_dipole``, each smoothed (20 ms), averaged.
-3. Fit: :func:`hnnjax.fit.fit_drives`, ``--fit-steps`` (6) Adam steps on
-   the latencies of evprox1 and evdist1 and their AMPA weights onto
-   pyramidal cells, over 0-70 ms, the early response the seed was tuned
-   for (hnnjax/workflows/somato_fit.py says why these).
+1. Target and seed: with MNE's somato dataset, the source time course
+   (nAm) of the right postcentral gyrus (rh G_postcentral, aparc.a2009s)
+   (:func:`hnnjax.source.somato_target`), compared with the model x12 as in
+   hnn-core's example, and hnn-core's seed,
+   :func:`hnnjax.network_models.somato_model` (N20 network, four evoked
+   drives). Without the dataset: real S1 MEG shipped with hnnjax that has a
+   published seed of its own -- HNN's yes-trial tactile ERP
+   (hnnjax/data/meg/yes_trial_S1_ERP_all_avg.txt) and HNN's hand fit of it
+   (ERPYes100Trials.param, with its x3000 scale and 30 ms smoothing). The
+   terminal and the figure say which target was used, why, and which scale.
+2. The seed: ``--n-trials`` (2) trials of 170 ms with the NEURON-faithful
+   ``simulate_dipole``, each smoothed, averaged.
+3. Fit: :func:`hnnjax.fit.fit_drives`. N20 seed: 6 Adam steps on the
+   latencies of evprox1 and evdist1 and their AMPA weights onto pyramidal
+   cells, over 0-70 ms. Hand fit: 2 Levenberg-Marquardt steps on the
+   latencies of its three evoked drives over 0-170 ms, on the trials the
+   faithful runs use (hnnjax/workflows/somato_fit.py says why these).
 4. The fitted network simulated like the seed; the RMSE (nAm) of both
    against the target over the fit window.
 5. ``hnnjax_out/somato/`` (``--out-dir``): somato.png -- drive spikes;
@@ -25,10 +27,10 @@ fit in the middle (``hnnjax somato`` runs the same):
    target_dpl.txt, seed_dpl.txt, fitted_dpl.txt, fitted_drives.txt, each
    with a header saying what it holds.
 
-About 4 minutes on a 2-core CPU (3 min 52 s measured on 2026-12-02, with
-other jobs running: RMSE over 0-70 ms 29.9 nAm for the seed, 25.2 nAm
-fitted). Ctrl-C stops it at once (exit status 130) and leaves the output
-folder as it was.
+About 5-6 minutes on a 2-core CPU without the dataset (6 min 4 s measured on
+2026-12-02 with other jobs running: RMSE over 0-170 ms 9.56 nAm for HNN's
+hand fit, 4.75 nAm fitted). Ctrl-C stops it at once (exit status 130) and
+leaves the output folder as it was.
 
 hnnjax never downloads data. To use MNE's somato recording, copy the
 ``MNE-somato-data`` folder (``mne.datasets.somato.data_path()`` on a machine

@@ -116,17 +116,19 @@ def add_simulate_arguments(parser):
 def add_somato_arguments(parser):
     """The options of ``hnnjax somato`` (and of the somato example)."""
     _add_common(parser, n_trials=2)
-    parser.add_argument('--fit-steps', type=trial_count, default=6,
-                        metavar='N', help='gradient (Adam) steps of the drive '
-                        'fit (default 6; about 15 s each on 2 CPU cores)')
+    parser.add_argument('--fit-steps', type=trial_count, default=None,
+                        metavar='N', help='steps of the drive fit (default: 2 '
+                        'Levenberg-Marquardt steps for the yes-trial ERP, about 1 min each '
+                        'on 2 CPU cores; 6 Adam steps for the N20 seed, about 15 s each)')
     _add_out_dir(parser, 'somato', 'somato.png, the target and the mean '
                  'dipoles of the seed and fitted networks (*_dpl.txt) and '
                  'fitted_drives.txt')
     parser.add_argument('--target', choices=TARGETS, default='auto',
                         help="auto (default): MNE's somato data if found, else"
-                        " the shipped S1 waveform; somato: the data or an "
-                        "error; synthetic: a synthetic MEG recording through "
-                        "the MNE pipeline; waveform: the shipped S1 waveform")
+                        " the shipped yes-trial S1 ERP (from HNN's hand fit); somato: "
+                        "the data or an error; erp: the yes-trial ERP; synthetic: a "
+                        "synthetic MEG recording through the MNE pipeline; waveform: "
+                        "the shipped suprathreshold S1 waveform")
     parser.add_argument('--data-path', type=directory, default=None,
                         metavar='DIR', help='local copy of MNE-somato-data/ '
                         'or its parent (default: $MNE_DATASETS_SOMATO_PATH, '

@@ -41,7 +41,7 @@ def test_simulate_defaults():
 
 def test_somato_defaults():
     args = cli.build_parser().parse_args(['somato'])
-    assert (args.n_trials, args.fit_steps, args.target) == (2, 6, 'auto')
+    assert (args.n_trials, args.fit_steps, args.target) == (2, None, 'auto')
     assert args.data_path is None and args.out_dir is None
     assert args.mesh_shape is None
 
@@ -209,8 +209,13 @@ def test_somato_end_to_end(tmp_path, capsys):
                      '--fit-steps', '1', '--out-dir', str(out_dir),
                      '--dtype', 'float32']) == 0
     printed = capsys.readouterr().out
-    assert 'target: S1 waveform' in printed
+    # the fallback: HNN's hand fit of the shipped yes-trial ERP, its latencies refined
+    assert 'target: yes-trial S1 ERP' in printed and 'ERPYes100Trials.param' in printed
     assert "somato dataset is not in" in printed  # why the fallback
+    assert ('1 Levenberg-Marquardt steps on evprox1.mu, evdist1.mu, evprox2.mu over 0-170 ms'
+            in printed)
     assert 'RMSE against the target' in printed and 'run time' in printed
     assert (out_dir / 'somato.png').is_file()
+    header = (out_dir / 'seed_dpl.txt').read_text().split('\n0.0')[0]
+    assert 'smoothed over 30 ms' in header and 'x3000' in header.replace(',', '')
     assert f'files in {out_dir.resolve()}/' in printed

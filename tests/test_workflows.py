@@ -61,15 +61,18 @@ def _target(scale_nam=1.0, t0_ms=-200.0, t1_ms=170.0):
 
 # --- target selection -------------------------------------------------------
 
-def test_auto_falls_back_to_shipped_waveform(tmp_path):
+def test_auto_falls_back_to_the_yes_trial_erp(tmp_path):
     dpl = wsom.somato_target_or_fallback('auto', tmp_path)
-    shipped = hnn.read_waveform(str(SHIPPED_S1))
+    shipped = hnn.read_waveform('yes_trial_S1_ERP_all_avg.txt')
     np.testing.assert_allclose(dpl.data['agg'], shipped.data['agg'])
-    assert dpl.info['target'] == 'waveform'
-    assert str(tmp_path) in dpl.info['reason']
+    assert dpl.info['target'] == 'erp'
+    assert str(tmp_path) in dpl.info['reason'] and 'hand fit' in dpl.info['reason']
     assert 'MNE_DATASETS_SOMATO_PATH' in dpl.info['reason']
     default = wsom.somato_target_or_fallback()  # the env var's empty folder
-    assert default.info['target'] == 'waveform'
+    assert default.info['target'] == 'erp'
+    net, plan, smooth_ms = wsom.seed_for(dpl, mesh_shape=(3, 3))
+    assert list(net.external_drives) == ['evdist1', 'evprox1', 'evprox2', 'extpois']
+    assert plan is wsom.ERP_PLAN and smooth_ms == 30.0
 
 
 def test_somato_target_required_raises(tmp_path):
@@ -94,6 +97,7 @@ def test_requested_waveform_and_synthetic_dispatch(monkeypatch):
     dpl = wsom.somato_target_or_fallback('waveform')
     assert dpl.info['target'] == 'waveform'
     assert 'requested' in dpl.info['reason']
+    assert wsom.somato_target_or_fallback('erp').info['target'] == 'erp'
     monkeypatch.setattr(wsom, 'synthetic_target', lambda: 'synthetic!')
     assert wsom.somato_target_or_fallback('synthetic') == 'synthetic!'
 
@@ -147,6 +151,8 @@ def test_scale_rule_per_target():
         dpl = Dipole([0.0, 1.0], [0.0, 1.0], info={'target': kind})
         scale, why = wsom.somato_scale(dpl)
         assert scale == 'fit' and 'least squares' in why
+    scale, why = wsom.somato_scale(Dipole([0.0, 1.0], [0.0, 1.0], info={'target': 'erp'}))
+    assert scale == 3000.0 and 'ERPYes100Trials.param' in why
 
 
 # --- figures ----------------------------------------------------------------
@@ -295,7 +301,7 @@ def test_resolve_params_and_network_errors(tmp_path):
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(n_trials=0), 'n_trials'), (dict(fit_steps=0), 'fit_steps'),
-    (dict(tstop_ms=-1.0), 'tstop_ms'), (dict(tstop_ms=50.0), 'fit window'),
+    (dict(tstop_ms=-1.0), 'tstop_ms'), (dict(tstop_ms=150.0), r'fit window \(0-170 ms\)'),
     (dict(smooth_ms=0), 'smooth_ms'),
     (dict(smooth_ms=200.0), 'must not exceed tstop_ms'),
     (dict(dtype='float16'), 'dtype'), (dict(target='bogus'), 'target'),
@@ -315,7 +321,7 @@ def test_run_somato_reduced(tmp_path, capsys):
                           target='waveform', mesh_shape=(3, 3))
     printed = capsys.readouterr().out
     assert 'target: S1 waveform' in printed and 'least squares' in printed
-    for stage in ('[1/4] seed', '[2/4] gradient fit', '[3/4] fitted',
+    for stage in ('[1/4] seed', '[2/4] fit: 1 Adam steps', '[3/4] fitted',
                   '[4/4]', f'files in {out_dir.resolve()}/'):
         assert stage in printed
     assert res.files == sorted(wsom.OUTPUT_FILES)
@@ -350,3 +356,4 @@ def test_run_simulation_reduced(tmp_path, capsys):
     assert res.average_file.is_file() and res.figure_file.is_file()
     assert res.average.nave == 2 and res.average.scale_applied == 100
     assert sum(res.spike_counts.values()) > 0
+

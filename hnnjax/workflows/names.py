@@ -3,4 +3,4 @@ the ``hnnjax`` command parses its arguments with them before it imports
 JAX, MNE or matplotlib."""
 SHIPPED_PARAMS = ('default', 'N20')
 DTYPES = ('float64', 'float32')
-TARGETS = ('auto', 'somato', 'synthetic', 'waveform')
+TARGETS = ('auto', 'somato', 'erp', 'synthetic', 'waveform')

@@ -1,13 +1,17 @@
 """hnn-core's median-nerve (S1) workflow: a target waveform, the seed
-network's simulation, a gradient fit of its drives, the fitted simulation.
+network's simulation, a fit of its drives, the fitted simulation.
 
 The target is the rh G_postcentral label time course of MNE's somato
-dataset when a local copy exists, else the shipped S1 waveform, or on
-request a label time course recovered from a synthetic MEG recording. The
-seed is :func:`hnnjax.network_models.somato_model` (N20 network, four
-evoked drives); :func:`hnnjax.fit.fit_drives` fits a few of its drive
-parameters to the target (:mod:`.somato_fit`); both networks are then
-simulated with the NEURON-faithful ``simulate_dipole`` and scored there.
+dataset when a local copy exists, with hnn-core's seed,
+:func:`hnnjax.network_models.somato_model` (N20 network, four evoked
+drives).  Without it, the job fits real S1 MEG that ships with hnnjax and
+has a published seed of its own: HNN's yes-trial tactile ERP
+(``yes_trial_S1_ERP_all_avg.txt``) from HNN's hand fit of it
+(``ERPYes100Trials.param``).  On request: the shipped suprathreshold S1
+waveform or a synthetic MEG recording, both with the N20 seed.
+:func:`hnnjax.fit.fit_drives` fits a few drive parameters (:mod:`.somato_fit`);
+both networks are then simulated with the NEURON-faithful
+``simulate_dipole`` and scored there.
 """
 import tempfile
 import time
@@ -17,8 +21,8 @@ from pathlib import Path
 import mne
 import numpy as np
 
-from ..dipole import Dipole, read_waveform
-from ..io.params import params_path
+from ..dipole import Dipole, read_waveform, waveform_path
+from ..io.params import params_path, read_params
 from ..network_models import (add_somato_drives_to_jones_model,
                               jones_2009_model, somato_model)
 from ..progress import busy
@@ -33,9 +37,10 @@ from .simulate import (check_dtype, check_mesh_shape, check_positive,
                        check_smoothing, check_times, postprocess,
                        processing_note, simulate_trials)
 from .somato_figure import plot_somato_figure
-from .somato_fit import FIT_PARAMS, FIT_TSTOP_MS, fit_somato_drives
+from .somato_fit import ADAM_PLAN, ERP_PLAN, fit_somato_drives
 
 LABEL_SCALE = 12.0  # hnn-core somato example: model dipole vs label (nAm)
+ERP_TARGET = 'yes_trial_S1_ERP_all_avg.txt'  # shipped; HNN's hand fit: ERPYes100Trials
 OUTPUT_FILES = ('somato.png', 'target_dpl.txt', 'seed_dpl.txt',
                 'fitted_dpl.txt', 'fitted_drives.txt')
 
@@ -56,6 +61,28 @@ def shipped_waveform_target(reason):
     dpl.info.update(target='waveform', reason=reason,
                     name=f'S1 waveform ({Path(str(SHIPPED_S1)).name})')
     return dpl
+
+
+def erp_target(reason):
+    """HNN's yes-trial S1 ERP (nAm, shipped) as a target, with ``reason``."""
+    dpl = read_waveform(str(waveform_path(ERP_TARGET)))
+    dpl.info.update(target='erp', reason=reason,
+                    name=f'yes-trial S1 ERP ({ERP_TARGET})')
+    return dpl
+
+
+def hand_fit_network(mesh_shape=None):
+    """HNN's published hand fit of the yes-trial ERP: ``jones_2009_model``
+    from ``ERPYes100Trials.param`` with all its drives (a smaller
+    ``mesh_shape`` for quick looks and tests)."""
+    import warnings
+
+    params = read_params(params_path('ERPYes100Trials'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)  # the model's old name, as HNN's files use
+        return jones_2009_model(params, add_drives_from_params=True,
+                                mesh_shape=(10, 10) if mesh_shape is None
+                                else check_mesh_shape(mesh_shape))
 
 
 def synthetic_target(*, n_trials=60, seed=0):
@@ -87,10 +114,11 @@ def somato_target_or_fallback(target='auto', data_path=None):
 
     Parameters
     ----------
-    target : 'auto' | 'somato' | 'synthetic' | 'waveform'
-        'auto': MNE's somato data if on disk, else the shipped S1 waveform;
-        'somato': the data, or SomatoDataNotFoundError; 'synthetic': see
-        :func:`synthetic_target`; 'waveform': the shipped S1 waveform.
+    target : 'auto' | 'somato' | 'erp' | 'synthetic' | 'waveform'
+        'auto': MNE's somato data if on disk, else the shipped yes-trial S1
+        ERP; 'somato': the data, or SomatoDataNotFoundError; 'erp': the
+        yes-trial ERP; 'synthetic': see :func:`synthetic_target`;
+        'waveform': the shipped suprathreshold S1 waveform.
     data_path : str | Path | None
         Local somato copy (``MNE-somato-data`` or its parent), for 'auto'
         and 'somato' only; None uses ``$MNE_DATASETS_SOMATO_PATH``.
@@ -108,6 +136,8 @@ def somato_target_or_fallback(target='auto', data_path=None):
                          f"'somato'; got target={target!r}")
     if target == 'waveform':
         return shipped_waveform_target("requested (target 'waveform')")
+    if target == 'erp':
+        return erp_target("requested (target 'erp')")
     if target == 'synthetic':
         return synthetic_target()
     try:
@@ -116,9 +146,11 @@ def somato_target_or_fallback(target='auto', data_path=None):
         if target == 'somato':
             raise
         where = data_path or mne.get_config(ENV_VAR) or '~/mne_data'
-        return shipped_waveform_target(
-            f"MNE's somato dataset is not in {where}: point --data-path "
-            f"(or {ENV_VAR}) at the folder holding MNE-somato-data/ to use it")
+        return erp_target(
+            f"MNE's somato dataset is not in {where} (point --data-path or "
+            f"{ENV_VAR} at the folder holding MNE-somato-data/ to use it); "
+            "instead: real S1 MEG shipped with hnnjax, fitted from HNN's "
+            "published hand fit of it")
     dpl.info.update(
         target='somato', name=f"MNE label time course ({dpl.info['label']})",
         reason=f"MNE somato dataset found in {dpl.info['data_path']}")
@@ -128,13 +160,29 @@ def somato_target_or_fallback(target='auto', data_path=None):
 def somato_scale(target):
     """(scale, why) of the simulated dipole against ``target``: x12 for the
     label time course of MNE's somato data, as hnn-core's somato example;
-    'fit' (least squares, per curve) for the other targets, whose amplitude
-    the model is not calibrated to."""
+    the hand fit's own factor for the yes-trial ERP; 'fit' (least squares,
+    per curve) for the other targets, whose amplitude the model is not
+    calibrated to."""
     if target.info.get('target') == 'somato':
         return LABEL_SCALE, ("hnn-core's somato example scales the model "
                              f"x{LABEL_SCALE:g} to this label time course")
+    if target.info.get('target') == 'erp':
+        params = read_params(params_path('ERPYes100Trials'))
+        return float(params['dipole_scalefctr']), (
+            f"x{params['dipole_scalefctr']:g} and {params['dipole_smooth_win']:g} ms smoothing, as "
+            "HNN's hand fit of this ERP states them (ERPYes100Trials.param)")
     return 'fit', ('least squares: the model is not calibrated to this '
                    "target's amplitude, so the scale is fitted, not assumed")
+
+
+def seed_for(target, mesh_shape=None, smooth_ms=20.0):
+    """(network, fit plan, smoothing ms) of ``target``: HNN's hand fit and
+    ``ERP_PLAN`` with the hand fit's smoothing for the yes-trial ERP, else
+    :func:`somato_network`, ``ADAM_PLAN`` and ``smooth_ms``."""
+    if target.info.get('target') == 'erp':
+        net = hand_fit_network(mesh_shape)
+        return net, ERP_PLAN, float(net._params['dipole_smooth_win'])
+    return somato_network(mesh_shape), ADAM_PLAN, smooth_ms
 
 
 def _common_grid(target, dpl, tmax_ms=np.inf):
@@ -199,18 +247,18 @@ class SomatoResult:
     total_time_s: float
 
 
-def _simulate_run(net, target, scale, *, n_trials, tstop_ms, dt_ms,
+def _simulate_run(net, target, scale, window_ms, *, n_trials, tstop_ms, dt_ms,
                   smooth_ms, dtype, progress):
     """Faithful trials of ``net``, each smoothed, averaged, scaled
     (``scale`` or least squares) and scored against ``target`` over the
-    fit window."""
+    fit window (0-``window_ms``)."""
     dpls, sim_s = simulate_trials(net, tstop_ms, dt_ms, n_trials, dtype,
                                   progress=progress)
     average = postprocess(dpls, smooth_ms)
     if scale == 'fit':
-        scale = least_squares_scale(target, average, FIT_TSTOP_MS)
+        scale = least_squares_scale(target, average, window_ms)
     average.scale(scale)
-    rmse, n_samples = target_rmse(target, average, FIT_TSTOP_MS)
+    rmse, n_samples = target_rmse(target, average, window_ms)
     return SomatoRun(dpls, average, net.cell_response, scale, rmse,
                      n_samples, sim_s)
 
@@ -219,12 +267,12 @@ def _legend(kind, run, n_trials, scale_rule):
     how = 'least squares' if scale_rule == 'fit' else 'stated'
     scale = f'{run.scale:,.0f}' if abs(run.scale) >= 100 else \
         f'{run.scale:.3g}'
-    return (f"{kind} network, mean of {n_trials} trial{'s' * (n_trials > 1)}"
+    return (f"{kind}, mean of {n_trials} trial{'s' * (n_trials > 1)}"
             f" x{scale} ({how}): RMSE {run.rmse_nam:.3g} nAm")
 
 
 def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
-                   scale_why):
+                   scale_why, plan, steps):
     """The figure and the text files of :func:`run_somato` into ``stage``."""
     fig.savefig(stage / 'somato.png', dpi=120)
     target = result.target
@@ -241,34 +289,33 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
             f'{processing_note(smooth_ms, run.scale)}',
             f'scale: {scale_why}',
             f'RMSE against the target over the fit window (0-'
-            f'{FIT_TSTOP_MS:g} ms): {run.rmse_nam:.6g} nAm, '
+            f'{plan.window_ms:g} ms): {run.rmse_nam:.6g} nAm, '
             f'{run.n_samples} target samples')
     rows = [f'{name}\t{result.seed_values[name]!r}\t{value!r}'
             for name, value in result.fit.values.items()]
     losses = ', '.join(f'{loss:.6g}' for loss in result.fit.loss_history)
     (stage / 'fitted_drives.txt').write_text('\n'.join(header_lines(
-        'drive parameters fitted to the target by fit_drives over 0-'
-        f"{FIT_TSTOP_MS:g} ms (one trial, hnn-core's drive draws): seed and "
-        'fitted values',
+        f'drive parameters fitted to the target by fit_drives: {plan.describe(steps)}; '
+        'seed and fitted values',
         'units: mu in ms, weights in uS',
         f'loss (RMSE, nAm, differentiable model) per step: {losses}') +
         ['# columns: parameter, seed, fitted'] + rows) + '\n')
     return sorted(path.name for path in stage.iterdir())
 
 
-def run_somato(n_trials=2, fit_steps=6, out_dir=None, target='auto',
+def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
                data_path=None, dtype='float64', *, tstop_ms=170.0,
                dt_ms=0.025, smooth_ms=20.0, mesh_shape=None, verbose=True):
     """Run the somato workflow end to end.
 
     1. the target (:func:`somato_target_or_fallback`) and its scale rule
        (:func:`somato_scale`);
-    2. the seed, :func:`somato_network`: ``n_trials`` faithful trials,
-       each smoothed (``smooth_ms``), their mean scaled and scored (RMSE
-       against the target, nAm);
-    3. ``fit_steps`` gradient steps fitting some of its drives to the
-       target over the fit window (:mod:`.somato_fit`); the scale and the
-       RMSE of both networks are taken over that window too;
+    2. the seed (:func:`seed_for`): ``n_trials`` faithful trials, each
+       smoothed (``smooth_ms``; the hand fit's 30 ms for the ERP), their
+       mean scaled and scored (RMSE against the target, nAm);
+    3. ``fit_steps`` (default: the plan's) steps fitting some of its drives
+       to the target over the fit window (:mod:`.somato_fit`); the scale
+       and the RMSE of both networks are taken over that window too;
     4. the fitted network simulated and scored as the seed;
     5. into ``out_dir`` (default ``hnnjax_out/somato``): somato.png
        (:func:`plot_somato_figure`), target_dpl.txt, seed_dpl.txt,
@@ -282,11 +329,9 @@ def run_somato(n_trials=2, fit_steps=6, out_dir=None, target='auto',
 
     start = time.perf_counter()
     check_positive('n_trials', n_trials, integer=True)
-    check_positive('fit_steps', fit_steps, integer=True)
+    if fit_steps is not None:
+        check_positive('fit_steps', fit_steps, integer=True)
     check_times(tstop_ms, dt_ms)
-    if tstop_ms < FIT_TSTOP_MS:
-        raise ValueError(f"tstop_ms ({tstop_ms:g} ms) must cover the fit "
-                         f"window (0-{FIT_TSTOP_MS:g} ms)")
     check_smoothing(smooth_ms, tstop_ms)
     check_dtype(dtype)
     out_dir = Path(default_out_dir('somato') if out_dir is None else out_dir)
@@ -295,29 +340,34 @@ def run_somato(n_trials=2, fit_steps=6, out_dir=None, target='auto',
     with busy('target', verbose):
         target_dpl = somato_target_or_fallback(target, data_path)
     scale, scale_why = somato_scale(target_dpl)
+    net, plan, smooth_ms = seed_for(target_dpl, mesh_shape, smooth_ms)
+    seed_name = ("seed: HNN's hand fit" if target_dpl.info.get('target') == 'erp'
+                 else 'seed network')
+    if tstop_ms < plan.window_ms:
+        raise ValueError(f"tstop_ms ({tstop_ms:g} ms) must cover the fit "
+                         f"window (0-{plan.window_ms:g} ms)")
+    steps = plan.default_steps if fit_steps is None else fit_steps
     log(f"target: {target_dpl.info['name']}\n"
         f"  why: {target_dpl.info['reason']}\n  scale: {scale_why}")
     sim = dict(n_trials=n_trials, tstop_ms=tstop_ms, dt_ms=dt_ms,
                smooth_ms=smooth_ms, dtype=dtype, progress=verbose)
     with staged_outputs(out_dir, OUTPUT_FILES) as stage:
-        net = somato_network(mesh_shape)
         n_cells = sum(len(net.gid_ranges[ct]) for ct in CELL_TYPES)
         log(f"[1/4] seed network ({n_cells} cells, drives "
             f"{', '.join(net.external_drives)}): {n_trials} trial"
             f"{'s' * (n_trials > 1)} of {tstop_ms:g} ms ({dtype})")
-        seed = _simulate_run(net, target_dpl, scale, **sim)
+        seed = _simulate_run(net, target_dpl, scale, plan.window_ms, **sim)
         log(f"      {seed.sim_time_s:.1f} s; RMSE {seed.rmse_nam:.3g} nAm "
-            f"over 0-{FIT_TSTOP_MS:g} ms")
-        log(f"[2/4] gradient fit of {', '.join(FIT_PARAMS)} over 0-"
-            f"{FIT_TSTOP_MS:g} ms: {fit_steps} steps on one trial")
+            f"over 0-{plan.window_ms:g} ms")
+        log(f"[2/4] fit: {plan.describe(steps)}")
         fit_start = time.perf_counter()
         fit, seed_vals = fit_somato_drives(
-            net, target_dpl, scale, n_steps=fit_steps, dt_ms=dt_ms,
+            net, target_dpl, scale, plan, n_steps=steps, dt_ms=dt_ms,
             smooth_ms=smooth_ms, progress=verbose)
         log(f"      {time.perf_counter() - fit_start:.1f} s; loss "
             f"{fit.loss_history[0]:.3g} -> {min(fit.loss_history):.3g} nAm")
         log(f"[3/4] fitted network: {n_trials} trial{'s' * (n_trials > 1)}")
-        fitted = _simulate_run(fit.net, target_dpl, scale, **sim)
+        fitted = _simulate_run(fit.net, target_dpl, scale, plan.window_ms, **sim)
         log(f"      {fitted.sim_time_s:.1f} s; RMSE {fitted.rmse_nam:.3g} "
             "nAm")
         log("[4/4] figure and files")
@@ -325,21 +375,23 @@ def run_somato(n_trials=2, fit_steps=6, out_dir=None, target='auto',
                               out_dir, [], 0.0)
         fig = plot_somato_figure(
             target_dpl, {kind: (run.average,
-                                _legend(kind, run, n_trials, scale))
-                         for kind, run in (('seed', seed),
-                                           ('fitted', fitted))},
-            fitted.cell_response, fit_window_ms=FIT_TSTOP_MS,
+                                _legend(name, run, n_trials, scale))
+                         for kind, name, run in (('seed', seed_name, seed),
+                                                 ('fitted', 'fitted network', fitted))},
+            fitted.cell_response, fit_window_ms=plan.window_ms,
             note=f"target: {target_dpl.info['name']}: "
-                 f"{target_dpl.info['reason']}\nscale: {scale_why}")
+                 f"{target_dpl.info['reason']}\nscale: {scale_why}\nfit: "
+                 f"{plan.describe(steps)}; seed and fitted scored on {n_trials} faithful trial"
+                 f"{'s' * (n_trials > 1)} with hnn-core's seeds")
         result.files = _write_outputs(stage, result, fig, n_trials=n_trials,
                                       smooth_ms=smooth_ms, dtype=dtype,
-                                      scale_why=scale_why)
+                                      scale_why=scale_why, plan=plan, steps=steps)
         plt.close(fig)
     result.total_time_s = time.perf_counter() - start
     log("fitted drives (seed -> fitted): " + ', '.join(
         f'{name} {seed_vals[name]:.4g} -> {value:.4g}'
         for name, value in fit.values.items()))
-    log(f"RMSE against the target over the fit window (0-{FIT_TSTOP_MS:g} "
+    log(f"RMSE against the target over the fit window (0-{plan.window_ms:g} "
         f"ms, {seed.n_samples} target samples, faithful re-simulations): "
         f"seed {seed.rmse_nam:.3g} nAm, fitted {fitted.rmse_nam:.3g} nAm")
     log(f"files in {out_dir.resolve()}/: {', '.join(result.files)}")

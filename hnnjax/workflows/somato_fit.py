@@ -1,48 +1,72 @@
 """The drive fit of the somato workflow: which parameters, over which
-window, with how many steps, so that it shows the gradient at work in a few
-minutes on a laptop-sized CPU.
+window, with which optimizer, so that it shows the fit at work in a few
+minutes on a laptop-sized CPU.  One plan per seed network.
 
-The N20 seed was tuned for the early median-nerve response: its first
-drives, evprox1 (21 ms) and evdist1 (32 ms), shape the first ~60 ms. The
-fit moves those two drives -- their latencies and their AMPA weights onto
-the pyramidal cells, whose currents *are* the dipole -- over 0-``FIT_TSTOP_MS``
-ms, the part of the response the seed models. (The shipped S1 waveform's
-large trough near 75 ms and peak near 140 ms would need late drives tens of
-times stronger than the seed's: not a few gradient steps away.) A gradient
-costs one run of the differentiable network per trial and about as much
-again backwards: ~14 s for 70 ms on 2 CPU cores, hence one trial and a
-short window.
+The N20 seed (MNE's somato data, the S1 waveform, the synthetic recording)
+was tuned for the early median-nerve response: its first drives, evprox1
+(21 ms) and evdist1 (32 ms), shape the first ~60 ms.  ``ADAM_PLAN`` moves
+those two drives -- their latencies and their AMPA weights onto the
+pyramidal cells, whose currents *are* the dipole -- over 0-70 ms, with Adam
+on one trial (a gradient costs ~15 s for 70 ms on 2 CPU cores).
+
+HNN's published yes-trial ERP fit (``ERPYes100Trials.param``) already has
+the right drives for its target; what a hand fit leaves is their timing.
+``ERP_PLAN`` refines the latencies of its three evoked drives over the
+whole 0-170 ms with Levenberg-Marquardt steps (each 2·3 + 4 forward runs of
+two trials, batched) on the trials the faithful re-simulation runs.
 """
+from dataclasses import dataclass
+
 import optax
 
 from ..fit import fit_drives
 from ..grad.model import drive_parameters
 
-FIT_PARAMS = ('evprox1.mu', 'evdist1.mu',
-              'evprox1.weights_ampa.L2_pyramidal',
-              'evprox1.weights_ampa.L5_pyramidal',
-              'evdist1.weights_ampa.L2_pyramidal')
-FIT_TSTOP_MS = 70.0  # the fit window is 0-FIT_TSTOP_MS
+
+@dataclass(frozen=True)
+class FitPlan:
+    """Parameters fitted, the fit window (0-``window_ms``), the optimizer
+    ('adam' steps or 'lm' Levenberg-Marquardt steps), its default number of
+    steps and the trials per evaluation (hnn-core's drive draws)."""
+
+    params: tuple
+    window_ms: float
+    optimizer: str
+    default_steps: int
+    n_trials: int
+
+    def describe(self, steps):
+        how = ('Adam steps' if self.optimizer == 'adam'
+               else 'Levenberg-Marquardt steps')
+        return (f"{steps} {how} on {', '.join(self.params)} over "
+                f"0-{self.window_ms:g} ms, {self.n_trials} trial"
+                f"{'s' * (self.n_trials > 1)} (hnn-core's drive draws)")
+
+
+ADAM_PLAN = FitPlan(('evprox1.mu', 'evdist1.mu', 'evprox1.weights_ampa.L2_pyramidal',
+                     'evprox1.weights_ampa.L5_pyramidal', 'evdist1.weights_ampa.L2_pyramidal'),
+                    window_ms=70.0, optimizer='adam', default_steps=6, n_trials=1)
+ERP_PLAN = FitPlan(('evprox1.mu', 'evdist1.mu', 'evprox2.mu'), window_ms=170.0,
+                   optimizer='lm', default_steps=2, n_trials=2)
 LEARNING_RATE = 0.1  # Adam, on unconstrained values (logit mu, log-ish weights)
 
 
-def seed_values(net, params=FIT_PARAMS):
+def seed_values(net, params):
     """{name: the seed network's value} of the fitted parameters."""
     names, values = drive_parameters(net)
     return {name: float(values[names.index(name)]) for name in params}
 
 
-def fit_somato_drives(net, target, scale, *, n_steps, dt_ms, smooth_ms,
-                      progress):
-    """``fit_drives`` of ``FIT_PARAMS`` to ``target`` over the fit window,
-    on one trial with hnn-core's drive draws (``draws='hnn-core'``: the first
-    trial the faithful ``simulate_dipole`` runs); ``scale`` a number or
-    'fit'. ``fit_drives``' default bounds: latencies within the window,
-    weights positive. Returns (FitResult, seed values)."""
-    start = seed_values(net)
+def fit_somato_drives(net, target, scale, plan, *, n_steps, dt_ms, smooth_ms, progress):
+    """``fit_drives`` of ``plan.params`` to ``target`` over the plan's window
+    with ``n_steps`` of its optimizer; ``scale`` a number or 'fit'.
+    ``fit_drives``' default bounds: latencies within the window, weights
+    positive.  Returns (FitResult, seed values)."""
+    start = seed_values(net, plan.params)
+    steps = (dict(n_steps=n_steps, optimizer=optax.adam(LEARNING_RATE)) if plan.optimizer == 'adam'
+             else dict(n_steps=0, refine=n_steps))
     result = fit_drives(
-        net, target, list(FIT_PARAMS), n_trials=1, tstop=FIT_TSTOP_MS,
-        dt=dt_ms, smooth_window=smooth_ms, scale=scale, loss='rmse',
-        n_steps=n_steps, optimizer=optax.adam(LEARNING_RATE),
-        draws='hnn-core', progress=progress)
+        net, target, list(plan.params), n_trials=plan.n_trials, tstop=plan.window_ms,
+        dt=dt_ms, smooth_window=smooth_ms, scale=scale, loss='rmse', draws='hnn-core',
+        progress=progress, **steps)
     return result, start
