@@ -124,17 +124,10 @@ class Dipole:
         -------
         self : Dipole
         """
-        check_number('window_len', window_len, gt=0, unit=' ms')
-        n_win = int(np.round(1e-3 * window_len * self.sfreq))
-        if not 1 <= n_win <= len(self.times):
-            raise ValueError(
-                f"window_len={window_len} ms spans {n_win} samples at "
-                f"{self.sfreq:g} Hz; it must span 1 to {len(self.times)} "
-                "samples (the length of the trace)")
-        window = np.hamming(n_win)
-        window /= window.sum()
+        from .utils import smooth_waveform
+
         for key in self.data:
-            self.data[key] = np.convolve(self.data[key], window, mode='same')
+            self.data[key] = smooth_waveform(self.data[key], window_len, self.sfreq)
         return self
 
     def savgol_filter(self, h_freq):

@@ -190,15 +190,11 @@ class ExtracellularArray:
     def smooth(self, window_len):
         """Convolve every trace with a unit-sum Hamming window of
         ``window_len`` ms, in place (as ``Dipole.smooth``); returns self."""
-        check_number("window_len", window_len, gt=0, unit=" ms")
+        from .utils import smooth_waveform
+
         if not len(self):
             raise RuntimeError("no data recorded yet: run simulate_dipole first")
-        n_win = int(np.round(1e-3 * window_len * self.sfreq))
-        if not 1 <= n_win <= len(self._times):
-            raise ValueError(f"window_len={window_len} ms spans {n_win} samples at {self.sfreq:g} Hz; "
-                             f"it must span 1 to {len(self._times)} samples")
-        window = np.hamming(n_win) / np.hamming(n_win).sum()
-        self._data = np.apply_along_axis(np.convolve, -1, self._data, window, mode="same")
+        self._data = np.apply_along_axis(smooth_waveform, -1, self._data, window_len, self.sfreq)
         return self
 
     def plot_lfp(self, *, trial_no=None, contact_no=None, tmin=None, tmax=None, ax=None, decim=None,

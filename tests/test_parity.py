@@ -117,3 +117,20 @@ def test_read_params_from_file_contents(tmp_path):
         hnn.read_params('a.json', file_contents=b'{}')
     with pytest.raises(ValueError, match='extension'):
         hnn.read_params('a.txt', file_contents='{}')
+
+
+def test_hnn_core_module_paths():
+    """hnn-core's public names import from the same module paths."""
+    from hnnjax.cell_response import CellResponse, read_spikes  # noqa: F401
+    from hnnjax.cells_default import basket, pyramidal  # noqa: F401
+    from hnnjax.extracellular import ExtracellularArray, calculate_csd2d  # noqa: F401
+    from hnnjax.hnn_io import (dict_to_network, network_to_dict,  # noqa: F401
+                               read_network_configuration, write_network_configuration)
+    from hnnjax.params import Params, convert_to_json, read_params  # noqa: F401
+    from hnnjax.utils import smooth_waveform
+    from hnnjax.viz import NetworkPlotter, plot_laminar_csd, plot_laminar_lfp  # noqa: F401
+    x = np.r_[np.zeros(10), 1.0, np.zeros(10)]
+    window = np.hamming(5) / np.hamming(5).sum()
+    np.testing.assert_allclose(smooth_waveform(x, 5.0, 1000.0)[8:13], window)
+    with pytest.raises(ValueError, match="1-D"):
+        smooth_waveform(np.zeros((2, 3)), 1.0, 1000.0)
