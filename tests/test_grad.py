@@ -14,7 +14,7 @@ from hnnjax.fit import (dipole_fn, expand_names, fit_drives, hamming_smooth, sen
                         set_drive_parameter, trial_draws)
 from hnnjax.fit.arguments import check_run
 from hnnjax.fit.least_squares import levenberg_marquardt_step
-from hnnjax.fit.loop import smoothed_value_and_grad
+from hnnjax.fit.stages import smoothed_value_and_grad
 from hnnjax.network.simulate import baseline_renormalize, instantiate_drives
 from hnnjax.network_models import somato_model
 
