@@ -79,6 +79,7 @@ def main(argv=None):
     ap.add_argument("--n-trials", type=int, default=2)
     ap.add_argument("--generations", type=int, default=0, help="CMA-ES generations")
     ap.add_argument("--popsize", type=int, default=None, help="CMA-ES population")
+    ap.add_argument("--cma-sigma", type=float, default=0.5, help="CMA-ES initial step")
     ap.add_argument("--n-steps", type=int, default=8, help="Adam steps")
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--refine", type=int, default=3, help="Levenberg-Marquardt steps")
@@ -98,7 +99,8 @@ def main(argv=None):
     net = build(args.start, p)
     names = pyramidal_params(net)
     key = jax.random.PRNGKey(args.seed)
-    stages = ([CMAES(generations=args.generations, population=args.popsize, seed=args.seed)]
+    stages = ([CMAES(generations=args.generations, population=args.popsize, sigma=args.cma_sigma,
+                     seed=args.seed)]
               * (args.generations > 0)
               + [GradientDescent(n_steps=args.n_steps, optimizer=optax.adam(args.lr), key=key)]
               * (args.n_steps > 0)

@@ -95,7 +95,7 @@ class GradientDescent(Stage):
         if history[-1] > history[0]:
             warnings.warn(f"the loss rose over the {self.n_steps} gradient steps ({history[0]:.4g}"
                           f" -> {history[-1]:.4g}); the best point seen is returned.  Lower the "
-                          "optimizer's learning rate?", UserWarning, stacklevel=4)
+                          "optimizer's learning rate?", UserWarning, stacklevel=6)  # fit_drives' caller
         if best[0] < val:  # hand on the best point seen, not the last
             val, u = best
         return u, val, history, {}
