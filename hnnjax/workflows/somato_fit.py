@@ -44,5 +44,6 @@ def fit_somato_drives(net, target, scale, *, n_steps, dt_ms, smooth_ms,
         net, target, list(FIT_PARAMS), n_trials=1, tstop=FIT_TSTOP_MS,
         dt=dt_ms, smooth_window=smooth_ms, scale=scale, loss='rmse',
         n_steps=n_steps, optimizer=optax.adam(LEARNING_RATE),
-        draws='hnn-core', progress=progress)
+        draws='hnn-core', progress=progress,
+        score_trials=0)  # the workflow re-simulates the fitted network itself
     return result, start
