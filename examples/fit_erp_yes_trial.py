@@ -99,12 +99,14 @@ def main(argv=None):
     net = build(args.start, p)
     names = pyramidal_params(net)
     key = jax.random.PRNGKey(args.seed)
-    stages = ([CMAES(generations=args.generations, population=args.popsize, sigma=args.cma_sigma,
-                     seed=args.seed)]
-              * (args.generations > 0)
-              + [GradientDescent(n_steps=args.n_steps, optimizer=optax.adam(args.lr), key=key)]
-              * (args.n_steps > 0)
-              + [LevenbergMarquardt(max_steps=args.refine)] * (args.refine > 0))
+    stages = []
+    if args.generations:
+        stages.append(CMAES(generations=args.generations, population=args.popsize,
+                            sigma=args.cma_sigma, seed=args.seed))
+    if args.n_steps:
+        stages.append(GradientDescent(n_steps=args.n_steps, optimizer=optax.adam(args.lr), key=key))
+    if args.refine:
+        stages.append(LevenbergMarquardt(max_steps=args.refine))
     res = fit_drives(net, TARGET, names, n_trials=args.n_trials, **settings, draws="key", key=key,
                      bounds=bounds_around(net, names, settings["tstop"]), stages=stages)
     tgt = read_waveform(TARGET)
