@@ -93,7 +93,7 @@ def test_settings_from_an_hnn_parameter_file():
     (lambda: GradientDescent(gradient="fd"), ValueError, r"GradientDescent.gradient must be one of"),
     (lambda: LevenbergMarquardt(max_steps=0), ValueError, r"LevenbergMarquardt.max_steps"),
     (lambda: LevenbergMarquardt(max_steps=1, step=-1.0), ValueError, r"LevenbergMarquardt.step"),
-    (lambda: Grid(points={}), TypeError, r"grid must be a non-empty dict"),
+    (lambda: Grid(points={}), TypeError, r"grid must be a dict .* with at least one name"),
     (lambda: Grid(points={"evprox1.mu": [10.0]}, batch=0), ValueError, r"Grid.batch"),
 ])
 def test_bad_stage_arguments_are_refused_when_the_stage_is_built(make, exc, match):

@@ -25,8 +25,8 @@ class Objective:
     their bounds).  The trials' drive draws are fixed at construction (common
     random numbers), so the loss is a deterministic function of u.
 
-    Arguments are ``fit_drives``' (it documents them); nothing compiles until
-    the first evaluation.  Each evaluation runs the compiled function for its
+    Arguments are ``fit_drives``' (it documents them) and are all checked
+    here; the model is built and compiled at the first evaluation.  Each evaluation runs the compiled function for its
     kind -- gradient, one point's forward, a batch of losses, a batch of
     residual waveforms -- and when a trial has more events than the model
     has room for, doubles the room, compiles again and repeats the call.
@@ -58,14 +58,21 @@ class Objective:
         self.smooth_window, self.scale, self.max_delay = smooth_window, scale, max_delay
         self.target_times, self.target_values = tgt_t, tgt_v
         self.key = jax.random.PRNGKey(0) if key is None else key
-        fn, self._gn, _, self._theta0, self.times = dipole_fn(net, tstop, dt, max_delay)
+        self.times = np.arange(round(tstop / dt) + 1) * dt
         self.target = jnp.asarray(np.interp(self.times, tgt_t, tgt_v))
-        self._z = trial_draws(net, self._gn, n_trials, tstop, draws, self.key)
-        self._compiled = self._compile(fn)
+        self._theta0, self._draws = np.asarray(theta0, float), draws
+        self._compiled = None  # built at the first evaluation
         self._gradient_used = False
         self._last = None  # (u bytes, (avg, s)) of the last forward evaluation
         self.n_simulations = 0
-        self.u0 = self.transform.to_unconstrained(np.asarray(theta0, float)[self._idx])
+        self.u0 = self.transform.to_unconstrained(self._theta0[self._idx])
+
+    def _build(self):
+        """The differentiable model, the trials' drive draws and the
+        compiled functions (their compilation happens at their first call)."""
+        fn, self._gn = dipole_fn(self.net, self.tstop, self.dt, self.max_delay)[:2]
+        self._z = trial_draws(self.net, self._gn, self.n_trials, self.tstop, self._draws, self.key)
+        self._compiled = self._compile(fn)
 
     def _compile(self, fn):
         theta0, idx, tgt, loss_fn, tr = self._theta0, self._idx, self.target, self._loss_fn, \
@@ -105,6 +112,8 @@ class Objective:
         doubles and everything compiles again (rare).  After a gradient,
         one point's forward reuses the compiled gradient: its backward pass
         costs less than compiling the forward pass alone."""
+        if self._compiled is None:
+            self._build()
         while True:
             if kind == "grad" or (kind == "forward" and self._gradient_used):
                 self._gradient_used = True

@@ -21,8 +21,8 @@ class Grid(Stage):
 
     def __check_init__(self):
         if not isinstance(self.points, dict) or not self.points:
-            raise TypeError(f"grid must be a non-empty dict {{name: candidate values}}; "
-                            f"got {self.points!r}")
+            raise TypeError(f"grid must be a dict {{name: candidate values}} with at least one "
+                            f"name; got {self.points!r}")
         check_int("Grid.batch", self.batch, ge=1)
 
     def rows(self, objective):
