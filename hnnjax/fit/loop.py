@@ -114,12 +114,12 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     objective = Objective(net, target, params, n_trials=n_trials, tstop=tstop, dt=dt,
                           smooth_window=smooth_window, scale=scale, loss=loss, key=key,
                           bounds=bounds, max_delay=max_delay, draws=draws, progress=progress)
-    for s in stages:
-        s.check(objective)
+    for stage in stages:
+        stage.check(objective)
     with compile_notices(progress):
         u, done = objective.u0, []
-        for s in stages:
-            done.append(s.run(objective, u, progress))
+        for stage in stages:
+            done.append(stage.run(objective, u, progress))
             u = done[-1].u
         avg, s = objective.forward(u)
         loss_value = objective.loss(u)
