@@ -29,7 +29,7 @@ def main(argv=None):
 
     import hnnjax  # noqa: F401
     from _hlo import machine, thunks_per_step
-    from hnnjax.fit.objective import trial_draws
+    from hnnjax.fit.forward import trial_draws
     from hnnjax.grad import model
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.grid import run

@@ -14,7 +14,7 @@ from hnnjax.fit import (dipole_fn, expand_names, fit_drives, hamming_smooth, sen
                         set_drive_parameter, trial_draws)
 from hnnjax.fit.arguments import check_run
 from hnnjax.fit.least_squares import levenberg_marquardt_step
-from hnnjax.fit.loop import smoothed_value_and_grad
+from hnnjax.fit.stages import smoothed_value_and_grad
 from hnnjax.network.simulate import baseline_renormalize, instantiate_drives
 from hnnjax.network_models import somato_model
 
@@ -444,7 +444,7 @@ def test_levenberg_marquardt_step_solves_a_linear_least_squares_problem():
     np.testing.assert_allclose(u1, exact, rtol=1e-2)
     np.testing.assert_allclose(r1, a @ u1 - b, atol=1e-12)
     assert levenberg_marquardt_step(batch, exact, a @ exact - b, 0.1) is None
-    assert set(calls[1:]) == {(6, 3)}  # one batch shape: max(2 d, 4) points
+    assert set(calls[1:]) == {(6, 3), (4, 3)}  # 2 d Jacobian points, then 4 dampings
     with pytest.raises(FloatingPointError, match=r"moving \['w'\]"):
         levenberg_marquardt_step(lambda us: np.where(us[:, 1:2] > 0.05, np.nan, us @ a.T - b),
                                  u0, b, 0.1, ["mu", "w", "sigma"])

@@ -12,17 +12,14 @@ import numpy as np
 DAMPINGS = (1e-3, 1e-2, 1e-1, 1.0)  # tried each step, times the diagonal of J^T J
 
 
-def _padded(rows, m):
-    return np.concatenate([rows, np.repeat(rows[-1:], m - len(rows), axis=0)])
-
-
 def levenberg_marquardt_step(batch_residuals, u, r, step, names=None):
     """One step from ``u`` (d,) with residual ``r`` (n,) at it.
 
     ``batch_residuals`` maps (m, d) points to their (m, n) residuals in one
-    call, m = max(2·d, 4) always (one compiled shape).  The Jacobian is taken
-    by central differences of ``step`` in each coordinate; the damped
-    Gauss-Newton step is tried for each of ``DAMPINGS`` at once.  Returns
+    call: the 2·d points of the Jacobian's central differences of ``step`` in
+    each coordinate, then the damped Gauss-Newton step for each of
+    ``DAMPINGS`` (two compiled shapes, no padding: on a full network a
+    padded point costs as much as a real one).  Returns
     (the best candidate, its residual) or None when none lowers ``|r|``
     by more than rounding.
     Raises FloatingPointError on a non-finite residual, naming the
@@ -30,9 +27,8 @@ def levenberg_marquardt_step(batch_residuals, u, r, step, names=None):
     """
     u, r = np.asarray(u, float), np.asarray(r, float)
     d = u.shape[0]
-    m = max(2 * d, len(DAMPINGS))
     e = np.eye(d) * step
-    res = np.asarray(batch_residuals(_padded(np.concatenate([u + e, u - e]), m)), float)
+    res = np.asarray(batch_residuals(np.concatenate([u + e, u - e])), float)
     jac = (res[:d] - res[d:2 * d]).T / (2 * step)
     bad = np.flatnonzero(~np.all(np.isfinite(jac), axis=0))
     if bad.size:
@@ -41,7 +37,7 @@ def levenberg_marquardt_step(batch_residuals, u, r, step, names=None):
     a, g = jac.T @ jac, jac.T @ r
     diag = np.diag(np.diag(a))
     cands = np.stack([u - np.linalg.lstsq(a + lam * diag, g, rcond=None)[0] for lam in DAMPINGS])
-    res = np.asarray(batch_residuals(_padded(cands, m)), float)[:len(DAMPINGS)]
+    res = np.asarray(batch_residuals(cands), float)
     if not np.all(np.isfinite(res)):
         raise FloatingPointError("non-finite residual at a damped Gauss-Newton candidate")
     norms = np.sum(res ** 2, axis=1)

@@ -1,5 +1,7 @@
-"""The pieces of a fit's objective: the differentiable trial dipoles as a pure
-function of the drive parameters, the trials' drive draws, smoothing, losses."""
+"""``Objective``: the loss of drive parameters against a target waveform, with
+its compiled forward, batched and gradient functions.  Stages
+(``hnnjax.fit.stages``) only call it; it alone builds, compiles and grows the
+differentiable model."""
 from __future__ import annotations
 
 import copy
@@ -8,71 +10,165 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_bool, check_nonzero, check_option
 from ..grad import model
-from ..network.simulate import baseline_renormalize, instantiate_drives
+from ..progress import say
+from .arguments import check_bounds, check_key, check_run, check_start, check_target
+from .forward import dipole_fn, hamming_smooth, loss_function, trial_draws
+from .parameters import Transform, set_drive_parameter
 
 
-def hamming_smooth(x, window_ms, dt):
-    """``Dipole.smooth`` in JAX: unit-sum Hamming window, 'same' convolution."""
-    n = int(round(window_ms / dt))
-    w = np.hamming(n)
-    return jnp.convolve(x, jnp.asarray(w / w.sum(), x.dtype), mode="same")
+class Objective:
+    """The loss between ``target`` and the trial-averaged, smoothed, scaled
+    aggregate dipole of ``net`` as a function of the fitted drive parameters
+    ``params``, in unconstrained coordinates u (``transform`` maps them into
+    their bounds).  The trials' drive draws are fixed at construction (common
+    random numbers), so the loss is a deterministic function of u.
 
+    Arguments are ``fit_drives``' (it documents them) and are all checked
+    here; the model is built and compiled at the first evaluation.  Each evaluation runs the compiled function for its
+    kind -- gradient, one point's forward, a batch of losses, a batch of
+    residual waveforms -- and when a trial has more events than the model
+    has room for, doubles the room, compiles again and repeats the call.
+    ``n_simulations`` counts the trial simulations run (a gradient counts as
+    its forward trials)."""
 
-def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
-    """A pure function theta, z (n_trials, ...) -> (aggregate dipoles
-    (n_trials, n_steps + 1), nAm, baseline renormalised as ``simulate_dipole``;
-    overflow flags), with the model, parameter names and current values.
-    ``gn``: a model already built from ``net`` (e.g. grown by ``model.grow``)."""
-    if gn is None:
-        gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
-    else:
-        (names, theta0), n_steps = model.drive_parameters(net), int(round(tstop / dt))
-    times = np.arange(n_steps + 1) * dt
-    n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
-    l2_off, l5_off = baseline_renormalize(times, np.zeros_like(times), np.zeros_like(times), n_pyr)
+    def __init__(self, net, target, params, *, n_trials=1, tstop=170.0, dt=0.025,
+                 smooth_window=20.0, scale="fit", loss="rmse", key=None, bounds=None,
+                 max_delay=25.0, draws="key", progress=True):
+        tstop, dt, names, theta0, free = check_run(net, params, n_trials, tstop, dt, draws,
+                                                   smooth_window, max_delay)
+        self.loss_kind = loss
+        self._loss_fn = loss_function(loss)
+        if isinstance(scale, str):
+            check_option("scale", scale, ("fit",))
+        else:
+            scale = check_nonzero("scale (or 'fit')", scale)
+        self.progress = check_bool("progress", progress)
+        check_key(key)
+        tgt_t, tgt_v = check_target(target, tstop, dt)
+        if scale == "fit" and not np.any(tgt_v):
+            raise ValueError("target values are all 0 nAm: with scale='fit' every simulation "
+                             "scales to 0, so there is nothing to fit")
+        self.free = free
+        self.transform = Transform(free, check_bounds(bounds, free), tstop)
+        self._idx = np.array([names.index(n) for n in free])
+        check_start(self.transform, free, theta0[self._idx])
+        self.net, self.tstop, self.dt, self.n_trials = net, tstop, dt, n_trials
+        self.smooth_window, self.scale, self.max_delay = smooth_window, scale, max_delay
+        self.target_times, self.target_values = tgt_t, tgt_v
+        self.key = jax.random.PRNGKey(0) if key is None else key
+        self.times = np.arange(round(tstop / dt) + 1) * dt
+        self.target = jnp.asarray(np.interp(self.times, tgt_t, tgt_v))
+        self._theta0, self._draws = np.asarray(theta0, float), draws
+        self._compiled = None  # built at the first evaluation
+        self._gradient_used = False
+        self._last = None  # (u bytes, (avg, s)) of the last forward evaluation
+        self.n_simulations = 0
+        self.u0 = self.transform.to_unconstrained(self._theta0[self._idx])
 
-    def one(theta, z):
-        dip, _, overflow = model.run(gn, theta, z, n_steps, dt)
-        raw = jnp.concatenate([jnp.zeros((1, 2), dip.dtype), dip])
-        agg = (raw[:, 0] + l2_off) + (raw[:, 1] + l5_off)
-        return agg * 1e-6, overflow
+    def _build(self):
+        """The differentiable model, the trials' drive draws and the
+        compiled functions (their compilation happens at their first call)."""
+        fn, self._gn = dipole_fn(self.net, self.tstop, self.dt, self.max_delay)[:2]
+        self._z = trial_draws(self.net, self._gn, self.n_trials, self.tstop, self._draws, self.key)
+        self._compiled = self._compile(fn)
 
-    def fn(theta, z):
-        return jax.vmap(one, in_axes=(None, 0))(theta, z)
+    def _compile(self, fn):
+        theta0, idx, tgt, loss_fn, tr = self._theta0, self._idx, self.target, self._loss_fn, \
+            self.transform
+        z, scale, window, dt = self._z, self.scale, self.smooth_window, self.dt
 
-    return fn, gn, names, theta0, times
+        def simulate(u):
+            theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
+            dpl, overflow = fn(theta, z)
+            avg = dpl.mean(axis=0)
+            if window:
+                avg = hamming_smooth(avg, window, dt)
+            s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
+            return avg, s, overflow.any()
 
+        def objective(u):
+            avg, s, overflow = simulate(u)
+            return loss_fn(s * avg, tgt), (s, overflow, avg)
 
-def trial_draws(net, gn, n_trials, tstop, draws="key", key=None):
-    """The drive draws z (n_trials, ...) ``fit_drives`` uses, fixed over a
-    fit.  Evoked drives: standard normals from ``key`` (``draws='key'``) or
-    those of hnn-core's seeded drive times (``draws='hnn-core'``: t = mu +
-    sigma·z, the trials ``simulate_dipole`` runs).  Poisson, bursty and
-    spike-train drives: hnn-core's seeded times of those trials either way."""
-    gauss = np.asarray(gn.cell_gauss)
-    if draws == "key" and gauss.all():
-        return jnp.stack([model.draw_z(gn, k) for k in jax.random.split(key, n_trials)])
-    trial_times = instantiate_drives(copy.deepcopy(net), tstop, n_trials)
-    zs = [model.z_from_times(net, gn, t) for t in trial_times]
-    width = max(zt.shape[1] for zt in zs)
-    z = np.stack([np.pad(zt, ((0, 0), (0, width - zt.shape[1])), constant_values=model.PAD)
-                  for zt in zs])
-    if draws == "key":
-        normals = jax.random.normal(key, z.shape)
-        z = np.where(gauss[:, None] & (np.arange(width) < gn.max_spikes), normals, z)
-    return jnp.asarray(z)
+        def losses(us):
+            val, (_, overflow, _) = jax.vmap(objective)(us)
+            return val, overflow.any()
 
+        def residuals(us):
+            def one(u):
+                avg, s, overflow = simulate(u)
+                return s * avg - tgt, overflow
+            res, overflow = jax.vmap(one)(us)
+            return res, overflow.any()
 
-def loss_function(kind):
-    """'rmse' (nAm), 'corr' (1 - Pearson correlation) or a callable (sim, target)."""
-    if callable(kind):
-        return kind
-    if kind == "rmse":
-        return lambda sim, tgt: jnp.sqrt(jnp.mean((sim - tgt) ** 2))
-    if kind == "corr":
-        def corr(sim, tgt):
-            a, b = sim - sim.mean(), tgt - tgt.mean()
-            return 1.0 - jnp.sum(a * b) / jnp.sqrt(jnp.sum(a * a) * jnp.sum(b * b))
-        return corr
-    raise ValueError(f"loss must be 'rmse', 'corr' or a callable, got {kind!r}")
+        return dict(forward=jax.jit(simulate),
+                    grad=jax.jit(jax.value_and_grad(objective, has_aux=True)),
+                    losses=jax.jit(losses), residuals=jax.jit(residuals))
+
+    def _call(self, kind, u):
+        """The compiled ``kind`` at ``u``; on event overflow the model's room
+        doubles and everything compiles again (rare).  After a gradient,
+        one point's forward reuses the compiled gradient: its backward pass
+        costs less than compiling the forward pass alone."""
+        if self._compiled is None:
+            self._build()
+        while True:
+            if kind == "grad" or (kind == "forward" and self._gradient_used):
+                self._gradient_used = True
+                (val, (s, overflow, avg)), g = self._compiled["grad"](u)
+                out = (val, g) if kind == "grad" else (avg, s)
+            elif kind == "forward":
+                avg, s, overflow = self._compiled["forward"](u)
+                out = (avg, s)
+            else:
+                out, overflow = self._compiled[kind](u)
+            self.n_simulations += self.n_trials * (u.shape[0] if u.ndim == 2 else 1)
+            if not bool(overflow):
+                return out
+            if self.progress:
+                say("fit: more events than the compiled model has room for; "
+                    "compiling it again with twice the room")
+            self._gn = model.grow(self._gn)
+            self._compiled = self._compile(
+                dipole_fn(self.net, self.tstop, self.dt, self.max_delay, self._gn)[0])
+
+    def value_and_grad(self, u):
+        """(loss, gradient with respect to u) by reverse mode."""
+        val, g = self._call("grad", jnp.asarray(u))
+        return float(val), np.asarray(g)
+
+    def forward(self, u):
+        """(trial average smoothed, unscaled (nAm); scale) at u, cached for
+        the last point asked."""
+        u = np.asarray(u, float)
+        if self._last is None or self._last[0] != u.tobytes():
+            avg, s = self._call("forward", jnp.asarray(u))
+            self._last = (u.tobytes(), (np.asarray(avg), float(s)))
+        return self._last[1]
+
+    def loss(self, u):
+        """The loss at one point u."""
+        avg, s = self.forward(u)
+        return float(self._loss_fn(jnp.asarray(s * avg), self.target))
+
+    def losses(self, us):
+        """Losses at the rows of ``us`` (m, d), in one vmapped call."""
+        return np.asarray(self._call("losses", jnp.asarray(us)))
+
+    def residuals(self, us):
+        """Residual waveforms scale·sim - target (m, n_times), nAm, at the
+        rows of ``us``, in one vmapped call."""
+        return np.asarray(self._call("residuals", jnp.asarray(us)))
+
+    def values(self, u):
+        """{name: constrained value} at u."""
+        return dict(zip(self.free, np.asarray(self.transform.to_constrained(u)).tolist()))
+
+    def network(self, u):
+        """A copy of the network with the drive parameters at u."""
+        net = copy.deepcopy(self.net)
+        for n, v in self.values(u).items():
+            set_drive_parameter(net, n, v)
+        return net

@@ -19,7 +19,7 @@ import numpy as np
 from ..grad import model
 from .._checks import check_number
 from .arguments import check_key, check_run
-from .objective import dipole_fn, hamming_smooth, trial_draws
+from .forward import dipole_fn, hamming_smooth, trial_draws
 
 
 @dataclass

@@ -68,5 +68,6 @@ def fit_somato_drives(net, target, scale, plan, *, n_steps, dt_ms, smooth_ms, pr
     result = fit_drives(
         net, target, list(plan.params), n_trials=plan.n_trials, tstop=plan.window_ms,
         dt=dt_ms, smooth_window=smooth_ms, scale=scale, loss='rmse', draws='hnn-core',
-        progress=progress, **steps)
+        progress=progress, score_trials=0,  # the workflow re-simulates the fitted network itself
+        **steps)
     return result, start

@@ -1,0 +1,101 @@
+"""``GradientDescent``: optax steps on the gradient of the objective, by
+reverse mode or from a Gaussian-smoothed loss."""
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..._checks import check_int, check_number, check_option
+from ...progress import bar, busy
+from ..arguments import check_key, check_optimizer
+from .stage import Stage
+
+
+def smoothed_value_and_grad(batch_loss, u, key, smoothing, n_samples):
+    """f(u) and the gradient of the Gaussian-smoothed E[f(u + s·e)], e ~ N(0, I),
+    from ``n_samples`` antithetic pairs; ``batch_loss`` maps (m, d) points to
+    (m,) losses in one call.  Unlike reverse mode, it sees f's jumps."""
+    e = jax.random.normal(key, (n_samples, u.shape[0]), u.dtype)
+    vals = batch_loss(jnp.concatenate([u[None], u + smoothing * e, u - smoothing * e]))
+    diff = vals[1:n_samples + 1] - vals[n_samples + 1:]
+    return vals[0], (diff @ e) / (2 * smoothing * n_samples)
+
+
+class GradientDescent(Stage):
+    """``n_steps`` steps of ``optimizer`` (an optax transformation; default
+    Adam, 0.05 on the unconstrained parameters), each on the objective's
+    trials together.
+
+    ``gradient``: ``'autodiff'`` (reverse mode through the differentiable
+    model) or ``'smoothed'``: the gradient of the loss smoothed by a Gaussian
+    of standard deviation ``smoothing`` (unconstrained units; 0.1 is about
+    10 % of a weight), from ``n_samples`` antithetic pairs of forward runs
+    (2·n_samples + 1 points in one batch, directions from ``key``).  Reverse
+    mode is exact but blind to spikes that appear or vanish (the loss jumps
+    there); the smoothed gradient sees them.
+
+    Records the loss at each step's start and at the last point; hands on the
+    best point seen."""
+    n_steps: int = 50
+    optimizer: optax.GradientTransformation | None = None
+    gradient: str = "autodiff"
+    smoothing: float = 0.1
+    n_samples: int = 8
+    key: jax.Array | None = None
+
+    def __check_init__(self):
+        check_int("GradientDescent.n_steps", self.n_steps, ge=1)
+        check_option("GradientDescent.gradient", self.gradient, ("autodiff", "smoothed"))
+        check_number("GradientDescent.smoothing", self.smoothing, gt=0)
+        check_int("GradientDescent.n_samples", self.n_samples, ge=1)
+        check_key(self.key)
+
+    def _optimizer(self):
+        return optax.adam(0.05) if self.optimizer is None else self.optimizer
+
+    def check(self, objective):
+        check_optimizer(self._optimizer(), len(objective.free))
+
+    def summary(self, objective):
+        return f"{self.n_steps} {self.gradient} gradient steps; " + super().summary(objective)
+
+    def _value_and_grad(self, objective, u, step):
+        if self.gradient == "autodiff":
+            return objective.value_and_grad(u)
+        key = jax.random.PRNGKey(0) if self.key is None else self.key
+        val, g = smoothed_value_and_grad(lambda b: jnp.asarray(objective.losses(b)),
+                                         jnp.asarray(u), jax.random.fold_in(key, step),
+                                         self.smoothing, self.n_samples)
+        return float(val), np.asarray(g)
+
+    def _run(self, objective, u, progress):
+        opt, free = self._optimizer(), objective.free
+        state, history, best = opt.init(jnp.asarray(u)), [], (np.inf, u)
+        steps = bar(range(self.n_steps), desc="GradientDescent", unit="step", enabled=progress)
+        for step in steps:
+            val, g = self._value_and_grad(objective, u, step)
+            bad = [free[i] for i in np.flatnonzero(~np.isfinite(g))]
+            if not np.isfinite(val) or bad:
+                raise FloatingPointError(f"non-finite loss ({val}) or gradient at step {step}"
+                                         f" for parameters {bad or free}")
+            history.append(val)
+            best = min(best, (val, u), key=lambda b: b[0])
+            steps.set_postfix(loss=f"{val:.4g}")
+            updates, state = opt.update(jnp.asarray(g), state, jnp.asarray(u))
+            u = np.asarray(optax.apply_updates(jnp.asarray(u), updates))
+        with busy("fit: loss at the last point", progress):
+            val = objective.loss(u)
+        if not np.isfinite(val):
+            raise FloatingPointError(f"non-finite loss ({val}) after step {self.n_steps}")
+        history.append(val)
+        if history[-1] > history[0]:
+            warnings.warn(f"the loss rose over the {self.n_steps} gradient steps ({history[0]:.4g}"
+                          f" -> {history[-1]:.4g}); the best point seen is returned.  Lower the "
+                          "optimizer's learning rate?", UserWarning, stacklevel=6)  # fit_drives' caller
+        if best[0] < val:  # hand on the best point seen, not the last
+            val, u = best
+        return u, val, history, {}

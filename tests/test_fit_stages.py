@@ -1,0 +1,120 @@
+"""fit_drives as stages on an Objective: the CMA-ES global stage, stages
+composed, the honest (faithful) score, and errors for bad stage arguments."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import hnnjax as hnn
+from hnnjax.fit import (CMAES, GradientDescent, Grid, LevenbergMarquardt, Objective, dipole_fn,
+                        fit_drives, settings_from_params)
+from hnnjax.grad import model
+from test_grad import two_drive_net
+
+TSTOP, KEY = 45.0, jax.random.PRNGKey(3)
+MUS = ["evprox1.mu", "evdist1.mu"]
+
+
+def toy_target():
+    """(times, dipole) of two_drive_net() on fit_drives' draw for KEY."""
+    fn, gn, _, th0, times = dipole_fn(two_drive_net(), TSTOP)
+    z = model.draw_z(gn, jax.random.split(KEY, 1)[0])[None]
+    return times, np.asarray(fn(jnp.asarray(th0), z)[0].mean(0))
+
+
+def toy_objective(**kw):
+    """Both drives' mu 6-7 ms off the truth (15, 30 ms), within 5-40 ms."""
+    start = two_drive_net(mu_p=21.0, mu_d=24.0)
+    return Objective(start, toy_target(), MUS, tstop=TSTOP, smooth_window=None, scale=1.0,
+                     key=KEY, bounds={n: (5.0, 40.0) for n in MUS}, progress=False, **kw)
+
+
+def test_cma_es_stage_lowers_the_loss_evaluating_each_generation_in_one_batch(monkeypatch):
+    obj = toy_objective()
+    start = obj.loss(obj.u0)
+    shapes, losses = [], obj.losses
+    monkeypatch.setattr(obj, "losses", lambda us: shapes.append(us.shape) or losses(us))
+    res = CMAES(generations=10, population=8, sigma=0.5).run(obj, obj.u0)
+    assert shapes == [(9, 2)] * len(res.history)  # population + the mean, one call each
+    assert res.n_simulations == 9 * len(res.history)
+    assert res.loss == min(res.history) and res.loss < 0.3 * start
+    assert res.loss == pytest.approx(obj.loss(res.u), rel=1e-9)
+    fitted = obj.values(res.u)
+    assert abs(fitted["evprox1.mu"] - 15.0) < 1.0 and abs(fitted["evdist1.mu"] - 30.0) < 2.0
+
+
+def test_stages_compose_and_the_default_recipe_is_the_same_stages():
+    """Each stage starts where the previous one ended; the one-call arguments
+    build the same stages as the explicit list."""
+    start = two_drive_net(mu_p=17.0, w_p=0.005)
+    params = ["evprox1.mu", "evprox1.weights_ampa.L5_pyramidal"]
+    kw = dict(tstop=TSTOP, smooth_window=None, scale=1.0, key=KEY, progress=False, score_trials=0)
+    grid = {"evprox1.mu": [13.0, 16.0, 19.0]}
+    res = fit_drives(start, toy_target(), params, **kw,
+                     stages=[Grid(points=grid, batch=4), LevenbergMarquardt(max_steps=2)])
+    assert [r.stage for r in res.stages] == ["Grid", "LevenbergMarquardt"]
+    assert res.stages[1].history[0] == pytest.approx(res.stages[0].loss, rel=1e-9)
+    assert res.loss_history == res.stages[0].history + res.stages[1].history
+    assert res.loss == pytest.approx(res.stages[-1].loss, rel=1e-9) and res.score is None
+    assert res.loss < res.stages[0].loss
+    same = fit_drives(start, toy_target(), params, **kw, grid=grid, grid_batch=4, n_steps=0,
+                      refine=2)
+    np.testing.assert_allclose(same.loss_history, res.loss_history, rtol=1e-9)
+
+
+def test_honest_score_is_the_faithful_simulation_on_hnn_core_trials():
+    """result.score: simulate_dipole's trials (hnn-core's seeds) of the
+    fitted network, averaged, smoothed and scaled as the fit was."""
+    net = two_drive_net()
+    times, values = toy_target()
+    res = fit_drives(net, (times, values), ["evprox1.mu"], tstop=TSTOP, smooth_window=5.0,
+                     scale="fit", key=KEY, n_steps=1, progress=False, score_trials=2)
+    dpls = hnn.simulate_dipole(res.net, tstop=TSTOP, n_trials=2, verbose=False, progress=False)
+    avg = hnn.average_dipoles(dpls).smooth(5.0).scale(res.scale).data["agg"]
+    assert res.score.n_trials == 2 and res.score.scale == res.scale
+    assert res.score.rmse == pytest.approx(np.sqrt(np.mean((avg - values) ** 2)), rel=1e-9)
+    assert res.score.rmse != pytest.approx(res.loss, rel=1e-3)  # other trials, other model
+    assert "faithful score" in str(res)
+
+
+def test_settings_from_an_hnn_parameter_file():
+    p = {"tstop": 170, "dt": 0.025, "dipole_smooth_win": 30, "dipole_scalefctr": 3000}
+    assert settings_from_params(p) == dict(tstop=170.0, dt=0.025, smooth_window=30.0,
+                                           scale=3000.0)
+    assert settings_from_params({"tstop": 50.0, "dipole_smooth_win": 0})["smooth_window"] is None
+
+
+@pytest.mark.parametrize("make, exc, match", [
+    (lambda: CMAES(generations=0), ValueError, r"CMAES.generations must be an integer >= 1"),
+    (lambda: CMAES(generations=2, population=1), ValueError, r"CMAES.population"),
+    (lambda: CMAES(generations=2, sigma=0.0), ValueError, r"CMAES.sigma"),
+    (lambda: CMAES(generations=2.5), TypeError, r"CMAES.generations"),
+    (lambda: GradientDescent(n_steps=0), ValueError, r"GradientDescent.n_steps"),
+    (lambda: GradientDescent(gradient="fd"), ValueError, r"GradientDescent.gradient must be one of"),
+    (lambda: LevenbergMarquardt(max_steps=0), ValueError, r"LevenbergMarquardt.max_steps"),
+    (lambda: LevenbergMarquardt(max_steps=1, step=-1.0), ValueError, r"LevenbergMarquardt.step"),
+    (lambda: Grid(points={}), TypeError, r"grid must be a dict .* with at least one name"),
+    (lambda: Grid(points={"evprox1.mu": [10.0]}, batch=0), ValueError, r"Grid.batch"),
+])
+def test_bad_stage_arguments_are_refused_when_the_stage_is_built(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+def test_bad_stage_lists_are_refused_before_anything_compiles():
+    net, target = two_drive_net(), (np.arange(0, 41.0), np.ones(41))
+    kw = dict(tstop=40.0, progress=False)
+    with pytest.raises(TypeError, match=r"stages\[1\] must be a Stage"):
+        fit_drives(net, target, MUS, stages=[CMAES(generations=1), "adam"], **kw)
+    with pytest.raises(TypeError, match="stages must be a non-empty list"):
+        fit_drives(net, target, MUS, stages=[], **kw)
+    with pytest.raises(ValueError, match=r"stages replaces .*give \['n_steps'\] to the stages"):
+        fit_drives(net, target, MUS, stages=[CMAES(generations=1)], n_steps=5, **kw)
+    with pytest.raises(ValueError, match=r"LevenbergMarquardt \(refine: least squares\) needs"):
+        fit_drives(net, target, MUS, stages=[LevenbergMarquardt(max_steps=1)], loss="corr", **kw)
+    with pytest.raises(ValueError, match=r"grid: \['evdist1.sigma'\] are not among"):
+        fit_drives(net, target, MUS, stages=[Grid(points={"evdist1.sigma": [1.0]})], **kw)
+    with pytest.raises(ValueError, match="score_trials"):
+        fit_drives(net, target, MUS, n_steps=1, score_trials=-1, **kw)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['n_step'\]"):
+        fit_drives(net, target, MUS, n_step=1, **kw)
