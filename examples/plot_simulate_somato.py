@@ -27,9 +27,9 @@ fit in the middle (``hnnjax somato`` runs the same):
    target_dpl.txt, seed_dpl.txt, fitted_dpl.txt, fitted_drives.txt, each
    with a header saying what it holds.
 
-About 5-6 minutes on a 2-core CPU without the dataset (6 min 4 s measured on
-2026-12-02 with other jobs running: RMSE over 0-170 ms 9.56 nAm for HNN's
-hand fit, 4.75 nAm fitted). Ctrl-C stops it at once (exit status 130) and
+About 3 minutes on a 2-core CPU without the dataset (3 min 9 s measured on
+2026-12-02, nothing else running; 6 min with other jobs at load 4.5): RMSE
+over 0-170 ms 9.56 nAm for HNN's hand fit, 4.75 nAm fitted. Ctrl-C stops it at once (exit status 130) and
 leaves the output folder as it was.
 
 hnnjax never downloads data. To use MNE's somato recording, copy the
