@@ -331,8 +331,9 @@ def test_cell_object_key():
     ct = cell_types()['L2_basket']
     cell = ct['cell_object']  # hnn-core's Cell vocabulary over the cell type
     assert cell.synapses is ct.receptors and cell.tree is ct.tree
-    with pytest.raises(KeyError, match="'cell_object'.*'cell_metadata'"):
-        ct['cell_metadata']
+    assert ct['cell_metadata']['electro_type'] == 'inhibitory'
+    with pytest.raises(KeyError, match="'cell_object' and 'cell_metadata'"):
+        ct['cell_data']
 
 
 def test_plot_morphology_draws_sections_to_scale(tmp_path):

@@ -16,6 +16,16 @@ from .synapses import RECEPTORS, Exp2Syn
 SQRT1_2 = 1.0 / np.sqrt(2.0)
 CELL_TYPES = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")  # hnn-core's gid order
 
+# hnn-core's ``cell_types[name]['cell_metadata']`` of the four default types
+CELL_METADATA = {
+    f"L{layer}_{morpho}": {
+        "morpho_type": morpho, "electro_type": electro, "layer": layer,
+        "measure_dipole": morpho == "pyramidal",
+        "reference": "https://doi.org/10.7554/eLife.51214"}
+    for layer in ("2", "5")
+    for morpho, electro in (("basket", "inhibitory"), ("pyramidal", "excitatory"))
+}
+
 
 @dataclass(frozen=True)
 class CellType:
@@ -41,9 +51,12 @@ class CellType:
 
     def __getitem__(self, key):
         """hnn-core compatibility: ``cell_types[name]['cell_object']``, the
-        cell as hnn-core's ``Cell`` names it (``cell_object.CellObject``)."""
+        cell as hnn-core's ``Cell`` names it (``cell_object.CellObject``), and
+        ``['cell_metadata']`` (morpho/electro type, layer, dipole, reference)."""
+        if key == "cell_metadata":
+            return dict(CELL_METADATA[self.name])
         if key != "cell_object":
-            raise KeyError(f"CellType only supports the key 'cell_object' "
+            raise KeyError(f"CellType supports the keys 'cell_object' and 'cell_metadata' "
                            f"(hnn-core compatibility), got {key!r}")
         from .cell_object import CellObject
 

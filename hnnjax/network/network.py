@@ -17,21 +17,12 @@ from collections import OrderedDict
 import numpy as np
 
 from .._checks import check_bool, check_int, check_number
-from ..cells.cell_types import CELL_TYPES, CellType, cell_types as default_cell_types
+from ..cells.cell_types import CELL_METADATA, CELL_TYPES, CellType, cell_types as default_cell_types
 from ..drives.spec import make_drive
 from ..io.params import Params, check_params, read_params
 from .connectivity import pick_connection  # hnn-core scripts import it from here
 
 
-# hnn-core's ``cell_types[name]['cell_metadata']`` of the four default types
-CELL_METADATA = {
-    f"L{layer}_{morpho}": {
-        "morpho_type": morpho, "electro_type": electro, "layer": layer,
-        "measure_dipole": morpho == "pyramidal",
-        "reference": "https://doi.org/10.7554/eLife.51214"}
-    for layer in ("2", "5")
-    for morpho, electro in (("basket", "inhibitory"), ("pyramidal", "excitatory"))
-}
 GAIN_TYPES = ("e_e", "e_i", "i_e", "i_i")  # source -> target electro types
 
 
