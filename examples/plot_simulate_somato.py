@@ -13,24 +13,25 @@ fit in the middle (``hnnjax somato`` runs the same):
    (hnnjax/data/meg/yes_trial_S1_ERP_all_avg.txt) and HNN's hand fit of it
    (ERPYes100Trials.param, with its x3000 scale and 30 ms smoothing). The
    terminal and the figure say which target was used, why, and which scale.
-2. The seed: ``--n-trials`` (2) trials of 170 ms with the NEURON-faithful
-   ``simulate_dipole``, each smoothed, averaged.
+2. The seed simulated with the NEURON-faithful ``simulate_dipole`` (170 ms
+   trials, each smoothed): the fit's trials and ``--n-trials`` (2) more.
 3. Fit: :func:`hnnjax.fit.fit_drives`. N20 seed: 6 Adam steps on the
    latencies of evprox1 and evdist1 and their AMPA weights onto pyramidal
-   cells, over 0-70 ms. Hand fit: 2 Levenberg-Marquardt steps on the
-   latencies of its three evoked drives over 0-170 ms, on the trials the
-   faithful runs use (hnnjax/workflows/somato_fit.py says why these).
-4. The fitted network simulated like the seed; the RMSE (nAm) of both
-   against the target over the fit window.
+   cells, over 0-70 ms, on one trial. Hand fit: one Levenberg-Marquardt
+   step on the latencies of its three evoked drives over 0-170 ms, on
+   hnn-core's first 4 trials (hnnjax/workflows/somato_fit.py says why).
+4. Both networks simulated on further faithful trials the fit never saw
+   (``--n-trials``, 2); the RMSE (nAm) of each against the target over the
+   fit window there, and on the fit's own trials in brackets.
 5. ``hnnjax_out/somato/`` (``--out-dir``): somato.png -- drive spikes;
    target, seed and fitted dipoles on one nAm axis; output spikes -- and
    target_dpl.txt, seed_dpl.txt, fitted_dpl.txt, fitted_drives.txt, each
    with a header saying what it holds.
 
-About 3 minutes on a 2-core CPU without the dataset (3 min 9 s measured on
-2026-12-02, nothing else running; 6 min with other jobs at load 4.5): RMSE
-over 0-170 ms 9.56 nAm for HNN's hand fit, 4.75 nAm fitted. Ctrl-C stops it at once (exit status 130) and
-leaves the output folder as it was.
+About 5 minutes on a 2-core CPU without the dataset (4 min 43 s measured on
+2026-12-02): RMSE over 0-170 ms on 2 fresh trials 5.21 nAm for HNN's hand
+fit, 5.76 nAm fitted (6.11 -> 5.32 on the fit's 4 trials). Ctrl-C stops it
+at once (exit status 130) and leaves the output folder as it was.
 
 hnnjax never downloads data. To use MNE's somato recording, copy the
 ``MNE-somato-data`` folder (``mne.datasets.somato.data_path()`` on a machine

@@ -21,7 +21,7 @@ from pathlib import Path
 import mne
 import numpy as np
 
-from ..dipole import Dipole, read_waveform, waveform_path
+from ..dipole import Dipole, average_dipoles, read_waveform, waveform_path
 from ..io.params import params_path, read_params
 from ..network_models import (add_somato_drives_to_jones_model,
                               jones_2009_model, somato_model)
@@ -224,10 +224,11 @@ class SomatoRun:
     (nAm, smoothed), their mean scaled against the target, its score."""
 
     dpls: list
-    average: Dipole  # mean of the smoothed trials, scaled (nAm)
+    average: Dipole  # mean of the smoothed fresh trials, scaled (nAm)
     cell_response: object
     scale: float
-    rmse_nam: float
+    rmse_nam: float  # of ``average``: trials the fit never saw
+    rmse_fit_trials_nam: float  # of the mean of the trials the fit used
     n_samples: int  # target samples the RMSE is taken over
     sim_time_s: float
 
@@ -247,28 +248,32 @@ class SomatoResult:
     total_time_s: float
 
 
-def _simulate_run(net, target, scale, window_ms, *, n_trials, tstop_ms, dt_ms,
-                  smooth_ms, dtype, progress):
-    """Faithful trials of ``net``, each smoothed, averaged, scaled
-    (``scale`` or least squares) and scored against ``target`` over the
-    fit window (0-``window_ms``)."""
-    dpls, sim_s = simulate_trials(net, tstop_ms, dt_ms, n_trials, dtype,
+def _simulate_run(net, target, scale, window_ms, n_fit_trials, *, n_trials, tstop_ms,
+                  dt_ms, smooth_ms, dtype, progress):
+    """Faithful trials of ``net`` with hnn-core's seeds: the ``n_fit_trials``
+    the fit used, then ``n_trials`` fresh ones; each smoothed; the fresh
+    mean scaled (``scale`` or least squares) and scored against ``target``
+    over the fit window (0-``window_ms``), and the fit trials' mean too."""
+    dpls, sim_s = simulate_trials(net, tstop_ms, dt_ms, n_fit_trials + n_trials, dtype,
                                   progress=progress)
-    average = postprocess(dpls, smooth_ms)
+    postprocess(dpls, smooth_ms)
+    average = average_dipoles(dpls[n_fit_trials:])
     if scale == 'fit':
         scale = least_squares_scale(target, average, window_ms)
     average.scale(scale)
     rmse, n_samples = target_rmse(target, average, window_ms)
+    seen = average_dipoles(dpls[:n_fit_trials]).scale(scale)
     return SomatoRun(dpls, average, net.cell_response, scale, rmse,
-                     n_samples, sim_s)
+                     target_rmse(target, seen, window_ms)[0], n_samples, sim_s)
 
 
-def _legend(kind, run, n_trials, scale_rule):
+def _legend(kind, run, n_trials, n_fit_trials, scale_rule):
     how = 'least squares' if scale_rule == 'fit' else 'stated'
     scale = f'{run.scale:,.0f}' if abs(run.scale) >= 100 else \
         f'{run.scale:.3g}'
-    return (f"{kind}, mean of {n_trials} trial{'s' * (n_trials > 1)}"
-            f" x{scale} ({how}): RMSE {run.rmse_nam:.3g} nAm")
+    return (f"{kind}, mean of {n_trials} fresh trial{'s' * (n_trials > 1)}"
+            f" x{scale} ({how}): RMSE {run.rmse_nam:.3g} nAm "
+            f"({run.rmse_fit_trials_nam:.3g} on the fit's {n_fit_trials})")
 
 
 def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
@@ -285,12 +290,14 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
         write_dipole_text(
             run.average, stage / f'{kind}_dpl.txt',
             f"{kind} network: mean of {n_trials} faithful trial"
-            f"{'s' * (n_trials > 1)} ({dtype}), "
+            f"{'s' * (n_trials > 1)} ({dtype}) that the fit never saw (hnn-core's seeds "
+            f"{plan.n_trials}-{plan.n_trials + n_trials - 1}), "
             f'{processing_note(smooth_ms, run.scale)}',
             f'scale: {scale_why}',
             f'RMSE against the target over the fit window (0-'
             f'{plan.window_ms:g} ms): {run.rmse_nam:.6g} nAm, '
-            f'{run.n_samples} target samples')
+            f'{run.n_samples} target samples; on the mean of the fit\'s '
+            f'{plan.n_trials} trials: {run.rmse_fit_trials_nam:.6g} nAm')
     rows = [f'{name}\t{result.seed_values[name]!r}\t{value!r}'
             for name, value in result.fit.values.items()]
     losses = ', '.join(f'{loss:.6g}' for loss in result.fit.loss_history)
@@ -353,12 +360,13 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
                smooth_ms=smooth_ms, dtype=dtype, progress=verbose)
     with staged_outputs(out_dir, OUTPUT_FILES) as stage:
         n_cells = sum(len(net.gid_ranges[ct]) for ct in CELL_TYPES)
+        n_fit = plan.n_trials
         log(f"[1/4] seed network ({n_cells} cells, drives "
-            f"{', '.join(net.external_drives)}): {n_trials} trial"
-            f"{'s' * (n_trials > 1)} of {tstop_ms:g} ms ({dtype})")
-        seed = _simulate_run(net, target_dpl, scale, plan.window_ms, **sim)
+            f"{', '.join(net.external_drives)}): {n_fit} + {n_trials} trials of {tstop_ms:g} ms "
+            f"({dtype}; the fit's {n_fit}, then {n_trials} it never sees)")
+        seed = _simulate_run(net, target_dpl, scale, plan.window_ms, n_fit, **sim)
         log(f"      {seed.sim_time_s:.1f} s; RMSE {seed.rmse_nam:.3g} nAm "
-            f"over 0-{plan.window_ms:g} ms")
+            f"over 0-{plan.window_ms:g} ms ({seed.rmse_fit_trials_nam:.3g} on the fit's trials)")
         log(f"[2/4] fit: {plan.describe(steps)}")
         fit_start = time.perf_counter()
         fit, seed_vals = fit_somato_drives(
@@ -366,23 +374,23 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
             smooth_ms=smooth_ms, progress=verbose)
         log(f"      {time.perf_counter() - fit_start:.1f} s; loss "
             f"{fit.loss_history[0]:.3g} -> {min(fit.loss_history):.3g} nAm")
-        log(f"[3/4] fitted network: {n_trials} trial{'s' * (n_trials > 1)}")
-        fitted = _simulate_run(fit.net, target_dpl, scale, plan.window_ms, **sim)
-        log(f"      {fitted.sim_time_s:.1f} s; RMSE {fitted.rmse_nam:.3g} "
-            "nAm")
+        log(f"[3/4] fitted network: {n_fit} + {n_trials} trials")
+        fitted = _simulate_run(fit.net, target_dpl, scale, plan.window_ms, n_fit, **sim)
+        log(f"      {fitted.sim_time_s:.1f} s; RMSE {fitted.rmse_nam:.3g} nAm "
+            f"({fitted.rmse_fit_trials_nam:.3g} on the fit's trials)")
         log("[4/4] figure and files")
         result = SomatoResult(target_dpl, seed, fitted, fit, seed_vals,
                               out_dir, [], 0.0)
         fig = plot_somato_figure(
             target_dpl, {kind: (run.average,
-                                _legend(name, run, n_trials, scale))
+                                _legend(name, run, n_trials, n_fit, scale))
                          for kind, name, run in (('seed', seed_name, seed),
                                                  ('fitted', 'fitted network', fitted))},
             fitted.cell_response, fit_window_ms=plan.window_ms,
             note=f"target: {target_dpl.info['name']}: "
                  f"{target_dpl.info['reason']}\nscale: {scale_why}\nfit: "
-                 f"{plan.describe(steps)}; seed and fitted scored on {n_trials} faithful trial"
-                 f"{'s' * (n_trials > 1)} with hnn-core's seeds")
+                 f"{plan.describe(steps)}; curves and scores: faithful trials with "
+                 f"hnn-core's seeds the fit never saw (in brackets: on the fit's {n_fit})")
         result.files = _write_outputs(stage, result, fig, n_trials=n_trials,
                                       smooth_ms=smooth_ms, dtype=dtype,
                                       scale_why=scale_why, plan=plan, steps=steps)
@@ -392,8 +400,10 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
         f'{name} {seed_vals[name]:.4g} -> {value:.4g}'
         for name, value in fit.values.items()))
     log(f"RMSE against the target over the fit window (0-{plan.window_ms:g} "
-        f"ms, {seed.n_samples} target samples, faithful re-simulations): "
-        f"seed {seed.rmse_nam:.3g} nAm, fitted {fitted.rmse_nam:.3g} nAm")
+        f"ms, {seed.n_samples} target samples, faithful re-simulations): on {n_trials} "
+        f"fresh trials seed {seed.rmse_nam:.3g} nAm, fitted {fitted.rmse_nam:.3g} nAm; on "
+        f"the fit's {n_fit} seed {seed.rmse_fit_trials_nam:.3g}, fitted "
+        f"{fitted.rmse_fit_trials_nam:.3g}")
     log(f"files in {out_dir.resolve()}/: {', '.join(result.files)}")
     log(f"total run time: {result.total_time_s:.1f} s")
     return result
