@@ -85,23 +85,23 @@ def _record(obj, predicted_params, obj_values, best, obj_fun_kwargs):
     return obj
 
 
-def _rmse_evoked(initial_net, initial_params, set_params, predicted_params, update_params,
-                 obj_values, tstop, obj_fun_kwargs, best=None):
-    """'dipole_rmse': RMSE (nAm) of the trial-averaged dipole against
-    ``obj_fun_kwargs['target']`` (``n_trials`` trials, default 1)."""
-    dpls = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
-                     tstop, obj_fun_kwargs, obj_fun_kwargs.get("n_trials", 1))
-    obj = dipole_rmse(average_dipoles(dpls), obj_fun_kwargs["target"], tstop=tstop)
-    return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)
+def _average_objective(metric, doc):
+    """An objective scoring the trial-averaged dipole against
+    ``obj_fun_kwargs['target']`` with ``metric`` (``n_trials`` trials, default 1)."""
+    def objective(initial_net, initial_params, set_params, predicted_params, update_params,
+                  obj_values, tstop, obj_fun_kwargs, best=None):
+        dpls = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
+                         tstop, obj_fun_kwargs, obj_fun_kwargs.get("n_trials", 1))
+        obj = metric(average_dipoles(dpls), obj_fun_kwargs["target"], tstop=tstop)
+        return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)
+    objective.__doc__ = doc
+    return objective
 
 
-def _anticorr_evoked(initial_net, initial_params, set_params, predicted_params, update_params,
-                     obj_values, tstop, obj_fun_kwargs, best=None):
-    """'dipole_corr': 1 - correlation of the trial-averaged dipole with the target."""
-    dpls = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
-                     tstop, obj_fun_kwargs, obj_fun_kwargs.get("n_trials", 1))
-    obj = dipole_anticorr(average_dipoles(dpls), obj_fun_kwargs["target"], tstop=tstop)
-    return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)
+_rmse_evoked = _average_objective(
+    dipole_rmse, "'dipole_rmse': RMSE (nAm) of the trial-averaged dipole against the target.")
+_anticorr_evoked = _average_objective(
+    dipole_anticorr, "'dipole_corr': 1 - correlation of the trial-averaged dipole with the target.")
 
 
 def _maximize_psd(initial_net, initial_params, set_params, predicted_params, update_params,

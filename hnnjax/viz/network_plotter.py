@@ -124,28 +124,19 @@ class NetworkPlotter:
         self.times, self._vsec = self._recorded()
         self.time_idx = self._time_idx
 
-    def _limit(name):
-        def get(self):
-            return getattr(self, f"_{name}")
-
+    def _redrawing(name, check):
+        """A property whose setter checks the value and redraws the axes."""
         def put(self, value):
-            setattr(self, f"_{name}", _check_limits(name, value))
+            setattr(self, f"_{name}", check(name, value))
             self._update_axes()
-        return property(get, put)
+        return property(lambda self: getattr(self, f"_{name}"), put)
 
-    xlim, ylim, zlim = _limit("xlim"), _limit("ylim"), _limit("zlim")
-
-    def _angle(name):
-        def get(self):
-            return getattr(self, f"_{name}")
-
-        def put(self, value):
-            setattr(self, f"_{name}", check_number(name, value))
-            self._update_axes()
-        return property(get, put)
-
-    elev, azim = _angle("elev"), _angle("azim")
-    del _limit, _angle
+    xlim = _redrawing("xlim", _check_limits)
+    ylim = _redrawing("ylim", _check_limits)
+    zlim = _redrawing("zlim", _check_limits)
+    elev = _redrawing("elev", check_number)
+    azim = _redrawing("azim", check_number)
+    del _redrawing
 
     def export_movie(self, fname, fps=30, dpi=300, decim=10, interval=30, frame_start=0,
                      frame_stop=None, writer="pillow"):
