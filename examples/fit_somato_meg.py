@@ -26,8 +26,7 @@ synchronous evoked drives (evprox1, evdist1, evdist2, evprox2).
      by 20 ms and scaled by their least-squares factor.
 
 3. A figure (``<out>/fit_somato_meg.png``) and every number
-   (``<out>/fit_somato_meg.json``; ``benchmarks/bench_fit.py --hnnjax-json``
-   can reuse it).
+   (``<out>/fit_somato_meg.json``).
 
 Fitted parameters (``--params``, comma separated; ``'evprox1.*'`` means all of
 a drive's).  The default is the four drives' ``mu`` and ``sigma`` and their
@@ -41,9 +40,9 @@ AMPA and NMDA weights onto L2 and L5 pyramidal cells (24 parameters):
   changes make whole populations start or stop spiking -- the jumps the
   gradient cannot see) and synaptic delays (redundant with ``mu``).
 
-A gradient costs the same for 1 or 24 parameters.  Bounds (same as
-``bench_fit.py``): ``mu`` within +-30 ms of its start (inside 0-170 ms),
-``sigma`` in 0.5-20 ms, weights in 0-max(0.02, 5 w0) uS.
+A gradient costs the same for 1 or 24 parameters.  Bounds: ``mu`` within
++-30 ms of its start (inside 0-170 ms), ``sigma`` in 0.5-20 ms, weights in
+0-max(0.02, 5 w0) uS.
 
 On a 2-core CPU a full-network gradient takes about 25 s per trial (170 ms);
 25 steps on one trial take about 12 minutes::
@@ -100,7 +99,7 @@ def resolve_params(net, patterns):
 
 
 def default_bounds(start, tstop=TSTOP):
-    """Box for every fitted parameter (shared with benchmarks/bench_fit.py)."""
+    """Box for every fitted parameter."""
     out = {}
     for name, v in start.items():
         kind = name.split(".")[1]

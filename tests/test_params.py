@@ -142,7 +142,7 @@ def test_params_path():
     assert params_path('default').is_file()
     assert params_path('gamma_L5weak_L2weak').is_file()
     with pytest.raises(ValueError, match=r"name must be one of \('default', 'N20', "
-                       r"'gamma_L5weak_L2weak', 'ERPYes100Trials'\)"):
+                       r"'gamma_L5weak_L2weak', 'ERPYes100Trials', 'ERPYesSupraT'\)"):
         params_path('gamma')
 
 
@@ -290,9 +290,12 @@ def test_legacy_files_drive_lists():
         'L2_basket': 1, 'L2_pyramidal': 140.0, 'L5_basket': 1, 'L5_pyramidal': 40.0}
 
 
-def test_shipped_hand_fit_is_hnns_file():
-    """HNN's published yes-trial fit ships with hnnjax, byte for byte."""
+def test_shipped_hand_fits_are_hnns_files():
+    """HNN's yes-trial fit and its suprathreshold variant ship with hnnjax,
+    byte for byte."""
     from hnnjax.io.params import params_path
-    shipped = params_path('ERPYes100Trials')
-    assert shipped.read_bytes() == (LEGACY_DIR / 'ERPYes100Trials.param').read_bytes()
-    assert read_params(shipped)['N_trials'] == 100
+    for name, n_trials, smooth in (('ERPYes100Trials', 100, 30), ('ERPYesSupraT', 3, 20)):
+        shipped = params_path(name)
+        assert shipped.read_bytes() == (LEGACY_DIR / f'{name}.param').read_bytes()
+        p = read_params(shipped)
+        assert (p['N_trials'], p['dipole_smooth_win']) == (n_trials, smooth)

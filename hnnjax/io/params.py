@@ -22,7 +22,7 @@ from .params_default import default_params
 _SHORT = {'L2_basket': 'L2Basket', 'L2_pyramidal': 'L2Pyr',
           'L5_basket': 'L5Basket', 'L5_pyramidal': 'L5Pyr'}
 _SHIPPED = ('default', 'N20', 'gamma_L5weak_L2weak',
-            'ERPYes100Trials')  # the last: HNN's published yes-trial ERP hand fit (legacy .param)
+            'ERPYes100Trials', 'ERPYesSupraT')  # the last two: HNN's legacy .param files
 # keys HNN's own parameter files carry and hnn-core 0.6.1 ignores
 _CARRIED = ('expmt_groups', 'save_vsoma', 'prng_seedcore_*', 'Itonic_*')
 
@@ -198,10 +198,12 @@ def read_params(params_fname, file_contents=None):
 def params_path(name):
     """Path of a flat parameter file shipped with hnnjax: hnn-core's 'default',
     'N20' and 'gamma_L5weak_L2weak' (.json), and HNN's 'ERPYes100Trials'
-    (.param, the published fit of ``yes_trial_S1_ERP_all_avg.txt``)."""
+    (.param, the published fit of ``yes_trial_S1_ERP_all_avg.txt``) and
+    'ERPYesSupraT' (.param, HNN's suprathreshold variant of it: other evoked
+    latencies and weights, 20 ms smoothing)."""
     if name not in _SHIPPED:
         raise ValueError(f'name must be one of {_SHIPPED}; got {name!r}')
-    suffix = '.param' if name == 'ERPYes100Trials' else '.json'
+    suffix = '.param' if name.startswith('ERPYes') else '.json'
     return Path(str(resources.files('hnnjax') / 'data' / 'params' / f'{name}{suffix}'))
 
 

@@ -1,9 +1,17 @@
-"""Refine HNN's yes-trial ERP fit, and fit the same ERP from a generic start.
+"""Refine an HNN hand fit of a real S1 ERP, or fit the ERP from a generic start.
 
-The target is HNN's tutorial ERP: the average S1 dipole of "yes" (detected)
-trials of a tactile detection task (``yes_trial_S1_ERP_all_avg.txt``, nAm,
-0-170 ms).  The network is HNN's ``jones_2009_model``, built from
-``ERPYes100Trials.param`` (HNN's published hand fit), with
+Two of HNN's tutorial ERPs, each with the parameter file HNN ships for it
+(``--data``):
+
+* ``yes``: the average S1 dipole of "yes" (detected) trials of a tactile
+  detection task (``yes_trial_S1_ERP_all_avg.txt``, nAm, 0-170 ms) and
+  ``ERPYes100Trials.param``, HNN's published hand fit of it;
+* ``supra``: the S1 response to a suprathreshold stimulus (``S1_SupraT.txt``)
+  and ``ERPYesSupraT.param``, HNN's suprathreshold variant of that file (the
+  same network; other evoked latencies and much larger weights; 20 ms
+  smoothing).  No fit of this waveform is published: the file is the start.
+
+The network is HNN's ``jones_2009_model`` built from the file, with
 
 * ``--start hand``: all the drives that parameter file defines (evdist1,
   evprox1, evprox2 and a Poisson drive whose weights are all zero);
@@ -11,8 +19,8 @@ trials of a tactile detection task (``yes_trial_S1_ERP_all_avg.txt``, nAm,
   ``add_erp_drives_to_jones_model`` instead.
 
 The loss is the RMSE between the target and the trial-averaged dipole,
-smoothed and scaled as the parameter file says (``dipole_smooth_win`` 30 ms,
-``dipole_scalefctr`` 3000; ``settings_from_params``).  The fit runs the stages
+smoothed and scaled as the parameter file says (``dipole_smooth_win``,
+``dipole_scalefctr``; ``settings_from_params``).  The fit runs the stages
 chosen on the command line: CMA-ES over the parameter box
 (``--generations``), Adam steps on the gradient (``--n-steps``), then
 Levenberg-Marquardt (``--refine``), all on ``--n-trials`` trials whose drive
@@ -20,18 +28,19 @@ draws are fresh normals (``draws='key'``), held fixed over the fit.
 
 Honest score: the fitted network re-simulated with the NEURON-faithful
 ``simulate_dipole`` on 8 trials with hnn-core's seeds -- trials the fit never
-saw -- smoothed and scaled the same way; the start and the hand fit are
-scored the same way.  The scores, the objective, each stage's losses,
+saw -- smoothed and scaled the same way; the start and the file's own drives
+are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_erp_yes_trial_<start>.json``.
+``<out>/fit_<data>_<start>.json``.
 
-The runs in ``benchmarks/README.md`` (2-core CPU shared with other jobs;
-(a) about 35 min, (b) about 45 min)::
+The runs in ``benchmarks/README.md`` (2-core CPU)::
 
-    OPENBLAS_NUM_THREADS=1 python examples/fit_erp_yes_trial.py --start hand \
-        --n-trials 2 --n-steps 10 --refine 0
-    OPENBLAS_NUM_THREADS=1 python examples/fit_erp_yes_trial.py --start canonical \
+    OPENBLAS_NUM_THREADS=1 python examples/fit_hnn_erp.py --data yes --start hand \
+        --n-trials 8 --n-steps 12 --lr 0.05 --refine 0
+    OPENBLAS_NUM_THREADS=1 python examples/fit_hnn_erp.py --data yes --start canonical \
         --n-trials 1 --generations 6 --n-steps 6 --refine 1
+    OPENBLAS_NUM_THREADS=1 python examples/fit_hnn_erp.py --data supra --start hand \
+        --n-trials 4 --n-steps 8 --lr 0.05 --refine 0
 """
 import argparse
 import json
@@ -39,7 +48,8 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-TARGET = "yes_trial_S1_ERP_all_avg.txt"  # shipped with hnnjax
+DATA = {"yes": ("yes_trial_S1_ERP_all_avg.txt", "ERPYes100Trials"),  # shipped with hnnjax
+        "supra": ("S1_SupraT.txt", "ERPYesSupraT")}
 DRIVES = ("evdist1", "evprox1", "evprox2")
 
 
@@ -78,9 +88,12 @@ def build(start, params):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", choices=tuple(DATA), default="yes",
+                    help="yes: yes_trial_S1_ERP_all_avg.txt from ERPYes100Trials.param; "
+                         "supra: S1_SupraT.txt from ERPYesSupraT.param")
     ap.add_argument("--start", choices=("hand", "canonical"), default="hand")
     ap.add_argument("--param-file", default=None,
-                    help="HNN parameter file (default: the shipped ERPYes100Trials.param)")
+                    help="HNN parameter file (default: the shipped one --data names)")
     ap.add_argument("--n-trials", type=int, default=2)
     ap.add_argument("--generations", type=int, default=0, help="CMA-ES generations")
     ap.add_argument("--popsize", type=int, default=None, help="CMA-ES population")
@@ -89,8 +102,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--refine", type=int, default=3, help="Levenberg-Marquardt steps")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=os.path.join("hnnjax_out", "fit_erp_yes_trial"),
-                    help="output folder (default ./hnnjax_out/fit_erp_yes_trial)")
+    ap.add_argument("--out", default=os.path.join("hnnjax_out", "fit_hnn_erp"),
+                    help="output folder (default ./hnnjax_out/fit_hnn_erp)")
     args = ap.parse_args(argv)
 
     import jax
@@ -100,7 +113,8 @@ def main(argv=None):
     from hnnjax import read_waveform
     from hnnjax.io.params import params_path, read_params
 
-    p = read_params(args.param_file or params_path("ERPYes100Trials"))
+    target_name, param_name = DATA[args.data]
+    p = read_params(args.param_file or params_path(param_name))
     settings = settings_from_params(p)
     net = build(args.start, p)
     names = pyramidal_params(net)
@@ -113,26 +127,26 @@ def main(argv=None):
         stages.append(GradientDescent(n_steps=args.n_steps, optimizer=optax.adam(args.lr), key=key))
     if args.refine:
         stages.append(LevenbergMarquardt(max_steps=args.refine))
-    res = fit_drives(net, TARGET, names, n_trials=args.n_trials, **settings, draws="key", key=key,
+    res = fit_drives(net, target_name, names, n_trials=args.n_trials, **settings, draws="key", key=key,
                      bounds=bounds_around(net, names, settings["tstop"]), stages=stages)
-    tgt = read_waveform(TARGET)
+    tgt = read_waveform(target_name)
     kw = dict(tstop=settings["tstop"], dt=settings["dt"], smooth_window=settings["smooth_window"],
               scale=settings["scale"], progress=True)
     hand = faithful_score(build("hand", p), (tgt.times, tgt.data["agg"]), **kw)
     start = hand if args.start == "hand" else faithful_score(net, (tgt.times, tgt.data["agg"]), **kw)
-    out = dict(start=args.start, args=vars(args), params=names, wall_s=res.wall_s,
+    out = dict(data=args.data, target=target_name, start=args.start, args=vars(args), params=names, wall_s=res.wall_s,
                objective_start=res.loss_history[0], objective=res.loss,
                faithful_rmse=res.score.rmse, start_faithful_rmse=start.rmse,
                hand_fit_faithful_rmse=hand.rmse,
                stages=[dict(stage=r.stage, history=r.history, n_simulations=r.n_simulations,
                             wall_s=r.wall_s) for r in res.stages], values=res.values)
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"fit_erp_yes_trial_{args.start}.json")
+    path = os.path.join(args.out, f"fit_{args.data}_{args.start}.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"{res}\nobjective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "
           f"({args.n_trials} trials); faithful, 8 trials: start {start.rmse:.3f}, fit "
-          f"{res.score.rmse:.3f}, hand fit {hand.rmse:.3f} nAm; fit + score {res.wall_s:.0f} s "
+          f"{res.score.rmse:.3f}, {param_name} drives {hand.rmse:.3f} nAm; fit + score {res.wall_s:.0f} s "
           f"-> {path}")
 
 
