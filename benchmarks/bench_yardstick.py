@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""How much of an 8-trial faithful score is the draw of its 8 trials.
+
+HNN and hnn-core judge a fit of an ERP by the RMSE of an 8-trial average;
+hnnjax's yardstick (``fit.faithful_score``) takes hnn-core's trials 0-7.
+This re-simulates HNN's hand fit of the yes-trial ERP (``ERPYes100Trials.param``)
+and each fit given (JSONs of ``examples/fit_hnn_erp.py --data yes``) on
+``--blocks`` x 8 trials with hnn-core's seeds (NEURON-faithful
+``simulate_dipole``) and prints the RMSE against the target of each block of
+8 trials and of all of them together, on the 0.025 ms grid and at the
+target's own samples, smoothed and scaled as the parameter file says; what
+the smoothing alone costs (the target scored against itself smoothed); and
+where the average of all trials departs from the target: its mean residual
+in each 10 ms window.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_yardstick.py \\
+        [--fit-json hnnjax_out/fit_hnn_erp/fit_yes_hand.json ...] [--blocks 4] [--json F]
+"""
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def block_scores(net, settings, target, n_blocks):
+    """([(grid RMSE, target-sample RMSE) nAm for each block of 8 trials] + the
+    same for all ``8 * n_blocks`` trials, [mean residual (nAm) of all trials'
+    average in each 10 ms window]); trial k draws as hnn-core's trial k."""
+    import numpy as np
+    from hnnjax import simulate_dipole
+    from hnnjax.dipole import average_dipoles
+
+    dpls = simulate_dipole(net, tstop=settings["tstop"], dt=settings["dt"], n_trials=8 * n_blocks,
+                           verbose=False, progress=True)
+
+    def rmse(trials):
+        avg = average_dipoles(trials)
+        if settings["smooth_window"]:
+            avg.smooth(settings["smooth_window"])
+        avg.scale(settings["scale"])
+        grid = avg.data["agg"] - np.interp(avg.times, *target)
+        at = np.interp(target[0], avg.times, avg.data["agg"]) - target[1]
+        return float(np.sqrt(np.mean(grid ** 2))), float(np.sqrt(np.mean(at ** 2))), avg.times, grid
+
+    scores = [rmse(dpls[8 * b:8 * b + 8]) for b in range(n_blocks)] + [rmse(dpls)]
+    times, grid = scores[-1][2:]
+    window = np.minimum(times // 10, (settings["tstop"] - 1e-9) // 10).astype(int)
+    residual = [float(grid[window == w].mean()) for w in range(window.max() + 1)]
+    return [sc[:2] for sc in scores], residual
+
+
+def smoothing_floor(target, settings):
+    """RMSE (nAm) of the target against itself smoothed as a simulation is
+    (``Dipole.smooth``: Hamming, zero-padded at both ends), on the grid: what
+    a model whose trial average equals the target would score."""
+    import numpy as np
+    from hnnjax.dipole import Dipole
+
+    times = np.arange(round(settings["tstop"] / settings["dt"]) + 1) * settings["dt"]
+    exact = np.interp(times, *target)
+    smoothed = Dipole(times, {"agg": exact.copy()})
+    if settings["smooth_window"]:
+        smoothed.smooth(settings["smooth_window"])
+    return float(np.sqrt(np.mean((smoothed.data["agg"] - exact) ** 2)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fit-json", nargs="*", default=[],
+                    help="JSONs of examples/fit_hnn_erp.py --data yes (their fitted values)")
+    ap.add_argument("--blocks", type=int, default=4, help="blocks of 8 trials (default 4)")
+    ap.add_argument("--json", default=None, help="write every number here")
+    args = ap.parse_args()
+    if args.blocks < 1:
+        ap.error(f"--blocks must be >= 1, got {args.blocks}")
+
+    sys.path.insert(0, os.path.join(REPO, "examples"))
+    import fit_hnn_erp as ex
+    from _hlo import machine
+    from hnnjax import read_waveform
+    from hnnjax.fit import set_drive_parameter, settings_from_params
+    from hnnjax.io.params import params_path, read_params
+
+    target_name, param_name = ex.DATA["yes"]
+    p = read_params(params_path(param_name))
+    settings = settings_from_params(p)
+    tgt = read_waveform(target_name)
+    target = (tgt.times, tgt.data["agg"])
+    runs = {"hand fit (ERPYes100Trials)": {}}
+    for path in args.fit_json:
+        with open(path) as f:
+            fit = json.load(f)
+        if fit.get("data", "yes") != "yes":
+            ap.error(f"--fit-json {path}: a fit of --data {fit['data']}, not of the yes-trial ERP")
+        runs[f"fitted from {fit['start']} ({os.path.basename(path)})"] = fit["values"]
+    out = {}
+    for name, values in runs.items():
+        net = ex.build("hand", p)
+        for n, v in values.items():
+            set_drive_parameter(net, n, v)
+        print(f"{name}: {8 * args.blocks} faithful trials", file=sys.stderr, flush=True)
+        out[name] = block_scores(net, settings, target, args.blocks)
+
+    heads = [f"trials {8 * b}-{8 * b + 7}" for b in range(args.blocks)] + [f"all {8 * args.blocks}"]
+    rows = [["run", "RMSE at"] + heads]
+    for name, (sc, _) in out.items():
+        rows.append([name, "0.025 ms grid"] + [f"{g:.3f}" for g, _ in sc])
+        rows.append(["", "target samples"] + [f"{t:.3f}" for _, t in sc])
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+    print(f"faithful RMSE (nAm) of 8-trial averages against {target_name}, smoothing "
+          f"{settings['smooth_window']:g} ms, scale {settings['scale']:g}; {machine()}\n")
+    print("\n".join("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows))
+    floor = smoothing_floor(target, settings)
+    print(f"\nthe target against itself smoothed as the simulations are: {floor:.3f} nAm (grid)")
+    n_win = len(next(iter(out.values()))[1])
+    rows = [["ms"] + list(out)] + [[f"{10 * w}-{min(10 * w + 10, settings['tstop']):g}"]
+                                   + [f"{res[w]:+.1f}" for _, res in out.values()] for w in range(n_win)]
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+    print(f"\nmean residual (nAm) of the {8 * args.blocks}-trial average, model - target, per 10 ms\n")
+    print("\n".join("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(blocks=args.blocks, machine=machine(), smoothing_floor_nAm=floor, runs={
+                name: dict(grid_and_target_rmse_nAm=sc, residual_per_10ms_nAm=res)
+                for name, (sc, res) in out.items()}), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
