@@ -36,9 +36,11 @@ smoothing 30 ms and scale 3000 as the parameter file says.
     parameters seen so far are the result (what both solvers return).
 
 * **common yardstick**: the start and every result re-simulated with hnnjax's
-  NEURON-faithful ``simulate_dipole`` on 8 trials with hnn-core's seeds
-  (``fit.faithful_score``), RMSE on the 0.025 ms grid and at the target's own
-  samples (where hnn-core reports 5.38 nAm for the hand fit).
+  NEURON-faithful ``simulate_dipole`` with hnn-core's seeds
+  (``bench_yardstick.block_scores``): trials 0-7, as ``fit.faithful_score``
+  scores, RMSE on the 0.025 ms grid and at the target's own samples (where
+  hnn-core reports 5.38 nAm for the hand fit), and ``--wide-trials`` trials
+  on the grid.
 """
 import argparse
 import json
@@ -180,21 +182,18 @@ def box(ex, net, names, tstop):
 
 def yardstick(ex, p, values, settings, target, wide_trials):
     """Faithful RMSEs of the hand-fit network with ``values`` written into
-    its drives: 8 trials (hnn-core's yardstick) on the grid and at the
-    target's samples, and ``wide_trials`` trials on the grid (the same first
-    8 and more: how much of a score is the draw of 8)."""
-    import numpy as np
-    from hnnjax.fit import faithful_score, set_drive_parameter
+    its drives: hnn-core's trials 0-7 (the yardstick) on the grid and at the
+    target's samples, and ``wide_trials`` trials (the same first 8 and more:
+    how much of a score is the draw of 8) on the grid, from one simulation."""
+    from bench_yardstick import block_scores
+    from hnnjax.fit import set_drive_parameter
     net = ex.build("hand", p)
     for n, v in (values or {}).items():
         set_drive_parameter(net, n, v)
-    kw = dict(tstop=settings["tstop"], dt=settings["dt"], smooth_window=settings["smooth_window"],
-              scale=settings["scale"])
-    s = faithful_score(net, target, **kw)
-    at = np.interp(target[0], s.dipole.times, s.dipole.data["agg"]) - target[1]
-    out = dict(grid_rmse_nAm=s.rmse, target_rmse_nAm=float(np.sqrt(np.mean(at ** 2))))
+    scores, _ = block_scores(net, settings, target, max(1, wide_trials // 8))
+    out = dict(grid_rmse_nAm=scores[0][0], target_rmse_nAm=scores[0][1])
     if wide_trials:
-        out["wide_grid_rmse_nAm"] = faithful_score(net, target, n_trials=wide_trials, **kw).rmse
+        out["wide_grid_rmse_nAm"] = scores[-1][0]
     return out
 
 
@@ -211,9 +210,11 @@ def main():
                     help="a python that imports hnn_core, neuron and scikit-learn (default: this one)")
     ap.add_argument("--seed", type=int, default=0, help="np.random seed of the Bayesian solver")
     ap.add_argument("--wide-trials", type=int, default=32,
-                    help="also score every result on this many faithful trials (0: don't)")
+                    help="also score every result on this many faithful trials, a multiple of 8 (0: don't)")
     ap.add_argument("--json", default=None, help="write every number here")
     args = ap.parse_args()
+    if args.wide_trials < 0 or args.wide_trials % 8:
+        ap.error(f"--wide-trials must be 0 or a positive multiple of 8, got {args.wide_trials}")
 
     ex = _example()
     from hnnjax import read_waveform
