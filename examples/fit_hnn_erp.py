@@ -11,7 +11,8 @@ Two of HNN's tutorial ERPs, each with the parameter file HNN ships for it
   same network; other evoked latencies and much larger weights; 20 ms
   smoothing).  No fit of this waveform is published: the file is the start.
 
-The network is HNN's ``jones_2009_model`` built from the file, with
+The network is HNN's ``neymotin_2020_model`` (hnn-core's ``jones_2009_model``)
+built from the file, with
 
 * ``--start hand``: all the drives that parameter file defines (evdist1,
   evprox1, evprox2 and a Poisson drive whose weights are all zero);
@@ -82,7 +83,7 @@ def bounds_around(net, names, tstop):
 def build(start, params):
     import hnnjax as hnn
     from hnnjax.network_models import add_erp_drives_to_jones_model
-    net = hnn.jones_2009_model(params, add_drives_from_params=start == "hand")
+    net = hnn.neymotin_2020_model(params, add_drives_from_params=start == "hand")
     return net if start == "hand" else add_erp_drives_to_jones_model(net)
 
 

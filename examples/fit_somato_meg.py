@@ -18,7 +18,7 @@ synchronous evoked drives (evprox1, evdist1, evdist2, evprox2).
 
    * HNN's published hand-tuned fit of the same data (``ERPYes100Trials.param``),
      simulated with hnnjax's NEURON-faithful ``simulate_dipole``
-     (``jones_2009_model(read_params(path), add_drives_from_params=True)``),
+     (``neymotin_2020_model(read_params(path), add_drives_from_params=True)``),
      smoothed by the file's ``dipole_smooth_win`` and scaled by its
      ``dipole_scalefctr``, as HNN does;
    * the starting point (``somato_model()`` as shipped) and the fitted network
@@ -160,7 +160,7 @@ def faithful_average(net, n_trials, smooth, scale=None):
 def hand_fit(path, n_trials, tgt_t, tgt_v):
     """HNN's hand-tuned fit: the param file's network and drives, smoothed by
     its dipole_smooth_win and scaled by its dipole_scalefctr."""
-    from hnnjax import jones_2009_model, read_params
+    from hnnjax import neymotin_2020_model, read_params
     if not path or not os.path.exists(path):
         log(f"hand-tuned params not found at {path!r}: skipping the hand-fit comparison "
             "(pass --hand-params PATH to ERPYes100Trials.param from HNN)")
@@ -168,7 +168,7 @@ def hand_fit(path, n_trials, tgt_t, tgt_v):
     params = read_params(path)
     smooth = float(params["dipole_smooth_win"])
     scale = float(params["dipole_scalefctr"])
-    net = jones_2009_model(params, add_drives_from_params=True)
+    net = neymotin_2020_model(params, add_drives_from_params=True)
     avg, wall = faithful_average(net, n_trials, smooth, scale)
     rmse, _, _ = on_target_grid(avg.times, avg.data["agg"], tgt_t, tgt_v, scale=1.0)
     log(f"hand fit: {n_trials} trials in {wall:.1f} s, RMSE {rmse:.2f} nAm")

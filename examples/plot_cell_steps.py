@@ -1,6 +1,6 @@
 """Each HNN cell type under somatic current steps (hnn-core's API, in hnnjax).
 
-Runs the isolated cells of ``jones_2009_model(mesh_shape=(1, 1))`` under
+Runs the isolated cells of ``neymotin_2020_model(mesh_shape=(1, 1))`` under
 0.1, 0.3 and 1.0 nA steps (50-250 ms) and writes the soma voltages to
 ``cell_steps.png`` (or the path given as the first argument).
 """
@@ -17,7 +17,7 @@ out = sys.argv[1] if len(sys.argv) > 1 else "cell_steps.png"
 amplitudes = (0.1, 0.3, 1.0)  # nA
 fig, axes = plt.subplots(4, 1, figsize=(8, 9), sharex=True, constrained_layout=True)
 for amp in amplitudes:
-    net = hnn.jones_2009_model(mesh_shape=(1, 1))
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
     net.clear_connectivity()
     net.add_tonic_bias(amplitude={ct: amp for ct in net.cell_types}, t0=50.0, tstop=250.0)
     hnn.simulate_dipole(net, tstop=300.0, dt=0.025, n_trials=1, record_vsec="soma")
