@@ -74,3 +74,9 @@ def machine():
     devs = ", ".join(sorted({d.device_kind for d in jax.devices()}))
     return json.dumps({"cpu": model, "cores": os.cpu_count(), "jax": jax.__version__,
                        "devices": devs})
+
+
+def columns(rows):
+    """Rows of strings as left-aligned text columns, two spaces apart."""
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+    return "\n".join("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -277,6 +277,7 @@ def main():
 
 
 def render(out):
+    from _hlo import columns
     ev, wide = out["eval"], out["wide_trials"]
     head = ["run", "evaluations", "wall s", "8 trials, grid", "8 trials, target samples"]
     rows = [head + ([f"{wide} trials, grid"] if wide else [])]
@@ -292,12 +293,10 @@ def render(out):
     for solver, r in out["hnn_core"].items():
         rows.append([f"hnn-core {solver}", f"{r['n_calls']} calls of 1 trial", f"{r['wall_s']:.0f}"]
                     + scores(ev[f"hnn-core {solver}"]))
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
-    lines = [f"HNN yes-trial ERP from the hand fit, {len(out['params'])} parameters, budget "
+    title = (f"HNN yes-trial ERP from the hand fit, {len(out['params'])} parameters, budget "
              f"{out['budget_s']:.0f} s per optimizer; faithful RMSE, nAm; machine: {out['nproc']} "
-             f"cores, load average start {out['load_start'][0]:.1f}, end {out['load_end'][0]:.1f}", ""]
-    lines += ["".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
+             f"cores, load average start {out['load_start'][0]:.1f}, end {out['load_end'][0]:.1f}")
+    return f"{title}\n\n{columns(rows)}"
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def main():
 
     sys.path.insert(0, os.path.join(REPO, "examples"))
     import fit_hnn_erp as ex
-    from _hlo import machine
+    from _hlo import columns, machine
     from hnnjax import read_waveform
     from hnnjax.fit import set_drive_parameter, settings_from_params
     from hnnjax.io.params import params_path, read_params
@@ -109,18 +109,16 @@ def main():
     for name, (sc, _) in out.items():
         rows.append([name, "0.025 ms grid"] + [f"{g:.3f}" for g, _ in sc])
         rows.append(["", "target samples"] + [f"{t:.3f}" for _, t in sc])
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
     print(f"faithful RMSE (nAm) of 8-trial averages against {target_name}, smoothing "
           f"{settings['smooth_window']:g} ms, scale {settings['scale']:g}; {machine()}\n")
-    print("\n".join("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows))
+    print(columns(rows))
     floor = smoothing_floor(target, settings)
     print(f"\nthe target against itself smoothed as the simulations are: {floor:.3f} nAm (grid)")
     n_win = len(next(iter(out.values()))[1])
     rows = [["ms"] + list(out)] + [[f"{10 * w}-{min(10 * w + 10, settings['tstop']):g}"]
                                    + [f"{res[w]:+.1f}" for _, res in out.values()] for w in range(n_win)]
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
     print(f"\nmean residual (nAm) of the {8 * args.blocks}-trial average, model - target, per 10 ms\n")
-    print("\n".join("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows))
+    print(columns(rows))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(blocks=args.blocks, machine=machine(), smoothing_floor_nAm=floor, runs={
