@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hnnjax.drives.events import (bursty_times, clip_and_sort,
-                                  drive_cell_times, drive_event_times)
+                                  drive_cell_times, drive_event_times,
+                                  drive_trains)
 from hnnjax.drives.spec import make_drive, offset_target_types
 from hnnjax.io.params import drive_specs_from_params, params_path
 
@@ -502,9 +503,11 @@ def test_somato_fixture_present():
     assert any(f.name == 'net_somato.npz' for f in FIXTURES)
 
 
+@pytest.mark.parametrize('vectorize', [False, True], ids=['per-cell', 'vectorized'])
 @pytest.mark.parametrize('path', FIXTURES, ids=[f.stem for f in FIXTURES])
-def test_fixture_event_times_exact(path):
-    """Every drive event hnn-core 0.6.1 generated, reproduced bit for bit."""
+def test_fixture_event_times_exact(path, vectorize):
+    """Every drive event hnn-core 0.6.1 generated, reproduced bit for bit,
+    by both ways of drawing (one RandomState per cell; all seeds at once)."""
     with np.load(path) as f:
         data = {k: f[k] for k in f.files
                 if k.startswith(('drive_', 'gid_range_', 'meta'))}
@@ -524,8 +527,53 @@ def test_fixture_event_times_exact(path):
         assert drive['type'] == desc['type']
         targets = offset_target_types(drive, cell_types)
         for trial in range(meta['n_trials']):
-            got = drive_event_times(drive, trial, n_gids, meta['tstop'], targets)
+            got = drive_event_times(drive, trial, n_gids, meta['tstop'], targets,
+                                    vectorize=vectorize)
             sel = (data['drive_event_drive'] == di) & (data['drive_event_trial'] == trial)
             for k, gid in enumerate(ranges[name]):
                 ref = data['drive_event_times'][sel & (data['drive_event_gid'] == gid)]
                 np.testing.assert_array_equal(got[k], ref, err_msg=f'{name} {trial} {k}')
+
+
+VECTOR_CASES = {
+    'evoked 1 spike': ('evoked', dict(mu=20.0, sigma=4.0, numspikes=1)),
+    'evoked 5 spikes, near 0': ('evoked', dict(mu=2.0, sigma=3.0, numspikes=5)),
+    'evoked sigma 0': ('evoked', dict(mu=7, sigma=0.0, numspikes=2)),
+    'poisson 1 Hz': ('poisson', dict(rate_constant=1.0)),
+    'poisson per type, late start, own tstop': (
+        'poisson', dict(tstart=30.0, tstop=90.0,
+                        rate_constant={'L2_basket': 3.0, 'L2_pyramidal': 60.0,
+                                       'L5_basket': 0.5, 'L5_pyramidal': 200.0})),
+    'poisson beyond the computed draws': ('poisson', dict(rate_constant=2000.0)),
+}
+
+
+@pytest.mark.parametrize('case', VECTOR_CASES, ids=list(VECTOR_CASES))
+def test_vectorized_draws_equal_per_cell_draws(case):
+    """Drawing all seeds at once gives each cell's RandomState train bit for
+    bit, over trials; seeds needing more draws than computed fall back."""
+    drive_type, dynamics = VECTOR_CASES[case]
+    drive = make_drive(drive_type, 'd', cell_types=CELLS, location='proximal',
+                       weights_ampa={ct: 1e-3 for ct in CELLS}, event_seed=5,
+                       **dynamics)
+    targets = offset_target_types(drive, CELLS)
+    args = (drive, range(2, 9), 275, 120.0, targets)
+    slow = drive_trains(*args, vectorize=False)
+    fast = drive_trains(*args, vectorize=True)
+    assert len(fast) == 7 and all(len(t) == 270 for t in fast)
+    for j, (a, b) in enumerate(zip(slow, fast)):
+        for k, (x, y) in enumerate(zip(a, b)):
+            assert x.dtype == y.dtype == float
+            np.testing.assert_array_equal(x, y, err_msg=f'trial {j + 2} cell {k}')
+    assert sum(map(len, sum(slow, []))) > 0
+    assert drive_trains(*args) is not None  # the default picks one of the two
+
+
+def test_drive_trains_checks_every_seed():
+    drive = make_drive('evoked', 'd', cell_types=CELLS, **{**BASE['evoked'], 'event_seed': 0})
+    last_ok = (2**32 - 1 - 99) // 370  # the last trial whose seeds all fit
+    assert len(drive_trains(drive, range(last_ok - 1, last_ok + 1), 370, 100.0, vectorize=True)) == 2
+    with pytest.raises(ValueError, match=r'must lie in \[0, 2\*\*32 - 1\]'):
+        drive_trains(drive, range(last_ok, last_ok + 2), 370, 100.0, vectorize=True)
+    with pytest.raises(TypeError, match='trials must be a range'):
+        drive_trains(drive, [0, 1], 370, 100.0)

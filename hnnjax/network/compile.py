@@ -298,13 +298,13 @@ def drive_events(drive_tab, spikes_by_trial, dt, n_steps, dtype):
         slot = slot[new]
     key = slot // n_dst  # trial·(n_steps + 1) + step, ascending
     # per trial: events of step n are ptr[n]:ptr[n + 1]
-    bounds = np.zeros(n_trials * (n_steps + 1) + 1, np.int64)
-    np.cumsum(np.bincount(key, minlength=n_trials * (n_steps + 1)), out=bounds[1:])
-    starts = bounds[:-1:n_steps + 1]
-    ptr = (bounds[:-1].reshape(n_trials, n_steps + 1) - starts[:, None]).astype(np.int32)
-    per_trial = np.diff(np.append(starts, len(key)))
+    counts = np.bincount(key, minlength=n_trials * (n_steps + 1)).reshape(n_trials, n_steps + 1)
+    ptr = np.zeros((n_trials, n_steps + 1), np.int32)
+    np.cumsum(counts[:, :-1], axis=1, dtype=np.int32, out=ptr[:, 1:])
+    per_trial = counts.sum(axis=1)
+    starts = np.cumsum(per_trial) - per_trial
     n_max = _bucket(int(per_trial.max(initial=0)))
-    k_max = _bucket(int(np.diff(bounds).max(initial=0)), minimum=4)
+    k_max = _bucket(int(counts.max(initial=0)), minimum=4)
     flat = np.arange(len(key)) + np.repeat(np.arange(n_trials) * n_max - starts, per_trial)
     dst_pad = np.full((n_trials, n_max), -1, np.int32)  # -1: no synapse (dropped)
     w_pad = np.zeros((n_trials, n_max), dtype)

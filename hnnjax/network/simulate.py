@@ -13,7 +13,7 @@ from .._checks import (check_bool, check_int, check_memory, check_nonzero, check
                        check_option, check_time_grid)
 from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
-from ..drives.events import drive_event_times
+from ..drives.events import drive_trains
 from ..progress import bar, compile_notices
 from .cell_response import CellResponse
 from .compile import compile_network, drive_events
@@ -152,14 +152,11 @@ def instantiate_drives(net, tstop, n_trials):
     dict drive gid -> times (ms)."""
     target_of = _cell_specific_targets(net)
     per_trial = [dict() for _ in range(n_trials)]
-    prngs = (np.random.RandomState(0), np.random.RandomState(0))  # reseeded per drive cell
     for name, drive in net.external_drives.items():
-        drive["events"] = []
+        drive["events"] = drive_trains(drive, range(n_trials), net._n_gids, tstop, target_of.get(name))
         gids = net.gid_ranges[name]
-        for trial in range(n_trials):
-            trains = drive_event_times(drive, trial, net._n_gids, tstop, target_of.get(name), prngs)
-            drive["events"].append(trains)
-            per_trial[trial].update(zip(gids, trains))  # float arrays (ms)
+        for trial, trains in zip(per_trial, drive["events"]):
+            trial.update(zip(gids, trains))  # float arrays (ms)
     return per_trial
 
 
@@ -314,10 +311,13 @@ def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes
         sel = (cells >= off) & (cells < off + n)
         gids.append(cells[sel] - off + net.gid_ranges[name][0])
         sp_times.append(times[steps[sel]])
-    for gid, t in drive_spikes.items():
-        t = t[(t > 0) & (t <= tstop)]
-        gids.append(np.full(len(t), gid))
-        sp_times.append(t)
+    if drive_spikes:  # all drive cells at once (1,045 in HNN's ERP file)
+        t = np.concatenate(list(drive_spikes.values()))
+        g = np.repeat(np.fromiter(drive_spikes, int, len(drive_spikes)),
+                      np.fromiter(map(len, drive_spikes.values()), int, len(drive_spikes)))
+        keep = (t > 0) & (t <= tstop)
+        gids.append(g[keep])
+        sp_times.append(t[keep])
     vsec, ca, isec = {}, {}, {}
     for k, name in enumerate(layout.types):
         first = net.gid_ranges[name][0]
