@@ -28,22 +28,21 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def block_scores(net, settings, target, n_blocks):
     """([(grid RMSE, target-sample RMSE) nAm for each block of 8 trials] + the
     same for all ``8 * n_blocks`` trials, [mean residual (nAm) of all trials'
-    average in each 10 ms window]); trial k draws as hnn-core's trial k."""
+    average in each 10 ms window]); trial k draws as hnn-core's trial k.  The
+    grid RMSE is ``fit.score_trials``'s, the yardstick's."""
     import numpy as np
     from hnnjax import simulate_dipole
-    from hnnjax.dipole import average_dipoles
+    from hnnjax.fit import score_trials
 
     dpls = simulate_dipole(net, tstop=settings["tstop"], dt=settings["dt"], n_trials=8 * n_blocks,
                            verbose=False, progress=True)
 
     def rmse(trials):
-        avg = average_dipoles(trials)
-        if settings["smooth_window"]:
-            avg.smooth(settings["smooth_window"])
-        avg.scale(settings["scale"])
-        grid = avg.data["agg"] - np.interp(avg.times, *target)
-        at = np.interp(target[0], avg.times, avg.data["agg"]) - target[1]
-        return float(np.sqrt(np.mean(grid ** 2))), float(np.sqrt(np.mean(at ** 2))), avg.times, grid
+        score = score_trials(trials, target, smooth_window=settings["smooth_window"],
+                             scale=settings["scale"])
+        times, sim = score.dipole.times, score.dipole.data["agg"]
+        at = np.interp(target[0], times, sim) - target[1]
+        return score.rmse, float(np.sqrt(np.mean(at ** 2))), times, sim - np.interp(times, *target)
 
     scores = [rmse(dpls[8 * b:8 * b + 8]) for b in range(n_blocks)] + [rmse(dpls)]
     times, grid = scores[-1][2:]

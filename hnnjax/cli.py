@@ -147,7 +147,7 @@ def build_parser():
                                      metavar='COMMAND')
     simulate = commands.add_parser(
         'simulate', help='simulate a params file',
-        description='Simulate jones_2009_model(PARAMS_FILE) with its drives; '
+        description='Simulate neymotin_2020_model(PARAMS_FILE) with its drives; '
         'write each trial dipole, their average and a figure.')
     add_simulate_arguments(simulate)
     somato = commands.add_parser(

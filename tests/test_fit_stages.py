@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import hnnjax as hnn
+from hnnjax.fit import objective as objective_module
 from hnnjax.fit import (CMAES, GradientDescent, Grid, LevenbergMarquardt, Objective, dipole_fn,
-                        fit_drives, settings_from_params)
+                        fit_drives, score_trials, settings_from_params)
 from hnnjax.grad import model
 from test_grad import two_drive_net
 
@@ -43,6 +44,22 @@ def test_cma_es_stage_lowers_the_loss_evaluating_each_generation_in_one_batch(mo
     assert abs(fitted["evprox1.mu"] - 15.0) < 1.0 and abs(fitted["evdist1.mu"] - 30.0) < 2.0
 
 
+@pytest.mark.parametrize("limit_s, used", [(1e9, "grad"), (0.0, "forward")])
+def test_a_forward_after_gradients_reuses_them_only_when_they_are_fast(monkeypatch, limit_s, used):
+    """After steady gradients quicker than REUSE_GRADIENT_S, one point's loss
+    runs the compiled gradient; after slower ones it compiles the forward
+    (a gradient of HNN's ERP network takes ~4 forwards)."""
+    monkeypatch.setattr(objective_module, "REUSE_GRADIENT_S", limit_s)
+    obj = toy_objective()
+    val, _ = obj.value_and_grad(obj.u0)  # compiles
+    obj.value_and_grad(obj.u0 + 0.05)  # steady: timed
+    called = []
+    obj._compiled = {k: (lambda k, f: lambda u: called.append(k) or f(u))(k, f)
+                     for k, f in obj._compiled.items()}
+    assert obj.loss(obj.u0) == pytest.approx(val, rel=1e-9)
+    assert called == [used]
+
+
 def test_stages_compose_and_the_default_recipe_is_the_same_stages():
     """Each stage starts where the previous one ended; the one-call arguments
     build the same stages as the explicit list."""
@@ -75,6 +92,22 @@ def test_honest_score_is_the_faithful_simulation_on_hnn_core_trials():
     assert res.score.rmse == pytest.approx(np.sqrt(np.mean((avg - values) ** 2)), rel=1e-9)
     assert res.score.rmse != pytest.approx(res.loss, rel=1e-3)  # other trials, other model
     assert "faithful score" in str(res)
+
+
+def test_score_trials_averages_smooths_scales_and_leaves_the_trials_alone():
+    times = np.arange(0, 50.025, 0.025)
+    trials = [hnn.Dipole(times, np.stack([k + np.sin(times / 5)] * 3, axis=1)) for k in (1.0, 3.0)]
+    before = [d.data["agg"].copy() for d in trials]
+    target = (times, 2.0 * (2.0 + np.sin(times / 5)))
+    score = score_trials(trials, target, scale=2.0)
+    assert score.n_trials == 2 and score.smooth_window is None and score.scale == 2.0
+    assert score.rmse < 1e-9  # the average (2 + sin) x 2 is the target
+    one = score_trials(trials[:1], target, smooth_window=10.0, scale=2.0)
+    expected = trials[0].copy().smooth(10.0).scale(2.0).data["agg"] - np.interp(times, *target)
+    assert one.rmse == pytest.approx(np.sqrt(np.mean(expected ** 2)), rel=1e-12)
+    assert one.rmse > 2.0  # 1 nAm below everywhere, x 2, and the smoothing's ends
+    for d, b in zip(trials, before):
+        np.testing.assert_array_equal(d.data["agg"], b)
 
 
 def test_settings_from_an_hnn_parameter_file():

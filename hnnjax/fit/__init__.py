@@ -7,11 +7,12 @@ from .loop import fit_drives
 from .objective import Objective
 from .parameters import Transform, expand_names, set_drive_parameter
 from .result import FitResult
-from .score import FaithfulScore, faithful_score, settings_from_params
+from .score import FaithfulScore, faithful_score, score_trials, settings_from_params
 from .sensitivity import Sensitivity, sensitivity
 from .stages import CMAES, GradientDescent, Grid, LevenbergMarquardt, Stage, StageResult
 
 __all__ = ["CMAES", "FaithfulScore", "FitResult", "GradientDescent", "Grid", "LevenbergMarquardt",
            "Objective", "Sensitivity", "Stage", "StageResult", "Transform", "dipole_fn",
            "expand_names", "faithful_score", "fit_drives", "hamming_smooth", "loss_function",
-           "sensitivity", "set_drive_parameter", "settings_from_params", "trial_draws"]
+           "score_trials", "sensitivity", "set_drive_parameter", "settings_from_params",
+           "trial_draws"]

@@ -5,6 +5,7 @@ differentiable model."""
 from __future__ import annotations
 
 import copy
+import time
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +17,9 @@ from ..progress import say
 from .arguments import check_bounds, check_key, check_run, check_start, check_target
 from .forward import dipole_fn, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
+
+
+REUSE_GRADIENT_S = 10.0  # see Objective._call
 
 
 class Objective:
@@ -62,7 +66,7 @@ class Objective:
         self.target = jnp.asarray(np.interp(self.times, tgt_t, tgt_v))
         self._theta0, self._draws = np.asarray(theta0, float), draws
         self._compiled = None  # built at the first evaluation
-        self._gradient_used = False
+        self._grad_s = np.inf  # last steady gradient call (s); inf: none yet, 0: only the compiling one
         self._last = None  # (u bytes, (avg, s)) of the last forward evaluation
         self.n_simulations = 0
         self.u0 = self.transform.to_unconstrained(self._theta0[self._idx])
@@ -109,14 +113,16 @@ class Objective:
 
     def _call(self, kind, u):
         """The compiled ``kind`` at ``u``; on event overflow the model's room
-        doubles and everything compiles again (rare).  After a gradient,
-        one point's forward reuses the compiled gradient: its backward pass
-        costs less than compiling the forward pass alone."""
+        doubles and everything compiles again (rare).  After gradients that
+        run in under REUSE_GRADIENT_S each, one point's forward reuses the
+        compiled gradient (its backward pass then costs less than compiling
+        the forward); after slower ones the forward compiles (HNN's ERP
+        network, 8 trials: ~160 s per gradient, ~4x a forward)."""
         if self._compiled is None:
             self._build()
         while True:
-            if kind == "grad" or (kind == "forward" and self._gradient_used):
-                self._gradient_used = True
+            t0 = time.perf_counter()
+            if kind == "grad" or (kind == "forward" and self._grad_s < REUSE_GRADIENT_S):
                 (val, (s, overflow, avg)), g = self._compiled["grad"](u)
                 out = (val, g) if kind == "grad" else (avg, s)
             elif kind == "forward":
@@ -125,7 +131,9 @@ class Objective:
             else:
                 out, overflow = self._compiled[kind](u)
             self.n_simulations += self.n_trials * (u.shape[0] if u.ndim == 2 else 1)
-            if not bool(overflow):
+            if not bool(overflow):  # waits for the result
+                if kind == "grad":  # the first call's time is mostly compiling
+                    self._grad_s = time.perf_counter() - t0 if np.isfinite(self._grad_s) else 0.0
                 return out
             if self.progress:
                 say("fit: more events than the compiled model has room for; "
@@ -133,6 +141,7 @@ class Objective:
             self._gn = model.grow(self._gn)
             self._compiled = self._compile(
                 dipole_fn(self.net, self.tstop, self.dt, self.max_delay, self._gn)[0])
+            self._grad_s = np.inf
 
     def value_and_grad(self, u):
         """(loss, gradient with respect to u) by reverse mode."""

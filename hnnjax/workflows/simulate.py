@@ -16,7 +16,7 @@ from .._checks import check_int, check_nonzero, check_number, check_time_grid
 from ..dipole import Dipole, average_dipoles
 from ..io.params import params_path, read_params
 from ..network.simulate import simulate_dipole
-from ..network_models import add_erp_drives_to_jones_model, jones_2009_model
+from ..network_models import add_erp_drives_to_jones_model, neymotin_2020_model
 from ..viz.dipole import plot_dipole
 from ..viz.spikes import CELL_TYPES, plot_spikes_hist
 from .names import DTYPES, SHIPPED_PARAMS
@@ -94,14 +94,15 @@ def resolve_params(params):
 
 def build_network(params, *, erp_drives=False, params_drives=True,
                   mesh_shape=(10, 10)):
-    """``jones_2009_model`` from ``params`` (see :func:`resolve_params`).
+    """``neymotin_2020_model`` (hnn-core's ``jones_2009_model``) from
+    ``params`` (see :func:`resolve_params`).
 
     ``params_drives`` adds the drives the params describe; ``erp_drives``
     adds the canonical ERP drives (evdist1, evprox1, evprox2).
     """
-    net = jones_2009_model(resolve_params(params),
-                           add_drives_from_params=params_drives,
-                           mesh_shape=check_mesh_shape(mesh_shape))
+    net = neymotin_2020_model(resolve_params(params),
+                              add_drives_from_params=params_drives,
+                              mesh_shape=check_mesh_shape(mesh_shape))
     if erp_drives:
         clash = sorted({'evdist1', 'evprox1', 'evprox2'}
                        & set(net.external_drives))

@@ -24,7 +24,7 @@ import numpy as np
 from ..dipole import Dipole, average_dipoles, read_waveform, waveform_path
 from ..io.params import params_path, read_params
 from ..network_models import (add_somato_drives_to_jones_model,
-                              jones_2009_model, somato_model)
+                              neymotin_2020_model, somato_model)
 from ..progress import busy
 from ..source import (SomatoDataNotFoundError, label_dipole,
                       make_synthetic_meg, somato_target)
@@ -50,8 +50,8 @@ def somato_network(mesh_shape=None):
     network on a smaller grid (quick looks, tests)."""
     if mesh_shape is None:
         return somato_model()
-    net = jones_2009_model(params_path('N20'),
-                           mesh_shape=check_mesh_shape(mesh_shape))
+    net = neymotin_2020_model(params_path('N20'),
+                              mesh_shape=check_mesh_shape(mesh_shape))
     return add_somato_drives_to_jones_model(net)
 
 
@@ -72,17 +72,13 @@ def erp_target(reason):
 
 
 def hand_fit_network(mesh_shape=None):
-    """HNN's published hand fit of the yes-trial ERP: ``jones_2009_model``
-    from ``ERPYes100Trials.param`` with all its drives (a smaller
-    ``mesh_shape`` for quick looks and tests)."""
-    import warnings
-
+    """HNN's published hand fit of the yes-trial ERP: ``neymotin_2020_model``
+    (hnn-core's ``jones_2009_model``) from ``ERPYes100Trials.param`` with all
+    its drives (a smaller ``mesh_shape`` for quick looks and tests)."""
     params = read_params(params_path('ERPYes100Trials'))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', DeprecationWarning)  # the model's old name, as HNN's files use
-        return jones_2009_model(params, add_drives_from_params=True,
-                                mesh_shape=(10, 10) if mesh_shape is None
-                                else check_mesh_shape(mesh_shape))
+    return neymotin_2020_model(params, add_drives_from_params=True,
+                               mesh_shape=(10, 10) if mesh_shape is None
+                               else check_mesh_shape(mesh_shape))
 
 
 def synthetic_target(*, n_trials=60, seed=0):
