@@ -94,7 +94,12 @@ def main():
             fit = json.load(f)
         if fit.get("data", "yes") != "yes":
             ap.error(f"--fit-json {path}: a fit of --data {fit['data']}, not of the yes-trial ERP")
-        runs[f"fitted from {fit['start']} ({os.path.basename(path)})"] = fit["values"]
+        name = f"fitted from {fit['start']} ({os.path.basename(path)})"
+        if name in runs:  # two fits written under the same file name: tell them apart by folder
+            name = f"fitted from {fit['start']} ({path})"
+        if name in runs:
+            ap.error(f"--fit-json {path} is given twice")
+        runs[name] = fit["values"]
     out = {}
     for name, values in runs.items():
         net = ex.build("hand", p)
