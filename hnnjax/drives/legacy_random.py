@@ -5,10 +5,11 @@ Mersenne Twister (624 words) costs more than the few draws each cell makes:
 ~1.3 µs per cell, 1,045 cells per trial for HNN's ERP file.  Output k < 227
 of a freshly seeded MT19937 depends only on seeding words k, k + 1 and
 k + 397, so the first outputs of every seed are computed together by a
-small jitted kernel on the CPU (0.1 µs per seed).  Doubles, Gaussians
-(Marsaglia's polar method) and exponentials follow NumPy's legacy C code
-operation for operation; the logarithms go through ``math.log``, the C
-library's ``log`` that code calls.  So each draw is bit-identical to
+small jitted kernel on the CPU (0.1 µs per seed).  Doubles and Gaussians
+(Marsaglia's polar method) follow NumPy's legacy C code operation for
+operation, as do exponentials built from them (-log(1 - u)); logarithms go
+through ``log`` here, i.e. ``math.log``, the C library's ``log`` that code
+calls.  So each draw is bit-identical to
 ``RandomState``'s; a seed whose draws need more outputs than were computed
 is flagged, and the caller draws it with ``RandomState`` itself.
 """
