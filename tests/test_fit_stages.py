@@ -44,20 +44,22 @@ def test_cma_es_stage_lowers_the_loss_evaluating_each_generation_in_one_batch(mo
     assert abs(fitted["evprox1.mu"] - 15.0) < 1.0 and abs(fitted["evdist1.mu"] - 30.0) < 2.0
 
 
-@pytest.mark.parametrize("limit_s, used", [(1e9, "grad"), (0.0, "forward")])
-def test_a_forward_after_gradients_reuses_them_only_when_they_are_fast(monkeypatch, limit_s, used):
+def test_a_forward_after_gradients_reuses_them_only_when_they_are_fast(monkeypatch):
     """After steady gradients quicker than REUSE_GRADIENT_S, one point's loss
     runs the compiled gradient; after slower ones it compiles the forward
     (a gradient of HNN's ERP network takes ~4 forwards)."""
-    monkeypatch.setattr(objective_module, "REUSE_GRADIENT_S", limit_s)
     obj = toy_objective()
     val, _ = obj.value_and_grad(obj.u0)  # compiles
     obj.value_and_grad(obj.u0 + 0.05)  # steady: timed
     called = []
     obj._compiled = {k: (lambda k, f: lambda u: called.append(k) or f(u))(k, f)
                      for k, f in obj._compiled.items()}
-    assert obj.loss(obj.u0) == pytest.approx(val, rel=1e-9)
-    assert called == [used]
+    for limit_s, u, used in ((1e9, obj.u0, "grad"), (0.0, obj.u0 + 0.05, "forward")):
+        monkeypatch.setattr(objective_module, "REUSE_GRADIENT_S", limit_s)
+        obj.loss(u)
+        assert called[-1] == used
+    assert obj.loss(obj.u0) == pytest.approx(val, rel=1e-9)  # the compiled forward: same loss
+    assert called == ["grad", "forward", "forward"]
 
 
 def test_stages_compose_and_the_default_recipe_is_the_same_stages():
