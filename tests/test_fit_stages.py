@@ -8,7 +8,7 @@ import pytest
 import hnnjax as hnn
 from hnnjax.fit import objective as objective_module
 from hnnjax.fit import (CMAES, GradientDescent, Grid, LevenbergMarquardt, Objective, dipole_fn,
-                        fit_drives, score_trials, settings_from_params)
+                        faithful_score, fit_drives, score_trials, settings_from_params)
 from hnnjax.grad import model
 from test_grad import two_drive_net
 
@@ -110,6 +110,16 @@ def test_score_trials_averages_smooths_scales_and_leaves_the_trials_alone():
     assert one.rmse > 2.0  # 1 nAm below everywhere, x 2, and the smoothing's ends
     for d, b in zip(trials, before):
         np.testing.assert_array_equal(d.data["agg"], b)
+
+
+def test_faithful_score_checks_its_settings_before_simulating(monkeypatch):
+    import hnnjax.network.simulate as sim
+    monkeypatch.setattr(sim, "simulate_dipole", lambda *a, **k: pytest.fail("simulated"))
+    target = (np.array([0.0, TSTOP]), np.ones(2))
+    with pytest.raises(ValueError, match="scale"):
+        faithful_score(two_drive_net(), target, tstop=TSTOP, scale=0.0)
+    with pytest.raises(ValueError, match="smooth_window"):
+        faithful_score(two_drive_net(), target, tstop=TSTOP, smooth_window=-1.0)
 
 
 def test_settings_from_an_hnn_parameter_file():

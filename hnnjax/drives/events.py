@@ -183,7 +183,7 @@ def drive_trains(drive, trials, n_gids, tstop, target_cell_type_of_offset=None,
                 for seed in seeds]
     cell_seeds = (np.asarray(seeds, np.int64)[:, None] + np.arange(n)).ravel()
     if drive['type'] == 'poisson':
-        times, ok = _poisson_rows(drive['dynamics'], tstop, cell_seeds, list(targets) * len(seeds))
+        times, ok = _poisson_rows(drive['dynamics'], tstop, cell_seeds, targets)
     else:
         times, ok = _evoked_rows(drive['dynamics'], cell_seeds)
     times.sort(axis=1)  # NaN/inf (none, padding) last
@@ -210,14 +210,15 @@ def _evoked_rows(dynamics, seeds):
 
 
 def _poisson_rows(dynamics, tstop, seeds, targets):
-    """``poisson_times`` of every seed, padded with inf: (seeds, draws) and
-    the mask of seeds whose train ended within the draws computed."""
+    """``poisson_times`` of every seed (trial-major, ``targets``: each drive
+    cell's target type), padded with inf: (seeds, draws) and the mask of
+    seeds whose train ended within the draws computed."""
     tstart = dynamics['tstart']
     end = tstop if dynamics['tstop'] is None else dynamics['tstop']
     rates = {t: _poisson_rate(dynamics['rate_constant'], t) for t in set(targets)}
     for r in rates.values():
         _check_poisson(tstart, end, r)
-    scale = np.array([1.0 / rates[t] for t in targets])  # exponential(1 / rate)
+    scale = np.tile([1.0 / rates[t] for t in targets], len(seeds) // len(targets))  # exponential(1 / rate)
     lam = (end - tstart) / 1000.0 / scale.min()
     draws = min(int(lam + 6.0 * np.sqrt(lam)) + 6, legacy_random.MAX_DRAWS)
     u = legacy_random.uniforms(seeds, draws)

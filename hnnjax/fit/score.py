@@ -42,6 +42,7 @@ def faithful_score(net, target, *, tstop, dt=0.025, smooth_window=None, scale=1.
     from ..network.simulate import simulate_dipole
 
     n_trials = check_int("score_trials", n_trials, ge=1)
+    _check_scoring(smooth_window, scale)  # before the simulation
     dpls = simulate_dipole(net, tstop=tstop, dt=dt, n_trials=n_trials, verbose=False,
                            progress=progress)
     return score_trials(dpls, target, smooth_window=smooth_window, scale=scale)
@@ -51,9 +52,7 @@ def score_trials(dpls, target, *, smooth_window=None, scale=1.0):
     """The ``FaithfulScore`` of simulated trials ``dpls`` (a list of
     ``Dipole``, left unchanged): their average, smoothed, scaled and compared
     with ``target`` as ``faithful_score`` does."""
-    scale = check_nonzero("scale", scale)
-    if smooth_window is not None:
-        check_number("smooth_window", smooth_window, gt=0, unit=" ms")
+    scale = _check_scoring(smooth_window, scale)
     avg = average_dipoles(dpls) if len(dpls) > 1 else dpls[0].copy()
     if smooth_window:
         avg.smooth(smooth_window)
@@ -61,6 +60,13 @@ def score_trials(dpls, target, *, smooth_window=None, scale=1.0):
     times, tgt_t, tgt_v = avg.times, *target
     err = avg.data["agg"] - np.interp(times, tgt_t, tgt_v)
     return FaithfulScore(float(np.sqrt(np.mean(err ** 2))), len(dpls), smooth_window, scale, avg)
+
+
+def _check_scoring(smooth_window, scale):
+    """The scale (nonzero) and smoothing window (> 0 ms or None); returns the scale."""
+    if smooth_window is not None:
+        check_number("smooth_window", smooth_window, gt=0, unit=" ms")
+    return check_nonzero("scale", scale)
 
 
 def settings_from_params(params):
