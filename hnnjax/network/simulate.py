@@ -16,7 +16,7 @@ from ..dipole import Dipole
 from ..drives.events import drive_trains
 from ..progress import bar, compile_notices
 from .cell_response import CellResponse
-from .compile import compile_network, drive_events
+from .compile import compile_network, drive_events, spike_table
 from .grid import run
 from .network import Network
 
@@ -311,13 +311,10 @@ def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes
         sel = (cells >= off) & (cells < off + n)
         gids.append(cells[sel] - off + net.gid_ranges[name][0])
         sp_times.append(times[steps[sel]])
-    if drive_spikes:  # all drive cells at once (1,045 in HNN's ERP file)
-        t = np.concatenate(list(drive_spikes.values()))
-        g = np.repeat(np.fromiter(drive_spikes, int, len(drive_spikes)),
-                      np.fromiter(map(len, drive_spikes.values()), int, len(drive_spikes)))
-        keep = (t > 0) & (t <= tstop)
-        gids.append(g[keep])
-        sp_times.append(t[keep])
+    _, g, t = spike_table([drive_spikes])  # all drive cells at once (1,045 in HNN's ERP file)
+    keep = (t > 0) & (t <= tstop)
+    gids.append(g[keep])
+    sp_times.append(t[keep])
     vsec, ca, isec = {}, {}, {}
     for k, name in enumerate(layout.types):
         first = net.gid_ranges[name][0]
