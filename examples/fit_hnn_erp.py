@@ -25,7 +25,8 @@ smoothed and scaled as the parameter file says (``dipole_smooth_win``,
 chosen on the command line: CMA-ES over the parameter box
 (``--generations``), Adam steps on the gradient (``--n-steps``), then
 Levenberg-Marquardt (``--refine``), all on ``--n-trials`` trials whose drive
-draws are fresh normals (``draws='key'``), held fixed over the fit.
+draws are fresh normals (``draws='key'``), held fixed over the fit (with
+``--resample``, the Adam steps each draw new ones).
 
 Honest score: the fitted network re-simulated with the NEURON-faithful
 ``simulate_dipole`` on 8 trials with hnn-core's seeds -- trials the fit never
@@ -101,6 +102,9 @@ def main(argv=None):
     ap.add_argument("--cma-sigma", type=float, default=0.5, help="CMA-ES initial step")
     ap.add_argument("--n-steps", type=int, default=8, help="Adam steps")
     ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--resample", action="store_true",
+                    help="each Adam step on fresh drive draws (stochastic gradient of the "
+                         "expected loss) instead of the same --n-trials draws throughout")
     ap.add_argument("--refine", type=int, default=3, help="Levenberg-Marquardt steps")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("hnnjax_out", "fit_hnn_erp"),
@@ -125,7 +129,8 @@ def main(argv=None):
         stages.append(CMAES(generations=args.generations, population=args.popsize,
                             sigma=args.cma_sigma, seed=args.seed))
     if args.n_steps:
-        stages.append(GradientDescent(n_steps=args.n_steps, optimizer=optax.adam(args.lr), key=key))
+        stages.append(GradientDescent(n_steps=args.n_steps, optimizer=optax.adam(args.lr), key=key,
+                                      resample=args.resample))
     if args.refine:
         stages.append(LevenbergMarquardt(max_steps=args.refine))
     res = fit_drives(net, target_name, names, n_trials=args.n_trials, **settings, draws="key", key=key,
@@ -142,7 +147,7 @@ def main(argv=None):
                stages=[dict(stage=r.stage, history=r.history, n_simulations=r.n_simulations,
                             wall_s=r.wall_s) for r in res.stages], values=res.values)
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"fit_{args.data}_{args.start}.json")
+    path = os.path.join(args.out, f"fit_{args.data}_{args.start}{'_resample' * args.resample}.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"{res}\nobjective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "

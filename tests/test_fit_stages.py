@@ -3,6 +3,7 @@ composed, the honest (faithful) score, and errors for bad stage arguments."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import hnnjax as hnn
@@ -52,7 +53,7 @@ def test_a_forward_after_gradients_reuses_them_only_when_they_are_fast(monkeypat
     val, _ = obj.value_and_grad(obj.u0)  # compiles
     obj.value_and_grad(obj.u0 + 0.05)  # steady: timed
     called = []
-    obj._compiled = {k: (lambda k, f: lambda u: called.append(k) or f(u))(k, f)
+    obj._compiled = {k: (lambda k, f: lambda *a: called.append(k) or f(*a))(k, f)
                      for k, f in obj._compiled.items()}
     for limit_s, u, used in ((1e9, obj.u0, "grad"), (0.0, obj.u0 + 0.05, "forward")):
         monkeypatch.setattr(objective_module, "REUSE_GRADIENT_S", limit_s)
@@ -60,6 +61,35 @@ def test_a_forward_after_gradients_reuses_them_only_when_they_are_fast(monkeypat
         assert called[-1] == used
     assert obj.loss(obj.u0) == pytest.approx(val, rel=1e-9)  # the compiled forward: same loss
     assert called == ["grad", "forward", "forward"]
+
+
+def test_resampled_gradient_steps_see_fresh_draws_and_hand_on_the_last_point(monkeypatch):
+    """With resample, step k's gradient is on draws from fold_in(key, k) (the
+    same each run), never the objective's own; the stage hands on the point
+    after its last step (not the best seen), its loss on the objective's
+    draws."""
+    obj = toy_objective(n_trials=2)
+    seen, value_and_grad = [], obj.value_and_grad
+    monkeypatch.setattr(obj, "value_and_grad",
+                        lambda u, z=None: seen.append((u, z)) or value_and_grad(u, z))
+    res = GradientDescent(n_steps=3, optimizer=optax.adam(2.0), key=KEY, resample=True).run(
+        obj, obj.u0)
+    own = np.asarray(obj._z)
+    for step, (u, z) in enumerate(seen):
+        assert z.shape == own.shape and not np.array_equal(z, own)
+        np.testing.assert_array_equal(z, obj.fresh_draws(jax.random.fold_in(KEY, step)))
+        assert res.history[step] == pytest.approx(value_and_grad(u, z)[0], rel=1e-12)
+    assert len({np.asarray(z).tobytes() for _, z in seen}) == 3
+    assert res.history[-1] == res.loss == pytest.approx(obj.loss(res.u), rel=1e-9)
+    opt = optax.adam(2.0)  # Adam replayed on the same draws ends where the stage did
+    u = jnp.asarray(obj.u0)
+    state = opt.init(u)
+    for _, z in seen:
+        updates, state = opt.update(jnp.asarray(value_and_grad(u, z)[1]), state, u)
+        u = optax.apply_updates(u, updates)
+    np.testing.assert_allclose(res.u, u, rtol=1e-12)
+    fixed = GradientDescent(n_steps=3, optimizer=optax.adam(2.0), key=KEY).run(obj, obj.u0)
+    assert fixed.loss == min(fixed.history)  # without resample: the best point seen
 
 
 def test_stages_compose_and_the_default_recipe_is_the_same_stages():
@@ -136,6 +166,8 @@ def test_settings_from_an_hnn_parameter_file():
     (lambda: CMAES(generations=2.5), TypeError, r"CMAES.generations"),
     (lambda: GradientDescent(n_steps=0), ValueError, r"GradientDescent.n_steps"),
     (lambda: GradientDescent(gradient="fd"), ValueError, r"GradientDescent.gradient must be one of"),
+    (lambda: GradientDescent(resample=True, gradient="smoothed"), ValueError,
+     r"GradientDescent.resample needs gradient='autodiff'"),
     (lambda: LevenbergMarquardt(max_steps=0), ValueError, r"LevenbergMarquardt.max_steps"),
     (lambda: LevenbergMarquardt(max_steps=1, step=-1.0), ValueError, r"LevenbergMarquardt.step"),
     (lambda: Grid(points={}), TypeError, r"grid must be a dict .* with at least one name"),
@@ -159,6 +191,8 @@ def test_bad_stage_lists_are_refused_before_anything_compiles():
         fit_drives(net, target, MUS, stages=[LevenbergMarquardt(max_steps=1)], loss="corr", **kw)
     with pytest.raises(ValueError, match=r"grid: \['evdist1.sigma'\] are not among"):
         fit_drives(net, target, MUS, stages=[Grid(points={"evdist1.sigma": [1.0]})], **kw)
+    with pytest.raises(ValueError, match=r"GradientDescent.resample needs fit_drives\(draws='key'\)"):
+        fit_drives(net, target, MUS, stages=[GradientDescent(resample=True)], draws="hnn-core", **kw)
     with pytest.raises(ValueError, match="score_trials"):
         fit_drives(net, target, MUS, n_steps=1, score_trials=-1, **kw)
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['n_step'\]"):

@@ -64,7 +64,8 @@ class Objective:
         self.key = jax.random.PRNGKey(0) if key is None else key
         self.times = np.arange(round(tstop / dt) + 1) * dt
         self.target = jnp.asarray(np.interp(self.times, tgt_t, tgt_v))
-        self._theta0, self._draws = np.asarray(theta0, float), draws
+        self.draws = draws
+        self._theta0 = np.asarray(theta0, float)
         self._compiled = None  # built at the first evaluation
         self._grad_s = np.inf  # last steady gradient call (s); inf: none yet, 0: only the compiling one
         self._last = None  # (u bytes, (avg, s)) of the last forward evaluation
@@ -75,15 +76,15 @@ class Objective:
         """The differentiable model, the trials' drive draws and the
         compiled functions (their compilation happens at their first call)."""
         fn, self._gn = dipole_fn(self.net, self.tstop, self.dt, self.max_delay)[:2]
-        self._z = trial_draws(self.net, self._gn, self.n_trials, self.tstop, self._draws, self.key)
+        self._z = trial_draws(self.net, self._gn, self.n_trials, self.tstop, self.draws, self.key)
         self._compiled = self._compile(fn)
 
     def _compile(self, fn):
         theta0, idx, tgt, loss_fn, tr = self._theta0, self._idx, self.target, self._loss_fn, \
             self.transform
-        z, scale, window, dt = self._z, self.scale, self.smooth_window, self.dt
+        scale, window, dt = self.scale, self.smooth_window, self.dt
 
-        def simulate(u):
+        def simulate(u, z):
             theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
             dpl, overflow = fn(theta, z)
             avg = dpl.mean(axis=0)
@@ -92,17 +93,17 @@ class Objective:
             s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
             return avg, s, overflow.any()
 
-        def objective(u):
-            avg, s, overflow = simulate(u)
+        def objective(u, z):
+            avg, s, overflow = simulate(u, z)
             return loss_fn(s * avg, tgt), (s, overflow, avg)
 
-        def losses(us):
-            val, (_, overflow, _) = jax.vmap(objective)(us)
+        def losses(us, z):
+            val, (_, overflow, _) = jax.vmap(objective, in_axes=(0, None))(us, z)
             return val, overflow.any()
 
-        def residuals(us):
+        def residuals(us, z):
             def one(u):
-                avg, s, overflow = simulate(u)
+                avg, s, overflow = simulate(u, z)
                 return s * avg - tgt, overflow
             res, overflow = jax.vmap(one)(us)
             return res, overflow.any()
@@ -111,25 +112,27 @@ class Objective:
                     grad=jax.jit(jax.value_and_grad(objective, has_aux=True)),
                     losses=jax.jit(losses), residuals=jax.jit(residuals))
 
-    def _call(self, kind, u):
+    def _call(self, kind, u, z=None):
         """The compiled ``kind`` at ``u``; on event overflow the model's room
         doubles and everything compiles again (rare).  After gradients that
         run in under REUSE_GRADIENT_S each, one point's forward reuses the
         compiled gradient (its backward pass then costs less than compiling
         the forward); after slower ones the forward compiles (HNN's ERP
-        network, 8 trials: ~160 s per gradient, ~4x a forward)."""
+        network, 8 trials: ~160 s per gradient, ~4x a forward).  ``z``:
+        the trials' drive draws (default: the objective's own)."""
         if self._compiled is None:
             self._build()
+        z = self._z if z is None else z
         while True:
             t0 = time.perf_counter()
             if kind == "grad" or (kind == "forward" and self._grad_s < REUSE_GRADIENT_S):
-                (val, (s, overflow, avg)), g = self._compiled["grad"](u)
+                (val, (s, overflow, avg)), g = self._compiled["grad"](u, z)
                 out = (val, g) if kind == "grad" else (avg, s)
             elif kind == "forward":
-                avg, s, overflow = self._compiled["forward"](u)
+                avg, s, overflow = self._compiled["forward"](u, z)
                 out = (avg, s)
             else:
-                out, overflow = self._compiled[kind](u)
+                out, overflow = self._compiled[kind](u, z)
             self.n_simulations += self.n_trials * (u.shape[0] if u.ndim == 2 else 1)
             if not bool(overflow):  # waits for the result
                 if kind == "grad":  # the first call's time is mostly compiling
@@ -143,10 +146,25 @@ class Objective:
                 dipole_fn(self.net, self.tstop, self.dt, self.max_delay, self._gn)[0])
             self._grad_s = np.inf
 
-    def value_and_grad(self, u):
-        """(loss, gradient with respect to u) by reverse mode."""
-        val, g = self._call("grad", jnp.asarray(u))
+    def value_and_grad(self, u, z=None):
+        """(loss, gradient with respect to u) by reverse mode, on the
+        objective's trials or on the drive draws ``z`` (``fresh_draws``)."""
+        val, g = self._call("grad", jnp.asarray(u), z)
         return float(val), np.asarray(g)
+
+    def fresh_draws(self, key):
+        """Drive draws of ``n_trials`` new trials from ``key``, for
+        ``value_and_grad``: new standard normals for the evoked drives' spikes;
+        Poisson, bursty and spike-train drives keep the objective's times
+        (hnn-core's seeds).  Needs ``draws='key'``."""
+        if self.draws != "key":
+            raise ValueError("fresh drive draws need draws='key'; with draws='hnn-core' the "
+                             "objective's trials are hnn-core's, fixed by their seeds")
+        if self._compiled is None:
+            self._build()
+        gauss = np.asarray(self._gn.cell_gauss)[:, None] & \
+            (np.arange(self._z.shape[-1]) < self._gn.max_spikes)
+        return jnp.where(gauss, jax.random.normal(key, self._z.shape, self._z.dtype), self._z)
 
     def forward(self, u):
         """(trial average smoothed, unscaled (nAm); scale) at u, cached for

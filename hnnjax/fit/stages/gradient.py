@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..._checks import check_int, check_number, check_option
+from ..._checks import check_bool, check_int, check_number, check_option
 from ...progress import bar, busy
 from ..arguments import check_key, check_optimizer
 from .stage import Stage
@@ -38,14 +38,22 @@ class GradientDescent(Stage):
     mode is exact but blind to spikes that appear or vanish (the loss jumps
     there); the smoothed gradient sees them.
 
-    Records the loss at each step's start and at the last point; hands on the
-    best point seen."""
+    ``resample``: each step on fresh drive draws of the objective's trials
+    (``Objective.fresh_draws``, keys from ``key``): a stochastic gradient of
+    the expected loss, so the fit cannot tune itself to the noise of one set
+    of draws.  Autodiff gradient and ``draws='key'`` only.
+
+    Records the loss at each step's start (with ``resample``, on that step's
+    draws) and at the last point (on the objective's own draws).  Hands on the
+    best point seen, or with ``resample`` the last one (losses on different
+    draws do not rank points)."""
     n_steps: int = 50
     optimizer: optax.GradientTransformation | None = None
     gradient: str = "autodiff"
     smoothing: float = 0.1
     n_samples: int = 8
     key: jax.Array | None = None
+    resample: bool = False
 
     def __check_init__(self):
         check_int("GradientDescent.n_steps", self.n_steps, ge=1)
@@ -53,23 +61,30 @@ class GradientDescent(Stage):
         check_number("GradientDescent.smoothing", self.smoothing, gt=0)
         check_int("GradientDescent.n_samples", self.n_samples, ge=1)
         check_key(self.key)
+        check_bool("GradientDescent.resample", self.resample)
+        if self.resample and self.gradient != "autodiff":
+            raise ValueError("GradientDescent.resample needs gradient='autodiff' (the smoothed "
+                             "gradient compares losses, which must share their draws)")
 
     def _optimizer(self):
         return optax.adam(0.05) if self.optimizer is None else self.optimizer
 
     def check(self, objective):
         check_optimizer(self._optimizer(), len(objective.free))
+        if self.resample and objective.draws != "key":
+            raise ValueError("GradientDescent.resample needs fit_drives(draws='key'): with "
+                             "draws='hnn-core' the trials are fixed by hnn-core's seeds")
 
     def summary(self, objective):
-        return f"{self.n_steps} {self.gradient} gradient steps; " + super().summary(objective)
+        fresh = ", fresh draws each step" if self.resample else ""
+        return f"{self.n_steps} {self.gradient} gradient steps{fresh}; " + super().summary(objective)
 
     def _value_and_grad(self, objective, u, step):
+        key = jax.random.fold_in(jax.random.PRNGKey(0) if self.key is None else self.key, step)
         if self.gradient == "autodiff":
-            return objective.value_and_grad(u)
-        key = jax.random.PRNGKey(0) if self.key is None else self.key
+            return objective.value_and_grad(u, objective.fresh_draws(key) if self.resample else None)
         val, g = smoothed_value_and_grad(lambda b: jnp.asarray(objective.losses(b)),
-                                         jnp.asarray(u), jax.random.fold_in(key, step),
-                                         self.smoothing, self.n_samples)
+                                         jnp.asarray(u), key, self.smoothing, self.n_samples)
         return float(val), np.asarray(g)
 
     def _run(self, objective, u, progress):
@@ -92,6 +107,8 @@ class GradientDescent(Stage):
         if not np.isfinite(val):
             raise FloatingPointError(f"non-finite loss ({val}) after step {self.n_steps}")
         history.append(val)
+        if self.resample:
+            return u, val, history, {}
         if history[-1] > history[0]:
             warnings.warn(f"the loss rose over the {self.n_steps} gradient steps ({history[0]:.4g}"
                           f" -> {history[-1]:.4g}); the best point seen is returned.  Lower the "
