@@ -66,8 +66,8 @@ def test_a_forward_after_gradients_reuses_them_only_when_they_are_fast(monkeypat
 def test_resampled_gradient_steps_see_fresh_draws_and_hand_on_the_last_point(monkeypatch):
     """With resample, step k's gradient is on draws from fold_in(key, k) (the
     same each run), never the objective's own; the stage hands on the point
-    after its last step (not the best seen), its loss on the objective's
-    draws."""
+    after its last step (not the best seen); its first and last losses are on
+    the objective's draws."""
     obj = toy_objective(n_trials=2)
     seen, value_and_grad = [], obj.value_and_grad
     monkeypatch.setattr(obj, "value_and_grad",
@@ -78,9 +78,11 @@ def test_resampled_gradient_steps_see_fresh_draws_and_hand_on_the_last_point(mon
     for step, (u, z) in enumerate(seen):
         assert z.shape == own.shape and not np.array_equal(z, own)
         np.testing.assert_array_equal(z, obj.fresh_draws(jax.random.fold_in(KEY, step)))
-        assert res.history[step] == pytest.approx(value_and_grad(u, z)[0], rel=1e-12)
+        assert res.history[1 + step] == pytest.approx(value_and_grad(u, z)[0], rel=1e-12)
     assert len({np.asarray(z).tobytes() for _, z in seen}) == 3
+    assert res.history[0] == pytest.approx(obj.loss(obj.u0), rel=1e-9)  # the objective's draws
     assert res.history[-1] == res.loss == pytest.approx(obj.loss(res.u), rel=1e-9)
+    assert len(res.history) == 5
     opt = optax.adam(2.0)  # Adam replayed on the same draws ends where the stage did
     u = jnp.asarray(obj.u0)
     state = opt.init(u)

@@ -43,10 +43,11 @@ class GradientDescent(Stage):
     the expected loss, so the fit cannot tune itself to the noise of one set
     of draws.  Autodiff gradient and ``draws='key'`` only.
 
-    Records the loss at each step's start (with ``resample``, on that step's
-    draws) and at the last point (on the objective's own draws).  Hands on the
-    best point seen, or with ``resample`` the last one (losses on different
-    draws do not rank points)."""
+    Records the loss at each step's start and at the last point; hands on the
+    best point seen.  With ``resample``: the loss at the start on the
+    objective's own draws, each step's on its own draws, the last point's on
+    the objective's draws again (first and last compare); hands on the last
+    point (losses on different draws do not rank points)."""
     n_steps: int = 50
     optimizer: optax.GradientTransformation | None = None
     gradient: str = "autodiff"
@@ -90,6 +91,9 @@ class GradientDescent(Stage):
     def _run(self, objective, u, progress):
         opt, free = self._optimizer(), objective.free
         state, history, best = opt.init(jnp.asarray(u)), [], (np.inf, u)
+        if self.resample:
+            with busy("fit: loss at the start on the objective's draws", progress):
+                history.append(objective.loss(u))
         steps = bar(range(self.n_steps), desc="GradientDescent", unit="step", enabled=progress)
         for step in steps:
             val, g = self._value_and_grad(objective, u, step)
@@ -107,12 +111,11 @@ class GradientDescent(Stage):
         if not np.isfinite(val):
             raise FloatingPointError(f"non-finite loss ({val}) after step {self.n_steps}")
         history.append(val)
-        if self.resample:
-            return u, val, history, {}
         if history[-1] > history[0]:
+            kept = "the last point is returned" if self.resample else "the best point seen is returned"
             warnings.warn(f"the loss rose over the {self.n_steps} gradient steps ({history[0]:.4g}"
-                          f" -> {history[-1]:.4g}); the best point seen is returned.  Lower the "
-                          "optimizer's learning rate?", UserWarning, stacklevel=6)  # fit_drives' caller
-        if best[0] < val:  # hand on the best point seen, not the last
+                          f" -> {history[-1]:.4g}); {kept}.  Lower the optimizer's learning "
+                          "rate?", UserWarning, stacklevel=6)  # fit_drives' caller
+        if not self.resample and best[0] < val:  # hand on the best point seen, not the last
             val, u = best
         return u, val, history, {}
