@@ -58,10 +58,14 @@ def trial_draws(net, gn, n_trials, tstop, draws="key", key=None):
     width = max(zt.shape[1] for zt in zs)
     z = np.stack([np.pad(zt, ((0, 0), (0, width - zt.shape[1])), constant_values=model.PAD)
                   for zt in zs])
-    if draws == "key":
-        normals = jax.random.normal(key, z.shape)
-        z = np.where(gauss[:, None] & (np.arange(width) < gn.max_spikes), normals, z)
-    return jnp.asarray(z)
+    return evoked_normals(gn, z, key) if draws == "key" else jnp.asarray(z)
+
+
+def evoked_normals(gn, z, key):
+    """``z`` with its evoked drives' spike slots replaced by standard normals
+    from ``key``; the other drives' entries kept."""
+    evoked = np.asarray(gn.cell_gauss)[:, None] & (np.arange(z.shape[-1]) < gn.max_spikes)
+    return jnp.where(evoked, jax.random.normal(key, z.shape, jnp.asarray(z).dtype), z)
 
 
 def loss_function(kind):

@@ -15,7 +15,7 @@ from .._checks import check_bool, check_nonzero, check_option
 from ..grad import model
 from ..progress import say
 from .arguments import check_bounds, check_key, check_run, check_start, check_target
-from .forward import dipole_fn, hamming_smooth, loss_function, trial_draws
+from .forward import dipole_fn, evoked_normals, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
 
 
@@ -162,9 +162,7 @@ class Objective:
                              "objective's trials are hnn-core's, fixed by their seeds")
         if self._compiled is None:
             self._build()
-        gauss = np.asarray(self._gn.cell_gauss)[:, None] & \
-            (np.arange(self._z.shape[-1]) < self._gn.max_spikes)
-        return jnp.where(gauss, jax.random.normal(key, self._z.shape, self._z.dtype), self._z)
+        return evoked_normals(self._gn, self._z, key)
 
     def forward(self, u):
         """(trial average smoothed, unscaled (nAm); scale) at u, cached for
