@@ -151,12 +151,18 @@ def test_interrupt_exits_without_traceback_or_files(signum, status,
     within seconds, no traceback, the output folder untouched."""
     out_dir = tmp_path / 'run'
     # Ctrl-C as at a terminal: a shell's background job (pytest started with
-    # `&`) ignores SIGINT, and its children inherit that
-    proc = _hnnjax('somato', '--mesh-shape', '3', '3', '--n-trials', '1',
-                   '--fit-steps', '1', '--target', 'waveform', '--out-dir',
-                   str(out_dir), cwd=tmp_path,
-                   preexec_fn=lambda: signal.signal(signal.SIGINT,
-                                                    signal.SIG_DFL))
+    # `&`) ignores SIGINT and its children inherit that, while a handler
+    # (ours, for the moment of the start) is reset to the default in them
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = _hnnjax('somato', '--mesh-shape', '3', '3', '--n-trials', '1',
+                       '--fit-steps', '1', '--target', 'waveform',
+                       '--out-dir', str(out_dir), cwd=tmp_path)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     time.sleep(8)  # into the simulation or the fit (compiled JAX calls)
     assert proc.poll() is None, proc.communicate()
     sent = time.perf_counter()

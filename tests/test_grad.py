@@ -179,7 +179,7 @@ def test_fit_drives_fits_poisson_and_bursty_drives():
     with pytest.warns(UserWarning, match="the loss rose"):  # it starts at the optimum
         res = fit_drives(net, target, ["burst.tstart", "pois.weights_ampa.L5_pyramidal"],
                          n_trials=2, tstop=tstop, smooth_window=None, scale=1.0, n_steps=1,
-                         draws="hnn-core", progress=False)
+                         draws="hnn-core", progress=False, score_trials=0)
     assert res.loss_history[0] < 0.03 * rms
     assert res.values["burst.tstart"] == pytest.approx(12.0)  # the best point seen: the start
     assert res.net.external_drives["burst"]["dynamics"]["tstart"] == res.values["burst.tstart"]
@@ -242,7 +242,7 @@ def test_a_drive_switched_off_with_zero_weights_costs_nothing():
     assert "extpois.weights_ampa.L5_pyramidal" in names
     assert model.switched_off(off) == {n for n in names if n.startswith("extpois.")}
     target = (np.arange(0, 31.0), np.sin(np.arange(0, 31.0) / 9.0))
-    kw = dict(tstop=30.0, n_steps=1, progress=False)
+    kw = dict(tstop=30.0, n_steps=1, progress=False, score_trials=0)
     with pytest.raises(ValueError, match="'extpois.weights_ampa.L2_basket' is switched off"):
         fit_drives(off, target, ["extpois.weights_ampa.L2_basket"], **kw)
     with pytest.raises(ValueError, match="'extpois.\\*' matches no parameter that acts"):
@@ -314,7 +314,8 @@ def test_event_room_overflow_is_reported_and_grown_room_gives_the_same_results(m
                                atol=1e-9 * float(jnp.abs(dip_w).max()))
     # fit_drives (same draws) starting one doubling short of enough room
     target = (np.arange(0, 61.0), np.sin(np.arange(0, 61.0) / 9.0))
-    kw = dict(n_trials=1, tstop=tstop, n_steps=1, progress=False, key=jax.random.PRNGKey(1))
+    kw = dict(n_trials=1, tstop=tstop, n_steps=1, progress=False, key=jax.random.PRNGKey(1),
+              score_trials=0)
     ref = fit_drives(net, target, ["evprox1.mu"], **kw)
     build, grow, grown = model.build, model.grow, []
     monkeypatch.setattr(model, "build",
@@ -355,7 +356,7 @@ def test_parameter_recovery_reduced_network():
               "evdist1.weights_ampa.L2_pyramidal"]
     res = fit_drives(start, (times, np.asarray(d.mean(0))), params, n_trials=1, tstop=tstop,
                      smooth_window=None, scale=1.0, n_steps=110, key=key, progress=False,
-                     optimizer=optax.adam(0.1))
+                     optimizer=optax.adam(0.1), score_trials=0)
     # constant-rate Adam keeps moving near the optimum; fit_drives returns the best seen
     assert min(res.loss_history) < 0.2 * res.loss_history[0]
     assert abs(res.values["evprox1.mu"] - 15.0) < 1.0
@@ -380,7 +381,7 @@ def test_grid_stage_starts_the_fit_from_the_best_grid_point():
     grid = {"evdist1.mu": [24.0, 30.0, 36.0], "evprox1.mu": [9.0, 15.0]}
     res = fit_drives(start, (times, target), ["evprox1.mu", "evdist1.mu"], n_trials=1,
                      tstop=tstop, smooth_window=None, scale=1.0, n_steps=0, key=key,
-                     progress=False, grid=grid, grid_batch=4)
+                     progress=False, grid=grid, grid_batch=4, score_trials=0)
     # points in the order of params, the last name varying fastest
     np.testing.assert_array_equal(res.grid_points["evprox1.mu"], [9, 9, 9, 15, 15, 15])
     np.testing.assert_array_equal(res.grid_points["evdist1.mu"], [24, 30, 36] * 2)
@@ -420,7 +421,8 @@ def test_fit_with_smoothed_gradient_is_reproducible_and_descends():
     fn, gn, names, th0, times = dipole_fn(truth, tstop)
     target = np.asarray(fn(jnp.asarray(th0), model.draw_z(gn, jax.random.split(key, 1)[0])[None])[0].mean(0))
     kw = dict(n_trials=1, tstop=tstop, smooth_window=None, scale=1.0, n_steps=6, key=key,
-              progress=False, gradient="smoothed", n_samples=4, optimizer=optax.adam(0.1))
+              progress=False, gradient="smoothed", n_samples=4, optimizer=optax.adam(0.1),
+              score_trials=0)
     start = two_drive_net(mu_p=19.0, w_p=0.006)
     params = ["evprox1.mu", "evprox1.weights_ampa.L5_pyramidal"]
     res = fit_drives(start, (times, target), params, **kw)
@@ -461,7 +463,8 @@ def test_refinement_converges_where_the_dipole_is_smooth_in_the_parameters():
     params = ["evprox1.mu", "evdist1.mu", "evprox1.weights_ampa.L5_pyramidal",
               "evdist1.weights_ampa.L2_pyramidal"]
     res = fit_drives(start, (times, np.asarray(d.mean(0))), params, n_trials=1, tstop=tstop,
-                     smooth_window=None, scale=1.0, n_steps=0, key=key, progress=False, refine=8)
+                     smooth_window=None, scale=1.0, n_steps=0, key=key, progress=False, refine=8,
+                     score_trials=0)
     h = res.loss_history
     assert len(h) >= 6 and all(b < a for a, b in zip(h, h[1:])) and h[-1] < 1e-6 * h[0]
     assert res.values["evprox1.mu"] == pytest.approx(15.0, abs=0.01)
@@ -558,7 +561,7 @@ def test_hnn_core_draws_make_the_fit_see_the_trials_simulate_dipole_runs():
     target = (dpls[0].times, np.mean([d.data["agg"] for d in dpls], axis=0))
     rms = float(np.sqrt(np.mean(target[1] ** 2)))
     kw = dict(n_trials=n_trials, tstop=tstop, smooth_window=None, scale=1.0, n_steps=1,
-              progress=False)
+              progress=False, score_trials=0)
     fit_hc = fit_drives(net, target, ["evprox1.mu"], draws="hnn-core", **kw)
     fit_key = fit_drives(net, target, ["evprox1.mu"], key=jax.random.PRNGKey(5), **kw)
     assert fit_hc.loss_history[0] < 0.02 * rms

@@ -171,5 +171,6 @@ def _fit_gradient(opt, obj_fun_kwargs):
                      smooth_window=obj_fun_kwargs.get("smooth_window_len"), scale=scale,
                      loss="rmse" if opt.obj_fun_name == "dipole_rmse" else "corr",
                      n_steps=opt.max_iter, bounds={k: tuple(v) for k, v in opt.constraints.items()},
-                     draws="hnn-core", progress=obj_fun_kwargs.get("verbose", True))
+                     draws="hnn-core", progress=obj_fun_kwargs.get("verbose", True),
+                     score_trials=0)  # the Optimizer reports its objective only
     return [float(res.values[k]) for k in opt.constraints], res.loss_history, res.net
