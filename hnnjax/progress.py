@@ -5,7 +5,9 @@ Everything goes to stderr and stays quiet for short calls: a bar appears
 only once its loop has run ``DELAY_S`` seconds, and the compile line only
 for a compile that lasts longer than that. An open bar redraws itself every
 ``TICK_S`` so that its clock runs while one long compiled call (a batch of
-trials, a gradient) is under way.
+trials, a gradient) is under way; written to a file or a pipe (a log, not a
+terminal) it redraws every ``LOG_TICK_S`` instead, so a log holds a line
+every half minute, not one per second.
 """
 import sys
 import threading
@@ -16,6 +18,7 @@ from tqdm.auto import tqdm
 
 DELAY_S = 2.0
 TICK_S = 1.0
+LOG_TICK_S = 30.0
 # JAX records this event when XLA starts compiling and when it has finished
 BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
@@ -28,14 +31,15 @@ def say(message):
 class _LiveBar(tqdm):
     """A tqdm bar redrawn every ``TICK_S`` from a thread of its own."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, tick_s, **kwargs):
         super().__init__(*args, **kwargs)
+        self._tick_s = tick_s
         self._closed = threading.Event()
         if not self.disable:
             threading.Thread(target=self._tick, daemon=True).start()
 
     def _tick(self):
-        while not self._closed.wait(TICK_S):
+        while not self._closed.wait(self._tick_s):
             if time.time() - self.start_t >= DELAY_S:
                 self.refresh()
 
@@ -46,10 +50,14 @@ class _LiveBar(tqdm):
 
 def bar(iterable=None, *, total=None, desc, unit, enabled=True):
     """A bar over ``iterable`` (or ``total`` units, advanced with
-    ``update``), shown after ``DELAY_S`` seconds, if ``enabled``."""
+    ``update``), shown after ``DELAY_S`` seconds, if ``enabled``; redrawn
+    every ``TICK_S`` at a terminal, every ``LOG_TICK_S`` into a log."""
+    at_terminal = getattr(sys.stderr, 'isatty', lambda: False)()
+    tick_s = TICK_S if at_terminal else LOG_TICK_S
     return _LiveBar(iterable, total=total, desc=desc, unit=unit,
                     delay=DELAY_S, disable=not enabled, file=sys.stderr,
-                    dynamic_ncols=True)
+                    dynamic_ncols=True, tick_s=tick_s,
+                    mininterval=0.1 if at_terminal else LOG_TICK_S)
 
 
 @contextmanager

@@ -1,4 +1,6 @@
 """Progress: quiet for short calls, a compile line for long compiles."""
+import io
+import sys
 import time
 
 import jax.monitoring
@@ -13,6 +15,29 @@ def test_short_loops_are_quiet(capsys):
     with progress.busy('one run'):
         pass
     assert capsys.readouterr().err == ''
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize('stream, most', [(_Terminal, None), (io.StringIO, 2)])
+def test_a_bar_redraws_each_tick_at_a_terminal_and_rarely_into_a_log(
+        stream, most, monkeypatch):
+    """A long call's clock runs at a terminal; a log gets a line per
+    LOG_TICK_S (here longer than the call), not one per TICK_S."""
+    monkeypatch.setattr(progress, 'DELAY_S', 0.0)
+    monkeypatch.setattr(progress, 'TICK_S', 0.02)
+    monkeypatch.setattr(progress, 'LOG_TICK_S', 5.0)
+    monkeypatch.setattr(sys, 'stderr', stream())
+    with progress.busy('one run'):
+        time.sleep(0.5)
+    draws = sys.stderr.getvalue().count('one run')
+    if most is None:
+        assert draws >= 8
+    else:
+        assert 1 <= draws <= most
 
 
 @pytest.mark.parametrize('compile_s, said', [(0.0, False), (0.3, True)])
