@@ -29,7 +29,7 @@ def say(message):
 
 
 class _LiveBar(tqdm):
-    """A tqdm bar redrawn every ``TICK_S`` from a thread of its own."""
+    """A tqdm bar redrawn every ``tick_s`` from a thread of its own."""
 
     def __init__(self, *args, tick_s, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,8 +56,7 @@ def bar(iterable=None, *, total=None, desc, unit, enabled=True):
     tick_s = TICK_S if at_terminal else LOG_TICK_S
     return _LiveBar(iterable, total=total, desc=desc, unit=unit,
                     delay=DELAY_S, disable=not enabled, file=sys.stderr,
-                    dynamic_ncols=True, tick_s=tick_s,
-                    mininterval=0.1 if at_terminal else LOG_TICK_S)
+                    dynamic_ncols=True, tick_s=tick_s, mininterval=tick_s)
 
 
 @contextmanager
