@@ -10,8 +10,8 @@ import pytest
 
 import hnnjax as hnn
 from hnnjax.grad import model
-from hnnjax.fit import (dipole_fn, expand_names, fit_drives, hamming_smooth, sensitivity,
-                        set_drive_parameter, trial_draws)
+from hnnjax.fit import (Objective, dipole_fn, expand_names, fit_drives, hamming_smooth,
+                        sensitivity, set_drive_parameter, trial_draws)
 from hnnjax.fit.arguments import check_run
 from hnnjax.fit.least_squares import levenberg_marquardt_step
 from hnnjax.fit.stages import smoothed_value_and_grad
@@ -297,33 +297,34 @@ def _erp_net():
 
 def test_event_room_overflow_is_reported_and_grown_room_gives_the_same_results(monkeypatch):
     """Room for one chunk of local connections per step is too little for a
-    spiking network: run() says so, grown room reproduces the default, and
-    fit_drives grows the room by itself."""
+    spiking network: run() says so, grown room reproduces the default, and the
+    fit's objective (which every stage of fit_drives calls) grows the room by
+    itself."""
     net, tstop = _erp_net(), 60.0
-    tight, names, th0, n_steps = model.build(net, tstop, capacity=1)
-    wide = model.build(net, tstop)[0]
+    wide, names, th0, n_steps = model.build(net, tstop)
     z = model.draw_z(wide, jax.random.split(jax.random.PRNGKey(1), 1)[0])  # fit_drives' draw
     run = jax.jit(lambda gn, th: model.run(gn, th, z, n_steps, 0.025))
     dip_w, count_w, over_w = run(wide, jnp.asarray(th0))
     assert not bool(over_w) and int(count_w.sum()) > 20
+    assert bool(run(model.build(net, tstop, capacity=1)[0], jnp.asarray(th0))[2])
+    tight = model.build(net, tstop, capacity=16)[0]  # one doubling short (each room compiles)
     assert bool(run(tight, jnp.asarray(th0))[2])
-    while bool(run(tight, jnp.asarray(th0))[2]):
-        tight = model.grow(tight)
-    assert tight.capacity < wide.capacity
-    np.testing.assert_allclose(run(tight, jnp.asarray(th0))[0], dip_w, rtol=0,
-                               atol=1e-9 * float(jnp.abs(dip_w).max()))
-    # fit_drives (same draws) starting one doubling short of enough room
+    tight = model.grow(tight)
+    assert tight.capacity == 32 < wide.capacity
+    dip_t, _, over_t = run(tight, jnp.asarray(th0))
+    assert not bool(over_t)
+    np.testing.assert_allclose(dip_t, dip_w, rtol=0, atol=1e-9 * float(jnp.abs(dip_w).max()))
+    # the objective (same draws) starting one doubling short of enough room
     target = (np.arange(0, 61.0), np.sin(np.arange(0, 61.0) / 9.0))
-    kw = dict(n_trials=1, tstop=tstop, n_steps=1, progress=False, key=jax.random.PRNGKey(1),
-              score_trials=0)
-    ref = fit_drives(net, target, ["evprox1.mu"], **kw)
+    kw = dict(n_trials=1, tstop=tstop, progress=False, key=jax.random.PRNGKey(1))
+    ref = Objective(net, target, ["evprox1.mu"], **kw)
+    ref_loss = ref.loss(ref.u0)  # built and compiled now, with the default room
     build, grow, grown = model.build, model.grow, []
-    monkeypatch.setattr(model, "build",
-                        lambda *a, **k: build(*a, **{**k, "capacity": tight.capacity // 2}))
+    monkeypatch.setattr(model, "build", lambda *a, **k: build(*a, **{**k, "capacity": 16}))
     monkeypatch.setattr(model, "grow", lambda gn: grown.append(gn.capacity) or grow(gn))
-    res = fit_drives(net, target, ["evprox1.mu"], **kw)
-    assert grown == [tight.capacity // 2]
-    np.testing.assert_allclose(res.loss_history, ref.loss_history, rtol=1e-9)
+    obj = Objective(net, target, ["evprox1.mu"], **kw)
+    assert obj.loss(obj.u0) == pytest.approx(ref_loss, rel=1e-9)
+    assert grown == [16]
 
 
 def test_too_few_spike_slots_is_reported_and_grown_slots_give_the_same_results():
@@ -560,11 +561,10 @@ def test_hnn_core_draws_make_the_fit_see_the_trials_simulate_dipole_runs():
     dpls = hnn.simulate_dipole(net, tstop=tstop, n_trials=n_trials)
     target = (dpls[0].times, np.mean([d.data["agg"] for d in dpls], axis=0))
     rms = float(np.sqrt(np.mean(target[1] ** 2)))
-    kw = dict(n_trials=n_trials, tstop=tstop, smooth_window=None, scale=1.0, n_steps=1,
-              progress=False, score_trials=0)
-    fit_hc = fit_drives(net, target, ["evprox1.mu"], draws="hnn-core", **kw)
-    fit_key = fit_drives(net, target, ["evprox1.mu"], key=jax.random.PRNGKey(5), **kw)
-    assert fit_hc.loss_history[0] < 0.02 * rms
-    assert fit_key.loss_history[0] > 0.1 * rms
+    kw = dict(n_trials=n_trials, tstop=tstop, smooth_window=None, scale=1.0, progress=False)
+    hc = Objective(net, target, ["evprox1.mu"], draws="hnn-core", **kw)
+    by_key = Objective(net, target, ["evprox1.mu"], key=jax.random.PRNGKey(5), **kw)
+    assert hc.loss(hc.u0) < 0.02 * rms
+    assert by_key.loss(by_key.u0) > 0.1 * rms
     with pytest.raises(ValueError, match="draws"):
-        fit_drives(net, target, ["evprox1.mu"], draws="numpy", **kw)
+        fit_drives(net, target, ["evprox1.mu"], draws="numpy", n_steps=1, **kw)
