@@ -22,16 +22,21 @@ fit in the middle (``hnnjax somato`` runs the same):
    hnn-core's first 4 trials (hnnjax/workflows/somato_fit.py says why).
 4. Both networks simulated on further faithful trials the fit never saw
    (``--n-trials``, 2); the RMSE (nAm) of each against the target over the
-   fit window there, and on the fit's own trials in brackets.
+   fit window there, and on the fit's own trials in brackets; and the trial
+   noise of that mean (how far it scatters about the network's expected
+   dipole, from the spread of all its trials).
 5. ``hnnjax_out/somato/`` (``--out-dir``): somato.png -- drive spikes;
    target, seed and fitted dipoles on one nAm axis; output spikes -- and
    target_dpl.txt, seed_dpl.txt, fitted_dpl.txt, fitted_drives.txt, each
    with a header saying what it holds.
 
-About 5 minutes on a 2-core CPU without the dataset (4 min 43 s measured on
-2026-12-02): RMSE over 0-170 ms on 2 fresh trials 5.21 nAm for HNN's hand
-fit, 5.76 nAm fitted (6.11 -> 5.32 on the fit's 4 trials). Ctrl-C stops it
-at once (exit status 130) and leaves the output folder as it was.
+About 6 minutes on a 2-core CPU without the dataset (5 min 49 s measured on
+2026-12-03): RMSE over 0-170 ms on 2 fresh trials 5.21 nAm for HNN's hand
+fit, 5.76 nAm fitted (6.11 -> 5.32 on the fit's 4 trials), where a mean of
+2 trials scatters 4.8 and 5.0 nAm RMS about its network's expected dipole
+(printed, from the trials' spread): two fresh trials do not tell them
+apart. Ctrl-C stops it at once (exit status 130) and leaves the output
+folder as it was.
 
 hnnjax never downloads data. To use MNE's somato recording, copy the
 ``MNE-somato-data`` folder (``mne.datasets.somato.data_path()`` on a machine

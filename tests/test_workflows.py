@@ -340,8 +340,27 @@ def test_run_somato_reduced(tmp_path, capsys):
         assert run.rmse_nam == pytest.approx(wsom.target_rmse(
             res.target, run.average, 70.0)[0])
     assert len(res.fit.loss_history) == 2
+    # the trial noise: the spread of the fit's trial and the fresh one
+    for run in (res.seed, res.fitted):
+        values = np.stack([np.interp(res.target.times[res.target.times <= 70.0], d.times,
+                                     d.data['agg']) for d in run.dpls]) * run.scale
+        assert run.noise_nam == pytest.approx(np.sqrt(np.mean((values[0] - values[1]) ** 2) / 2))
+        assert run.noise_nam > 0
+    assert f'trial noise: a mean of 1 trial scatters {res.seed.noise_nam:#.2g} (seed)' in printed
+    assert 'trial noise of the mean of the 1 fresh trial (its RMS' in header
     types = set(res.fitted.cell_response.spike_types[0])
     assert {'evprox1', 'evprox2', 'evdist1', 'evdist2'} <= types
+
+
+def test_trial_noise_is_the_scatter_of_a_mean_of_trials():
+    """Trials at 0 and 2 nAm, x3: variance 18 nAm^2; a mean of 2 scatters
+    3 nAm RMS about the expected dipole; one trial has no spread."""
+    times = np.arange(0.0, 11.0)
+    target = Dipole(times, np.zeros_like(times))
+    dpls = [Dipole(times, np.full_like(times, level)) for level in (0.0, 2.0)]
+    assert wsom.trial_noise(target, dpls, 3.0, 2) == pytest.approx(3.0)
+    assert wsom.trial_noise(target, dpls, 3.0, 1) == pytest.approx(np.sqrt(18.0))
+    assert np.isnan(wsom.trial_noise(target, dpls[:1], 3.0, 1))
 
 
 def test_run_simulation_reduced(tmp_path, capsys):

@@ -214,6 +214,18 @@ def target_rmse(target, dpl, tmax_ms=np.inf):
         target_nam.size
 
 
+def trial_noise(target, dpls, scale, n_mean, tmax_ms=np.inf):
+    """How far a mean of ``n_mean`` trials scatters from the network's
+    expected dipole (nAm RMS over the target's samples up to ``tmax_ms``):
+    sqrt(mean over samples of the trials' variance / n_mean), from the
+    spread of ``dpls`` (smoothed, unscaled) scaled by ``scale``.  Two RMSEs
+    that differ by less than this are not told apart by ``n_mean`` trials."""
+    if len(dpls) < 2:
+        return float('nan')
+    per_trial = np.stack([_common_grid(target, d, tmax_ms)[1] for d in dpls]) * scale
+    return float(np.sqrt(per_trial.var(axis=0, ddof=1).mean() / n_mean))
+
+
 @dataclass
 class SomatoRun:
     """One network's faithful simulation in the somato workflow: trials
@@ -225,6 +237,7 @@ class SomatoRun:
     scale: float
     rmse_nam: float  # of ``average``: trials the fit never saw
     rmse_fit_trials_nam: float  # of the mean of the trials the fit used
+    noise_nam: float  # scatter of ``average`` from the expected dipole (trial_noise)
     n_samples: int  # target samples the RMSE is taken over
     sim_time_s: float
 
@@ -259,8 +272,17 @@ def _simulate_run(net, target, scale, window_ms, n_fit_trials, *, n_trials, tsto
     average.scale(scale)
     rmse, n_samples = target_rmse(target, average, window_ms)
     seen = average_dipoles(dpls[:n_fit_trials]).scale(scale)
+    noise = trial_noise(target, dpls, scale, n_trials, window_ms)
     return SomatoRun(dpls, average, net.cell_response, scale, rmse,
-                     target_rmse(target, seen, window_ms)[0], n_samples, sim_s)
+                     target_rmse(target, seen, window_ms)[0], noise, n_samples, sim_s)
+
+
+def _noise_words(seed, fitted, n_trials):
+    """The trial noise of both runs' fresh means, said for a reader."""
+    return (f"a mean of {n_trials} trial{'s' * (n_trials > 1)} scatters "
+            f"{seed.noise_nam:#.2g} (seed) and {fitted.noise_nam:#.2g} (fitted) nAm RMS about "
+            f"its network's expected dipole (from the trials' spread); RMSEs that "
+            f"differ by less are within trial noise")
 
 
 def _legend(kind, run, n_trials, n_fit_trials, scale_rule):
@@ -293,7 +315,10 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
             f'RMSE against the target over the fit window (0-'
             f'{plan.window_ms:g} ms): {run.rmse_nam:.6g} nAm, '
             f'{run.n_samples} target samples; on the mean of the fit\'s '
-            f'{plan.n_trials} trials: {run.rmse_fit_trials_nam:.6g} nAm')
+            f'{plan.n_trials} trials: {run.rmse_fit_trials_nam:.6g} nAm',
+            f"trial noise of the mean of the {n_trials} fresh trial{'s' * (n_trials > 1)} "
+            f"(its RMS scatter about the expected dipole, from the spread of all "
+            f"{plan.n_trials + n_trials} trials): {run.noise_nam:.3g} nAm")
     rows = [f'{name}\t{result.seed_values[name]!r}\t{value!r}'
             for name, value in result.fit.values.items()]
     losses = ', '.join(f'{loss:.6g}' for loss in result.fit.loss_history)
@@ -315,7 +340,8 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
        (:func:`somato_scale`);
     2. the seed (:func:`seed_for`): ``n_trials`` faithful trials, each
        smoothed (``smooth_ms``; the hand fit's 30 ms for the ERP), their
-       mean scaled and scored (RMSE against the target, nAm);
+       mean scaled and scored (RMSE against the target, nAm), with its
+       trial noise (:func:`trial_noise`);
     3. ``fit_steps`` (default: the plan's) steps fitting some of its drives
        to the target over the fit window (:mod:`.somato_fit`); the scale
        and the RMSE of both networks are taken over that window too;
@@ -386,7 +412,8 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
             note=f"target: {target_dpl.info['name']}: "
                  f"{target_dpl.info['reason']}\nscale: {scale_why}\nfit: "
                  f"{plan.describe(steps)}; curves and scores: faithful trials with "
-                 f"hnn-core's seeds the fit never saw (in brackets: on the fit's {n_fit})")
+                 f"hnn-core's seeds the fit never saw (in brackets: on the fit's {n_fit})"
+                 f"\ntrial noise: {_noise_words(seed, fitted, n_trials)}")
         result.files = _write_outputs(stage, result, fig, n_trials=n_trials,
                                       smooth_ms=smooth_ms, dtype=dtype,
                                       scale_why=scale_why, plan=plan, steps=steps)
@@ -400,6 +427,7 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
         f"fresh trials seed {seed.rmse_nam:.3g} nAm, fitted {fitted.rmse_nam:.3g} nAm; on "
         f"the fit's {n_fit} seed {seed.rmse_fit_trials_nam:.3g}, fitted "
         f"{fitted.rmse_fit_trials_nam:.3g}")
+    log(f"trial noise: {_noise_words(seed, fitted, n_trials)}")
     log(f"files in {out_dir.resolve()}/: {', '.join(result.files)}")
     log(f"total run time: {result.total_time_s:.1f} s")
     return result
