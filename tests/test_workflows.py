@@ -1,4 +1,6 @@
 """Workflows: target selection, RMSE, figures, reduced end-to-end runs."""
+from types import SimpleNamespace
+
 import matplotlib
 
 matplotlib.use('Agg')
@@ -361,6 +363,16 @@ def test_trial_noise_is_the_scatter_of_a_mean_of_trials():
     assert wsom.trial_noise(target, dpls, 3.0, 2) == pytest.approx(3.0)
     assert wsom.trial_noise(target, dpls, 3.0, 1) == pytest.approx(np.sqrt(18.0))
     assert np.isnan(wsom.trial_noise(target, dpls[:1], 3.0, 1))
+
+
+def test_noise_words_say_when_scores_are_mostly_noise():
+    def run(noise, rmse):
+        return SimpleNamespace(noise_nam=noise, rmse_nam=rmse)
+    noisy = wsom._noise_words(run(4.8, 5.21), run(5.0, 5.76), 2)
+    assert noisy.startswith('a mean of 2 trials scatters 4.8 (seed) and 5.0 (fitted) nAm RMS')
+    assert 'mostly that scatter' in noisy
+    quiet = wsom._noise_words(run(0.41, 35.7), run(0.41, 35.7), 1)
+    assert quiet.startswith('a mean of 1 trial scatters 0.41') and 'mostly' not in quiet
 
 
 def test_run_simulation_reduced(tmp_path, capsys):

@@ -278,11 +278,16 @@ def _simulate_run(net, target, scale, window_ms, n_fit_trials, *, n_trials, tsto
 
 
 def _noise_words(seed, fitted, n_trials):
-    """The trial noise of both runs' fresh means, said for a reader."""
-    return (f"a mean of {n_trials} trial{'s' * (n_trials > 1)} scatters "
-            f"{seed.noise_nam:#.2g} (seed) and {fitted.noise_nam:#.2g} (fitted) nAm RMS about "
-            f"its network's expected dipole (from the trials' spread); RMSEs that "
-            f"differ by less are within trial noise")
+    """The trial noise of both runs' fresh means, said for a reader; when it
+    makes up half or more of a run's squared RMSE, that the scores are
+    mostly noise."""
+    words = (f"a mean of {n_trials} trial{'s' * (n_trials > 1)} scatters "
+             f"{seed.noise_nam:#.2g} (seed) and {fitted.noise_nam:#.2g} (fitted) nAm RMS "
+             f"about its network's expected dipole (from the trials' spread)")
+    if any(run.noise_nam ** 2 >= 0.5 * run.rmse_nam ** 2 for run in (seed, fitted)):
+        words += ("; RMSEs of so few trials are mostly that scatter: more trials "
+                  "(n_trials) tell the networks apart")
+    return words
 
 
 def _legend(kind, run, n_trials, n_fit_trials, scale_rule):
