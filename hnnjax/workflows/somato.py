@@ -218,8 +218,9 @@ def trial_noise(target, dpls, scale, n_mean, tmax_ms=np.inf):
     """How far a mean of ``n_mean`` trials scatters from the network's
     expected dipole (nAm RMS over the target's samples up to ``tmax_ms``):
     sqrt(mean over samples of the trials' variance / n_mean), from the
-    spread of ``dpls`` (smoothed, unscaled) scaled by ``scale``.  Two RMSEs
-    that differ by less than this are not told apart by ``n_mean`` trials."""
+    spread of ``dpls`` (smoothed, unscaled) scaled by ``scale``.  The mean's
+    squared RMSE against a target is about the network's own squared error
+    plus this squared; NaN from fewer than two trials."""
     if len(dpls) < 2:
         return float('nan')
     per_trial = np.stack([_common_grid(target, d, tmax_ms)[1] for d in dpls]) * scale
@@ -285,8 +286,8 @@ def _noise_words(seed, fitted, n_trials):
              f"{seed.noise_nam:#.2g} (seed) and {fitted.noise_nam:#.2g} (fitted) nAm RMS "
              f"about its network's expected dipole (from the trials' spread)")
     if any(run.noise_nam ** 2 >= 0.5 * run.rmse_nam ** 2 for run in (seed, fitted)):
-        words += ("; RMSEs of so few trials are mostly that scatter: more trials "
-                  "(n_trials) tell the networks apart")
+        words += ("; RMSEs of so few trials are mostly that scatter: more fresh trials "
+                  "(--n-trials) tell the networks apart")
     return words
 
 
