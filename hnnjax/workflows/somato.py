@@ -407,6 +407,7 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
         log(f"      {fitted.sim_time_s:.1f} s; RMSE {fitted.rmse_nam:.3g} nAm "
             f"({fitted.rmse_fit_trials_nam:.3g} on the fit's trials)")
         log("[4/4] figure and files")
+        noise_words = _noise_words(seed, fitted, n_trials)
         result = SomatoResult(target_dpl, seed, fitted, fit, seed_vals,
                               out_dir, [], 0.0)
         fig = plot_somato_figure(
@@ -419,7 +420,7 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
                  f"{target_dpl.info['reason']}\nscale: {scale_why}\nfit: "
                  f"{plan.describe(steps)}; curves and scores: faithful trials with "
                  f"hnn-core's seeds the fit never saw (in brackets: on the fit's {n_fit})"
-                 f"\ntrial noise: {_noise_words(seed, fitted, n_trials)}")
+                 f"\ntrial noise: {noise_words}")
         result.files = _write_outputs(stage, result, fig, n_trials=n_trials,
                                       smooth_ms=smooth_ms, dtype=dtype,
                                       scale_why=scale_why, plan=plan, steps=steps)
@@ -433,7 +434,7 @@ def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
         f"fresh trials seed {seed.rmse_nam:.3g} nAm, fitted {fitted.rmse_nam:.3g} nAm; on "
         f"the fit's {n_fit} seed {seed.rmse_fit_trials_nam:.3g}, fitted "
         f"{fitted.rmse_fit_trials_nam:.3g}")
-    log(f"trial noise: {_noise_words(seed, fitted, n_trials)}")
+    log(f"trial noise: {noise_words}")
     log(f"files in {out_dir.resolve()}/: {', '.join(result.files)}")
     log(f"total run time: {result.total_time_s:.1f} s")
     return result
