@@ -248,7 +248,8 @@ def test_fit_warns_when_the_loss_rose(net, monkeypatch):
     monkeypatch.setattr(objective, "dipole_fn", toy_dipole_fn)
     monkeypatch.setattr(objective, "trial_draws", lambda *args: jnp.zeros((1, 1)))
     target = (times, 20 * np.sin(times / 5))
-    with pytest.warns(UserWarning, match="the loss rose over the 1 gradient steps"):
+    with pytest.warns(UserWarning, match=r"the loss rose over the 1 gradient steps .*"
+                      r"the best point seen \([0-9.e+-]+, the start\) is returned"):
         fit = fit_drives(net, target, ["evprox1.mu"], **FIT, scale=1.0, smooth_window=None,
                          optimizer=optax.sgd(1e4), score_trials=0)  # no faithful model here
     assert fit.values["evprox1.mu"] == pytest.approx(15.0)  # the start: the best point seen

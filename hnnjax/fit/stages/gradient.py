@@ -90,7 +90,7 @@ class GradientDescent(Stage):
 
     def _run(self, objective, u, progress):
         opt, free = self._optimizer(), objective.free
-        state, history, best = opt.init(jnp.asarray(u)), [], (np.inf, u)
+        state, history, best = opt.init(jnp.asarray(u)), [], (np.inf, u, 0)
         if self.resample:
             with busy("fit: loss at the start on the objective's draws", progress):
                 history.append(objective.loss(u))
@@ -102,7 +102,7 @@ class GradientDescent(Stage):
                 raise FloatingPointError(f"non-finite loss ({val}) or gradient at step {step}"
                                          f" for parameters {bad or free}")
             history.append(val)
-            best = min(best, (val, u), key=lambda b: b[0])
+            best = min(best, (val, u, step), key=lambda b: b[0])
             steps.set_postfix(loss=f"{val:.4g}")
             updates, state = opt.update(jnp.asarray(g), state, jnp.asarray(u))
             u = np.asarray(optax.apply_updates(jnp.asarray(u), updates))
@@ -112,10 +112,12 @@ class GradientDescent(Stage):
             raise FloatingPointError(f"non-finite loss ({val}) after step {self.n_steps}")
         history.append(val)
         if history[-1] > history[0]:
-            kept = "the last point is returned" if self.resample else "the best point seen is returned"
-            warnings.warn(f"the loss rose over the {self.n_steps} gradient steps ({history[0]:.4g}"
-                          f" -> {history[-1]:.4g}); {kept}.  Lower the optimizer's learning "
+            kept = ("the last point is returned" if self.resample else
+                    f"the best point seen ({best[0]:.6g}, "
+                    f"{'the start' if best[2] == 0 else f'after {best[2]} steps'}) is returned")
+            warnings.warn(f"the loss rose over the {self.n_steps} gradient steps ({history[0]:.6g}"
+                          f" -> {history[-1]:.6g}); {kept}.  Lower the optimizer's learning "
                           "rate?", UserWarning, stacklevel=6)  # fit_drives' caller
         if not self.resample and best[0] < val:  # hand on the best point seen, not the last
-            val, u = best
+            val, u, _ = best
         return u, val, history, {}
