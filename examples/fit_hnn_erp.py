@@ -88,6 +88,22 @@ def build(start, params):
     return net if start == "hand" else add_erp_drives_to_jones_model(net)
 
 
+def resume_from(net, path, args, ap):
+    """Set the fitted values of an earlier run of this script on ``net``."""
+    from hnnjax.fit import set_drive_parameter
+    try:
+        with open(path) as f:
+            fit = json.load(f)
+        values = fit["values"]
+    except (OSError, ValueError, KeyError) as err:
+        ap.error(f"--resume {path}: not a JSON this script wrote ({err})")
+    if (fit.get("data"), fit.get("start")) != (args.data, args.start):
+        ap.error(f"--resume {path}: a fit of --data {fit.get('data')} --start {fit.get('start')}, "
+                 f"not of --data {args.data} --start {args.start}")
+    for name, value in values.items():
+        set_drive_parameter(net, name, value)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", choices=tuple(DATA), default="yes",
@@ -106,6 +122,9 @@ def main(argv=None):
                     help="each Adam step on fresh drive draws (stochastic gradient of the "
                          "expected loss) instead of the same --n-trials draws throughout")
     ap.add_argument("--refine", type=int, default=3, help="Levenberg-Marquardt steps")
+    ap.add_argument("--resume", default=None, metavar="FIT_JSON",
+                    help="start from the fitted values in a JSON this script wrote (same --data and "
+                         "--start; the parameter box stays the one around the file's drives)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("hnnjax_out", "fit_hnn_erp"),
                     help="output folder (default ./hnnjax_out/fit_hnn_erp)")
@@ -123,6 +142,9 @@ def main(argv=None):
     settings = settings_from_params(p)
     net = build(args.start, p)
     names = pyramidal_params(net)
+    box = bounds_around(net, names, settings["tstop"])
+    if args.resume:
+        resume_from(net, args.resume, args, ap)
     key = jax.random.PRNGKey(args.seed)
     stages = []
     if args.generations:
@@ -134,12 +156,13 @@ def main(argv=None):
     if args.refine:
         stages.append(LevenbergMarquardt(max_steps=args.refine))
     res = fit_drives(net, target_name, names, n_trials=args.n_trials, **settings, draws="key", key=key,
-                     bounds=bounds_around(net, names, settings["tstop"]), stages=stages)
+                     bounds=box, stages=stages)
     tgt = read_waveform(target_name)
     kw = dict(tstop=settings["tstop"], dt=settings["dt"], smooth_window=settings["smooth_window"],
               scale=settings["scale"], progress=True)
     hand = faithful_score(build("hand", p), (tgt.times, tgt.data["agg"]), **kw)
-    start = hand if args.start == "hand" else faithful_score(net, (tgt.times, tgt.data["agg"]), **kw)
+    start = hand if args.start == "hand" and not args.resume else \
+        faithful_score(net, (tgt.times, tgt.data["agg"]), **kw)
     out = dict(data=args.data, target=target_name, start=args.start, args=vars(args), params=names, wall_s=res.wall_s,
                objective_start=res.loss_history[0], objective=res.loss,
                faithful_rmse=res.score.rmse, start_faithful_rmse=start.rmse,
@@ -147,7 +170,8 @@ def main(argv=None):
                stages=[dict(stage=r.stage, history=r.history, n_simulations=r.n_simulations,
                             wall_s=r.wall_s) for r in res.stages], values=res.values)
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"fit_{args.data}_{args.start}{'_resample' * args.resample}.json")
+    path = os.path.join(args.out, f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
+                                  f"{'_resumed' * bool(args.resume)}.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"{res}\nobjective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "
