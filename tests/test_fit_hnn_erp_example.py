@@ -1,0 +1,65 @@
+"""examples/fit_hnn_erp.py --resume: the fit starts from the values an earlier
+run wrote, in the box around the parameter file's drives, and a JSON of
+another fit is refused before anything compiles."""
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+import hnnjax.fit
+from hnnjax.grad.model import drive_parameters
+
+EXAMPLE = pathlib.Path(__file__).parents[1] / "examples" / "fit_hnn_erp.py"
+
+
+class Stop(Exception):
+    """Raised in place of the fit."""
+
+
+def example():
+    spec = importlib.util.spec_from_file_location("fit_hnn_erp", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fit_json(tmp_path, **fields):
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(fields))
+    return str(path)
+
+
+def test_resume_starts_from_the_fitted_values_in_the_files_box(tmp_path, monkeypatch):
+    seen = {}
+
+    def fit_drives(net, target, names, **kwargs):
+        seen.update(net=net, names=names, bounds=kwargs["bounds"])
+        raise Stop
+
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
+    ex = example()
+    with pytest.raises(Stop):
+        ex.main(["--n-steps", "1", "--refine", "0"])
+    hand_bounds = seen["bounds"]
+    values = {"evprox1.mu": 30.0, "evdist1.weights_ampa.L5_pyramidal": 0.2}
+    with pytest.raises(Stop):
+        ex.main(["--n-steps", "1", "--refine", "0",
+                 "--resume", fit_json(tmp_path, data="yes", start="hand", values=values)])
+    names, theta = drive_parameters(seen["net"])
+    for name, value in values.items():
+        assert float(theta[names.index(name)]) == value
+    assert seen["bounds"] == hand_bounds
+    assert hand_bounds["evprox1.mu"] == pytest.approx((26.61 - 20.0, 26.61 + 20.0))
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(data="supra", start="hand", values={}), "a fit of --data supra --start hand, not of --data yes"),
+    (dict(data="yes", start="hand"), "not a JSON this script wrote"),
+])
+def test_resume_refuses_another_fits_json(tmp_path, monkeypatch, capsys, fields, message):
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
+    with pytest.raises(SystemExit) as exit_:
+        example().main(["--resume", fit_json(tmp_path, **fields)])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
