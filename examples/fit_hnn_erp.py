@@ -33,12 +33,15 @@ Honest score: the fitted network re-simulated with the NEURON-faithful
 saw -- smoothed and scaled the same way; the start and the file's own drives
 are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_<data>_<start>.json``.
+``<out>/fit_<data>_<start>[_resample][_resumed].json``.
 
 The runs in ``benchmarks/README.md`` (2-core CPU)::
 
     OPENBLAS_NUM_THREADS=1 python examples/fit_hnn_erp.py --data yes --start hand \
         --n-trials 8 --n-steps 12 --lr 0.05 --refine 0
+    OPENBLAS_NUM_THREADS=1 python examples/fit_hnn_erp.py --data yes --start hand \
+        --n-trials 8 --n-steps 16 --lr 0.02 --refine 0 \
+        --resume hnnjax_out/fit_hnn_erp/fit_yes_hand.json  # a --lr 0.02 run's JSON
     OPENBLAS_NUM_THREADS=1 python examples/fit_hnn_erp.py --data yes --start canonical \
         --n-trials 1 --generations 6 --n-steps 6 --refine 1
     OPENBLAS_NUM_THREADS=1 python examples/fit_hnn_erp.py --data supra --start hand \
