@@ -112,9 +112,9 @@ class GradientDescent(Stage):
             raise FloatingPointError(f"non-finite loss ({val}) after step {self.n_steps}")
         history.append(val)
         if history[-1] > history[0]:
+            when = "the start" if best[2] == 0 else f"after {best[2]} step{'s' * (best[2] > 1)}"
             kept = ("the last point is returned" if self.resample else
-                    f"the best point seen ({best[0]:.6g}, "
-                    f"{'the start' if best[2] == 0 else f'after {best[2]} steps'}) is returned")
+                    f"the best point seen ({best[0]:.6g}, {when}) is returned")
             warnings.warn(f"the loss rose over the {self.n_steps} gradient steps ({history[0]:.6g}"
                           f" -> {history[-1]:.6g}); {kept}.  Lower the optimizer's learning "
                           "rate?", UserWarning, stacklevel=6)  # fit_drives' caller
