@@ -91,7 +91,7 @@ def main():
     import fit_hnn_erp as ex
     from _hlo import columns, machine
     from hnnjax import read_waveform
-    from hnnjax.fit import set_drive_parameter, settings_from_params
+    from hnnjax.fit import settings_from_params
     from hnnjax.io.params import params_path, read_params
 
     target_name, param_name = ex.DATA["yes"]
@@ -99,23 +99,17 @@ def main():
     settings = settings_from_params(p)
     tgt = read_waveform(target_name)
     target = (tgt.times, tgt.data["agg"])
-    runs = {"hand fit (ERPYes100Trials)": {}}
+    runs = {"hand fit (ERPYes100Trials)": ex.build("hand", p)}
     for path in args.fit_json:
-        with open(path) as f:
-            fit = json.load(f)
-        if fit.get("data", "yes") != "yes":
-            ap.error(f"--fit-json {path}: a fit of --data {fit['data']}, not of the yes-trial ERP")
+        fit = ex.read_fit(path, "--fit-json", ap, "yes")
         name = f"fitted from {fit['start']} ({os.path.basename(path)})"
         if name in runs:  # two fits written under the same file name: tell them apart by folder
             name = f"fitted from {fit['start']} ({path})"
         if name in runs:
             ap.error(f"--fit-json {path} is given twice")
-        runs[name] = fit["values"]
+        runs[name] = ex.set_fitted(ex.build(fit["start"], p), fit)
     out, diff = {}, {}
-    for name, values in runs.items():
-        net = ex.build("hand", p)
-        for n, v in values.items():
-            set_drive_parameter(net, n, v)
+    for name, net in runs.items():
         print(f"{name}: {8 * args.blocks} faithful trials, then 8 of the differentiable model",
               file=sys.stderr, flush=True)
         out[name] = block_scores(net, settings, target, args.blocks)

@@ -91,20 +91,29 @@ def build(start, params):
     return net if start == "hand" else add_erp_drives_to_jones_model(net)
 
 
-def resume_from(net, path, args, ap):
-    """Set the fitted values of an earlier run of this script on ``net``."""
-    from hnnjax.fit import set_drive_parameter
+def read_fit(path, option, ap, data, start=None):
+    """The JSON an earlier run of this script wrote, checked to be a fit of
+    ``data`` (and of ``start``, where given); otherwise an ``ap`` error that
+    names ``option``."""
     try:
         with open(path) as f:
             fit = json.load(f)
-        values = fit["values"]
-    except (OSError, ValueError, KeyError) as err:
-        ap.error(f"--resume {path}: not a JSON this script wrote ({err})")
-    if (fit.get("data"), fit.get("start")) != (args.data, args.start):
-        ap.error(f"--resume {path}: a fit of --data {fit.get('data')} --start {fit.get('start')}, "
-                 f"not of --data {args.data} --start {args.start}")
-    for name, value in values.items():
+        fit["values"], fit["start"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        ap.error(f"{option} {path}: not a JSON this script wrote ({err!r})")
+    fit_data = fit.get("data", "yes")  # written before --data existed: the yes-trial ERP
+    if fit_data != data or start not in (None, fit["start"]):
+        ap.error(f"{option} {path}: a fit of --data {fit_data} --start {fit['start']}, not of --data "
+                 f"{data}{f' --start {start}' if start else ''}")
+    return fit
+
+
+def set_fitted(net, fit):
+    """``net`` (built for ``fit['start']``) with the fit's values set."""
+    from hnnjax.fit import set_drive_parameter
+    for name, value in fit["values"].items():
         set_drive_parameter(net, name, value)
+    return net
 
 
 def main(argv=None):
@@ -147,7 +156,7 @@ def main(argv=None):
     names = pyramidal_params(net)
     box = bounds_around(net, names, settings["tstop"])
     if args.resume:
-        resume_from(net, args.resume, args, ap)
+        set_fitted(net, read_fit(args.resume, "--resume", ap, args.data, args.start))
     key = jax.random.PRNGKey(args.seed)
     stages = []
     if args.generations:
