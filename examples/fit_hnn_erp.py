@@ -33,7 +33,7 @@ Honest score: the fitted network re-simulated with the NEURON-faithful
 saw -- smoothed and scaled the same way; the start and the file's own drives
 are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_<data>_<start>[_resample][_resumed].json``.
+``<out>/fit_<data>_<start>[_resample][_resumed[N]].json``.
 
 The runs in ``benchmarks/README.md`` (2-core CPU)::
 
@@ -50,6 +50,7 @@ The runs in ``benchmarks/README.md`` (2-core CPU)::
 import argparse
 import json
 import os
+import re
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -114,6 +115,18 @@ def set_fitted(net, fit):
     for name, value in fit["values"].items():
         set_drive_parameter(net, name, value)
     return net
+
+
+def output_name(args):
+    """``fit_<data>_<start>[_resample].json``; a resumed run adds ``_resumed``,
+    and resuming a resumed fit counts on (``_resumed2``, ...), so a run never
+    overwrites the JSON it started from."""
+    base = f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
+    if not args.resume:
+        return base + ".json"
+    done = re.search(r"_resumed(\d*)$", os.path.splitext(os.path.basename(args.resume))[0])
+    n = 1 + (int(done.group(1) or 1) if done else 0)
+    return f"{base}_resumed{n if n > 1 else ''}.json"
 
 
 def main(argv=None):
@@ -182,8 +195,7 @@ def main(argv=None):
                stages=[dict(stage=r.stage, history=r.history, n_simulations=r.n_simulations,
                             wall_s=r.wall_s) for r in res.stages], values=res.values)
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
-                                  f"{'_resumed' * bool(args.resume)}.json")
+    path = os.path.join(args.out, output_name(args))
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"{res}\nobjective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "

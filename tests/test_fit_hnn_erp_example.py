@@ -1,6 +1,7 @@
 """examples/fit_hnn_erp.py --resume: the fit starts from the values an earlier
 run wrote, in the box around the parameter file's drives, and a JSON of
-another fit is refused before anything compiles."""
+another fit is refused before anything compiles, and the output never
+overwrites the JSON the run resumed."""
 import importlib.util
 import json
 import pathlib
@@ -63,3 +64,15 @@ def test_resume_refuses_another_fits_json(tmp_path, monkeypatch, capsys, fields,
         example().main(["--resume", fit_json(tmp_path, **fields)])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("resume, name", [
+    (None, "fit_yes_hand.json"),
+    ("out/fit_yes_hand.json", "fit_yes_hand_resumed.json"),
+    ("out/fit_yes_hand_resumed.json", "fit_yes_hand_resumed2.json"),
+    ("fit_yes_hand_resumed2.json", "fit_yes_hand_resumed3.json"),
+])
+def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, name):
+    ex = example()
+    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, resume=resume)
+    assert ex.output_name(args) == name
