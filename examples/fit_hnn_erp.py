@@ -33,7 +33,8 @@ Honest score: the fitted network re-simulated with the NEURON-faithful
 saw -- smoothed and scaled the same way; the start and the file's own drives
 are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_<data>_<start>[_resample][_resumed[N]].json``.
+``<out>/fit_<data>_<start>[_resample][_resumed[N]].json``, and a figure of the
+target with those averages and of the objective per step beside it (``.png``).
 
 The runs in ``benchmarks/README.md`` (2-core CPU)::
 
@@ -129,6 +130,46 @@ def output_name(args):
     return f"{base}_resumed{n if n > 1 else ''}.json"
 
 
+def plot(path, target, curves, stages, n_trials):
+    """Left: the target (name, times ms, nAm) and the faithful trial averages
+    (``curves``: (label, ``FaithfulScore``, line style) triples), RMSE in the
+    legend; right: the objective at each recorded point of each stage
+    (``stages``: the JSON's list of dicts with ``stage`` and ``history``)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    import numpy as np
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True,
+                                  gridspec_kw=dict(width_ratios=[2, 1]))
+    name, t, v = target
+    ax.plot(t, v, color="k", lw=2, label=f"MEG target ({name})")
+    for label, score, style in curves:
+        d = score.dipole
+        ax.plot(d.times, d.data["agg"], **style, label=f"{label} ({score.rmse:.2f} nAm)")
+    ax.axhline(0, color="0.85", lw=0.8, zorder=0)
+    ax.set_xlim(0, t[-1])
+    ax.set_xlabel("Time (ms)")
+    ax.set_ylabel("Dipole (nAm)")
+    sc = curves[0][1]
+    ax.set_title(f"Faithful {sc.n_trials}-trial averages, hnn-core's seeds (smoothed "
+                 f"{sc.smooth_window or 0:g} ms, scale {sc.scale:g}); RMSE in the legend", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    start = 0
+    for stage in stages:
+        x = np.arange(start, start + len(stage["history"]))
+        ax2.plot(x, stage["history"], marker=".", label=stage["stage"])
+        start += len(stage["history"])
+    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2.set_xlabel("Recorded point (Adam: step)")
+    ax2.set_ylabel("Objective RMSE (nAm)")
+    ax2.set_title(f"Objective: differentiable model, its own {n_trials} trial(s)", fontsize=9)
+    ax2.legend(fontsize=8)
+    ax2.grid(alpha=0.3)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", choices=tuple(DATA), default="yes",
@@ -196,12 +237,18 @@ def main(argv=None):
                             wall_s=r.wall_s) for r in res.stages], values=res.values)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, output_name(args))
+    curves = [(f"{param_name} drives", hand, dict(color="tab:orange"))]
+    if start is not hand:
+        curves.append(("start" + " (--resume)" * bool(args.resume), start, dict(color="0.5", ls=":")))
+    curves.append(("fit", res.score, dict(color="tab:blue")))
+    out["figure"] = os.path.splitext(path)[0] + ".png"
+    plot(out["figure"], (target_name, tgt.times, tgt.data["agg"]), curves, out["stages"], args.n_trials)
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"{res}\nobjective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "
           f"({args.n_trials} trials); faithful, 8 trials: start {start.rmse:.3f}, fit "
           f"{res.score.rmse:.3f}, {param_name} drives {hand.rmse:.3f} nAm; fit + score {res.wall_s:.0f} s "
-          f"-> {path}")
+          f"-> {path}, {out['figure']}")
 
 
 if __name__ == "__main__":

@@ -76,3 +76,33 @@ def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, name):
     ex = example()
     args = ex.argparse.Namespace(data="yes", start="hand", resample=False, resume=resume)
     assert ex.output_name(args) == name
+
+
+def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path, monkeypatch):
+    """Stages and scores stubbed: what main() writes from them."""
+    import numpy as np
+    from hnnjax.dipole import Dipole
+    from hnnjax.fit.result import FitResult
+    from hnnjax.fit.score import FaithfulScore
+    from hnnjax.fit.stages.stage import StageResult
+
+    times = np.arange(0.0, 170.0 + 1e-9, 0.025)
+    scores = iter([4.2, 5.2])  # the fit's, then the parameter file's drives
+
+    def score(rmse):
+        dpl = Dipole(times, {"agg": rmse * np.sin(times / 20.0), "L2": 0 * times, "L5": 0 * times})
+        return FaithfulScore(rmse, 8, 30.0, 3000.0, dpl)
+
+    def fit_drives(net, target, names, **kwargs):
+        stage = StageResult("GradientDescent", np.zeros(len(names)), 4.7, [4.9, 4.7, 4.8], 3, 1.0)
+        return FitResult({n: 1.0 for n in names}, net, [4.9, 4.7, 4.8], loss=4.7, stages=[stage],
+                         score=score(next(scores)), wall_s=2.0)
+
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
+    monkeypatch.setattr(hnnjax.fit, "faithful_score", lambda *a, **k: score(next(scores)))
+    example().main(["--n-steps", "2", "--refine", "0", "--out", str(tmp_path)])
+    out = json.loads((tmp_path / "fit_yes_hand.json").read_text())
+    assert (out["faithful_rmse"], out["hand_fit_faithful_rmse"], out["objective"]) == (4.2, 5.2, 4.7)
+    assert out["figure"] == str(tmp_path / "fit_yes_hand.png")
+    import matplotlib.image
+    assert matplotlib.image.imread(out["figure"]).shape[:2] == (504, 1320)
