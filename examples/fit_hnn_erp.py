@@ -130,11 +130,12 @@ def output_name(args):
     return f"{base}_resumed{n if n > 1 else ''}.json"
 
 
-def plot(path, target, curves, stages, n_trials):
+def plot(path, target, curves, stages, n_trials, returned):
     """Left: the target (name, times ms, nAm) and the faithful trial averages
     (``curves``: (label, ``FaithfulScore``, line style) triples), RMSE in the
     legend; right: the objective at each recorded point of each stage
-    (``stages``: the JSON's list of dicts with ``stage`` and ``history``)."""
+    (``stages``: the JSON's list of dicts with ``stage`` and ``history``) and
+    the objective of the point the fit returned (nAm)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -160,10 +161,11 @@ def plot(path, target, curves, stages, n_trials):
         x = np.arange(start, start + len(stage["history"]))
         ax2.plot(x, stage["history"], marker=".", label=stage["stage"])
         start += len(stage["history"])
+    ax2.axhline(returned, color="0.4", ls="--", lw=1, label=f"returned point ({returned:.3f})")
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_xlabel("Recorded point (Adam: step)")
     ax2.set_ylabel("Objective RMSE (nAm)")
-    ax2.set_title(f"Objective: differentiable model, its own {n_trials} trial(s)", fontsize=9)
+    ax2.set_title(f"Objective: differentiable model, its own {n_trials} trial{'s' * (n_trials > 1)}", fontsize=9)
     ax2.legend(fontsize=8)
     ax2.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
@@ -242,10 +244,11 @@ def main(argv=None):
         curves.append(("start" + " (--resume)" * bool(args.resume), start, dict(color="0.5", ls=":")))
     curves.append(("fit", res.score, dict(color="tab:blue")))
     out["figure"] = os.path.splitext(path)[0] + ".png"
-    plot(out["figure"], (target_name, tgt.times, tgt.data["agg"]), curves, out["stages"], args.n_trials)
+    plot(out["figure"], (target_name, tgt.times, tgt.data["agg"]), curves, out["stages"], args.n_trials,
+         res.loss)
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
-    print(f"{res}\nobjective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "
+    print(f"objective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "
           f"({args.n_trials} trials); faithful, 8 trials: start {start.rmse:.3f}, fit "
           f"{res.score.rmse:.3f}, {param_name} drives {hand.rmse:.3f} nAm; fit + score {res.wall_s:.0f} s "
           f"-> {path}, {out['figure']}")
