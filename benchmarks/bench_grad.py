@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Cost of a gradient of the somato dipole loss (issue 5), in one run.
 
-    python benchmarks/bench_grad.py [--trials 1,25] [--time-trials 1] [--repeats 2]
+    python benchmarks/bench_grad.py [--trials 1,25] [--time-trials 1] [--repeats 2] [--split]
 
 The loss is ``fit_drives``' objective: RMSE between the trial-averaged,
 20 ms-smoothed aggregate dipole of the differentiable model (``somato_model()``,
@@ -13,7 +13,10 @@ buffers the call needs, i.e. the peak beyond its inputs and outputs).  For
 ``--time-trials`` it also runs both (median of ``--repeats`` after a warm-up)
 and prints the gradient/forward time ratio and the process's peak RSS, e.g.
 ``--trials 25 --time-trials 25 --repeats 0`` measures the 25-trial gradient's
-memory once.
+memory once.  ``--split`` also times the two halves of reverse mode apart
+for the timed row: ``jax.vjp``'s forward (the loss and the chunk states the
+checkpointed scan saves) and its backward (each chunk run forward again,
+then each step re-run and transposed).
 """
 import argparse
 import os
@@ -40,6 +43,8 @@ def main():
     ap.add_argument("--time-trials", type=int, default=1, help="trial count that is also timed")
     ap.add_argument("--repeats", type=int, default=2,
                     help="timed runs after a warm-up; 0: one run, no warm-up (large trial counts)")
+    ap.add_argument("--split", action="store_true",
+                    help="also time jax.vjp's forward and backward apart (timed row)")
     args = ap.parse_args()
     counts = sorted({int(x) for x in args.trials.split(",")} | {args.time_trials})
 
@@ -53,6 +58,8 @@ def main():
         return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 20.0, 0.025) - target) ** 2))
 
     fwd, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
+    vjp_fwd = jax.jit(lambda th, z: jax.vjp(lambda t: loss(t, z), th))
+    vjp_bwd = jax.jit(lambda pull: pull(jnp.ones((), th.dtype)))
     th = jnp.asarray(theta0[idx])
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"jax {jax.__version__} on {jax.devices()[0].platform}; somato network, 170 ms, float64")
@@ -81,9 +88,30 @@ def main():
                 tg.append(time.perf_counter() - t0)
             f, g = statistics.median(tf), statistics.median(tg)
             timing = f"{f:7.1f}  {g:7.1f}  {g / f:8.2f}"
+            if args.split:
+                split = _split(vjp_fwd, vjp_bwd, th, z, args.repeats, f)
         print(f"{n:6d}  {g_mem:13.2f}  {f_mem:12.3f}  {t_compile:14.1f}  {timing}", flush=True)
+    if args.split:
+        print(split)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak RSS of this process: {rss:.2f} GiB (compiles of every row + runs of the timed row)")
+
+
+def _split(vjp_fwd, vjp_bwd, th, z, repeats, t_fwd):
+    """Medians of jax.vjp's forward and backward calls, in s and per forward."""
+    if repeats:
+        jax.block_until_ready(vjp_bwd(vjp_fwd(th, z)[1]))
+    tv, tb = [], []
+    for _ in range(max(repeats, 1)):
+        t0 = time.perf_counter()
+        pull = jax.block_until_ready(vjp_fwd(th, z))[1]
+        tv.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        jax.block_until_ready(vjp_bwd(pull))
+        tb.append(time.perf_counter() - t0)
+    v, b = statistics.median(tv), statistics.median(tb)
+    return (f"reverse mode apart (timed row): vjp forward {v:.1f} s ({v / t_fwd:.2f} forwards), "
+            f"vjp backward {b:.1f} s ({b / t_fwd:.2f} forwards)")
 
 
 if __name__ == "__main__":

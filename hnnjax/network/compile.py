@@ -16,6 +16,7 @@ import numpy as np
 from ..extracellular import segment_geometry, transfer_resistance
 from .grid import Events, NetArrays
 from .kernel import TypeArrays
+from .row_sums import RowSums
 from .tree_solve import strategy
 
 
@@ -38,17 +39,6 @@ def _storage_order(tree):
     new_index = np.empty_like(perm)
     new_index[perm] = np.arange(len(perm))
     return perm, new_index
-
-
-def _padded_lists(owner, item, n_owners, pad):
-    """(n_owners, k) table of the items of each owner in ascending order,
-    padded with ``pad``, the index of a zero row (see ``kernel._gather_sum``)."""
-    counts = np.bincount(owner, minlength=n_owners)
-    table = np.full((n_owners, max(1, int(counts.max(initial=0)))), pad)
-    order = np.lexsort((item, owner))
-    rank = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    table[owner[order], rank] = item[order]
-    return table
 
 
 def _isec_sites(ct, n_cells, what):
@@ -86,9 +76,8 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
     sum_inv_r = inv_r.copy()
     np.add.at(sum_inv_r, parent, inv_r)
     syn_node = new[[tree.mid_node[s] for s, _ in ct.synapses]]
-    node_syns = _padded_lists(syn_node, np.arange(len(syn_node)), int(seg.sum()), len(syn_node))
-    is_child = parent != np.arange(len(parent))
-    children = _padded_lists(parent[is_child], np.flatnonzero(is_child), len(parent), len(parent))
+    sites, nodes = np.arange(len(syn_node)), np.arange(len(parent))
+    is_child = parent != nodes
     idx = lambda a: np.array(a, dtype=np.int32)
     bias = net.external_biases["tonic"].get(name)
     if bias is None:
@@ -104,10 +93,13 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
     arrays = TypeArrays(
         lfp_r=_lfp_resistances(net, name),
         isec_site=idx([j[0] for j in js]), isec_cell=idx([j[1] for j in js]),
-        parent=idx(parent), inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
+        inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
         cap=(1e-5 * tree.cm * tree.area)[seg][:, None], area_f=(1e-2 * tree.area)[seg][:, None],
         v_init=ct.v_init[perm][:, None], channels=ct.membrane_channels(),
-        syn_node=idx(syn_node), node_syns=idx(node_syns), children=idx(children),
+        syn_v=RowSums.of_pairs(sites, syn_node, len(sites), len(nodes)),
+        seg_syn=RowSums.of_pairs(syn_node, sites, int(seg.sum()), len(sites)),
+        parent_v=RowSums.of_pairs(nodes, parent, len(nodes), len(nodes)),
+        child_sum=RowSums.of_pairs(parent[is_child], nodes[is_child], len(nodes), len(nodes)),
         syn_e=np.array([[ct.receptor(r).e] for _, r in ct.synapses]),
         syn_tau1=np.array([[ct.receptor(r).tau1] for _, r in ct.synapses]),
         syn_tau2=np.array([[ct.receptor(r).tau2] for _, r in ct.synapses]),

@@ -5,8 +5,9 @@
 5. gates advanced with V^{n+1} (``cnexp``), cad then kca, Exp2Syn decay.
 
 States of one cell type are ``(n_nodes, n_cells)`` arrays; synapse→node
-sums and the children's axial currents are static gathers (deterministic,
-fusible); everything is a function of pytrees.
+sums and the children's axial currents are static row sums (``row_sums.py``:
+gathers both ways, deterministic, fusible); everything is a function of
+pytrees.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from ..cells.channels import nernst_eca
+from .row_sums import RowSums
 from .tree_solve import hines_solve
 
 
@@ -24,16 +26,16 @@ class TypeArrays(eqx.Module):
     mechanisms), then the zero-area section-end nodes; ``tree_order`` lists
     the nodes parents-first for the tree solve."""
 
-    parent: jnp.ndarray  # (n_nodes,) int, root's parent is itself
     inv_r: jnp.ndarray  # (n_nodes, 1) µS to the parent (0 for the root)
     sum_inv_r: jnp.ndarray  # (n_nodes, 1) µS, Σ over all neighbours
     cap: jnp.ndarray  # (n_seg, 1) nF
     area_f: jnp.ndarray  # (n_seg, 1) 1e-2·area: mA/cm² -> nA
     v_init: jnp.ndarray  # (n_nodes, 1) mV
     channels: tuple  # parameters shaped (n_seg, 1)
-    syn_node: jnp.ndarray  # (n_sites,) int
-    node_syns: jnp.ndarray  # (n_seg, k) int: sites on each segment, padded with n_sites
-    children: jnp.ndarray  # (n_nodes, k) int: children of each node, padded with n_nodes
+    syn_v: RowSums  # (n_sites,) from (n_nodes,): each synapse's node
+    seg_syn: RowSums  # (n_seg,) from (n_sites,): sum over each segment's synapses
+    parent_v: RowSums  # (n_nodes,) from (n_nodes,): each node's parent (root: itself)
+    child_sum: RowSums  # (n_nodes,) from (n_nodes,): sum over each node's children
     syn_e: jnp.ndarray  # (n_sites, 1) mV
     syn_tau1: jnp.ndarray  # (n_sites, 1) ms
     syn_tau2: jnp.ndarray  # (n_sites, 1) ms
@@ -56,7 +58,7 @@ class TypeArrays(eqx.Module):
 
     @property
     def n_nodes(self):
-        return self.parent.shape[0]
+        return self.inv_r.shape[0]
 
     @property
     def n_seg(self):
@@ -64,7 +66,7 @@ class TypeArrays(eqx.Module):
 
     @property
     def n_sites(self):
-        return self.syn_node.shape[0]
+        return self.syn_e.shape[0]
 
 
 def _calcium_slots(ta: TypeArrays):
@@ -103,17 +105,6 @@ def _tree_solve(ta: TypeArrays, diag, rhs):
     return hines_solve(ta.solver, ta.tree_order, ta.tree_parent, -ta.inv_r, diag, rhs)
 
 
-def _gather_sum(x, index):
-    """Row sums ``out[r] = Σ_j x[index[r, j]]`` (j ascending) where ``index``
-    is padded with ``len(x)`` (a zero row): static gathers instead of a
-    scatter or a one-hot product, so the sums fuse and are deterministic."""
-    xp = jnp.concatenate([x, jnp.zeros((1,) + x.shape[1:], x.dtype)])
-    out = xp[index[:, 0]]
-    for j in range(1, index.shape[1]):
-        out = out + xp[index[:, j]]
-    return out
-
-
 def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
     """Steps 3-5 for one cell type after events added ``inc_a``/``inc_b`` (µS)
     to the Exp2Syn states; returns the new state."""
@@ -132,14 +123,14 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
         ca, cad, kca = _calcium_slots(ta)
         ion["ica"] = ta.channels[ca].ica(v_seg, gates[ca], ion)
     g_syn = B - A
-    i_syn = g_syn * (v[ta.syn_node] - ta.syn_e)
+    i_syn = g_syn * (ta.syn_v(v) - ta.syn_e)
     on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
     i_clamp = jnp.sum(jnp.where(on[:, None, None], ta.clamp_amp, 0.0), axis=0)
-    i_seg = ta.area_f * i_dens + _gather_sum(i_syn, ta.node_syns) - i_clamp
-    g_seg = ta.area_f * g_dens + _gather_sum(g_syn, ta.node_syns)
+    i_seg = ta.area_f * i_dens + ta.seg_syn(i_syn) - i_clamp
+    g_seg = ta.area_f * g_dens + ta.seg_syn(g_syn)
     pad = jnp.zeros((ta.n_nodes - ta.n_seg, v.shape[1]), v.dtype)
-    flow = ta.inv_r * (v[ta.parent] - v)  # nA into each node from its parent
-    axial = flow - _gather_sum(flow, ta.children)
+    flow = ta.inv_r * (ta.parent_v(v) - v)  # nA into each node from its parent
+    axial = flow - ta.child_sum(flow)
     rhs = axial - jnp.concatenate([i_seg, pad])
     diag = ta.sum_inv_r + jnp.concatenate([ta.cap / dt + g_seg, pad])
     dv = _tree_solve(ta, diag, rhs)
