@@ -5,9 +5,9 @@ The step reads neighbours through fixed indices: each synapse's node
 voltage, each segment's synaptic currents, each node's parent voltage and
 its children's axial currents.  JAX transposes a gather into a scatter-add,
 which XLA runs as a serial loop on CPU that does not vectorise over trials
-(~15 % of a 4-trial gradient).  The transpose of a fixed row sum is a fixed
-row sum over the inverse lists, so both directions are gathers: fusible,
-deterministic, and in a fixed summation order.
+(a 4-trial gradient ran 1.13x faster without them).  The transpose of a
+fixed row sum is a fixed row sum over the inverse lists, so both directions
+are gathers: fusible, deterministic, and in a fixed summation order.
 """
 from __future__ import annotations
 
