@@ -58,9 +58,9 @@ def main():
         return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 20.0, 0.025) - target) ** 2))
 
     fwd, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
+    th = jnp.asarray(theta0[idx])
     vjp_fwd = jax.jit(lambda th, z: jax.vjp(lambda t: loss(t, z), th))
     vjp_bwd = jax.jit(lambda pull: pull(jnp.ones((), th.dtype)))
-    th = jnp.asarray(theta0[idx])
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"jax {jax.__version__} on {jax.devices()[0].platform}; somato network, 170 ms, float64")
     print(f"{'trials':>6}  {'grad temp GiB':>13}  {'fwd temp GiB':>12}  {'grad compile s':>14}  "

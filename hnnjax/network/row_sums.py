@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
-import equinox as eqx
 import numpy as np
 
 
-def padded_lists(owner, item, n_owners, pad):
+def _padded_lists(owner, item, n_owners, pad):
     """(n_owners, k) table of the items of each owner in ascending order,
     padded with ``pad``, the index of a zero row."""
     owner, item = np.asarray(owner, dtype=np.int64), np.asarray(item, dtype=np.int64)
@@ -63,8 +63,8 @@ class RowSums(eqx.Module):
 
     @classmethod
     def of_pairs(cls, out_rows, in_rows, n_out, n_in):
-        index = padded_lists(out_rows, in_rows, n_out, n_in)
-        transpose = padded_lists(in_rows, out_rows, n_in, n_out)
+        index = _padded_lists(out_rows, in_rows, n_out, n_in)
+        transpose = _padded_lists(in_rows, out_rows, n_in, n_out)
         return cls(index=index.astype(np.int32), transpose=transpose.astype(np.int32),
                    padded=(bool((index == n_in).any()), bool((transpose == n_out).any())))
 
