@@ -1,18 +1,27 @@
 """Batched trials on a GPU: trials/s, kernels per step, peak memory, and
-agreement with the CPU.  One command, about 5 min on one H100/H200:
+agreement with the CPU.  One command; on one H200 the solver check and the
+float32 rows of 1, 100 and 1,000 trials took ~3 min together (a 1,000-trial
+call: 20 s), so expect ~10 min with the 4,000-trial and float64 rows:
 
     python benchmarks/bench_gpu.py
 
 The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms; float32
 at 1 / 100 / 1,000 / 4,000 trials and float64 at 1,000, each one compiled
-vmapped call (chunked only if the device runs out of memory).  Without a GPU
+vmapped call, one warm-up call then ``--repeats`` timed ones.  Without a GPU
 it says so and exits 0; ``--platform cpu`` runs the same code on the CPU
-(use small ``--trials`` and ``--tstop``: a smoke test).  Each row also says
-whether every call gave the same bits of the dipoles and spike counts (network events are scatter-adds with
-colliding indices: on a GPU set ``XLA_FLAGS=--xla_gpu_deterministic_ops=true``
-if they differ).
+(use small ``--trials`` and ``--tstop``: a smoke test).  Each row says
+whether every call gave the same bits of the dipoles and spike counts:
+network events are scatter-adds with colliding indices, summed in a fixed
+order only in XLA's deterministic mode, which importing hnnjax switches on
+unless ``XLA_FLAGS`` already sets ``--xla_gpu_deterministic_ops`` (set it
+``=false`` to measure the faster, run-to-run varying sums).
+Rows are printed as they are measured; ``--max-s`` skips the rows left once
+that much time has passed, so a run cut short still reports what it measured.
+``--solver-check-ms`` first runs a short float64 window with the chosen tree
+solve and with the ``fori_loop`` solve on the device and compares their bits.
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -29,6 +38,35 @@ def _ints(text):
     return [int(x) for x in text.split(",") if x]
 
 
+def _solver_check(net, solver, device, dt, tstop, n_trials=2):
+    """Print whether ``solver`` gives the ``fori_loop`` solve's bits on ``device``
+    (float64, ``n_trials`` trials of ``tstop`` ms)."""
+    import jax
+    import numpy as np
+
+    from hnnjax.network.compile import compile_network, drive_events
+    from hnnjax.network.grid import run
+    from hnnjax.network.simulate import instantiate_drives
+
+    spikes = instantiate_drives(net, tstop, n_trials)
+    outs = {}
+    for name in dict.fromkeys((solver, "loop")):
+        t = time.perf_counter()
+        arrays, tab, _, _, n_steps = compile_network(net, tstop, dt, np.float64, solver=name)
+        ev = jax.device_put(drive_events(tab, spikes, dt, n_steps, np.float64), device)
+        out = jax.jit(lambda e: jax.vmap(run, in_axes=(None, 0, None, None))(
+            arrays, e, n_steps, dt)[:2])(ev)
+        outs[name] = jax.device_get(out)
+        log(f"solver check: {name!r} {tstop} ms in {time.perf_counter() - t:.1f} s (compile included)")
+    (s_a, d_a), (s_b, d_b) = outs[solver], outs["loop"]
+    rel = np.abs(d_a - d_b).max() / max(np.abs(d_b).max(), 1e-300)
+    print(f"# solver check, float64, {n_trials} trials of {tstop} ms on {device.platform}: "
+          f"{solver!r} vs 'loop': spikes identical {np.array_equal(s_a, s_b)}, dipoles "
+          f"bit-identical {np.array_equal(d_a, d_b)} (max |difference| / max |dipole| {rel:.1e}); "
+          f"finite: {np.isfinite(d_a).all()}, {np.isfinite(d_b).all()}",
+          flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,12 +74,21 @@ def main(argv=None):
     p.add_argument("--trials", type=_ints, default=[1, 100, 1000, 4000], help="float32 batches")
     p.add_argument("--f64-trials", type=_ints, default=[1000], help="float64 batches")
     p.add_argument("--tstop", type=float, default=170.0, help="ms")
-    p.add_argument("--repeats", type=int, default=2, help="steady calls per batch (median)")
+    p.add_argument("--repeats", type=int, default=1, help="steady calls per batch (median)")
     p.add_argument("--check-trials", type=int, default=8,
                    help="trials compared with the CPU (trial-averaged dipole)")
+    p.add_argument("--solver", default=None,
+                   help="tree-solve strategy (default: the platform's, 'pallas' on a GPU)")
+    p.add_argument("--solver-check-ms", type=float, default=10.0,
+                   help="window (ms) of the solver-vs-loop bits check on the device; 0: skip")
+    p.add_argument("--max-s", type=float, default=float("inf"),
+                   help="skip the batches left once this many seconds have passed")
     args = p.parse_args(argv)
+    start = time.perf_counter()
 
     import jax
+
+    import hnnjax  # noqa: F401  (float64; XLA's deterministic GPU scatters, before the backend starts)
     try:
         device = jax.devices(args.platform)[0]
     except RuntimeError:
@@ -49,7 +96,6 @@ def main(argv=None):
         return 0
     import numpy as np
 
-    import hnnjax  # noqa: F401  (float64)
     from _hlo import machine, thunks_per_step
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.grid import run
@@ -59,6 +105,11 @@ def main(argv=None):
 
     dt, tstop = 0.025, args.tstop
     net = somato_model()
+    solver = strategy(args.solver, platform=device.platform)
+    print(f"# bench_gpu: {machine()}; device {device.device_kind}; tree solve {solver!r}; "
+          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}", flush=True)
+    if args.solver_check_ms > 0 and solver != "loop":
+        _solver_check(net, solver, device, dt, args.solver_check_ms)
     n_max = max(args.trials + args.f64_trials + [args.check_trials])
     t0 = time.perf_counter()
     spikes = instantiate_drives(net, tstop, n_max)
@@ -66,21 +117,29 @@ def main(argv=None):
     prep = {}
     for dtype in (np.float32, np.float64):
         arrays, tab, _, _, n_steps = compile_network(net, tstop, dt, dtype,
-                                                     solver=strategy(platform=device.platform))
+                                                     solver=solver)
         t = time.perf_counter()
         prep[dtype] = (arrays, drive_events(tab, spikes, dt, n_steps, dtype))
         host_s += (time.perf_counter() - t) / 2  # one dtype's events
-    log(f"host preparation of {n_max} trials: {host_s:.2f} s")
+    print(f"# somato network, {tstop} ms, dt {dt} ms; host preparation of {n_max} trials "
+          f"(drive times + events): {host_s:.2f} s", flush=True)
+    print("| dtype | trials | trials/s | s per call | compile s | kernels/step | peak GiB so far | "
+          "same bits every call |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
 
     def batch_fn(arrays):
         return jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(
             arrays, ev, n_steps, dt)[:2])
 
-    rows, dipoles = [], {}
+    dipoles = {}
     for dtype, counts in ((np.float32, args.trials), (np.float64, args.f64_trials)):
         arrays, events = prep[dtype]
         fn = batch_fn(arrays)
         for b in counts:
+            if time.perf_counter() - start > args.max_s:
+                print(f"| {np.dtype(dtype).name} | {b} | skipped: past --max-s {args.max_s:.0f} s "
+                      "| | | | | |", flush=True)
+                continue
             ev = jax.device_put(_take(events, np.arange(b)), device)
             log(f"{np.dtype(dtype).name} {b} trials: compiling…")
             t = time.perf_counter()
@@ -96,29 +155,22 @@ def main(argv=None):
             same = all(np.array_equal(a, b) for o in outs[1:] for a, b in zip(o, outs[0]))
             steady = statistics.median(walls[1:])
             stats = device.memory_stats() or {}
-            rows.append((np.dtype(dtype).name, b, b / steady, steady, compile_s, kernels,
-                         stats.get("peak_bytes_in_use", float("nan")) / 2**30,
-                         "yes" if same else "NO"))
-            log(f"  {steady:.2f} s ({b / steady:.1f} trials/s)")
-            if b >= args.check_trials:
+            peak = stats.get("peak_bytes_in_use", float("nan")) / 2**30
+            print(f"| {np.dtype(dtype).name} | {b} | {b / steady:.1f} | {steady:.2f} | "
+                  f"{compile_s:.1f} | {kernels:.0f} | {peak:.2f} | {'yes' if same else 'NO'} |",
+                  flush=True)
+            if 0 < args.check_trials <= b:
                 dipoles[np.dtype(dtype).name] = np.asarray(out[1][:args.check_trials]).mean(0)
 
-    log(f"CPU float64 reference, {args.check_trials} trials…")
+    if not dipoles:
+        return 0
+    log(f"CPU float64 reference ('loop' solve), {args.check_trials} trials…")
     cpu = jax.devices("cpu")[0]
-    arrays, events = prep[np.float64]
     with jax.default_device(cpu):
+        arrays = compile_network(net, tstop, dt, np.float64, solver="loop")[0]
         ref = np.asarray(jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(
-            arrays, ev, n_steps, dt)[1])(_take(events, np.arange(args.check_trials)))).mean(0)
-
-    print(f"# bench_gpu: {machine()}; device {device.device_kind}")
-    print(f"# somato network, {tstop} ms, dt {dt} ms; host preparation of {n_max} trials "
-          f"(drive times + events): {host_s:.2f} s")
-    print("| dtype | trials | trials/s | s per call | compile s | kernels/step | peak GiB | "
-          "same bits every call |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.2f} | {r[4]:.1f} | {r[5]:.0f} | {r[6]:.2f} "
-              f"| {r[7]} |")
+            arrays, ev, n_steps, dt)[1])(_take(prep[np.float64][1],
+                                               np.arange(args.check_trials)))).mean(0)
     scale = np.abs(ref).max()
     for name, dip in dipoles.items():
         err = np.abs(dip - ref).max() / scale

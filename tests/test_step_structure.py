@@ -105,3 +105,37 @@ def test_gpu_scatter_determinism_flag(user_flags, expected):
     out = subprocess.run([sys.executable, "-c", "import os, hnnjax; print(os.environ['XLA_FLAGS'])"],
                          env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert out == expected
+
+
+def _triton_memory_ops(solver_kernel_text):
+    return [line.split("=", 1)[-1].strip() for line in solver_kernel_text.splitlines()
+            if "tt.load" in line or "tt.store" in line]
+
+
+def _kernel_ir(cols):
+    """The Triton IR of one tree solve over ``cols`` columns, lowered for CUDA."""
+    from jax._src.lib import triton
+    from jax._src.lib.mlir import ir
+
+    from hnnjax.network.tree_solve import hines_solve
+    order, parent = (0, 1, 2), (0, 0, 1)
+    fn = jax.jit(lambda o, d, b: hines_solve("pallas", order, parent, o, d, b))
+    module = fn.trace(jnp.zeros((3, 1)), jnp.ones((3, cols)), jnp.ones((3, cols))).lower(
+        lowering_platforms=("cuda",)).compiler_ir()
+    calls = [op for op in module.body.operations[0].regions[0].blocks[0].operations
+             if op.name == "stablehlo.custom_call"]
+    assert len(calls) == 1
+    with ir.Context() as ctx:
+        triton.dialect.register_dialect(ctx)
+        return str(ir.Module.parse(ir.StringAttr(calls[0].attributes["mhlo.backend_config"]["ir"])
+                                   .value_bytes))
+
+
+def test_pallas_kernel_masks_the_columns_past_the_array():
+    """Triton does not bound a block's loads and stores: the last block of a
+    solve whose columns are no multiple of the block (70 of 128 here) must
+    mask them, or it reads and writes past the array (NaN on a real GPU)."""
+    ops = _triton_memory_ops(_kernel_ir(70))
+    assert sum(op.startswith("tt.store") for op in ops) == 3, ops  # the 3 rows of x
+    # tt.load %ptr, %mask, %other / tt.store %ptr, %value, %mask
+    assert all(op.split(":")[0].count("%") == 3 for op in ops), ops

@@ -15,7 +15,8 @@ substitution root-to-leaves; results are bitwise equal across strategies
 - ``"unrolled"``: the rows unrolled in Python into elementwise work on row
   vectors (~4x fewer thunks, 3-5x the compile time, no faster on CPU);
 - ``"pallas"``: one Pallas (Triton) kernel per solve, one thread per column,
-  the unrolled rows in registers (the GPU default); ``"pallas_interpret"``
+  the unrolled rows in registers (the GPU default; on an H200 it gave the
+  loop solve's bits, ``benchmarks/bench_gpu.py``); ``"pallas_interpret"``
   runs the same kernel on CPU, for testing.
 
 Reverse mode is one more solve with the same strategy (``M`` is symmetric).
@@ -102,10 +103,16 @@ def _pallas(order, parent, off, diag, rhs, interpret=False):
     block = min(128, pl.next_power_of_2(cols))
 
     def kernel(o_ref, d_ref, b_ref, x_ref):
-        x = _rows_solve(order, parent, [o_ref[i, :] for i in range(n)],
-                        [d_ref[i, :] for i in range(n)], [b_ref[i, :] for i in range(n)])
+        # Triton does not bound a block's accesses: the last block's columns
+        # past ``cols`` are masked: read as off 0, diag 1, rhs 0 and never written
+        ok = (pl.program_id(0) * block + lax.iota(np.int32, block) < cols)[None, :]
+
+        def rows(ref, fill):
+            return [plgpu.load(ref.at[pl.ds(i, 1)], mask=ok, other=fill) for i in range(n)]
+
+        x = _rows_solve(order, parent, rows(o_ref, 0.0), rows(d_ref, 1.0), rows(b_ref, 0.0))
         for i in range(n):
-            x_ref[i, :] = x[i]
+            plgpu.store(x_ref.at[pl.ds(i, 1)], x[i], mask=ok)
 
     spec = pl.BlockSpec((n, block), lambda j: (0, j))
     x = pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct((n, cols), dt),
