@@ -1,24 +1,34 @@
 """Batched trials on a GPU: trials/s, kernels per step, peak memory, and
-agreement with the CPU.  One command; on one H200 the solver check and the
-float32 rows of 1, 100 and 1,000 trials took ~3 min together (a 1,000-trial
-call: 20 s), so expect ~10 min with the 4,000-trial and float64 rows:
+agreement with the CPU, for the forward and the gradient.
 
     python benchmarks/bench_gpu.py
 
-The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms; float32
-at 1 / 100 / 1,000 / 4,000 trials and float64 at 1,000, each one compiled
-vmapped call, one warm-up call then ``--repeats`` timed ones.  Without a GPU
-it says so and exits 0; ``--platform cpu`` runs the same code on the CPU
-(use small ``--trials`` and ``--tstop``: a smoke test).  Each row says
-whether every call gave the same bits of the dipoles and spike counts:
-network events are scatter-adds with colliding indices, summed in a fixed
-order only in XLA's deterministic mode, which importing hnnjax switches on
-unless ``XLA_FLAGS`` already sets ``--xla_gpu_deterministic_ops`` (set it
-``=false`` to measure the faster, run-to-run varying sums).
-Rows are printed as they are measured; ``--max-s`` skips the rows left once
-that much time has passed, so a run cut short still reports what it measured.
-``--solver-check-ms`` first runs a short float64 window with the chosen tree
-solve and with the ``fori_loop`` solve on the device and compares their bits.
+The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms.  In order:
+
+1. ``--solver-check-ms``: a short float64 window with the chosen tree solve
+   and with the ``fori_loop`` solve on the device: are their bits equal?
+2. ``--grad-ms``: the gradient of a dipole loss through the differentiable
+   model (float64, ``--grad-trials``) on the device and on the CPU (loop
+   solve): agreement and the device's time.
+3. ``--api-trials``: ``simulate_dipole(n_trials=..., dtype='float32')`` end to
+   end, as a user calls it (host preparation, transfers, results).
+4. The table: float32 at 1 / 100 / 1,000 / 4,000 trials and float64 at
+   1,000, each one compiled vmapped call (one warm-up call, then
+   ``--repeats`` timed ones), and the float32 trial-averaged dipole against
+   float64 on the CPU.
+
+On one H200 the solver check and the float32 rows of 1 and 1,000 trials
+took 2 min (a 1,000-trial call: 20 s), so everything is an estimated ~12 min:
+more than one 10-minute device call.  Split it with the flags (each step has one; 0
+skips it).  Without a GPU it says so and exits 0; ``--platform cpu`` runs
+the same code on the CPU (small ``--trials``, ``--tstop``, ``--grad-ms``:
+a smoke test).  Each row says whether every call gave the same bits of the
+dipoles and spike counts: network events are scatter-adds with colliding
+indices, summed in a fixed order only in XLA's deterministic mode, which
+importing hnnjax switches on unless ``XLA_FLAGS`` already sets
+``--xla_gpu_deterministic_ops`` (``=false`` measures the faster sums that
+vary from run to run).  Rows are printed as they are measured; ``--max-s``
+skips the table rows left after that many seconds.
 """
 import argparse
 import os
@@ -67,6 +77,70 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
           flush=True)
 
 
+def _gradient_check(net, solver, device, dt, tstop, n_trials):
+    """Print the gradient of a dipole loss (float64, ``n_trials`` trials of
+    ``tstop`` ms, the differentiable model) on ``device`` with ``solver``
+    and on the CPU with the loop solve, their agreement and the device's time."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from hnnjax.fit import dipole_fn, hamming_smooth, trial_draws
+    from hnnjax.grad import model
+
+    params = ["evprox1.mu", "evprox1.sigma", "evprox1.weights_ampa.L5_pyramidal"]
+    out = {}
+    for where, dev, solve in (("device", device, solver), ("cpu", jax.devices("cpu")[0], "loop")):
+        with jax.default_device(dev):
+            gn = model.build(net, tstop, dt, solver=solve)[0]
+            fn, gn, names, theta0, times = dipole_fn(net, tstop, dt, gn=gn)
+            idx = np.array([names.index(n) for n in params])
+            z = trial_draws(net, gn, n_trials, tstop, "key", jax.random.PRNGKey(0))
+            target = jnp.asarray(0.05 * np.sin(times / 10.0))
+
+            def loss(th):
+                d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
+                return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 10.0, dt) - target) ** 2))
+
+            vg = jax.jit(jax.value_and_grad(loss))
+            th = jnp.asarray(theta0[idx])
+            walls = []
+            for _ in range(2):  # the first call compiles
+                t = time.perf_counter()
+                val, g = jax.block_until_ready(vg(th))
+                walls.append(time.perf_counter() - t)
+            out[where] = (float(val), np.asarray(g), walls)
+        log(f"gradient check: {where} ({solve!r}) {walls[0]:.1f} s (compiling), then {walls[1]:.2f} s")
+    (va, ga, wa), (vb, gb, _) = out["device"], out["cpu"]
+    rel = np.abs(ga - gb).max() / max(np.abs(gb).max(), 1e-300)
+    print(f"# gradient check, float64, {n_trials} trials of {tstop} ms, d loss / d ({', '.join(params)}): "
+          f"{device.platform} ({solver!r}) {np.array2string(ga, precision=6)} vs cpu ('loop') "
+          f"{np.array2string(gb, precision=6)}; "
+          f"max |difference| / max |gradient| {rel:.1e}; loss {va:.9g} vs {vb:.9g}; "
+          f"finite {np.isfinite(ga).all()}; {device.platform} time {wa[1]:.2f} s "
+          f"({wa[0]:.1f} s with compiling)", flush=True)
+
+
+def _end_to_end(n_trials, tstop, dt):
+    """Print the wall time of ``simulate_dipole(n_trials=..., dtype='float32')``
+    as a user calls it: twice on one network (the first call compiles)."""
+    import numpy as np
+
+    import hnnjax as hnn
+    from hnnjax.network_models import somato_model
+
+    net, walls = somato_model(), []
+    for _ in range(2):
+        t = time.perf_counter()
+        dpls = hnn.simulate_dipole(net, tstop=tstop, dt=dt, n_trials=n_trials, dtype="float32",
+                                   verbose=False, progress=False)
+        walls.append(time.perf_counter() - t)
+    peak = np.abs(np.mean([d.data["agg"] for d in dpls], axis=0)).max()
+    print(f"# simulate_dipole(somato, tstop={tstop:g}, n_trials={n_trials}, dtype='float32') end to "
+          f"end: {walls[1]:.2f} s ({walls[0]:.1f} s with compiling); trial-averaged |dipole| peak "
+          f"{peak:.3g} nAm", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,6 +155,11 @@ def main(argv=None):
                    help="tree-solve strategy (default: the platform's, 'pallas' on a GPU)")
     p.add_argument("--solver-check-ms", type=float, default=10.0,
                    help="window (ms) of the solver-vs-loop bits check on the device; 0: skip")
+    p.add_argument("--grad-ms", type=float, default=60.0,
+                   help="window (ms) of the gradient check (device vs CPU); 0: skip")
+    p.add_argument("--grad-trials", type=int, default=2, help="trials of the gradient check")
+    p.add_argument("--api-trials", type=int, default=1000,
+                   help="simulate_dipole end to end, float32, this many trials; 0: skip")
     p.add_argument("--max-s", type=float, default=float("inf"),
                    help="skip the batches left once this many seconds have passed")
     args = p.parse_args(argv)
@@ -110,6 +189,11 @@ def main(argv=None):
           f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}", flush=True)
     if args.solver_check_ms > 0 and solver != "loop":
         _solver_check(net, solver, device, dt, args.solver_check_ms)
+    if args.grad_ms > 0:
+        _gradient_check(net, solver, device, dt, args.grad_ms, args.grad_trials)
+    if args.api_trials > 0:
+        with jax.default_device(device):
+            _end_to_end(args.api_trials, tstop, dt)
     n_max = max(args.trials + args.f64_trials + [args.check_trials])
     t0 = time.perf_counter()
     spikes = instantiate_drives(net, tstop, n_max)
