@@ -14,12 +14,34 @@ import sys
 
 __version__ = "0.1.0"
 
+
+def _warn_if_gpu_started():
+    """Warn when JAX started a GPU backend before hnnjax was imported: the
+    backend has read ``XLA_FLAGS`` already, so the deterministic mode set
+    below does not apply to it."""
+    try:
+        from jax._src import xla_bridge
+        started = xla_bridge.backends_are_initialized() and any(
+            b.platform in ("gpu", "cuda", "rocm") for b in xla_bridge.backends().values())
+    except (ImportError, AttributeError):  # a JAX without these internals: nothing to tell
+        return
+    if started:
+        import warnings
+        warnings.warn("hnnjax was imported after JAX started its GPU backend, so XLA's deterministic "
+                      "scatter is off: colliding network-event sums vary in their last bits from run to "
+                      "run.  Import hnnjax before using JAX, or set XLA_FLAGS="
+                      "--xla_gpu_deterministic_ops=true (=false to silence this).",
+                      UserWarning, stacklevel=3)
+
+
 # Network events into one synapse are scatter-added; XLA's GPU scatter adds
 # colliding updates atomically, in a varying order.  Its deterministic mode
 # sums them in a fixed order, so a seed gives the same bits run after run
 # (read when the backend starts; a user's own setting of the flag wins).
 if "xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
+    if "jax" in sys.modules:
+        _warn_if_gpu_started()
 
 if "jax" in sys.modules:  # too late for the environment variable
     sys.modules["jax"].config.update("jax_enable_x64", True)

@@ -4,6 +4,8 @@ this CPU-only install.  One while loop in the forward (the time scan), none
 in the step or its reverse mode, each tree solve one Pallas kernel call, no
 matrix products; and the Pallas kernel (interpret mode) gives the loop
 solve's bits in a whole network run."""
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -139,3 +141,22 @@ def test_pallas_kernel_masks_the_columns_past_the_array():
     assert sum(op.startswith("tt.store") for op in ops) == 3, ops  # the 3 rows of x
     # tt.load %ptr, %mask, %other / tt.store %ptr, %value, %mask
     assert all(op.split(":")[0].count("%") == 3 for op in ops), ops
+
+
+def test_import_after_a_started_gpu_backend_warns(monkeypatch):
+    """hnnjax imported after JAX started a GPU backend cannot switch the
+    deterministic scatter on; it says so (a CPU backend needs nothing)."""
+    from jax._src import xla_bridge
+
+    class Backend:
+        def __init__(self, platform):
+            self.platform = platform
+
+    monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: True)
+    monkeypatch.setattr(xla_bridge, "backends", lambda: {"cuda": Backend("gpu")})
+    with pytest.warns(UserWarning, match="deterministic scatter is off"):
+        hnn._warn_if_gpu_started()
+    monkeypatch.setattr(xla_bridge, "backends", lambda: {"cpu": Backend("cpu")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hnn._warn_if_gpu_started()
