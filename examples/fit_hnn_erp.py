@@ -26,14 +26,16 @@ chosen on the command line: CMA-ES over the parameter box
 (``--generations``), Adam steps on the gradient (``--n-steps``), then
 Levenberg-Marquardt (``--refine``), all on ``--n-trials`` trials whose drive
 draws are fresh normals (``draws='key'``), held fixed over the fit (with
-``--resample``, the Adam steps each draw new ones).
+``--resample``, the Adam steps each draw new ones).  ``--validate`` scores
+each Adam step's point on as many held-out trials and returns the point best
+there (early stopping; ``GradientDescent(validate=True)``).
 
 Honest score: the fitted network re-simulated with the NEURON-faithful
 ``simulate_dipole`` on 8 trials with hnn-core's seeds -- trials the fit never
 saw -- smoothed and scaled the same way; the start and the file's own drives
 are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_<data>_<start>[_resample][_resumed[N]].json``, and a figure of the
+``<out>/fit_<data>_<start>[_resample][_validated][_resumed[N]].json``, and a figure of the
 target with those averages and of the objective per step beside it (``.png``).
 
 The runs in ``benchmarks/README.md`` (2-core CPU)::
@@ -119,10 +121,10 @@ def set_fitted(net, fit):
 
 
 def output_name(args):
-    """``fit_<data>_<start>[_resample].json``; a resumed run adds ``_resumed``,
+    """``fit_<data>_<start>[_resample][_validated].json``; a resumed run adds ``_resumed``,
     and resuming a resumed fit counts on (``_resumed2``, ...), so a run never
     overwrites the JSON it started from."""
-    base = f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
+    base = f"fit_{args.data}_{args.start}{'_resample' * args.resample}{'_validated' * args.validate}"
     if not args.resume:
         return base + ".json"
     done = re.search(r"_resumed(\d*)$", os.path.splitext(os.path.basename(args.resume))[0])
@@ -134,8 +136,9 @@ def plot(path, target, curves, stages, n_trials, returned):
     """Left: the target (name, times ms, nAm) and the faithful trial averages
     (``curves``: (label, ``FaithfulScore``, line style) triples), RMSE in the
     legend; right: the objective at each recorded point of each stage
-    (``stages``: the JSON's list of dicts with ``stage`` and ``history``) and
-    the objective of the point the fit returned (nAm)."""
+    (``stages``: the JSON's list of dicts with ``stage`` and ``history``, and
+    ``validation``: held-out losses of the last points) and the objective of the
+    point the fit returned (nAm)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -159,13 +162,18 @@ def plot(path, target, curves, stages, n_trials, returned):
     start = 0
     for stage in stages:
         x = np.arange(start, start + len(stage["history"]))
-        ax2.plot(x, stage["history"], marker=".", label=stage["stage"])
+        line, = ax2.plot(x, stage["history"], marker=".", label=stage["stage"])
+        if stage.get("validation"):  # aligned with the last points of the history
+            ax2.plot(x[len(x) - len(stage["validation"]):], stage["validation"], marker="x", ls="--",
+                     color=line.get_color(), label=f"{stage['stage']}, held-out trials")
         start += len(stage["history"])
     ax2.axhline(returned, color="0.4", ls="--", lw=1, label=f"returned point ({returned:.3f})")
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_xlabel("Recorded point (Adam: step)")
     ax2.set_ylabel("Objective RMSE (nAm)")
-    ax2.set_title(f"Objective: differentiable model, its own {n_trials} trial{'s' * (n_trials > 1)}", fontsize=9)
+    held = "; x: as many held-out trials" if any(st.get("validation") for st in stages) else ""
+    ax2.set_title(f"Objective: differentiable model, its own {n_trials} trial{'s' * (n_trials > 1)}"
+                  f"{held}", fontsize=9)
     ax2.legend(fontsize=8)
     ax2.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
@@ -189,6 +197,9 @@ def main(argv=None):
     ap.add_argument("--resample", action="store_true",
                     help="each Adam step on fresh drive draws (stochastic gradient of the "
                          "expected loss) instead of the same --n-trials draws throughout")
+    ap.add_argument("--validate", action="store_true",
+                    help="score each Adam step's point on --n-trials held-out trials and return the "
+                         "point best there (early stopping)")
     ap.add_argument("--refine", type=int, default=3, help="Levenberg-Marquardt steps")
     ap.add_argument("--resume", default=None, metavar="FIT_JSON",
                     help="start from the fitted values in a JSON this script wrote (same --data and "
@@ -220,7 +231,7 @@ def main(argv=None):
                             sigma=args.cma_sigma, seed=args.seed))
     if args.n_steps:
         stages.append(GradientDescent(n_steps=args.n_steps, optimizer=optax.adam(args.lr), key=key,
-                                      resample=args.resample))
+                                      resample=args.resample, validate=args.validate))
     if args.refine:
         stages.append(LevenbergMarquardt(max_steps=args.refine))
     res = fit_drives(net, target_name, names, n_trials=args.n_trials, **settings, draws="key", key=key,
@@ -236,7 +247,7 @@ def main(argv=None):
                faithful_rmse=res.score.rmse, start_faithful_rmse=start.rmse,
                hand_fit_faithful_rmse=hand.rmse,
                stages=[dict(stage=r.stage, history=r.history, n_simulations=r.n_simulations,
-                            wall_s=r.wall_s) for r in res.stages], values=res.values)
+                            wall_s=r.wall_s, **r.info) for r in res.stages], values=res.values)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, output_name(args))
     curves = [(f"{param_name} drives", hand, dict(color="tab:orange"))]

@@ -66,15 +66,17 @@ def test_resume_refuses_another_fits_json(tmp_path, monkeypatch, capsys, fields,
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("resume, name", [
-    (None, "fit_yes_hand.json"),
-    ("out/fit_yes_hand.json", "fit_yes_hand_resumed.json"),
-    ("out/fit_yes_hand_resumed.json", "fit_yes_hand_resumed2.json"),
-    ("fit_yes_hand_resumed2.json", "fit_yes_hand_resumed3.json"),
+@pytest.mark.parametrize("resume, validate, name", [
+    (None, False, "fit_yes_hand.json"),
+    (None, True, "fit_yes_hand_validated.json"),
+    ("out/fit_yes_hand.json", False, "fit_yes_hand_resumed.json"),
+    ("out/fit_yes_hand_resumed.json", False, "fit_yes_hand_resumed2.json"),
+    ("fit_yes_hand_resumed2.json", False, "fit_yes_hand_resumed3.json"),
 ])
-def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, name):
+def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, validate, name):
     ex = example()
-    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, resume=resume)
+    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=validate,
+                                 resume=resume)
     assert ex.output_name(args) == name
 
 
@@ -93,16 +95,23 @@ def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path,
         dpl = Dipole(times, {"agg": rmse * np.sin(times / 20.0), "L2": 0 * times, "L5": 0 * times})
         return FaithfulScore(rmse, 8, 30.0, 3000.0, dpl)
 
+    held_out = {"validation": [5.0, 4.6, 4.9], "validation_best": 1}
+    given = []
+
     def fit_drives(net, target, names, **kwargs):
-        stage = StageResult("GradientDescent", np.zeros(len(names)), 4.7, [4.9, 4.7, 4.8], 3, 1.0)
+        given.extend(kwargs["stages"])
+        stage = StageResult("GradientDescent", np.zeros(len(names)), 4.7, [4.9, 4.7, 4.8], 3, 1.0,
+                            held_out)
         return FitResult({n: 1.0 for n in names}, net, [4.9, 4.7, 4.8], loss=4.7, stages=[stage],
                          score=score(next(scores)), wall_s=2.0)
 
     monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
     monkeypatch.setattr(hnnjax.fit, "faithful_score", lambda *a, **k: score(next(scores)))
-    example().main(["--n-steps", "2", "--refine", "0", "--out", str(tmp_path)])
-    out = json.loads((tmp_path / "fit_yes_hand.json").read_text())
+    example().main(["--n-steps", "2", "--refine", "0", "--validate", "--out", str(tmp_path)])
+    assert [type(s).__name__ for s in given] == ["GradientDescent"] and given[0].validate
+    out = json.loads((tmp_path / "fit_yes_hand_validated.json").read_text())
     assert (out["faithful_rmse"], out["hand_fit_faithful_rmse"], out["objective"]) == (4.2, 5.2, 4.7)
-    assert out["figure"] == str(tmp_path / "fit_yes_hand.png")
+    assert {k: out["stages"][0][k] for k in held_out} == held_out
+    assert out["figure"] == str(tmp_path / "fit_yes_hand_validated.png")
     import matplotlib.image
     assert matplotlib.image.imread(out["figure"]).shape[:2] == (504, 1320)

@@ -94,6 +94,36 @@ def test_resampled_gradient_steps_see_fresh_draws_and_hand_on_the_last_point(mon
     assert fixed.loss == min(fixed.history)  # without resample: the best point seen
 
 
+def test_validated_gradient_steps_hand_on_the_point_best_on_held_out_draws(monkeypatch):
+    """With validate, each step's start and the last point are scored on one
+    set of held-out draws (fold_in(key, VALIDATION_STREAM)), never the
+    objective's own, and the stage hands on the point scoring best there
+    (here made step 1 by the held-out losses), with its loss on the
+    objective's own draws."""
+    from hnnjax.fit.stages.gradient import VALIDATION_STREAM
+    obj = toy_objective(n_trials=2)
+    held = obj.fresh_draws(jax.random.fold_in(KEY, VALIDATION_STREAM))
+    seen, losses = [], obj.losses
+    fake = iter([3.0, 1.0, 2.0, 5.0])  # held-out losses of the start, steps 1, 2 and the last point
+
+    def spy(us, z=None):
+        seen.append((np.array(us[0]), z))
+        real = losses(us, z)
+        return np.array([next(fake)]) if z is not None else real
+    monkeypatch.setattr(obj, "losses", spy)
+    res = GradientDescent(n_steps=3, optimizer=optax.adam(2.0), key=KEY, validate=True).run(
+        obj, obj.u0)
+    assert len(seen) == 4 and all(np.array_equal(z, held) for _, z in seen)
+    assert not np.array_equal(held, obj._z)
+    np.testing.assert_array_equal(seen[0][0], obj.u0)
+    assert res.info == {"validation": [3.0, 1.0, 2.0, 5.0], "validation_best": 1}
+    np.testing.assert_array_equal(res.u, seen[1][0])
+    assert res.loss == res.history[1] == pytest.approx(obj.loss(res.u), rel=1e-9)
+    assert res.loss > min(res.history)  # not the point best on the objective's own draws
+    plain = GradientDescent(n_steps=3, optimizer=optax.adam(2.0), key=KEY).run(obj, obj.u0)
+    assert plain.history == res.history  # the same steps; only the point handed on differs
+
+
 def test_stages_compose_and_the_default_recipe_is_the_same_stages():
     """Each stage starts where the previous one ended; the one-call arguments
     build the same stages as the explicit list."""
@@ -170,6 +200,7 @@ def test_settings_from_an_hnn_parameter_file():
     (lambda: GradientDescent(gradient="fd"), ValueError, r"GradientDescent.gradient must be one of"),
     (lambda: GradientDescent(resample=True, gradient="smoothed"), ValueError,
      r"GradientDescent.resample needs gradient='autodiff'"),
+    (lambda: GradientDescent(validate=1), TypeError, r"GradientDescent.validate"),
     (lambda: LevenbergMarquardt(max_steps=0), ValueError, r"LevenbergMarquardt.max_steps"),
     (lambda: LevenbergMarquardt(max_steps=1, step=-1.0), ValueError, r"LevenbergMarquardt.step"),
     (lambda: Grid(points={}), TypeError, r"grid must be a dict .* with at least one name"),
@@ -195,6 +226,8 @@ def test_bad_stage_lists_are_refused_before_anything_compiles():
         fit_drives(net, target, MUS, stages=[Grid(points={"evdist1.sigma": [1.0]})], **kw)
     with pytest.raises(ValueError, match=r"GradientDescent.resample needs fit_drives\(draws='key'\)"):
         fit_drives(net, target, MUS, stages=[GradientDescent(resample=True)], draws="hnn-core", **kw)
+    with pytest.raises(ValueError, match=r"GradientDescent.validate needs fit_drives\(draws='key'\)"):
+        fit_drives(net, target, MUS, stages=[GradientDescent(validate=True)], draws="hnn-core", **kw)
     with pytest.raises(ValueError, match="score_trials"):
         fit_drives(net, target, MUS, n_steps=1, score_trials=-1, **kw)
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['n_step'\]"):

@@ -178,9 +178,10 @@ class Objective:
         avg, s = self.forward(u)
         return float(self._loss_fn(jnp.asarray(s * avg), self.target))
 
-    def losses(self, us):
-        """Losses at the rows of ``us`` (m, d), in one vmapped call."""
-        return np.asarray(self._call("losses", jnp.asarray(us)))
+    def losses(self, us, z=None):
+        """Losses at the rows of ``us`` (m, d), in one vmapped call, on the
+        objective's trials or on the drive draws ``z`` (``fresh_draws``)."""
+        return np.asarray(self._call("losses", jnp.asarray(us), z))
 
     def residuals(self, us):
         """Residual waveforms scale·sim - target (m, n_times), nAm, at the
