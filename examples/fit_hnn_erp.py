@@ -171,7 +171,7 @@ def plot(path, target, curves, stages, n_trials, returned):
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_xlabel("Recorded point (Adam: step)")
     ax2.set_ylabel("Objective RMSE (nAm)")
-    held = "; x: as many held-out trials" if any(st.get("validation") for st in stages) else ""
+    held = "\n(x: as many held-out trials)" if any(st.get("validation") for st in stages) else ""
     ax2.set_title(f"Objective: differentiable model, its own {n_trials} trial{'s' * (n_trials > 1)}"
                   f"{held}", fontsize=9)
     ax2.legend(fontsize=8)
