@@ -48,6 +48,15 @@ def _ints(text):
     return [int(x) for x in text.split(",") if x]
 
 
+def _batched(arrays, n_steps, dt):
+    """The compiled batched faithful run: events (trials, ...) -> (spikes, raw dipoles)."""
+    import jax
+
+    from hnnjax.network.grid import run
+    return jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(
+        arrays, ev, n_steps, dt)[:2])
+
+
 def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     """Print whether ``solver`` gives the ``fori_loop`` solve's bits on ``device``
     (float64, ``n_trials`` trials of ``tstop`` ms)."""
@@ -55,7 +64,6 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     import numpy as np
 
     from hnnjax.network.compile import compile_network, drive_events
-    from hnnjax.network.grid import run
     from hnnjax.network.simulate import instantiate_drives
 
     spikes = instantiate_drives(net, tstop, n_trials)
@@ -64,9 +72,7 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
         t = time.perf_counter()
         arrays, tab, _, _, n_steps = compile_network(net, tstop, dt, np.float64, solver=name)
         ev = jax.device_put(drive_events(tab, spikes, dt, n_steps, np.float64), device)
-        out = jax.jit(lambda e: jax.vmap(run, in_axes=(None, 0, None, None))(
-            arrays, e, n_steps, dt)[:2])(ev)
-        outs[name] = jax.device_get(out)
+        outs[name] = jax.device_get(_batched(arrays, n_steps, dt)(ev))
         log(f"solver check: {name!r} {tstop} ms in {time.perf_counter() - t:.1f} s (compile included)")
     (s_a, d_a), (s_b, d_b) = outs[solver], outs["loop"]
     rel = np.abs(d_a - d_b).max() / max(np.abs(d_b).max(), 1e-300)
@@ -177,7 +183,6 @@ def main(argv=None):
 
     from _hlo import machine, thunks_per_step
     from hnnjax.network.compile import compile_network, drive_events
-    from hnnjax.network.grid import run
     from hnnjax.network.simulate import _take, instantiate_drives
     from hnnjax.network.tree_solve import strategy
     from hnnjax.network_models import somato_model
@@ -211,14 +216,10 @@ def main(argv=None):
           "same bits every call |")
     print("|---|---|---|---|---|---|---|---|", flush=True)
 
-    def batch_fn(arrays):
-        return jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(
-            arrays, ev, n_steps, dt)[:2])
-
     dipoles = {}
     for dtype, counts in ((np.float32, args.trials), (np.float64, args.f64_trials)):
         arrays, events = prep[dtype]
-        fn = batch_fn(arrays)
+        fn = _batched(arrays, n_steps, dt)
         for b in counts:
             if time.perf_counter() - start > args.max_s:
                 print(f"| {np.dtype(dtype).name} | {b} | skipped: past --max-s {args.max_s:.0f} s "
@@ -252,9 +253,8 @@ def main(argv=None):
     cpu = jax.devices("cpu")[0]
     with jax.default_device(cpu):
         arrays = compile_network(net, tstop, dt, np.float64, solver="loop")[0]
-        ref = np.asarray(jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(
-            arrays, ev, n_steps, dt)[1])(_take(prep[np.float64][1],
-                                               np.arange(args.check_trials)))).mean(0)
+        trials = _take(prep[np.float64][1], np.arange(args.check_trials))
+        ref = np.asarray(_batched(arrays, n_steps, dt)(trials)[1]).mean(0)
     scale = np.abs(ref).max()
     for name, dip in dipoles.items():
         err = np.abs(dip - ref).max() / scale
