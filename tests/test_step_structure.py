@@ -91,6 +91,40 @@ def test_pallas_kernel_gives_the_loop_solves_bits_in_a_network_run():
     np.testing.assert_array_equal(outs["pallas_interpret"][1], dip)
 
 
+def test_network_events_scatter_only_the_connection_slots_chunks_can_fill():
+    """The step's one colliding scatter (sorted where a GPU keeps it
+    deterministic) holds capacity x chunk_width connection slots: no row
+    clear in it, and slots no chunk fills point past the buffer (mode drop),
+    so they neither add nor collide."""
+    from hnnjax.network.grid import GridDelivery
+    arrays, drive_tab, _, _, n_steps = compile_network(_net(), TSTOP, DT, np.float64)
+    events = drive_events(drive_tab, instantiate_drives(_net(), TSTOP, 1), DT, n_steps, np.float64)
+    delivery = GridDelivery(arrays, jax.tree_util.tree_map(lambda x: x[0], events))
+    carry = delivery.init(jnp.zeros(sum(t.n_cells for t in arrays.types)))
+    jaxpr = jax.make_jaxpr(lambda p, r: delivery._schedule(p, r, 7))(carry["pending"], carry["ring"])
+    adds = [e for e in jaxpr.eqns if e.primitive.name == "scatter-add"
+            and e.invars[2].aval.dtype == np.float64]  # (jnp.nonzero has an integer one)
+    assert len(adds) == 1
+    assert adds[0].invars[2].aval.shape == (arrays.capacity * arrays.chunk_width,)
+    assert "FILL_OR_DROP" in str(adds[0].params["mode"])
+    ring = carry["ring"].at[7].set(True)  # every cell spikes at step 7
+    pending, overflow = delivery._schedule(carry["pending"] + 1.0, ring, 7)
+    assert not overflow
+    n_rows = arrays.block + 1
+    np.testing.assert_array_equal(pending[6 % n_rows], 0.0)  # the row read at step 6, cleared
+    conns = np.zeros_like(np.asarray(pending)) + 1.0  # every block-0 connection, by hand
+    q0 = np.isin(np.arange(len(arrays.conn_dst)), np.concatenate([
+        np.arange(s, s + k) for g, s, k in zip(np.asarray(arrays.chunk_group),
+                                              np.asarray(arrays.chunk_start),
+                                              np.asarray(arrays.chunk_count))
+        if g < ring.shape[1]]))
+    assert q0.sum() > 100  # connections to deliver
+    np.add.at(conns, ((7 + np.asarray(arrays.conn_rem)[q0]) % n_rows, np.asarray(arrays.conn_dst)[q0]),
+              np.asarray(arrays.conn_w)[q0])
+    conns[6 % n_rows] = 0.0
+    np.testing.assert_allclose(pending, conns, rtol=1e-15)
+
+
 @pytest.mark.parametrize("user_flags, expected", [
     (None, "--xla_gpu_deterministic_ops=true"),
     ("--xla_gpu_deterministic_ops=false", "--xla_gpu_deterministic_ops=false"),

@@ -75,17 +75,21 @@ class GridDelivery(eqx.Module):
         net, n_tgt = self.net, self.net.target_syn.shape[0]
         n_cells, dtype = soma_v0.shape[0], soma_v0.dtype
         return {"ring": jnp.zeros((net.n_blocks * net.block, n_cells), bool),
-                "pending": jnp.zeros((net.block + 1, n_tgt), dtype),  # one more row than the horizon
-                "due": jnp.zeros(n_tgt, dtype)}
+                "pending": jnp.zeros((net.block + 1, n_tgt), dtype)}  # one more row than the horizon
 
-    def _schedule(self, pending, due_prev, ring, n):
+    def _schedule(self, pending, ring, n):
         """Network events in two stages: a spike of cell c at step m is seen
         again at m + q·block for every delay block q (a bool ring of spikes);
         then the chunks of group (q, c) add their connections into the
         pending row of their delivery step (row = step mod (block + 1)), all
         in one scatter of at most ``capacity`` chunks.  Work is proportional
         to spikes, not to connections; more chunks than that in one step set
-        the overflow flag."""
+        the overflow flag.  The row read at the previous step is cleared
+        first (nothing is scheduled into it at this step), and the slots of
+        the scatter that no chunk fills point past the buffer and drop: the
+        scatter (a sort of its indices where XLA keeps GPU scatters
+        deterministic) holds only connection slots, none colliding on one
+        address."""
         net = self.net
         n_tgt, ring_len, n_rows = net.target_syn.shape[0], ring.shape[0], net.block + 1
         q_rows = jnp.arange(net.n_blocks) * net.block
@@ -95,18 +99,16 @@ class GridDelivery(eqx.Module):
         c = jnp.nonzero(active, size=net.capacity, fill_value=n_chunks)[0]
         valid = w_idx[None, :] < net.chunk_count[c][:, None]
         j = jnp.where(valid, net.chunk_start[c][:, None] + w_idx[None, :], 0)
-        row = (n + net.conn_rem[j]) % n_rows
-        # the row read at the previous step is cleared in the same scatter
-        # (x + -x == 0 exactly; nothing is scheduled into it at this step)
-        rows = jnp.concatenate([row.reshape(-1), jnp.full(n_tgt, (n - 1) % n_rows)])
-        cols = jnp.concatenate([net.conn_dst[j].reshape(-1), jnp.arange(n_tgt)])
-        vals = jnp.concatenate([jnp.where(valid, net.conn_w[j], 0.0).reshape(-1), -due_prev])
-        return pending.at[rows, cols].add(vals), active.sum() > net.capacity
+        row = jnp.where(valid, (n + net.conn_rem[j]) % n_rows, n_rows)
+        pending = pending.at[(n - 1) % n_rows].set(jnp.zeros(n_tgt, pending.dtype))
+        pending = pending.at[row.reshape(-1), net.conn_dst[j].reshape(-1)].add(
+            net.conn_w[j].reshape(-1), mode="drop")
+        return pending, active.sum() > net.capacity
 
     def __call__(self, carry, n, spikes, soma_v):
         net, ev = self.net, self.events
         ring = carry["ring"].at[n % carry["ring"].shape[0]].set(spikes)
-        pending, overflow = self._schedule(carry["pending"], carry["due"], ring, n)
+        pending, overflow = self._schedule(carry["pending"], ring, n)
         due = pending[n % (net.block + 1)]
         _, n_syn = net.syn_offsets
         inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True)  # np.unique'd
@@ -118,7 +120,7 @@ class GridDelivery(eqx.Module):
         j = jnp.minimum(j, ev.dst.shape[0] - 1)
         dst = jnp.where(live, ev.dst[j], n_syn + k)
         inc = inc.at[dst].add(ev.w[j], mode="drop", unique_indices=True)
-        return {"ring": ring, "pending": pending, "due": due}, inc, inc, overflow
+        return {"ring": ring, "pending": pending}, inc, inc, overflow
 
 
 def run(net: NetArrays, events: Events, n_steps: int, dt: float):
