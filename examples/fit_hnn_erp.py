@@ -28,14 +28,18 @@ Levenberg-Marquardt (``--refine``), all on ``--n-trials`` trials whose drive
 draws are fresh normals (``draws='key'``), held fixed over the fit (with
 ``--resample``, the Adam steps each draw new ones).  ``--validate`` scores
 each Adam step's point on as many held-out trials and returns the point best
-there (early stopping; ``GradientDescent(validate=True)``).
+there (early stopping; ``GradientDescent(validate=True)``).  With
+``--trials-per-average 8`` the loss is the mean over disjoint 8-trial
+averages, the expected score of an 8-trial average as the yardstick takes it
+(its trial-to-trial variance counts), rather than the loss of one average of
+all ``--n-trials``.
 
 Honest score: the fitted network re-simulated with the NEURON-faithful
 ``simulate_dipole`` on 8 trials with hnn-core's seeds -- trials the fit never
 saw -- smoothed and scaled the same way; the start and the file's own drives
 are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_<data>_<start>[_resample][_validated][_resumed[N]].json``, and a figure of the
+``<out>/fit_<data>_<start>[_resample][_avg<K>][_validated][_resumed[N]].json``, and a figure of the
 target with those averages and of the objective per step beside it (``.png``).
 
 The runs in ``benchmarks/README.md`` (2-core CPU)::
@@ -121,10 +125,12 @@ def set_fitted(net, fit):
 
 
 def output_name(args):
-    """``fit_<data>_<start>[_resample][_validated].json``; a resumed run adds ``_resumed``,
+    """``fit_<data>_<start>[_resample][_avg<K>][_validated].json``; a resumed run adds ``_resumed``,
     and resuming a resumed fit counts on (``_resumed2``, ...), so a run never
     overwrites the JSON it started from."""
-    base = f"fit_{args.data}_{args.start}{'_resample' * args.resample}{'_validated' * args.validate}"
+    base = (f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
+            f"{f'_avg{args.trials_per_average}' if args.trials_per_average else ''}"
+            f"{'_validated' * args.validate}")
     if not args.resume:
         return base + ".json"
     done = re.search(r"_resumed(\d*)$", os.path.splitext(os.path.basename(args.resume))[0])
@@ -132,13 +138,14 @@ def output_name(args):
     return f"{base}_resumed{n if n > 1 else ''}.json"
 
 
-def plot(path, target, curves, stages, n_trials, returned):
+def plot(path, target, curves, stages, n_trials, returned, trials_per_average=None):
     """Left: the target (name, times ms, nAm) and the faithful trial averages
     (``curves``: (label, ``FaithfulScore``, line style) triples), RMSE in the
     legend; right: the objective at each recorded point of each stage
     (``stages``: the JSON's list of dicts with ``stage`` and ``history``, and
     ``validation``: held-out losses of the last points) and the objective of the
-    point the fit returned (nAm)."""
+    point the fit returned (nAm); ``trials_per_average``: the objective's
+    averages, as ``fit_drives`` takes it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -172,8 +179,10 @@ def plot(path, target, curves, stages, n_trials, returned):
     ax2.set_xlabel("Recorded point (Adam: step)")
     ax2.set_ylabel("Objective RMSE (nAm)")
     held = "\n(x: as many held-out trials)" if any(st.get("validation") for st in stages) else ""
+    averages = f",\nmean of {n_trials // trials_per_average} averages of {trials_per_average}" \
+        if trials_per_average and trials_per_average < n_trials else ""
     ax2.set_title(f"Objective: differentiable model, its own {n_trials} trial{'s' * (n_trials > 1)}"
-                  f"{held}", fontsize=9)
+                  f"{averages}{held}", fontsize=9)
     ax2.legend(fontsize=8)
     ax2.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
@@ -200,6 +209,10 @@ def main(argv=None):
     ap.add_argument("--validate", action="store_true",
                     help="score each Adam step's point on --n-trials held-out trials and return the "
                          "point best there (early stopping)")
+    ap.add_argument("--trials-per-average", type=int, default=None, metavar="K",
+                    help="fit the mean loss of the --n-trials / K disjoint K-trial averages (the "
+                         "expected score of a K-trial average, e.g. 8 as the faithful yardstick) "
+                         "instead of the loss of the average of all --n-trials")
     ap.add_argument("--refine", type=int, default=3, help="Levenberg-Marquardt steps")
     ap.add_argument("--resume", default=None, metavar="FIT_JSON",
                     help="start from the fitted values in a JSON this script wrote (same --data and "
@@ -235,7 +248,7 @@ def main(argv=None):
     if args.refine:
         stages.append(LevenbergMarquardt(max_steps=args.refine))
     res = fit_drives(net, target_name, names, n_trials=args.n_trials, **settings, draws="key", key=key,
-                     bounds=box, stages=stages)
+                     trials_per_average=args.trials_per_average, bounds=box, stages=stages)
     tgt = read_waveform(target_name)
     kw = dict(tstop=settings["tstop"], dt=settings["dt"], smooth_window=settings["smooth_window"],
               scale=settings["scale"], progress=True)
@@ -256,7 +269,7 @@ def main(argv=None):
     curves.append(("fit", res.score, dict(color="tab:blue")))
     out["figure"] = os.path.splitext(path)[0] + ".png"
     plot(out["figure"], (target_name, tgt.times, tgt.data["agg"]), curves, out["stages"], args.n_trials,
-         res.loss)
+         res.loss, args.trials_per_average)
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"objective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "

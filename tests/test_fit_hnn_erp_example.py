@@ -69,14 +69,15 @@ def test_resume_refuses_another_fits_json(tmp_path, monkeypatch, capsys, fields,
 @pytest.mark.parametrize("resume, validate, name", [
     (None, False, "fit_yes_hand.json"),
     (None, True, "fit_yes_hand_validated.json"),
+    (None, "avg8", "fit_yes_hand_avg8_validated.json"),
     ("out/fit_yes_hand.json", False, "fit_yes_hand_resumed.json"),
     ("out/fit_yes_hand_resumed.json", False, "fit_yes_hand_resumed2.json"),
     ("fit_yes_hand_resumed2.json", False, "fit_yes_hand_resumed3.json"),
 ])
 def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, validate, name):
     ex = example()
-    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=validate,
-                                 resume=resume)
+    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=bool(validate),
+                                 trials_per_average=8 if validate == "avg8" else None, resume=resume)
     assert ex.output_name(args) == name
 
 
@@ -99,7 +100,7 @@ def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path,
     given = []
 
     def fit_drives(net, target, names, **kwargs):
-        given.extend(kwargs["stages"])
+        given.extend(kwargs["stages"] + [kwargs["trials_per_average"]])
         stage = StageResult("GradientDescent", np.zeros(len(names)), 4.7, [4.9, 4.7, 4.8], 3, 1.0,
                             held_out)
         return FitResult({n: 1.0 for n in names}, net, [4.9, 4.7, 4.8], loss=4.7, stages=[stage],
@@ -107,11 +108,13 @@ def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path,
 
     monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
     monkeypatch.setattr(hnnjax.fit, "faithful_score", lambda *a, **k: score(next(scores)))
-    example().main(["--n-steps", "2", "--refine", "0", "--validate", "--out", str(tmp_path)])
-    assert [type(s).__name__ for s in given] == ["GradientDescent"] and given[0].validate
-    out = json.loads((tmp_path / "fit_yes_hand_validated.json").read_text())
+    example().main(["--n-steps", "2", "--refine", "0", "--validate", "--n-trials", "4",
+                    "--trials-per-average", "2", "--out", str(tmp_path)])
+    assert [type(s).__name__ for s in given] == ["GradientDescent", "int"] and given[0].validate
+    assert given[1] == 2
+    out = json.loads((tmp_path / "fit_yes_hand_avg2_validated.json").read_text())
     assert (out["faithful_rmse"], out["hand_fit_faithful_rmse"], out["objective"]) == (4.2, 5.2, 4.7)
     assert {k: out["stages"][0][k] for k in held_out} == held_out
-    assert out["figure"] == str(tmp_path / "fit_yes_hand_validated.png")
+    assert out["figure"] == str(tmp_path / "fit_yes_hand_avg2_validated.png")
     import matplotlib.image
     assert matplotlib.image.imread(out["figure"]).shape[:2] == (504, 1320)

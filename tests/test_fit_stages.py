@@ -124,6 +124,46 @@ def test_validated_gradient_steps_hand_on_the_point_best_on_held_out_draws(monke
     assert plain.history == res.history  # the same steps; only the point handed on differs
 
 
+def test_trials_per_average_scores_each_average_and_takes_the_mean():
+    """n_trials=4 as 2 averages of 2: the loss is the mean of the two
+    averages' losses (each smoothed and with its own fitted scale), as an
+    objective of 2 trials scores them on those draws; gradient, batched
+    losses and Levenberg-Marquardt's residuals agree with it."""
+    kw = dict(smooth_window=5.0, scale="fit")
+    obj = Objective(two_drive_net(mu_p=21.0, mu_d=24.0), toy_target(), MUS, tstop=TSTOP, key=KEY,
+                    n_trials=4, trials_per_average=2, progress=False, **kw)
+    pair = Objective(two_drive_net(mu_p=21.0, mu_d=24.0), toy_target(), MUS, tstop=TSTOP, key=KEY,
+                     n_trials=2, progress=False, **kw)
+    us = np.stack([obj.u0, obj.u0 + 0.3])
+    obj.loss(obj.u0)  # builds: the draws exist
+    each = np.stack([pair.losses(us, z) for z in (obj._z[:2], obj._z[2:])])  # (average, point)
+    assert not np.allclose(each[0], each[1])  # the averages differ: the mean is not one of them
+    np.testing.assert_allclose(obj.losses(us), each.mean(axis=0), rtol=1e-12)
+    assert obj.loss(obj.u0) == pytest.approx(each[0, 0] / 2 + each[1, 0] / 2, rel=1e-12)
+    val, grad = obj.value_and_grad(obj.u0)
+    assert val == pytest.approx(obj.loss(obj.u0), rel=1e-12) and np.all(np.isfinite(grad))
+    res = obj.residuals(us)
+    assert res.shape == (2, 2 * len(obj.times))
+    np.testing.assert_allclose((res ** 2).sum(axis=1), len(obj.times) * (each ** 2).mean(axis=0),
+                               rtol=1e-10)
+    whole = Objective(two_drive_net(mu_p=21.0, mu_d=24.0), toy_target(), MUS, tstop=TSTOP, key=KEY,
+                      n_trials=4, progress=False, **kw)
+    assert whole.loss(obj.u0) < obj.loss(obj.u0)  # one 4-trial average: less of the trials' variance
+    avg, s = obj.forward(obj.u0)  # what is plotted and scored: the average of all trials
+    np.testing.assert_allclose(avg, whole.forward(obj.u0)[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("value, exc, match", [
+    (3, ValueError, r"trials_per_average must divide n_trials=4 into whole averages; got 3"),
+    (0, ValueError, r"trials_per_average"),
+    (2.0, TypeError, r"trials_per_average"),
+])
+def test_bad_trials_per_average_is_refused_before_anything_compiles(value, exc, match):
+    with pytest.raises(exc, match=match):
+        fit_drives(two_drive_net(), (np.arange(0, 41.0), np.ones(41)), MUS, n_trials=4,
+                   trials_per_average=value, tstop=40.0, progress=False)
+
+
 def test_stages_compose_and_the_default_recipe_is_the_same_stages():
     """Each stage starts where the previous one ended; the one-call arguments
     build the same stages as the explicit list."""

@@ -46,6 +46,18 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay,
     return tstop, dt, names, values, free
 
 
+def check_trials_per_average(trials_per_average, n_trials):
+    """The number of disjoint averages the loss scores: 1 for None (all
+    ``n_trials`` averaged), else n_trials / trials_per_average."""
+    if trials_per_average is None:
+        return 1
+    k = check_int("trials_per_average", trials_per_average, ge=1)
+    if n_trials % k:
+        raise ValueError(f"trials_per_average must divide n_trials={n_trials} into whole "
+                         f"averages; got {k}")
+    return n_trials // k
+
+
 def check_key(key):
     """None or a JAX PRNG key (``jax.random.PRNGKey`` or ``jax.random.key``)."""
     if key is None:

@@ -55,7 +55,8 @@ def check_stages(stages, given):
 
 def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth_window=20.0,
                scale="fit", loss="rmse", key=None, bounds=None, max_delay=25.0, progress=True,
-               draws="key", stages=None, score_trials=N_SCORE_TRIALS, **stage_arguments):
+               draws="key", trials_per_average=None, stages=None, score_trials=N_SCORE_TRIALS,
+               **stage_arguments):
     """Fit drive parameters of ``net`` so its trial-averaged, smoothed, scaled
     aggregate dipole matches ``target``: a ``Dipole``, a (times ms, values
     nAm) pair, an (n, 2) array of those columns or a waveform file's path
@@ -76,8 +77,12 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     standard normals from ``key``; ``draws='hnn-core'`` takes those of
     hnn-core's seeded drive times, i.e. the trials ``simulate_dipole(net,
     n_trials=n_trials)`` runs.  Poisson, bursty and spike-train drives take
-    hnn-core's seeded times either way.  ``bounds``: {name: (low, high)}
-    (default: timing within 0-tstop ms, the rest positive).
+    hnn-core's seeded times either way.  ``trials_per_average``: None
+    fits the average of all ``n_trials``; k fits the mean loss of their
+    n_trials / k disjoint k-trial averages, the expected score of a k-trial
+    average with its trial-to-trial variance (e.g. 8 with ``n_trials=16``
+    for an 8-trial yardstick such as ``score_trials``).  ``bounds``: {name:
+    (low, high)} (default: timing within 0-tstop ms, the rest positive).
 
     ``stages``: the fit, as stages run in order on the ``Objective``, each
     from the point the previous one handed on (``hnnjax.fit.stages``), e.g.
@@ -113,7 +118,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     score_trials = check_int("score_trials", score_trials, ge=0)
     objective = Objective(net, target, params, n_trials=n_trials, tstop=tstop, dt=dt,
                           smooth_window=smooth_window, scale=scale, loss=loss, key=key,
-                          bounds=bounds, max_delay=max_delay, draws=draws, progress=progress)
+                          bounds=bounds, max_delay=max_delay, draws=draws,
+                          trials_per_average=trials_per_average, progress=progress)
     for stage in stages:
         stage.check(objective)
     with compile_notices(progress):

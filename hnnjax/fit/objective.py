@@ -14,7 +14,8 @@ import numpy as np
 from .._checks import check_bool, check_nonzero, check_option
 from ..grad import model
 from ..progress import say
-from .arguments import check_bounds, check_key, check_run, check_start, check_target
+from .arguments import (check_bounds, check_key, check_run, check_start, check_target,
+                        check_trials_per_average)
 from .forward import dipole_fn, evoked_normals, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
 
@@ -35,13 +36,20 @@ class Objective:
     residual waveforms -- and when a trial has more events than the model
     has room for, doubles the room, compiles again and repeats the call.
     ``n_simulations`` counts the trial simulations run (a gradient counts as
-    its forward trials)."""
+    its forward trials).
+
+    ``trials_per_average``: None scores the average of all ``n_trials``;
+    k scores each average of k trials (n_trials / k disjoint ones) and takes
+    the mean of their losses, i.e. the expected score of a k-trial average,
+    its trial-to-trial variance included -- what a k-trial yardstick
+    (``score_trials``) measures."""
 
     def __init__(self, net, target, params, *, n_trials=1, tstop=170.0, dt=0.025,
                  smooth_window=20.0, scale="fit", loss="rmse", key=None, bounds=None,
-                 max_delay=25.0, draws="key", progress=True):
+                 max_delay=25.0, draws="key", trials_per_average=None, progress=True):
         tstop, dt, names, theta0, free = check_run(net, params, n_trials, tstop, dt, draws,
                                                    smooth_window, max_delay)
+        self.n_averages = check_trials_per_average(trials_per_average, n_trials)
         self.loss_kind = loss
         self._loss_fn = loss_function(loss)
         if isinstance(scale, str):
@@ -68,7 +76,7 @@ class Objective:
         self._theta0 = np.asarray(theta0, float)
         self._compiled = None  # built at the first evaluation
         self._grad_s = np.inf  # last steady gradient call (s); inf: none yet, 0: only the compiling one
-        self._last = None  # (u bytes, (avg, s)) of the last forward evaluation
+        self._last = None  # (u bytes, (avg, s, loss)) of the last forward evaluation
         self.n_simulations = 0
         self.u0 = self.transform.to_unconstrained(self._theta0[self._idx])
 
@@ -82,20 +90,29 @@ class Objective:
     def _compile(self, fn):
         theta0, idx, tgt, loss_fn, tr = self._theta0, self._idx, self.target, self._loss_fn, \
             self.transform
-        scale, window, dt = self.scale, self.smooth_window, self.dt
+        scale, window, dt, n_avg = self.scale, self.smooth_window, self.dt, self.n_averages
+
+        def scaled(avg):
+            if window:
+                avg = hamming_smooth(avg, window, dt)
+            return avg, (jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale)
+
+        def per_average(dpl):  # (n_avg, n_times) smoothed k-trial averages, (n_avg,) scales
+            return jax.vmap(scaled)(dpl.reshape(n_avg, -1, dpl.shape[-1]).mean(axis=1))
 
         def simulate(u, z):
             theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
             dpl, overflow = fn(theta, z)
-            avg = dpl.mean(axis=0)
-            if window:
-                avg = hamming_smooth(avg, window, dt)
-            s = jnp.sum(avg * tgt) / jnp.sum(avg * avg) if scale == "fit" else scale
-            return avg, s, overflow.any()
+            avg, s = scaled(dpl.mean(axis=0))
+            return avg, s, overflow.any(), dpl
 
         def objective(u, z):
-            avg, s, overflow = simulate(u, z)
-            return loss_fn(s * avg, tgt), (s, overflow, avg)
+            avg, s, overflow, dpl = simulate(u, z)
+            if n_avg == 1:
+                return loss_fn(s * avg, tgt), (s, overflow, avg)
+            avgs, ss = per_average(dpl)
+            return jax.vmap(lambda a, s_: loss_fn(s_ * a, tgt))(avgs, ss).mean(), \
+                (s, overflow, avg)
 
         def losses(us, z):
             val, (_, overflow, _) = jax.vmap(objective, in_axes=(0, None))(us, z)
@@ -103,12 +120,15 @@ class Objective:
 
         def residuals(us, z):
             def one(u):
-                avg, s, overflow = simulate(u, z)
-                return s * avg - tgt, overflow
+                avg, s, overflow, dpl = simulate(u, z)
+                if n_avg == 1:
+                    return s * avg - tgt, overflow
+                avgs, ss = per_average(dpl)
+                return ((ss[:, None] * avgs - tgt) / np.sqrt(n_avg)).reshape(-1), overflow
             res, overflow = jax.vmap(one)(us)
             return res, overflow.any()
 
-        return dict(forward=jax.jit(simulate),
+        return dict(forward=jax.jit(objective),
                     grad=jax.jit(jax.value_and_grad(objective, has_aux=True)),
                     losses=jax.jit(losses), residuals=jax.jit(residuals))
 
@@ -127,10 +147,10 @@ class Objective:
             t0 = time.perf_counter()
             if kind == "grad" or (kind == "forward" and self._grad_s < REUSE_GRADIENT_S):
                 (val, (s, overflow, avg)), g = self._compiled["grad"](u, z)
-                out = (val, g) if kind == "grad" else (avg, s)
+                out = (val, g) if kind == "grad" else (avg, s, val)
             elif kind == "forward":
-                avg, s, overflow = self._compiled["forward"](u, z)
-                out = (avg, s)
+                val, (s, overflow, avg) = self._compiled["forward"](u, z)
+                out = (avg, s, val)
             else:
                 out, overflow = self._compiled[kind](u, z)
             self.n_simulations += self.n_trials * (u.shape[0] if u.ndim == 2 else 1)
@@ -165,18 +185,20 @@ class Objective:
         return evoked_normals(self._gn, self._z, key)
 
     def forward(self, u):
-        """(trial average smoothed, unscaled (nAm); scale) at u, cached for
-        the last point asked."""
-        u = np.asarray(u, float)
-        if self._last is None or self._last[0] != u.tobytes():
-            avg, s = self._call("forward", jnp.asarray(u))
-            self._last = (u.tobytes(), (np.asarray(avg), float(s)))
-        return self._last[1]
+        """(average of all the trials, smoothed, unscaled (nAm); its scale) at
+        u, cached with the loss for the last point asked."""
+        return self._evaluate(u)[:2]
 
     def loss(self, u):
         """The loss at one point u."""
-        avg, s = self.forward(u)
-        return float(self._loss_fn(jnp.asarray(s * avg), self.target))
+        return self._evaluate(u)[2]
+
+    def _evaluate(self, u):
+        u = np.asarray(u, float)
+        if self._last is None or self._last[0] != u.tobytes():
+            avg, s, val = self._call("forward", jnp.asarray(u))
+            self._last = (u.tobytes(), (np.asarray(avg), float(s), float(val)))
+        return self._last[1]
 
     def losses(self, us, z=None):
         """Losses at the rows of ``us`` (m, d), in one vmapped call, on the
@@ -185,7 +207,10 @@ class Objective:
 
     def residuals(self, us):
         """Residual waveforms scale·sim - target (m, n_times), nAm, at the
-        rows of ``us``, in one vmapped call."""
+        rows of ``us``, in one vmapped call.  With ``trials_per_average``,
+        each row holds every average's residuals, divided by √(number of
+        averages): their sum of squares is the mean over the averages of
+        each one's, what Levenberg-Marquardt minimises."""
         return np.asarray(self._call("residuals", jnp.asarray(us)))
 
     def values(self, u):

@@ -50,4 +50,6 @@ class Stage(eqx.Module):
 
     def summary(self, objective):
         """One line on what this stage will do."""
-        return f"{objective.n_trials} trial(s) of {objective.tstop:g} ms"
+        k = objective.n_averages
+        averages = f", scored as {k} averages of {objective.n_trials // k}" if k > 1 else ""
+        return f"{objective.n_trials} trial(s) of {objective.tstop:g} ms{averages}"
