@@ -128,7 +128,8 @@ def test_trials_per_average_scores_each_average_and_takes_the_mean():
     """n_trials=4 as 2 averages of 2: the loss is the mean of the two
     averages' losses (each smoothed and with its own fitted scale), as an
     objective of 2 trials scores them on those draws; gradient, batched
-    losses and Levenberg-Marquardt's residuals agree with it."""
+    losses and Levenberg-Marquardt's residuals agree with it, and a
+    Levenberg-Marquardt step runs on them."""
     kw = dict(smooth_window=5.0, scale="fit")
     obj = Objective(two_drive_net(mu_p=21.0, mu_d=24.0), toy_target(), MUS, tstop=TSTOP, key=KEY,
                     n_trials=4, trials_per_average=2, progress=False, **kw)
@@ -146,6 +147,10 @@ def test_trials_per_average_scores_each_average_and_takes_the_mean():
     assert res.shape == (2, 2 * len(obj.times))
     np.testing.assert_allclose((res ** 2).sum(axis=1), len(obj.times) * (each ** 2).mean(axis=0),
                                rtol=1e-10)
+    np.testing.assert_allclose(obj.residual(obj.u0), res[0], rtol=1e-12)
+    lm = LevenbergMarquardt(max_steps=1).run(obj, obj.u0)
+    assert lm.history[0] == pytest.approx(np.sqrt((each[:, 0] ** 2).mean()), rel=1e-10)
+    assert lm.history[-1] < lm.history[0]
     whole = Objective(two_drive_net(mu_p=21.0, mu_d=24.0), toy_target(), MUS, tstop=TSTOP, key=KEY,
                       n_trials=4, progress=False, **kw)
     assert whole.loss(obj.u0) < obj.loss(obj.u0)  # one 4-trial average: less of the trials' variance

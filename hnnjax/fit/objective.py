@@ -213,6 +213,14 @@ class Objective:
         each one's, what Levenberg-Marquardt minimises."""
         return np.asarray(self._call("residuals", jnp.asarray(us)))
 
+    def residual(self, u):
+        """The residual waveform at one point u, as a row of ``residuals``
+        (without ``trials_per_average``: from the cached forward)."""
+        if self.n_averages == 1:
+            avg, s = self.forward(u)
+            return s * avg - np.asarray(self.target)
+        return self.residuals(np.asarray(u, float)[None])[0]
+
     def values(self, u):
         """{name: constrained value} at u."""
         return dict(zip(self.free, np.asarray(self.transform.to_constrained(u)).tolist()))

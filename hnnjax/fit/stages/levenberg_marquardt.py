@@ -16,7 +16,10 @@ class LevenbergMarquardt(Stage):
     (unconstrained units; 0.1 is about 10 % of a weight), 2·d + 4 forward
     runs a step for d parameters; it stops early when no damping lowers the
     loss.  The gradient finds the basin; this resolves weakly constrained
-    weights within it.  Records the loss at its start and after each step."""
+    weights within it.  Records the loss at its start and after each step;
+    with ``trials_per_average`` it steps on the residuals of all the averages
+    and records their root mean square (the objective takes the mean of the
+    averages' RMSEs, a little below it)."""
     max_steps: int
     step: float = 0.1
 
@@ -33,9 +36,9 @@ class LevenbergMarquardt(Stage):
         return f"up to {self.max_steps} steps; " + super().summary(objective)
 
     def _run(self, objective, u, progress):
-        avg, s = objective.forward(u)  # cached when the previous stage ended here
-        r = s * avg - np.asarray(objective.target)
-        history = [float(np.sqrt(np.mean(r ** 2)))]
+        r = objective.residual(u)
+        rms = lambda r: float(np.sqrt(np.sum(r ** 2) / objective.times.size))
+        history = [rms(r)]
         steps = bar(range(self.max_steps), desc="LevenbergMarquardt", unit="step", enabled=progress)
         for k in steps:
             try:
@@ -45,6 +48,6 @@ class LevenbergMarquardt(Stage):
             if out is None:
                 break
             u, r = out
-            history.append(float(np.sqrt(np.mean(r ** 2))))
+            history.append(rms(r))
             steps.set_postfix(loss=f"{history[-1]:.4g}")
         return u, history[-1], history, {}
