@@ -21,12 +21,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .._jit import jit
+
 MAX_DRAWS = 112  # doubles of 2 outputs each; outputs k < 227 come from the seeding words alone
 _CHUNK = 8192  # seeds per kernel call (one compile per draw bucket)
 _MULT = np.uint32(1812433253)  # MT19937's seeding multiplier
 
 
-@functools.partial(jax.jit, static_argnums=1)
+@functools.partial(jit, static_argnums=1)
 def _kernel(seeds, n_draws):
     """The first ``n_draws`` legacy doubles of MT19937 seeded with each uint32
     seed, shape (n_draws, len(seeds)).  Exact in any float arithmetic: the

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_bool, check_nonzero, check_option
+from .._jit import jit
 from ..grad import model
 from ..progress import say
 from .arguments import (check_bounds, check_key, check_run, check_start, check_target,
@@ -128,9 +129,9 @@ class Objective:
             res, overflow = jax.vmap(one)(us)
             return res, overflow.any()
 
-        return dict(forward=jax.jit(objective),
-                    grad=jax.jit(jax.value_and_grad(objective, has_aux=True)),
-                    losses=jax.jit(losses), residuals=jax.jit(residuals))
+        return dict(forward=jit(objective),
+                    grad=jit(jax.value_and_grad(objective, has_aux=True)),
+                    losses=jit(losses), residuals=jit(residuals))
 
     def _call(self, kind, u, z=None):
         """The compiled ``kind`` at ``u``; on event overflow the model's room

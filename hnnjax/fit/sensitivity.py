@@ -18,6 +18,7 @@ import numpy as np
 
 from ..grad import model
 from .._checks import check_number
+from .._jit import jit
 from .arguments import check_key, check_run
 from .forward import dipole_fn, hamming_smooth, trial_draws
 
@@ -86,7 +87,7 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
             dpl, overflow = fn(theta, z)
             avg = dpl.mean(axis=0)
             return (hamming_smooth(avg, smooth_window, dt) if smooth_window else avg), overflow.any()
-        return jax.jit(jax.vmap(one))
+        return jit(jax.vmap(one))
 
     while True:
         out, overflow = batch(fn)(jnp.asarray(rows))

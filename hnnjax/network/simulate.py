@@ -5,12 +5,12 @@ import dataclasses
 import time
 import warnings
 
-import equinox as eqx
 import jax
 import numpy as np
 
 from .._checks import (check_bool, check_int, check_memory, check_nonzero, check_number,
                        check_option, check_time_grid)
+from .._jit import jit
 from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
 from ..drives.events import drive_trains
@@ -24,7 +24,7 @@ _DTYPES = {"float64": np.float64, "float32": np.float32}
 CPU_BATCH = 8  # trials per compiled call on a single CPU device (larger is no faster on 2 cores)
 
 
-@eqx.filter_jit
+@jit(static_argnums=(2, 3))
 def _run_trials(arrays, events, n_steps, dt):
     return jax.vmap(run, in_axes=(None, 0, None, None))(arrays, events, n_steps, dt)
 
