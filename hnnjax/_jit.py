@@ -3,12 +3,11 @@
 XLA's CPU backend asks LLVM for 256-bit vectors by default.  A network step is
 elementwise work over (trials x cells x segments); with 512-bit vectors
 (AVX-512, where the CPU has it; elsewhere LLVM keeps the widest it has) the
-somato forward runs 1.05-1.12x faster and the differentiable loss and its
-gradient ~1.1x faster on a 2-core AMD EPYC.  The float64 forward gives the
-same bits (``tests/test_jit_forward.py``), so the NEURON fixtures hold; sums
-in float32 and in the gradient may change order (1e-15 relative in float64).
-``benchmarks/bench_vector_width.py`` measures both widths; other backends
-ignore the option.
+somato forward runs 1.05-1.09x faster, the differentiable loss 1.08x, on a
+2-core AMD EPYC (``benchmarks/bench_vector_width.py``); its gradient gains
+nothing.  The float64 forward gives the same bits (``tests/test_jit_forward.py``),
+so the NEURON fixtures hold; sums in float32 and in the gradient may change
+order (1e-15 relative in float64).  Other backends ignore the option.
 """
 from __future__ import annotations
 
