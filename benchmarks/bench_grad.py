@@ -37,6 +37,19 @@ from hnnjax.network_models import somato_model  # noqa: E402
 PARAMS = ["evprox1.mu", "evprox1.sigma", "evdist1.mu"]
 
 
+def somato_loss(net, tstop):
+    """The benchmarked loss of ``PARAMS`` against a fixed sine target, its
+    starting point and the differentiable model (for ``trial_draws``)."""
+    fn, gn, names, theta0, times = dipole_fn(net, tstop)
+    idx = np.array([names.index(n) for n in PARAMS])
+    target = jnp.asarray(0.05 * np.sin(times / 20.0))
+
+    def loss(th, z):
+        d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
+        return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 20.0, 0.025) - target) ** 2))
+    return loss, jnp.asarray(theta0[idx]), gn
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", default="1,25", help="trial counts whose memory plan is printed")
@@ -49,16 +62,8 @@ def main():
     counts = sorted({int(x) for x in args.trials.split(",")} | {args.time_trials})
 
     net = somato_model()
-    fn, gn, names, theta0, times = dipole_fn(net, 170.0)
-    idx = np.array([names.index(n) for n in PARAMS])
-    target = jnp.asarray(0.05 * np.sin(times / 20.0))
-
-    def loss(th, z):
-        d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
-        return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 20.0, 0.025) - target) ** 2))
-
+    loss, th, gn = somato_loss(net, 170.0)
     fwd, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-    th = jnp.asarray(theta0[idx])
     vjp_fwd = jax.jit(lambda th, z: jax.vjp(lambda t: loss(t, z), th))
     vjp_bwd = jax.jit(lambda pull: pull(jnp.ones((), th.dtype)))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "

@@ -55,13 +55,12 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
     jax.config.update("jax_enable_x64", True)
     from _hlo import machine
-    from bench_grad import PARAMS
-    from hnnjax.fit import dipole_fn, hamming_smooth, trial_draws
+    from bench_grad import somato_loss
+    from hnnjax.fit import trial_draws
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.simulate import _run_trials, _take, instantiate_drives
     from hnnjax.network_models import somato_model
@@ -78,15 +77,7 @@ def main(argv=None):
         fns = compiled_pair(_run_trials.__wrapped__, (arrays, events, n_steps, dt), static_argnums=(2, 3))
         rows.append((f"forward {dtype} batch {batch}, {args.tstop:g} ms", batch, fns, (arrays, events)))
 
-    fn, gn, names, theta0, times = dipole_fn(net, args.grad_tstop)
-    idx = np.array([names.index(n) for n in PARAMS])
-    target = jnp.asarray(0.05 * np.sin(times / 20.0))
-
-    def loss(th, z):
-        d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
-        return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 20.0, dt) - target) ** 2))
-
-    th = jnp.asarray(theta0[idx])
+    loss, th, gn = somato_loss(net, args.grad_tstop)
     z = trial_draws(net, gn, args.grad_trials, args.grad_tstop, "key", jax.random.PRNGKey(0))
     label = f"{args.grad_trials} trials, {args.grad_tstop:g} ms"
     log("compiling the differentiable loss and its gradient (both widths)")

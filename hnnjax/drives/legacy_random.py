@@ -13,7 +13,6 @@ calls.  So each draw is bit-identical to
 ``RandomState``'s; a seed whose draws need more outputs than were computed
 is flagged, and the caller draws it with ``RandomState`` itself.
 """
-import functools
 import math
 
 import jax
@@ -28,7 +27,7 @@ _CHUNK = 8192  # seeds per kernel call (one compile per draw bucket)
 _MULT = np.uint32(1812433253)  # MT19937's seeding multiplier
 
 
-@functools.partial(jit, static_argnums=1)
+@jit(static_argnums=1)
 def _kernel(seeds, n_draws):
     """The first ``n_draws`` legacy doubles of MT19937 seeded with each uint32
     seed, shape (n_draws, len(seeds)).  Exact in any float arithmetic: the
