@@ -32,14 +32,16 @@ there (early stopping; ``GradientDescent(validate=True)``).  With
 ``--trials-per-average 8`` the loss is the mean over disjoint 8-trial
 averages, the expected score of an 8-trial average as the yardstick takes it
 (its trial-to-trial variance counts), rather than the loss of one average of
-all ``--n-trials``.
+all ``--n-trials``.  ``--switch-on NAME=VALUE`` lets the fit move a drive weight
+the parameter file leaves at zero (e.g. ``evprox2.weights_nmda.L2_pyramidal``),
+starting at VALUE: the differentiable model leaves zero-weight connections out.
 
 Honest score: the fitted network re-simulated with the NEURON-faithful
 ``simulate_dipole`` on 8 trials with hnn-core's seeds -- trials the fit never
 saw -- smoothed and scaled the same way; the start and the file's own drives
 are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_<data>_<start>[_resample][_avg<K>][_validated][_resumed[N]].json``, and a figure of the
+``<out>/fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>][_resumed[N]].json``, and a figure of the
 target with those averages and of the objective per step beside it (``.png``).
 
 The runs in ``benchmarks/README.md`` (2-core CPU)::
@@ -124,13 +126,34 @@ def set_fitted(net, fit):
     return net
 
 
+def switch_on(net, pairs, ap):
+    """Set each ``NAME=VALUE`` of ``--switch-on``: a drive weight the
+    parameter file leaves at zero (so the model leaves its connections out and
+    a fit cannot move it), started at VALUE > 0 µS so the fit can; otherwise an
+    ``ap`` error naming it."""
+    from hnnjax.fit import set_drive_parameter
+    from hnnjax.grad.model import drive_parameters, switched_off
+    names, off = drive_parameters(net)[0], switched_off(net)
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            value = float(value)
+        except ValueError:
+            value = float("nan")
+        if ".weights_" not in name or name not in off or not value > 0:
+            weights = [n for n in names if n in off and ".weights_" in n]
+            ap.error(f"--switch-on {pair}: expected NAME=VALUE with VALUE > 0 (µS) and NAME a drive "
+                     f"weight that is zero here, one of {weights}")
+        set_drive_parameter(net, name, value)
+
+
 def output_name(args):
-    """``fit_<data>_<start>[_resample][_avg<K>][_validated].json``; a resumed run adds ``_resumed``,
+    """``fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>].json``; a resumed run adds ``_resumed``,
     and resuming a resumed fit counts on (``_resumed2``, ...), so a run never
     overwrites the JSON it started from."""
     base = (f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
             f"{f'_avg{args.trials_per_average}' if args.trials_per_average else ''}"
-            f"{'_validated' * args.validate}")
+            f"{'_validated' * args.validate}{f'_on{len(args.switch_on)}' if args.switch_on else ''}")
     if not args.resume:
         return base + ".json"
     done = re.search(r"_resumed(\d*)$", os.path.splitext(os.path.basename(args.resume))[0])
@@ -217,6 +240,9 @@ def main(argv=None):
     ap.add_argument("--resume", default=None, metavar="FIT_JSON",
                     help="start from the fitted values in a JSON this script wrote (same --data and "
                          "--start; the parameter box stays the one around the file's drives)")
+    ap.add_argument("--switch-on", action="append", default=[], metavar="NAME=VALUE",
+                    help="fit also this drive weight, which the parameter file leaves at zero, "
+                         "starting at VALUE µS (e.g. evprox2.weights_nmda.L2_pyramidal=0.1); repeatable")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("hnnjax_out", "fit_hnn_erp"),
                     help="output folder (default ./hnnjax_out/fit_hnn_erp)")
@@ -233,10 +259,11 @@ def main(argv=None):
     p = read_params(args.param_file or params_path(param_name))
     settings = settings_from_params(p)
     net = build(args.start, p)
-    names = pyramidal_params(net)
-    box = bounds_around(net, names, settings["tstop"])
+    box = bounds_around(net, pyramidal_params(net), settings["tstop"])
     if args.resume:
         set_fitted(net, read_fit(args.resume, "--resume", ap, args.data, args.start))
+    switch_on(net, args.switch_on, ap)
+    names = pyramidal_params(net)
     key = jax.random.PRNGKey(args.seed)
     stages = []
     if args.generations:
@@ -253,7 +280,7 @@ def main(argv=None):
     kw = dict(tstop=settings["tstop"], dt=settings["dt"], smooth_window=settings["smooth_window"],
               scale=settings["scale"], progress=True)
     hand = faithful_score(build("hand", p), (tgt.times, tgt.data["agg"]), **kw)
-    start = hand if args.start == "hand" and not args.resume else \
+    start = hand if args.start == "hand" and not (args.resume or args.switch_on) else \
         faithful_score(net, (tgt.times, tgt.data["agg"]), **kw)
     out = dict(data=args.data, target=target_name, start=args.start, args=vars(args), params=names, wall_s=res.wall_s,
                objective_start=res.loss_history[0], objective=res.loss,
@@ -265,7 +292,8 @@ def main(argv=None):
     path = os.path.join(args.out, output_name(args))
     curves = [(f"{param_name} drives", hand, dict(color="tab:orange"))]
     if start is not hand:
-        curves.append(("start" + " (--resume)" * bool(args.resume), start, dict(color="0.5", ls=":")))
+        how = [o for o, on in (("--resume", args.resume), ("--switch-on", args.switch_on)) if on]
+        curves.append((f"start ({', '.join(how)})", start, dict(color="0.5", ls=":")))
     curves.append(("fit", res.score, dict(color="tab:blue")))
     out["figure"] = os.path.splitext(path)[0] + ".png"
     plot(out["figure"], (target_name, tgt.times, tgt.data["agg"]), curves, out["stages"], args.n_trials,

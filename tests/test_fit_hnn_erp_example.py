@@ -77,7 +77,8 @@ def test_resume_refuses_another_fits_json(tmp_path, monkeypatch, capsys, fields,
 def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, validate, name):
     ex = example()
     args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=bool(validate),
-                                 trials_per_average=8 if validate == "avg8" else None, resume=resume)
+                                 trials_per_average=8 if validate == "avg8" else None, resume=resume,
+                                 switch_on=[])
     assert ex.output_name(args) == name
 
 
@@ -118,3 +119,38 @@ def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path,
     assert out["figure"] == str(tmp_path / "fit_yes_hand_avg2_validated.png")
     import matplotlib.image
     assert matplotlib.image.imread(out["figure"]).shape[:2] == (504, 1320)
+
+
+def test_switch_on_fits_a_weight_the_file_leaves_at_zero(monkeypatch):
+    seen = {}
+
+    def fit_drives(net, target, names, **kwargs):
+        seen.update(net=net, names=names)
+        raise Stop
+
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
+    name = "evprox2.weights_nmda.L2_pyramidal"
+    with pytest.raises(Stop):
+        example().main(["--n-steps", "1", "--refine", "0"])
+    assert name not in seen["names"]
+    with pytest.raises(Stop):
+        example().main(["--n-steps", "1", "--refine", "0", "--switch-on", f"{name}=0.1"])
+    names, theta = drive_parameters(seen["net"])
+    assert name in seen["names"] and float(theta[names.index(name)]) == 0.1
+    ex = example()
+    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=False,
+                                 trials_per_average=None, resume=None, switch_on=[f"{name}=0.1"])
+    assert ex.output_name(args) == "fit_yes_hand_on1.json"
+
+
+@pytest.mark.parametrize("pair", ["evprox2.weights_nmda.L2_pyramidal=0",  # not > 0
+                                  "evprox2.weights_nmda.L2_pyramidal",  # no value
+                                  "evprox2.weights_ampa.L2_pyramidal=0.1",  # already on
+                                  "evprox2.mu=0.1"])  # not a weight
+def test_switch_on_refuses_what_it_cannot_switch_on(monkeypatch, capsys, pair):
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
+    with pytest.raises(SystemExit) as exit_:
+        example().main(["--switch-on", pair])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--switch-on {pair}: expected NAME=VALUE" in err and "evprox2.weights_nmda.L2_pyramidal" in err
