@@ -293,7 +293,7 @@ def main(argv=None):
     curves = [(f"{param_name} drives", hand, dict(color="tab:orange"))]
     if start is not hand:
         how = [o for o, on in (("--resume", args.resume), ("--switch-on", args.switch_on)) if on]
-        curves.append((f"start ({', '.join(how)})", start, dict(color="0.5", ls=":")))
+        curves.append(("start" + f" ({', '.join(how)})" * bool(how), start, dict(color="0.5", ls=":")))
     curves.append(("fit", res.score, dict(color="tab:blue")))
     out["figure"] = os.path.splitext(path)[0] + ".png"
     plot(out["figure"], (target_name, tgt.times, tgt.data["agg"]), curves, out["stages"], args.n_trials,
