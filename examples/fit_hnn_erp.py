@@ -32,9 +32,10 @@ there (early stopping; ``GradientDescent(validate=True)``).  With
 ``--trials-per-average 8`` the loss is the mean over disjoint 8-trial
 averages, the expected score of an 8-trial average as the yardstick takes it
 (its trial-to-trial variance counts), rather than the loss of one average of
-all ``--n-trials``.  ``--switch-on NAME=VALUE`` lets the fit move a drive weight
-the parameter file leaves at zero (e.g. ``evprox2.weights_nmda.L2_pyramidal``),
-starting at VALUE: the differentiable model leaves zero-weight connections out.
+all ``--n-trials``.  ``--switch-on NAME=VALUE`` lets the fit move a weight
+onto pyramidal cells that the parameter file leaves at zero (e.g.
+``evprox2.weights_nmda.L2_pyramidal``), starting at VALUE: the differentiable
+model leaves zero-weight connections out.
 
 Honest score: the fitted network re-simulated with the NEURON-faithful
 ``simulate_dipole`` on 8 trials with hnn-core's seeds -- trials the fit never
@@ -127,23 +128,24 @@ def set_fitted(net, fit):
 
 
 def switch_on(net, pairs, ap):
-    """Set each ``NAME=VALUE`` of ``--switch-on``: a drive weight the
-    parameter file leaves at zero (so the model leaves its connections out and
-    a fit cannot move it), started at VALUE > 0 µS so the fit can; otherwise an
-    ``ap`` error naming it."""
+    """Set each ``NAME=VALUE`` of ``--switch-on``: a weight onto pyramidal
+    cells of the fitted drives that the parameter file leaves at zero (so the
+    model leaves its connections out and a fit cannot move it), started at
+    VALUE > 0 µS so the fit can; otherwise an ``ap`` error naming it."""
     from hnnjax.fit import set_drive_parameter
     from hnnjax.grad.model import drive_parameters, switched_off
-    names, off = drive_parameters(net)[0], switched_off(net)
+    off = switched_off(net)
+    can = [n for n in drive_parameters(net)[0] if n in off and ".weights_" in n
+           and n.split(".")[0] in DRIVES and n.endswith("_pyramidal")]
     for pair in pairs:
         name, _, value = pair.partition("=")
         try:
             value = float(value)
         except ValueError:
             value = float("nan")
-        if ".weights_" not in name or name not in off or not value > 0:
-            weights = [n for n in names if n in off and ".weights_" in n]
-            ap.error(f"--switch-on {pair}: expected NAME=VALUE with VALUE > 0 (µS) and NAME a drive "
-                     f"weight that is zero here, one of {weights}")
+        if name not in can or not value > 0:
+            ap.error(f"--switch-on {pair}: expected NAME=VALUE with VALUE > 0 (µS) and NAME a weight "
+                     f"onto pyramidal cells that is zero here, one of {can}")
         set_drive_parameter(net, name, value)
 
 
@@ -241,8 +243,9 @@ def main(argv=None):
                     help="start from the fitted values in a JSON this script wrote (same --data and "
                          "--start; the parameter box stays the one around the file's drives)")
     ap.add_argument("--switch-on", action="append", default=[], metavar="NAME=VALUE",
-                    help="fit also this drive weight, which the parameter file leaves at zero, "
-                         "starting at VALUE µS (e.g. evprox2.weights_nmda.L2_pyramidal=0.1); repeatable")
+                    help="fit also this weight onto pyramidal cells, which the parameter file leaves "
+                         "at zero, starting at VALUE µS (e.g. evprox2.weights_nmda.L2_pyramidal=0.1); "
+                         "repeatable")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("hnnjax_out", "fit_hnn_erp"),
                     help="output folder (default ./hnnjax_out/fit_hnn_erp)")

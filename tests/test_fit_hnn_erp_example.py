@@ -146,7 +146,8 @@ def test_switch_on_fits_a_weight_the_file_leaves_at_zero(monkeypatch):
 @pytest.mark.parametrize("pair", ["evprox2.weights_nmda.L2_pyramidal=0",  # not > 0
                                   "evprox2.weights_nmda.L2_pyramidal",  # no value
                                   "evprox2.weights_ampa.L2_pyramidal=0.1",  # already on
-                                  "evprox2.mu=0.1"])  # not a weight
+                                  "evprox2.mu=0.1",  # not a weight
+                                  "evprox1.weights_nmda.L2_basket=0.1"])  # a weight the fit leaves out
 def test_switch_on_refuses_what_it_cannot_switch_on(monkeypatch, capsys, pair):
     monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
     with pytest.raises(SystemExit) as exit_:
