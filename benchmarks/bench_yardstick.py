@@ -63,6 +63,14 @@ def differentiable_score(net, names, settings, target_name):
     return obj.loss(obj.u0)
 
 
+def on_grid(target, settings):
+    """The simulation's times (ms) and the target interpolated onto them (nAm)."""
+    import numpy as np
+
+    times = np.arange(round(settings["tstop"] / settings["dt"]) + 1) * settings["dt"]
+    return times, np.interp(times, *target)
+
+
 def smoothing_floor(target, settings):
     """RMSE (nAm) of the target against itself smoothed as a simulation is
     (``Dipole.smooth``: Hamming, zero-padded at both ends), on the grid: what
@@ -70,8 +78,7 @@ def smoothing_floor(target, settings):
     import numpy as np
     from hnnjax.dipole import Dipole
 
-    times = np.arange(round(settings["tstop"] / settings["dt"]) + 1) * settings["dt"]
-    exact = np.interp(times, *target)
+    times, exact = on_grid(target, settings)
     smoothed = Dipole(times, {"agg": exact.copy()})
     if settings["smooth_window"]:
         smoothed.smooth(settings["smooth_window"])
@@ -87,13 +94,12 @@ def best_smoothed(target, settings, limit, knot_ms=2.0):
     from scipy.optimize import lsq_linear
     from hnnjax.utils import smooth_waveform
 
-    times = np.arange(round(settings["tstop"] / settings["dt"]) + 1) * settings["dt"]
+    times, exact = on_grid(target, settings)
     knots = np.arange(0.0, settings["tstop"] + knot_ms / 2, knot_ms)
     hats = np.array([np.interp(times, knots, row) for row in np.eye(len(knots))]).T
     if settings["smooth_window"]:
         hats = np.column_stack([smooth_waveform(h, settings["smooth_window"], 1e3 / settings["dt"])
                                 for h in hats.T])
-    exact = np.interp(times, *target)
     fit = lsq_linear(hats, exact, bounds=(-limit, limit))
     return float(np.sqrt(np.mean((hats @ fit.x - exact) ** 2)))
 

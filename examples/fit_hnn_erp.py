@@ -69,15 +69,17 @@ DATA = {"yes": ("yes_trial_S1_ERP_all_avg.txt", "ERPYes100Trials"),  # shipped w
 DRIVES = ("evdist1", "evprox1", "evprox2")
 
 
-def pyramidal_params(net):
+def pyramidal_params(net, off=None):
     """Each drive's mu and sigma and its weights and synaptic delays onto
     pyramidal cells (20 parameters for these three drives): the dipole is the
     pyramidal cells' current, so these set the latency, width and size of
     each deflection.  Left out: everything onto basket cells (whole
-    populations start or stop spiking: jumps no gradient sees)."""
+    populations start or stop spiking: jumps no gradient sees), and the
+    parameters in ``off`` (default: those switched off in ``net``)."""
     from hnnjax.fit import expand_names
     from hnnjax.grad.model import drive_parameters, switched_off
-    names = expand_names([f"{d}.*" for d in DRIVES], drive_parameters(net)[0], switched_off(net))
+    off = switched_off(net) if off is None else off
+    names = expand_names([f"{d}.*" for d in DRIVES], drive_parameters(net)[0], off)
     return [n for n in names if n.split(".")[1] in ("mu", "sigma") or n.endswith("_pyramidal")]
 
 
@@ -133,10 +135,9 @@ def switch_on(net, pairs, ap):
     model leaves its connections out and a fit cannot move it), started at
     VALUE > 0 µS so the fit can; otherwise an ``ap`` error naming it."""
     from hnnjax.fit import set_drive_parameter
-    from hnnjax.grad.model import drive_parameters, switched_off
+    from hnnjax.grad.model import switched_off
     off = switched_off(net)
-    can = [n for n in drive_parameters(net)[0] if n in off and ".weights_" in n
-           and n.split(".")[0] in DRIVES and n.endswith("_pyramidal")]
+    can = [n for n in pyramidal_params(net, off=()) if n in off and ".weights_" in n]
     for pair in pairs:
         name, _, value = pair.partition("=")
         try:

@@ -1,7 +1,8 @@
 """examples/fit_hnn_erp.py --resume: the fit starts from the values an earlier
 run wrote, in the box around the parameter file's drives, and a JSON of
 another fit is refused before anything compiles, and the output never
-overwrites the JSON the run resumed."""
+overwrites the JSON the run resumed; --switch-on adds a weight the file
+leaves at zero to the fit, and refuses any other."""
 import importlib.util
 import json
 import pathlib
