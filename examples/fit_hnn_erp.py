@@ -35,14 +35,18 @@ averages, the expected score of an 8-trial average as the yardstick takes it
 all ``--n-trials``.  ``--switch-on NAME=VALUE`` lets the fit move a weight
 onto pyramidal cells that the parameter file leaves at zero (e.g.
 ``evprox2.weights_nmda.L2_pyramidal``), starting at VALUE: the differentiable
-model leaves zero-weight connections out.
+model leaves zero-weight connections out.  ``--grid NAME=V1,V2,...`` first
+scores each candidate value of a parameter of these drives (any of them, a
+weight onto basket cells included) on the objective and goes on from the
+best; NAME joins the fitted parameters.  A gradient cannot cross the jumps
+where a population starts or stops spiking; a grid can.
 
 Honest score: the fitted network re-simulated with the NEURON-faithful
 ``simulate_dipole`` on 8 trials with hnn-core's seeds -- trials the fit never
 saw -- smoothed and scaled the same way; the start and the file's own drives
 are scored the same way.  The scores, the objective, each stage's losses,
 simulations and wall time, and the fitted values go to
-``<out>/fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>][_resumed[N]].json``, and a figure of the
+``<out>/fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>][_grid<N>][_resumed[N]].json``, and a figure of the
 target with those averages and of the objective per step beside it (``.png``).
 
 The runs in ``benchmarks/README.md`` (2-core CPU)::
@@ -59,6 +63,7 @@ The runs in ``benchmarks/README.md`` (2-core CPU)::
 """
 import argparse
 import json
+import math
 import os
 import re
 
@@ -74,8 +79,9 @@ def pyramidal_params(net, off=None):
     pyramidal cells (20 parameters for these three drives): the dipole is the
     pyramidal cells' current, so these set the latency, width and size of
     each deflection.  Left out: everything onto basket cells (whole
-    populations start or stop spiking: jumps no gradient sees), and the
-    parameters in ``off`` (default: those switched off in ``net``)."""
+    populations start or stop spiking: jumps no gradient sees; ``--grid``
+    adds one), and the parameters in ``off`` (default: those switched off
+    in ``net``)."""
     from hnnjax.fit import expand_names
     from hnnjax.grad.model import drive_parameters, switched_off
     off = switched_off(net) if off is None else off
@@ -150,13 +156,36 @@ def switch_on(net, pairs, ap):
         set_drive_parameter(net, name, value)
 
 
+def grid_points(net, pairs, ap):
+    """``--grid``'s ``NAME=V1,V2,...`` pairs as ``Grid`` points {name: values};
+    NAME is a parameter of the fitted drives whose connections the model
+    keeps (nonzero), each given once; otherwise an ``ap`` error naming it."""
+    from hnnjax.fit import expand_names
+    from hnnjax.grad.model import drive_parameters, switched_off
+    can = expand_names([f"{d}.*" for d in DRIVES], drive_parameters(net)[0], switched_off(net))
+    points = {}
+    for pair in pairs:
+        name, _, values = pair.partition("=")
+        try:
+            values = [float(v) for v in values.split(",")]
+        except ValueError:
+            values = []
+        if name not in can or name in points or not values or not all(map(math.isfinite, values)):
+            ap.error(f"--grid {pair}: expected NAME=V1,V2,... with finite values and NAME, given once, "
+                     f"a parameter of the drives {', '.join(DRIVES)} that is not zero here, one of {can}")
+        points[name] = values
+    return points
+
+
 def output_name(args):
-    """``fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>].json``; a resumed run adds ``_resumed``,
+    """``fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>][_grid<N>].json``; a resumed run
+    adds ``_resumed``,
     and resuming a resumed fit counts on (``_resumed2``, ...), so a run never
     overwrites the JSON it started from."""
     base = (f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
             f"{f'_avg{args.trials_per_average}' if args.trials_per_average else ''}"
-            f"{'_validated' * args.validate}{f'_on{len(args.switch_on)}' if args.switch_on else ''}")
+            f"{'_validated' * args.validate}{f'_on{len(args.switch_on)}' if args.switch_on else ''}"
+            f"{f'_grid{len(args.grid)}' if args.grid else ''}")
     if not args.resume:
         return base + ".json"
     done = re.search(r"_resumed(\d*)$", os.path.splitext(os.path.basename(args.resume))[0])
@@ -247,6 +276,11 @@ def main(argv=None):
                     help="fit also this weight onto pyramidal cells, which the parameter file leaves "
                          "at zero, starting at VALUE µS (e.g. evprox2.weights_nmda.L2_pyramidal=0.1); "
                          "repeatable")
+    ap.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                    help="before the other stages, score these values of a parameter of the drives (a "
+                         "weight onto basket cells too, e.g. evprox1.weights_ampa.L5_basket=0.075,0.1,0.2) "
+                         "on the objective and go on from the best; NAME joins the fitted parameters; "
+                         "repeatable (all combinations)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("hnnjax_out", "fit_hnn_erp"),
                     help="output folder (default ./hnnjax_out/fit_hnn_erp)")
@@ -254,7 +288,7 @@ def main(argv=None):
 
     import jax
     import optax
-    from hnnjax.fit import (CMAES, GradientDescent, LevenbergMarquardt, faithful_score,
+    from hnnjax.fit import (CMAES, GradientDescent, Grid, LevenbergMarquardt, faithful_score,
                             fit_drives, settings_from_params)
     from hnnjax import read_waveform
     from hnnjax.io.params import params_path, read_params
@@ -267,9 +301,11 @@ def main(argv=None):
     if args.resume:
         set_fitted(net, read_fit(args.resume, "--resume", ap, args.data, args.start))
     switch_on(net, args.switch_on, ap)
+    points = grid_points(net, args.grid, ap)
     names = pyramidal_params(net)
+    names += [n for n in points if n not in names]
     key = jax.random.PRNGKey(args.seed)
-    stages = []
+    stages = [Grid(points=points, batch=1)] if points else []
     if args.generations:
         stages.append(CMAES(generations=args.generations, population=args.popsize,
                             sigma=args.cma_sigma, seed=args.seed))
@@ -303,7 +339,7 @@ def main(argv=None):
     plot(out["figure"], (target_name, tgt.times, tgt.data["agg"]), curves, out["stages"], args.n_trials,
          res.loss, args.trials_per_average)
     with open(path, "w") as f:
-        json.dump(out, f, indent=1)
+        json.dump(out, f, indent=1, default=lambda a: a.tolist())  # NumPy values in stage records
     print(f"objective {out['objective_start']:.3f} -> {res.loss:.3f} nAm "
           f"({args.n_trials} trials); faithful, 8 trials: start {start.rmse:.3f}, fit "
           f"{res.score.rmse:.3f}, {param_name} drives {hand.rmse:.3f} nAm; fit + score {res.wall_s:.0f} s "

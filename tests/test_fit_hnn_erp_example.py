@@ -2,7 +2,8 @@
 run wrote, in the box around the parameter file's drives, and a JSON of
 another fit is refused before anything compiles, and the output never
 overwrites the JSON the run resumed; --switch-on adds a weight the file
-leaves at zero to the fit, and refuses any other."""
+leaves at zero to the fit, and refuses any other; --grid scores values of
+a drive parameter first (a basket-cell weight too) and fits it on."""
 import importlib.util
 import json
 import pathlib
@@ -79,7 +80,7 @@ def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, validat
     ex = example()
     args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=bool(validate),
                                  trials_per_average=8 if validate == "avg8" else None, resume=resume,
-                                 switch_on=[])
+                                 switch_on=[], grid=[])
     assert ex.output_name(args) == name
 
 
@@ -103,9 +104,12 @@ def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path,
 
     def fit_drives(net, target, names, **kwargs):
         given.extend(kwargs["stages"] + [kwargs["trials_per_average"]])
+        grid = StageResult("Grid", np.zeros(len(names)), 4.9, [4.9], 2, 1.0,
+                           dict(grid_points={"evprox1.mu": np.array([25.0, 27.0])},
+                                grid_losses=np.array([5.1, 4.9])))
         stage = StageResult("GradientDescent", np.zeros(len(names)), 4.7, [4.9, 4.7, 4.8], 3, 1.0,
                             held_out)
-        return FitResult({n: 1.0 for n in names}, net, [4.9, 4.7, 4.8], loss=4.7, stages=[stage],
+        return FitResult({n: 1.0 for n in names}, net, [4.9, 4.7, 4.8], loss=4.7, stages=[grid, stage],
                          score=score(next(scores)), wall_s=2.0)
 
     monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
@@ -116,7 +120,9 @@ def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path,
     assert given[1] == 2
     out = json.loads((tmp_path / "fit_yes_hand_avg2_validated.json").read_text())
     assert (out["faithful_rmse"], out["hand_fit_faithful_rmse"], out["objective"]) == (4.2, 5.2, 4.7)
-    assert {k: out["stages"][0][k] for k in held_out} == held_out
+    assert out["stages"][0]["grid_points"] == {"evprox1.mu": [25.0, 27.0]}
+    assert out["stages"][0]["grid_losses"] == [5.1, 4.9]
+    assert {k: out["stages"][1][k] for k in held_out} == held_out
     assert out["figure"] == str(tmp_path / "fit_yes_hand_avg2_validated.png")
     import matplotlib.image
     assert matplotlib.image.imread(out["figure"]).shape[:2] == (504, 1320)
@@ -140,7 +146,8 @@ def test_switch_on_fits_a_weight_the_file_leaves_at_zero(monkeypatch):
     assert name in seen["names"] and float(theta[names.index(name)]) == 0.1
     ex = example()
     args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=False,
-                                 trials_per_average=None, resume=None, switch_on=[f"{name}=0.1"])
+                                 trials_per_average=None, resume=None, switch_on=[f"{name}=0.1"],
+                                 grid=[])
     assert ex.output_name(args) == "fit_yes_hand_on1.json"
 
 
@@ -156,3 +163,48 @@ def test_switch_on_refuses_what_it_cannot_switch_on(monkeypatch, capsys, pair):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"--switch-on {pair}: expected NAME=VALUE" in err and "evprox2.weights_nmda.L2_pyramidal" in err
+
+
+def test_grid_scores_values_of_a_drive_parameter_first_and_fits_it(monkeypatch):
+    seen = {}
+
+    def fit_drives(net, target, names, **kwargs):
+        seen.update(names=names, stages=kwargs["stages"])
+        raise Stop
+
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
+    basket, mu = "evprox1.weights_ampa.L5_basket", "evprox1.mu"
+    with pytest.raises(Stop):
+        example().main(["--n-steps", "1", "--refine", "0", "--grid", f"{basket}=0.075,0.1",
+                        "--grid", f"{mu}=25,27"])
+    grid, adam = seen["stages"]
+    assert type(grid).__name__ == "Grid" and type(adam).__name__ == "GradientDescent"
+    assert grid.points == {basket: [0.075, 0.1], mu: [25.0, 27.0]} and grid.batch == 1
+    assert seen["names"].count(basket) == 1 and seen["names"].count(mu) == 1
+    ex = example()
+    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=True,
+                                 trials_per_average=None, resume="fit_yes_hand.json", switch_on=[],
+                                 grid=[f"{basket}=0.075,0.1"])
+    assert ex.output_name(args) == "fit_yes_hand_validated_grid1_resumed.json"
+
+
+@pytest.mark.parametrize("pair", ["evprox1.weights_ampa.L5_basket",  # no values
+                                  "evprox1.weights_ampa.L5_basket=0.1,x",  # not a number
+                                  "evprox1.weights_ampa.L5_basket=0.1,nan",  # not finite
+                                  "evprox1.weights_nmda.L5_basket=0.1",  # zero in the file
+                                  "extpois.weights_ampa.L5_pyramidal=0.1",  # not a fitted drive
+                                  "evprox1.tau=1"])  # not a parameter
+def test_grid_refuses_what_it_cannot_score(monkeypatch, capsys, pair):
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
+    with pytest.raises(SystemExit) as exit_:
+        example().main(["--grid", pair])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--grid {pair}: expected NAME=V1,V2,..." in err and "evprox1.weights_ampa.L5_basket" in err
+
+
+def test_grid_refuses_a_name_given_twice(monkeypatch, capsys):
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
+    with pytest.raises(SystemExit):
+        example().main(["--grid", "evprox1.mu=25", "--grid", "evprox1.mu=27"])
+    assert "--grid evprox1.mu=27: expected" in capsys.readouterr().err
