@@ -27,6 +27,24 @@ def example():
     return module
 
 
+def refusal(monkeypatch, capsys, *argv):
+    """stderr of the example run with ``argv``, which must stop with a usage
+    error (exit 2) before any fit starts."""
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
+    with pytest.raises(SystemExit) as exit_:
+        example().main(list(argv))
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
+def output_name(**args):
+    """The example's output name for these arguments (the others at their defaults)."""
+    ex = example()
+    defaults = dict(data="yes", start="hand", resample=False, validate=False, trials_per_average=None,
+                    resume=None, switch_on=[], grid=[])
+    return ex.output_name(ex.argparse.Namespace(**{**defaults, **args}))
+
+
 def fit_json(tmp_path, **fields):
     path = tmp_path / "fit.json"
     path.write_text(json.dumps(fields))
@@ -61,11 +79,7 @@ def test_resume_starts_from_the_fitted_values_in_the_files_box(tmp_path, monkeyp
     (dict(data="yes", start="hand"), "not a JSON this script wrote"),
 ])
 def test_resume_refuses_another_fits_json(tmp_path, monkeypatch, capsys, fields, message):
-    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
-    with pytest.raises(SystemExit) as exit_:
-        example().main(["--resume", fit_json(tmp_path, **fields)])
-    assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
+    assert message in refusal(monkeypatch, capsys, "--resume", fit_json(tmp_path, **fields))
 
 
 @pytest.mark.parametrize("resume, validate, name", [
@@ -77,11 +91,8 @@ def test_resume_refuses_another_fits_json(tmp_path, monkeypatch, capsys, fields,
     ("fit_yes_hand_resumed2.json", False, "fit_yes_hand_resumed3.json"),
 ])
 def test_a_resumed_run_never_overwrites_the_json_it_started_from(resume, validate, name):
-    ex = example()
-    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=bool(validate),
-                                 trials_per_average=8 if validate == "avg8" else None, resume=resume,
-                                 switch_on=[], grid=[])
-    assert ex.output_name(args) == name
+    assert output_name(validate=bool(validate), trials_per_average=8 if validate == "avg8" else None,
+                       resume=resume) == name
 
 
 def test_the_run_writes_its_json_and_a_figure_of_the_faithful_averages(tmp_path, monkeypatch):
@@ -144,11 +155,7 @@ def test_switch_on_fits_a_weight_the_file_leaves_at_zero(monkeypatch):
         example().main(["--n-steps", "1", "--refine", "0", "--switch-on", f"{name}=0.1"])
     names, theta = drive_parameters(seen["net"])
     assert name in seen["names"] and float(theta[names.index(name)]) == 0.1
-    ex = example()
-    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=False,
-                                 trials_per_average=None, resume=None, switch_on=[f"{name}=0.1"],
-                                 grid=[])
-    assert ex.output_name(args) == "fit_yes_hand_on1.json"
+    assert output_name(switch_on=[f"{name}=0.1"]) == "fit_yes_hand_on1.json"
 
 
 @pytest.mark.parametrize("pair", ["evprox2.weights_nmda.L2_pyramidal=0",  # not > 0
@@ -157,11 +164,7 @@ def test_switch_on_fits_a_weight_the_file_leaves_at_zero(monkeypatch):
                                   "evprox2.mu=0.1",  # not a weight
                                   "evprox1.weights_nmda.L2_basket=0.1"])  # a weight the fit leaves out
 def test_switch_on_refuses_what_it_cannot_switch_on(monkeypatch, capsys, pair):
-    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
-    with pytest.raises(SystemExit) as exit_:
-        example().main(["--switch-on", pair])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
+    err = refusal(monkeypatch, capsys, "--switch-on", pair)
     assert f"--switch-on {pair}: expected NAME=VALUE" in err and "evprox2.weights_nmda.L2_pyramidal" in err
 
 
@@ -181,11 +184,8 @@ def test_grid_scores_values_of_a_drive_parameter_first_and_fits_it(monkeypatch):
     assert type(grid).__name__ == "Grid" and type(adam).__name__ == "GradientDescent"
     assert grid.points == {basket: [0.075, 0.1], mu: [25.0, 27.0]} and grid.batch == 1
     assert seen["names"].count(basket) == 1 and seen["names"].count(mu) == 1
-    ex = example()
-    args = ex.argparse.Namespace(data="yes", start="hand", resample=False, validate=True,
-                                 trials_per_average=None, resume="fit_yes_hand.json", switch_on=[],
-                                 grid=[f"{basket}=0.075,0.1"])
-    assert ex.output_name(args) == "fit_yes_hand_validated_grid1_resumed.json"
+    assert output_name(validate=True, resume="fit_yes_hand.json", grid=[f"{basket}=0.075,0.1"]) == \
+        "fit_yes_hand_validated_grid1_resumed.json"
 
 
 @pytest.mark.parametrize("pair", ["evprox1.weights_ampa.L5_basket",  # no values
@@ -195,16 +195,10 @@ def test_grid_scores_values_of_a_drive_parameter_first_and_fits_it(monkeypatch):
                                   "extpois.weights_ampa.L5_pyramidal=0.1",  # not a fitted drive
                                   "evprox1.tau=1"])  # not a parameter
 def test_grid_refuses_what_it_cannot_score(monkeypatch, capsys, pair):
-    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
-    with pytest.raises(SystemExit) as exit_:
-        example().main(["--grid", pair])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
+    err = refusal(monkeypatch, capsys, "--grid", pair)
     assert f"--grid {pair}: expected NAME=V1,V2,..." in err and "evprox1.weights_ampa.L5_basket" in err
 
 
 def test_grid_refuses_a_name_given_twice(monkeypatch, capsys):
-    monkeypatch.setattr(hnnjax.fit, "fit_drives", lambda *a, **k: pytest.fail("fit started"))
-    with pytest.raises(SystemExit):
-        example().main(["--grid", "evprox1.mu=25", "--grid", "evprox1.mu=27"])
-    assert "--grid evprox1.mu=27: expected" in capsys.readouterr().err
+    err = refusal(monkeypatch, capsys, "--grid", "evprox1.mu=25", "--grid", "evprox1.mu=27")
+    assert "--grid evprox1.mu=27: expected" in err
