@@ -169,15 +169,25 @@ def test_bad_trials_per_average_is_refused_before_anything_compiles(value, exc, 
                    trials_per_average=value, tstop=40.0, progress=False)
 
 
-def test_stages_compose_and_the_default_recipe_is_the_same_stages():
+def test_stages_compose_and_the_default_recipe_is_the_same_stages(capsys):
     """Each stage starts where the previous one ended; the one-call arguments
-    build the same stages as the explicit list."""
+    build the same stages as the explicit list.  Progress says each grid
+    point's loss and what each stage did."""
     start = two_drive_net(mu_p=17.0, w_p=0.005)
     params = ["evprox1.mu", "evprox1.weights_ampa.L5_pyramidal"]
-    kw = dict(tstop=TSTOP, smooth_window=None, scale=1.0, key=KEY, progress=False, score_trials=0)
+    kw = dict(tstop=TSTOP, smooth_window=None, scale=1.0, key=KEY, score_trials=0)
     grid = {"evprox1.mu": [13.0, 16.0, 19.0]}
-    res = fit_drives(start, toy_target(), params, **kw,
+    res = fit_drives(start, toy_target(), params, **kw, progress=True,
                      stages=[Grid(points=grid, batch=4), LevenbergMarquardt(max_steps=2)])
+    err = capsys.readouterr().err
+    losses = res.stages[0].info["grid_losses"]
+    for k, mu in enumerate(grid["evprox1.mu"]):
+        best = " (best)" * (k == int(np.argmin(losses)))
+        assert f"grid: evprox1.mu={mu:.4g}: loss {losses[k]:.4g}{best}\n" in err
+    for r in res.stages:
+        assert (f"fit: stage {r.stage} done: loss {r.history[0]:.4g} -> {r.loss:.4g} "
+                f"({r.n_simulations} trial simulations") in err
+    kw["progress"] = False
     assert [r.stage for r in res.stages] == ["Grid", "LevenbergMarquardt"]
     assert res.stages[1].history[0] == pytest.approx(res.stages[0].loss, rel=1e-9)
     assert res.loss_history == res.stages[0].history + res.stages[1].history

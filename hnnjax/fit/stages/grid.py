@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 
 from ..._checks import check_array, check_int
-from ...progress import bar
+from ...progress import bar, say
 from .stage import Stage
 
 
@@ -64,5 +64,8 @@ class Grid(Stage):
         if not np.any(np.isfinite(losses)):
             raise FloatingPointError("non-finite loss at every grid point")
         best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))
+        for k, (row, loss) in enumerate(zip(grid, losses) if progress else ()):
+            say(f"grid: {', '.join(f'{n}={v:.4g}' for n, v in zip(names, row))}: loss {loss:.4g}"
+                + " (best)" * (k == best))
         return rows[best], losses[best], [losses[best]], dict(
             grid_points=dict(zip(names, grid.T)), grid_losses=losses)

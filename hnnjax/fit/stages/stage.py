@@ -45,8 +45,12 @@ class Stage(eqx.Module):
             say(f"fit: stage {name} ({self.summary(objective)})")
         sims, t0 = objective.n_simulations, time.perf_counter()
         u, loss, history, info = self._run(objective, np.asarray(u, float), progress)
-        return StageResult(name, np.asarray(u, float), float(loss), list(map(float, history)),
-                           objective.n_simulations - sims, time.perf_counter() - t0, info)
+        result = StageResult(name, np.asarray(u, float), float(loss), list(map(float, history)),
+                             objective.n_simulations - sims, time.perf_counter() - t0, info)
+        if progress:
+            say(f"fit: stage {name} done: loss {result.history[0]:.4g} -> {result.loss:.4g} "
+                f"({result.n_simulations} trial simulations, {result.wall_s:.0f} s)")
+        return result
 
     def summary(self, objective):
         """One line on what this stage will do."""
