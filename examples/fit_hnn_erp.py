@@ -231,7 +231,8 @@ def plot(path, target, curves, stages, n_trials, returned, trials_per_average=No
         start += len(stage["history"])
     ax2.axhline(returned, color="0.4", ls="--", lw=1, label=f"returned point ({returned:.3f})")
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax2.set_xlabel("Recorded point (Adam: step)")
+    grid = "Grid: its best point; " if any(st["stage"] == "Grid" for st in stages) else ""
+    ax2.set_xlabel(f"Recorded point ({grid}Adam: step)")
     ax2.set_ylabel("Objective RMSE (nAm)")
     held = "\n(x: as many held-out trials)" if any(st.get("validation") for st in stages) else ""
     averages = f",\nmean of {n_trials // trials_per_average} averages of {trials_per_average}" \
