@@ -222,17 +222,21 @@ def plot(path, target, curves, stages, n_trials, returned, trials_per_average=No
                  f"{sc.smooth_window or 0:g} ms, scale {sc.scale:g}); RMSE in the legend", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
     start = 0
-    for stage in stages:
-        x = np.arange(start, start + len(stage["history"]))
-        line, = ax2.plot(x, stage["history"], marker=".", label=stage["stage"])
+    for stage in stages:  # a Grid stage: the loss of each of its candidates
+        losses = stage["grid_losses"] if "grid_losses" in stage else stage["history"]
+        x = np.arange(start, start + len(losses))
+        grid = "grid_losses" in stage
+        line, = ax2.plot(x, losses, marker="o" if grid else ".", ls="none" if grid else "-",
+                         label=stage["stage"] + " candidates" * grid)
         if stage.get("validation"):  # aligned with the last points of the history
             ax2.plot(x[len(x) - len(stage["validation"]):], stage["validation"], marker="x", ls="--",
                      color=line.get_color(), label=f"{stage['stage']}, held-out trials")
-        start += len(stage["history"])
+        start += len(losses)
     ax2.axhline(returned, color="0.4", ls="--", lw=1, label=f"returned point ({returned:.3f})")
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-    grid = "Grid: its best point; " if any(st["stage"] == "Grid" for st in stages) else ""
-    ax2.set_xlabel(f"Recorded point ({grid}Adam: step)")
+    ax2.set_xlim(-0.5, start - 0.5)
+    ax2.set_xlabel("Recorded point" + (" (Grid: each candidate)" if any(
+        "grid_losses" in st for st in stages) else " (Adam: step)"))
     ax2.set_ylabel("Objective RMSE (nAm)")
     held = "\n(x: as many held-out trials)" if any(st.get("validation") for st in stages) else ""
     averages = f",\nmean of {n_trials // trials_per_average} averages of {trials_per_average}" \
