@@ -178,10 +178,9 @@ def grid_points(net, pairs, ap):
 
 
 def output_name(args):
-    """``fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>][_grid<N>].json``; a resumed run
-    adds ``_resumed``,
-    and resuming a resumed fit counts on (``_resumed2``, ...), so a run never
-    overwrites the JSON it started from."""
+    """``fit_<data>_<start>[_resample][_avg<K>][_validated][_on<N>][_grid<N>].json``;
+    a resumed run adds ``_resumed``, and resuming a resumed fit counts on
+    (``_resumed2``, ...), so a run never overwrites the JSON it started from."""
     base = (f"fit_{args.data}_{args.start}{'_resample' * args.resample}"
             f"{f'_avg{args.trials_per_average}' if args.trials_per_average else ''}"
             f"{'_validated' * args.validate}{f'_on{len(args.switch_on)}' if args.switch_on else ''}"
