@@ -135,7 +135,7 @@ def main():
             name = f"fitted from {fit['start']} ({path})"
         if name in runs:
             ap.error(f"--fit-json {path} is given twice")
-        runs[name] = ex.set_fitted(ex.build(fit["start"], p), fit)
+        runs[name] = ex.set_fitted(ex.build(fit["start"], p), fit["values"])
     out, diff = {}, {}
     for name, net in runs.items():
         print(f"{name}: {8 * args.blocks} faithful trials, then 8 of the differentiable model",

@@ -127,10 +127,10 @@ def read_fit(path, option, ap, data, start=None):
     return fit
 
 
-def set_fitted(net, fit):
-    """``net`` (built for ``fit['start']``) with the fit's values set."""
+def set_fitted(net, values):
+    """``net`` (built for the fit's start) with a fit's ``values`` set."""
     from hnnjax.fit import set_drive_parameter
-    for name, value in fit["values"].items():
+    for name, value in values.items():
         set_drive_parameter(net, name, value)
     return net
 
@@ -233,7 +233,7 @@ def plot(path, target, curves, stages, n_trials, returned, trials_per_average=No
         start += len(losses)
     ax2.axhline(returned, color="0.4", ls="--", lw=1, label=f"returned point ({returned:.3f})")
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax2.set_xlim(-0.5, start - 0.5)
+    ax2.set_xlim(-0.5, max(start, 1) - 0.5)
     ax2.set_xlabel("Recorded point" + (" (Grid: each candidate)" if any(
         "grid_losses" in st for st in stages) else " (Adam: step)"))
     ax2.set_ylabel("Objective RMSE (nAm)")
@@ -302,8 +302,10 @@ def main(argv=None):
     settings = settings_from_params(p)
     net = build(args.start, p)
     box = bounds_around(net, pyramidal_params(net), settings["tstop"])
+    resumed = {}  # values of the fit resumed, this run's own on top: the JSON holds every value set
     if args.resume:
-        set_fitted(net, read_fit(args.resume, "--resume", ap, args.data, args.start))
+        resumed = read_fit(args.resume, "--resume", ap, args.data, args.start)["values"]
+        set_fitted(net, resumed)
     switch_on(net, args.switch_on, ap)
     points = grid_points(net, args.grid, ap)
     names = pyramidal_params(net)
@@ -331,7 +333,7 @@ def main(argv=None):
                faithful_rmse=res.score.rmse, start_faithful_rmse=start.rmse,
                hand_fit_faithful_rmse=hand.rmse,
                stages=[dict(stage=r.stage, history=r.history, n_simulations=r.n_simulations,
-                            wall_s=r.wall_s, **r.info) for r in res.stages], values=res.values)
+                            wall_s=r.wall_s, **r.info) for r in res.stages], values={**resumed, **res.values})
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, output_name(args))
     curves = [(f"{param_name} drives", hand, dict(color="tab:orange"))]

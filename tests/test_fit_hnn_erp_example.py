@@ -202,3 +202,29 @@ def test_grid_refuses_what_it_cannot_score(monkeypatch, capsys, pair):
 def test_grid_refuses_a_name_given_twice(monkeypatch, capsys):
     err = refusal(monkeypatch, capsys, "--grid", "evprox1.mu=25", "--grid", "evprox1.mu=27")
     assert "--grid evprox1.mu=27: expected" in err
+
+
+def test_a_resumed_runs_json_holds_the_values_it_did_not_refit(tmp_path, monkeypatch):
+    """A value the resumed fit set and this run does not fit (a --grid weight
+    onto basket cells) stays in the JSON, so the JSON alone rebuilds the fit."""
+    import numpy as np
+    from hnnjax.dipole import Dipole
+    from hnnjax.fit.result import FitResult
+    from hnnjax.fit.score import FaithfulScore
+
+    times = np.arange(0.0, 170.0 + 1e-9, 0.025)
+    score = FaithfulScore(4.0, 8, 30.0, 3000.0, Dipole(times, {k: 0 * times for k in ("agg", "L2", "L5")}))
+
+    def fit_drives(net, target, names, **kwargs):
+        return FitResult({n: 1.0 for n in names}, net, [4.0], loss=4.0, stages=[], score=score,
+                         wall_s=1.0)
+
+    monkeypatch.setattr(hnnjax.fit, "fit_drives", fit_drives)
+    monkeypatch.setattr(hnnjax.fit, "faithful_score", lambda *a, **k: score)
+    basket = "evprox1.weights_ampa.L5_basket"
+    values = {basket: 0.15, "evprox1.mu": 30.0}
+    example().main(["--n-steps", "1", "--refine", "0", "--out", str(tmp_path),
+                    "--resume", fit_json(tmp_path, data="yes", start="hand", values=values)])
+    out = json.loads((tmp_path / "fit_yes_hand_resumed.json").read_text())
+    assert out["values"][basket] == 0.15 and basket not in out["params"]
+    assert out["values"]["evprox1.mu"] == 1.0  # refitted: this run's value
