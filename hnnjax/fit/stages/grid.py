@@ -64,8 +64,9 @@ class Grid(Stage):
         if not np.any(np.isfinite(losses)):
             raise FloatingPointError("non-finite loss at every grid point")
         best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))
-        for k, (row, loss) in enumerate(zip(grid, losses) if progress else ()):
-            say(f"grid: {', '.join(f'{n}={v:.4g}' for n, v in zip(names, row))}: loss {loss:.4g}"
-                + " (best)" * (k == best))
+        if progress:
+            for k, (row, loss) in enumerate(zip(grid, losses)):
+                say(f"grid: {', '.join(f'{n}={v:.4g}' for n, v in zip(names, row))}: loss {loss:.4g}"
+                    + " (best)" * (k == best))
         return rows[best], losses[best], [losses[best]], dict(
             grid_points=dict(zip(names, grid.T)), grid_losses=losses)
