@@ -74,6 +74,15 @@ DATA = {"yes": ("yes_trial_S1_ERP_all_avg.txt", "ERPYes100Trials"),  # shipped w
 DRIVES = ("evdist1", "evprox1", "evprox2")
 
 
+def drive_params(net, off=None):
+    """Every parameter of the example's drives but those in ``off`` (default:
+    those switched off in ``net``, whose connections the model leaves out)."""
+    from hnnjax.fit import expand_names
+    from hnnjax.grad.model import drive_parameters, switched_off
+    off = switched_off(net) if off is None else off
+    return expand_names([f"{d}.*" for d in DRIVES], drive_parameters(net)[0], off)
+
+
 def pyramidal_params(net, off=None):
     """Each drive's mu and sigma and its weights and synaptic delays onto
     pyramidal cells (20 parameters for these three drives): the dipole is the
@@ -82,11 +91,8 @@ def pyramidal_params(net, off=None):
     populations start or stop spiking: jumps no gradient sees; ``--grid``
     adds one), and the parameters in ``off`` (default: those switched off
     in ``net``)."""
-    from hnnjax.fit import expand_names
-    from hnnjax.grad.model import drive_parameters, switched_off
-    off = switched_off(net) if off is None else off
-    names = expand_names([f"{d}.*" for d in DRIVES], drive_parameters(net)[0], off)
-    return [n for n in names if n.split(".")[1] in ("mu", "sigma") or n.endswith("_pyramidal")]
+    return [n for n in drive_params(net, off)
+            if n.split(".")[1] in ("mu", "sigma") or n.endswith("_pyramidal")]
 
 
 def bounds_around(net, names, tstop):
@@ -160,9 +166,7 @@ def grid_points(net, pairs, ap):
     """``--grid``'s ``NAME=V1,V2,...`` pairs as ``Grid`` points {name: values};
     NAME is a parameter of the fitted drives whose connections the model
     keeps (nonzero), each given once; otherwise an ``ap`` error naming it."""
-    from hnnjax.fit import expand_names
-    from hnnjax.grad.model import drive_parameters, switched_off
-    can = expand_names([f"{d}.*" for d in DRIVES], drive_parameters(net)[0], switched_off(net))
+    can = drive_params(net)
     points = {}
     for pair in pairs:
         name, _, values = pair.partition("=")
@@ -222,9 +226,9 @@ def plot(path, target, curves, stages, n_trials, returned, trials_per_average=No
     ax.legend(fontsize=8, loc="upper left")
     start = 0
     for stage in stages:  # a Grid stage: the loss of each of its candidates
-        losses = stage["grid_losses"] if "grid_losses" in stage else stage["history"]
-        x = np.arange(start, start + len(losses))
         grid = "grid_losses" in stage
+        losses = stage["grid_losses"] if grid else stage["history"]
+        x = np.arange(start, start + len(losses))
         line, = ax2.plot(x, losses, marker="o" if grid else ".", ls="none" if grid else "-",
                          label=stage["stage"] + " candidates" * grid)
         if stage.get("validation"):  # aligned with the last points of the history

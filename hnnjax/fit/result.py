@@ -26,8 +26,7 @@ class FitResult:
     wall_s: float = 0.0  # fit and score (s)
 
     def __str__(self):
-        lines = [f"{s.stage}: {s.history[0]:.4g} -> {s.loss:.4g} ({len(s.history)} losses, "
-                 f"{s.n_simulations} trial simulations, {s.wall_s:.1f} s)" for s in self.stages]
+        lines = [str(s) for s in self.stages]
         lines.append(f"objective: {self.loss:.4g}")
         if self.score is not None:
             lines.append(f"faithful score: {self.score}")

@@ -25,6 +25,15 @@ class StageResult:
     wall_s: float = 0.0
     info: dict = field(default_factory=dict)
 
+    def outcome(self):
+        """One line: the loss from the first recorded point to the last, the
+        simulations, the wall time and how many losses were recorded."""
+        return (f"loss {self.history[0]:.4g} -> {self.loss:.4g} ({self.n_simulations} trial simulations, "
+                f"{self.wall_s:.1f} s, {len(self.history)} losses)")
+
+    def __str__(self):
+        return f"{self.stage}: {self.outcome()}"
+
 
 class Stage(eqx.Module):
     """A fit stage.  Subclasses hold their settings as typed fields, checked
@@ -48,8 +57,7 @@ class Stage(eqx.Module):
         result = StageResult(name, np.asarray(u, float), float(loss), list(map(float, history)),
                              objective.n_simulations - sims, time.perf_counter() - t0, info)
         if progress:
-            say(f"fit: stage {name} done: loss {result.history[0]:.4g} -> {result.loss:.4g} "
-                f"({result.n_simulations} trial simulations, {result.wall_s:.0f} s)")
+            say(f"fit: stage {name} done: {result.outcome()}")
         return result
 
     def summary(self, objective):
