@@ -229,8 +229,12 @@ def plot(path, target, curves, stages, n_trials, returned, trials_per_average=No
         grid = "grid_losses" in stage
         losses = stage["grid_losses"] if grid else stage["history"]
         x = np.arange(start, start + len(losses))
+        names = list(stage["grid_points"]) if grid else []
         line, = ax2.plot(x, losses, marker="o" if grid else ".", ls="none" if grid else "-",
-                         label=stage["stage"] + " candidates" * grid)
+                         label="\n".join([stage["stage"] + " candidates:" * grid] + names))
+        for xi, loss, row in zip(x, losses, zip(*(stage["grid_points"][n] for n in names))):
+            ax2.annotate(", ".join(f"{v:.4g}" for v in row), (xi, loss), xytext=(0, 5),
+                         textcoords="offset points", ha="center", fontsize=7)
         if stage.get("validation"):  # aligned with the last points of the history
             ax2.plot(x[len(x) - len(stage["validation"]):], stage["validation"], marker="x", ls="--",
                      color=line.get_color(), label=f"{stage['stage']}, held-out trials")
@@ -238,6 +242,7 @@ def plot(path, target, curves, stages, n_trials, returned, trials_per_average=No
     ax2.axhline(returned, color="0.4", ls="--", lw=1, label=f"returned point ({returned:.3f})")
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_xlim(-0.5, max(start, 1) - 0.5)
+    ax2.margins(y=0.1)  # room for the grid candidates' values above their markers
     ax2.set_xlabel("Recorded point" + (" (Grid: each candidate)" if any(
         "grid_losses" in st for st in stages) else " (Adam: step)"))
     ax2.set_ylabel("Objective RMSE (nAm)")
