@@ -3,9 +3,11 @@ run wrote, in the box around the parameter file's drives, and a JSON of
 another fit is refused before anything compiles, and the output never
 overwrites the JSON the run resumed; --switch-on adds a weight the file
 leaves at zero to the fit, and refuses any other; --grid scores values of
-a drive parameter first (a basket-cell weight too) and fits it on."""
+a drive parameter first (a basket-cell weight too) and fits it on; the
+fits shipped in benchmarks/fits rebuild their network."""
 import importlib.util
 import json
+import math
 import pathlib
 
 import pytest
@@ -14,6 +16,7 @@ import hnnjax.fit
 from hnnjax.grad.model import drive_parameters
 
 EXAMPLE = pathlib.Path(__file__).parents[1] / "examples" / "fit_hnn_erp.py"
+FITS = pathlib.Path(__file__).parents[1] / "benchmarks" / "fits"
 
 
 class Stop(Exception):
@@ -228,3 +231,20 @@ def test_a_resumed_runs_json_holds_the_values_it_did_not_refit(tmp_path, monkeyp
     out = json.loads((tmp_path / "fit_yes_hand_resumed.json").read_text())
     assert out["values"][basket] == 0.15 and basket not in out["params"]
     assert out["values"]["evprox1.mu"] == 1.0  # refitted: this run's value
+
+
+@pytest.mark.parametrize("path", sorted(FITS.glob("*.json")), ids=lambda p: p.name)
+def test_the_shipped_fits_name_parameters_of_their_network(path):
+    """Each JSON in benchmarks/fits (what bench_yardstick.py and --resume read)
+    sets only differentiable parameters of the network it was fitted on, each of
+    them, its fitted ones included, to a finite value that network takes."""
+    from hnnjax.io.params import params_path, read_params
+    ex = example()
+    fit = json.loads(path.read_text())
+    assert fit["data"] == "yes" and set(fit["params"]) <= set(fit["values"])
+    net = ex.build(fit["start"], read_params(params_path("ERPYes100Trials")))
+    names = drive_parameters(net)[0]
+    assert set(fit["values"]) <= set(names), set(fit["values"]) - set(names)
+    got = dict(zip(*drive_parameters(ex.set_fitted(net, fit["values"]))))
+    assert {n: got[n] for n in fit["values"]} == fit["values"]
+    assert all(math.isfinite(v) for v in fit["values"].values())
