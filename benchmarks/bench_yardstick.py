@@ -5,18 +5,20 @@ HNN and hnn-core judge a fit of an ERP by the RMSE of an 8-trial average;
 hnnjax's yardstick (``fit.faithful_score``) takes hnn-core's trials 0-7.
 This re-simulates HNN's hand fit of the yes-trial ERP (``ERPYes100Trials.param``)
 and each fit given (JSONs of ``examples/fit_hnn_erp.py --data yes``) on
-``--blocks`` x 8 trials with hnn-core's seeds (NEURON-faithful
-``simulate_dipole``) and prints the RMSE against the target of each block of
+``--blocks`` x 8 trials with hnn-core's seeds, from its trial
+``--first-trial`` on (NEURON-faithful ``simulate_dipole``) and prints the RMSE against the target of each block of
 8 trials and of all of them together, on the 0.025 ms grid and at the
 target's own samples, smoothed and scaled as the parameter file says; what
 the smoothing alone costs (the target scored against itself smoothed) and
 what it forbids (the best score of any average within the target's range); and
 where the average of all trials departs from the target: its mean residual
 in each 10 ms window; and the differentiable model (what a fit descends) on
-trials 0-7, to tell the model's distance from the draw's.
+trials 0-7, to tell the model's distance from the draw's (from trial 0 only).
+Trials no fit or choice has seen (``--first-trial 32``) tell a fit's expected
+8-trial score.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_yardstick.py \\
-        [--fit-json hnnjax_out/fit_hnn_erp/fit_yes_hand.json ...] [--blocks 4] [--json F]
+        [--fit-json hnnjax_out/fit_hnn_erp/fit_yes_hand.json ...] [--blocks 4] [--first-trial 0] [--json F]
 """
 import argparse
 import json
@@ -27,17 +29,18 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def block_scores(net, settings, target, n_blocks):
+def block_scores(net, settings, target, n_blocks, first_trial):
     """([(grid RMSE, target-sample RMSE) nAm for each block of 8 trials] + the
     same for all ``8 * n_blocks`` trials, [mean residual (nAm) of all trials'
-    average in each 10 ms window]); trial k draws as hnn-core's trial k.  The
-    grid RMSE is ``fit.score_trials``'s, the yardstick's."""
+    average in each 10 ms window]); trial k draws as hnn-core's trial
+    ``first_trial + k``.  The grid RMSE is ``fit.score_trials``'s, the
+    yardstick's."""
     import numpy as np
     from hnnjax import simulate_dipole
     from hnnjax.fit import score_trials
 
     dpls = simulate_dipole(net, tstop=settings["tstop"], dt=settings["dt"], n_trials=8 * n_blocks,
-                           verbose=False, progress=True)
+                           verbose=False, progress=True, first_trial=first_trial)
 
     def rmse(trials):
         score = score_trials(trials, target, smooth_window=settings["smooth_window"],
@@ -109,10 +112,16 @@ def main():
     ap.add_argument("--fit-json", nargs="*", default=[],
                     help="JSONs of examples/fit_hnn_erp.py --data yes (their fitted values)")
     ap.add_argument("--blocks", type=int, default=4, help="blocks of 8 trials (default 4)")
+    ap.add_argument("--first-trial", type=int, default=0,
+                    help="hnn-core's trial the first block starts at (default 0: the yardstick's trials "
+                         "0-7 first)")
     ap.add_argument("--json", default=None, help="write every number here")
     args = ap.parse_args()
     if args.blocks < 1:
         ap.error(f"--blocks must be >= 1, got {args.blocks}")
+    if args.first_trial < 0:
+        ap.error(f"--first-trial must be >= 0, got {args.first_trial}")
+    first = args.first_trial
 
     sys.path.insert(0, os.path.join(REPO, "examples"))
     import fit_hnn_erp as ex
@@ -138,17 +147,20 @@ def main():
         runs[name] = ex.set_fitted(ex.build(fit["start"], p), fit["values"])
     out, diff = {}, {}
     for name, net in runs.items():
-        print(f"{name}: {8 * args.blocks} faithful trials, then 8 of the differentiable model",
-              file=sys.stderr, flush=True)
-        out[name] = block_scores(net, settings, target, args.blocks)
-        diff[name] = differentiable_score(net, ex.pyramidal_params(net), settings, target_name)
+        print(f"{name}: {8 * args.blocks} faithful trials"
+              + ", then 8 of the differentiable model" * (first == 0), file=sys.stderr, flush=True)
+        out[name] = block_scores(net, settings, target, args.blocks, first)
+        if first == 0:
+            diff[name] = differentiable_score(net, ex.pyramidal_params(net), settings, target_name)
 
-    heads = [f"trials {8 * b}-{8 * b + 7}" for b in range(args.blocks)] + [f"all {8 * args.blocks}"]
+    heads = [f"trials {first + 8 * b}-{first + 8 * b + 7}" for b in range(args.blocks)] + [
+        f"all {8 * args.blocks}"]
     rows = [["run", "RMSE at"] + heads]
     for name, (sc, _) in out.items():
         rows.append([name, "0.025 ms grid"] + [f"{g:.3f}" for g, _ in sc])
         rows.append(["", "target samples"] + [f"{t:.3f}" for _, t in sc])
-        rows.append(["", "grid, differentiable model"] + [f"{diff[name]:.3f}"] + [""] * args.blocks)
+        if name in diff:
+            rows.append(["", "grid, differentiable model"] + [f"{diff[name]:.3f}"] + [""] * args.blocks)
     print(f"faithful RMSE (nAm) of 8-trial averages against {target_name}, smoothing "
           f"{settings['smooth_window']:g} ms, scale {settings['scale']:g}; {machine()}\n")
     print(columns(rows))
@@ -165,10 +177,10 @@ def main():
     print(columns(rows))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(blocks=args.blocks, machine=machine(), smoothing_floor_nAm=floor,
+            json.dump(dict(blocks=args.blocks, first_trial=first, machine=machine(), smoothing_floor_nAm=floor,
                            best_smoothed_nAm=dict(limit_nAm=limit, rmse_nAm=best), runs={
                 name: dict(grid_and_target_rmse_nAm=sc, residual_per_10ms_nAm=res,
-                           differentiable_trials_0_7_nAm=diff[name])
+                           differentiable_trials_0_7_nAm=diff.get(name))
                 for name, (sc, res) in out.items()}), f, indent=1)
 
 

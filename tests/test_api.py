@@ -141,6 +141,25 @@ def test_no_recompile_for_new_drive_values_or_trial_count():
     assert len(compiles) == first
 
 
+def test_first_trial_runs_hnn_cores_later_trials():
+    """first_trial=k gives hnn-core's trials k, k+1, ...: the drive spikes,
+    spikes and dipoles of those trials of a run from trial 0."""
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    hnn.add_erp_drives_to_jones_model(net)
+    run = dict(tstop=30.0, verbose=False, progress=False)
+    whole = hnn.simulate_dipole(net, n_trials=3, **run)
+    drives, spikes = net.external_drives["evprox1"]["events"], net.cell_response.spike_times
+    later = hnn.simulate_dipole(net, n_trials=2, first_trial=1, **run)
+    assert not np.allclose(whole[0].data["agg"], later[0].data["agg"])  # trials differ
+    for k, dpl in enumerate(later):
+        np.testing.assert_allclose(dpl.data["agg"], whole[k + 1].data["agg"], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(np.concatenate(net.external_drives["evprox1"]["events"][k]),
+                                      np.concatenate(drives[k + 1]))
+        np.testing.assert_array_equal(net.cell_response.spike_times[k], spikes[k + 1])
+    with pytest.raises(ValueError, match="first_trial"):
+        hnn.simulate_dipole(net, n_trials=1, first_trial=-1, **run)
+
+
 def test_batches_and_progress_give_the_same_trials(capsys, monkeypatch):
     net = hnn.jones_2009_model(mesh_shape=(2, 2))
     hnn.add_erp_drives_to_jones_model(net)

@@ -146,14 +146,16 @@ def _check_drive_timing(net, tstop):
                              f"tstop={tstop:g} ms")
 
 
-def instantiate_drives(net, tstop, n_trials):
-    """Drive spike times for every trial, as hnn-core generates them; stored
-    in ``drive['events'][trial][drive_cell]`` and returned as, per trial, a
-    dict drive gid -> times (ms)."""
+def instantiate_drives(net, tstop, n_trials, first_trial=0):
+    """Drive spike times of hnn-core's trials ``first_trial`` to ``first_trial
+    + n_trials - 1``, as hnn-core generates them; stored in
+    ``drive['events'][k][drive_cell]`` (k from 0) and returned as, per trial,
+    a dict drive gid -> times (ms)."""
     target_of = _cell_specific_targets(net)
     per_trial = [dict() for _ in range(n_trials)]
     for name, drive in net.external_drives.items():
-        drive["events"] = drive_trains(drive, range(n_trials), net._n_gids, tstop, target_of.get(name))
+        drive["events"] = drive_trains(drive, range(first_trial, first_trial + n_trials), net._n_gids,
+                                       tstop, target_of.get(name))
         gids = net.gid_ranges[name]
         for trial, trains in zip(per_trial, drive["events"]):
             trial.update(zip(gids, trains))  # float arrays (ms)
@@ -188,7 +190,7 @@ def baseline_renormalize(times, l2_raw, l5_raw, n_pyr):
 
 def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, record_isec=False,
                     record_ca=False, postproc=False, verbose=True, *, dtype="float64",
-                    batch_size=None, progress=True):
+                    batch_size=None, progress=True, first_trial=0):
     """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
     (sharded over devices when there are several).
 
@@ -200,7 +202,9 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
     over the trials and says when compiling takes long, both only once they
     have lasted 2 s (``hnnjax.progress``); False silences them.  ``verbose``
-    prints what runs and how long it took.
+    prints what runs and how long it took.  ``first_trial``: the list's
+    trial k draws its drives as hnn-core's trial ``first_trial + k`` does
+    (default 0, as hnn-core), so trials beyond a first run come in later runs.
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
     traces go to ``net.cell_response``.
     """
@@ -211,6 +215,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                                       record_ca, dtype, batch_size)
     check_bool("postproc", postproc)
     check_bool("progress", progress)
+    first_trial = check_int("first_trial", first_trial, ge=0)
     if check_bool("verbose", verbose):
         print(f"hnnjax: simulating {n_trials} trial(s) of {tstop:g} ms (dt={dt:g} ms, {dtype})")
         start = time.perf_counter()
@@ -227,7 +232,8 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     arrays, drive_tab, layout, rec_index, n_steps = compile_network(
         net, tstop, dt, np_dtype, record_vsec, record_ca, capacity=net._delivery_capacity,
         record_isec=record_isec)
-    spikes_by_trial, events = prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype)
+    spikes_by_trial, events = prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype,
+                                            first_trial)
     out, arrays = run_events(arrays, events, n_steps, dt, batch_size, progress)
     net._delivery_capacity = arrays.capacity  # the room this network needed, for the next run
     dpls = store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps, postproc)
@@ -236,14 +242,15 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     return dpls
 
 
-def prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype):
-    """Drive spike times of every trial (hnn-core's draws; a Poisson or
-    bursty drive without tstop stops at ``tstop`` ms) and their ``Events``
-    (leading trial axis).  Returns (spikes_by_trial, events)."""
+def prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype, first_trial=0):
+    """Drive spike times of every trial (hnn-core's draws of its trials from
+    ``first_trial`` on; a Poisson or bursty drive without tstop stops at
+    ``tstop`` ms) and their ``Events`` (leading trial axis).  Returns
+    (spikes_by_trial, events)."""
     for drive in net.external_drives.values():
         if "tstop" in drive["dynamics"] and drive["dynamics"]["tstop"] is None:
             drive["dynamics"]["tstop"] = tstop
-    spikes_by_trial = instantiate_drives(net, tstop, n_trials)
+    spikes_by_trial = instantiate_drives(net, tstop, n_trials, first_trial)
     return spikes_by_trial, drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
 
 
