@@ -15,12 +15,15 @@ where the average of all trials departs from the target: its mean residual
 in each 10 ms window; and the differentiable model (what a fit descends) on
 trials 0-7, to tell the model's distance from the draw's (from trial 0 only).
 Trials no fit or choice has seen (``--first-trial 32``) tell a fit's expected
-8-trial score.
+8-trial score.  ``--variant NAME=V[,NAME=V...]`` also scores the last fit
+with those values changed: a faithful scan around it, on the trials given.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_yardstick.py \\
-        [--fit-json hnnjax_out/fit_hnn_erp/fit_yes_hand.json ...] [--blocks 4] [--first-trial 0] [--json F]
+        [--fit-json hnnjax_out/fit_hnn_erp/fit_yes_hand.json ...] [--blocks 4] [--first-trial 0] \\
+        [--variant evdist1.weights_nmda.L5_pyramidal=0.055 ...] [--json F]
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -115,6 +118,9 @@ def main():
     ap.add_argument("--first-trial", type=int, default=0,
                     help="hnn-core's trial the first block starts at (default 0: the yardstick's trials "
                          "0-7 first)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=V[,NAME=V...]",
+                    help="also score the last --fit-json's network (without one, the hand fit's) with "
+                         "these drive parameters set to these values; repeatable")
     ap.add_argument("--json", default=None, help="write every number here")
     args = ap.parse_args()
     if args.blocks < 1:
@@ -145,6 +151,13 @@ def main():
         if name in runs:
             ap.error(f"--fit-json {path} is given twice")
         runs[name] = ex.set_fitted(ex.build(fit["start"], p), fit["values"])
+    base_name, base = next(reversed(runs.items()))
+    for variant in args.variant:  # checked before anything runs
+        values = ex.grid_points(base, variant.split(","), ap, "--variant", "NAME=V")
+        if f"{base_name} with {variant}" in runs:
+            ap.error(f"--variant {variant} is given twice")
+        runs[f"{base_name} with {variant}"] = ex.set_fitted(copy.deepcopy(base), {
+            n: v for n, (v,) in values.items()})
     out, diff = {}, {}
     for name, net in runs.items():
         print(f"{name}: {8 * args.blocks} faithful trials"

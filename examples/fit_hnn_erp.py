@@ -162,10 +162,11 @@ def switch_on(net, pairs, ap):
         set_drive_parameter(net, name, value)
 
 
-def grid_points(net, pairs, ap):
+def grid_points(net, pairs, ap, option="--grid", form="NAME=V1,V2,..."):
     """``--grid``'s ``NAME=V1,V2,...`` pairs as ``Grid`` points {name: values};
     NAME is a parameter of the fitted drives whose connections the model
-    keeps (nonzero), each given once; otherwise an ``ap`` error naming it."""
+    keeps (nonzero), each given once; otherwise an ``ap`` error naming
+    ``option``, the pair and the ``form`` it takes."""
     can = drive_params(net)
     points = {}
     for pair in pairs:
@@ -175,7 +176,7 @@ def grid_points(net, pairs, ap):
         except ValueError:
             values = []
         if name not in can or name in points or not values or not all(map(math.isfinite, values)):
-            ap.error(f"--grid {pair}: expected NAME=V1,V2,... with finite values and NAME, given once, "
+            ap.error(f"{option} {pair}: expected {form} with finite values and NAME, given once, "
                      f"a parameter of the drives {', '.join(DRIVES)} that is not zero here, one of {can}")
         points[name] = values
     return points
