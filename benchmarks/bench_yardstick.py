@@ -6,8 +6,9 @@ hnnjax's yardstick (``fit.faithful_score``) takes hnn-core's trials 0-7.
 This re-simulates HNN's hand fit of the yes-trial ERP (``ERPYes100Trials.param``)
 and each fit given (JSONs of ``examples/fit_hnn_erp.py --data yes``) on
 ``--blocks`` x 8 trials with hnn-core's seeds, from its trial
-``--first-trial`` on (NEURON-faithful ``simulate_dipole``) and prints the RMSE against the target of each block of
-8 trials and of all of them together, on the 0.025 ms grid and at the
+``--first-trial`` on (NEURON-faithful ``simulate_dipole``), and prints the
+RMSE against the target of each block of 8 trials and of all of them
+together, on the 0.025 ms grid and at the
 target's own samples, smoothed and scaled as the parameter file says; what
 the smoothing alone costs (the target scored against itself smoothed) and
 what it forbids (the best score of any average within the target's range); and
@@ -190,8 +191,8 @@ def main():
     print(columns(rows))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(blocks=args.blocks, first_trial=first, machine=machine(), smoothing_floor_nAm=floor,
-                           best_smoothed_nAm=dict(limit_nAm=limit, rmse_nAm=best), runs={
+            json.dump(dict(blocks=args.blocks, first_trial=first, machine=machine(),
+                           smoothing_floor_nAm=floor, best_smoothed_nAm=dict(limit_nAm=limit, rmse_nAm=best), runs={
                 name: dict(grid_and_target_rmse_nAm=sc, residual_per_10ms_nAm=res,
                            differentiable_trials_0_7_nAm=diff.get(name))
                 for name, (sc, res) in out.items()}), f, indent=1)
