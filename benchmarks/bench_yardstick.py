@@ -190,12 +190,13 @@ def main():
     print(f"\nmean residual (nAm) of the {8 * args.blocks}-trial average, model - target, per 10 ms\n")
     print(columns(rows))
     if args.json:
+        scores = {name: dict(grid_and_target_rmse_nAm=sc, residual_per_10ms_nAm=res,
+                             differentiable_trials_0_7_nAm=diff.get(name))
+                  for name, (sc, res) in out.items()}
         with open(args.json, "w") as f:
             json.dump(dict(blocks=args.blocks, first_trial=first, machine=machine(),
-                           smoothing_floor_nAm=floor, best_smoothed_nAm=dict(limit_nAm=limit, rmse_nAm=best), runs={
-                name: dict(grid_and_target_rmse_nAm=sc, residual_per_10ms_nAm=res,
-                           differentiable_trials_0_7_nAm=diff.get(name))
-                for name, (sc, res) in out.items()}), f, indent=1)
+                           smoothing_floor_nAm=floor, best_smoothed_nAm=dict(limit_nAm=limit, rmse_nAm=best),
+                           runs=scores), f, indent=1)
 
 
 if __name__ == "__main__":
