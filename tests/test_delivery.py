@@ -2,12 +2,15 @@
 scatter holds is detected and only the trials that overflowed are rerun with
 more room, giving the same result; drive events are prepared in bulk."""
 import dataclasses
+import functools
 
+import jax
 import numpy as np
 import pytest
 
 import hnnjax as hnn
 from hnnjax.network.compile import compile_network, delivery_step, drive_events
+from hnnjax.network.grid import run
 from hnnjax.network.simulate import _run_trials, instantiate_drives, run_batch
 
 TSTOP, DT = 60.0, 0.025
@@ -50,6 +53,48 @@ def test_only_the_trials_that_overflowed_are_rerun(monkeypatch):
     (spk, _, _), _ = run_batch(dataclasses.replace(arrays, capacity=1), events, n_steps, DT)
     assert spk[0].sum() > 20 and spk[1].sum() == 0
     assert calls[0] == 2 and all(c == 1 for c in calls[1:]) and len(calls) > 1
+
+
+def _vmapped(arrays, events, n_steps, **options):
+    one = functools.partial(run, **options)
+    fn = jax.vmap(one, in_axes=(None, 0, None, None), axis_name=options.get("batch_axis"))
+    return jax.device_get(jax.jit(lambda ev: fn(arrays, ev, n_steps, DT))(events))
+
+
+def test_skipping_idle_steps_changes_no_bit():
+    """Trial 1 has no drive, so its network stays silent while trial 0's
+    spikes: the steps where some trial has network events due differ between
+    the trials.  Skipping the scatter elsewhere (over the batch, per trial
+    under vmap, and for one trial alone) gives the bits of never skipping."""
+    net, arrays, drive_tab, spikes, n_steps = _setup()
+    spikes[1] = {gid: t[:0] for gid, t in spikes[1].items()}
+    events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
+    ref = _vmapped(arrays, events, n_steps)
+    assert ref[0][0].sum() > 20 and ref[0][1].sum() == 0
+    runs = {"over the batch": _vmapped(arrays, events, n_steps, skip_idle=True, batch_axis="trials"),
+            "per trial": _vmapped(arrays, events, n_steps, skip_idle=True),
+            "_run_trials": jax.device_get(_run_trials(arrays, events, n_steps, DT))}
+    alone = jax.jit(lambda ev: run(arrays, ev, n_steps, DT, skip_idle=True))
+    for k in range(2):
+        out = jax.device_get(alone(jax.tree_util.tree_map(lambda a: a[k], events)))
+        runs[f"trial {k} alone"] = jax.tree_util.tree_map(lambda a: a[None], out)
+    for name, out in runs.items():
+        want = ref if not name.endswith("alone") else jax.tree_util.tree_map(
+            lambda a: a[int(name[6])][None], ref)
+        for a, b in zip(jax.tree_util.tree_leaves(want), jax.tree_util.tree_leaves(out)):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_batched_runs_on_one_cpu_skip_idle_steps_with_a_conditional():
+    """What ``simulate_dipole`` compiles on one CPU device branches around the
+    network-event scatter (a per-trial predicate under vmap would not)."""
+    net, arrays, drive_tab, spikes, n_steps = _setup()
+    events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
+    hlo = lambda lowered: lowered.compile().as_text()  # noqa: E731
+    assert " conditional(" in hlo(_run_trials.lower(arrays, events, n_steps, DT))
+    per_trial = jax.jit(lambda ev: jax.vmap(functools.partial(run, skip_idle=True),
+                                            in_axes=(None, 0, None, None))(arrays, ev, n_steps, DT))
+    assert " conditional(" not in hlo(per_trial.lower(events))
 
 
 def test_simulate_dipole_remembers_the_room_it_needed():

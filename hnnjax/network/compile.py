@@ -218,6 +218,8 @@ def _delivery_tables(src, dst, w, steps, n_cells, block=128, width=32, capacity=
                                                                n_blocks * n_cells, width)
     pad = lambda a, v: np.append(a, v)  # one inert entry: the fill value of gathers
     return dict(chunk_group=chunk_group.astype(np.int32),
+                group_live=np.bincount(chunk_group, minlength=n_blocks * n_cells).reshape(
+                    n_blocks, n_cells) > 0,
                 chunk_start=pad(chunk_start, 0).astype(np.int32),
                 chunk_count=pad(chunk_count, 0).astype(np.int32),
                 conn_dst=pad(slot[order], 0).astype(np.int32),
