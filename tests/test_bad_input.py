@@ -241,7 +241,7 @@ def test_fit_warns_when_the_loss_rose(net, monkeypatch):
     def toy_dipole_fn(net, tstop, dt, max_delay, gn=None):
         names, theta0 = model.drive_parameters(net)
 
-        def fn(theta, z):
+        def fn(theta, z, row_axis=None):
             return theta[0] * jnp.sin(times / 5)[None] + 0 * z, jnp.zeros(1, bool)
         return fn, None, names, theta0, times
 

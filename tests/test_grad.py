@@ -327,6 +327,34 @@ def test_event_room_overflow_is_reported_and_grown_room_gives_the_same_results(m
     assert grown == [16]
 
 
+def test_skipping_idle_steps_changes_no_bit_of_losses_or_gradients(monkeypatch):
+    """On one CPU device the model skips the local connections' scatter at
+    steps where no group fires in any trial (and, under a vmap over
+    parameter sets named ``row_axis``, in any set): the losses, gradients and
+    dipoles of never skipping, bit for bit."""
+    from hnnjax.fit import forward
+    net, tstop = _erp_net(), 60.0
+    out = {}
+    for skip in (False, True):
+        monkeypatch.setattr(forward, "skips_idle_steps", lambda skip=skip: skip)
+        fn, gn, names, th0, times = dipole_fn(net, tstop)
+        z = trial_draws(net, gn, 2, tstop, "key", jax.random.PRNGKey(1))
+        th0 = jnp.asarray(th0)
+
+        def loss(th):
+            return jnp.mean(hamming_smooth(fn(th, z)[0].mean(0), 10.0, 0.025) ** 2)
+        grad = jax.jit(jax.value_and_grad(loss))
+        rows = jax.jit(jax.vmap(lambda th: fn(th, z, "rows")[0], axis_name="rows"))
+        two = jnp.stack([th0, 1.05 * th0])
+        out[skip] = jax.device_get((grad(th0), rows(two)))
+        for hlo in (grad.lower(th0).compile().as_text(), rows.lower(two).compile().as_text()):
+            assert (" conditional(" in hlo) == skip
+    counts = jax.vmap(lambda zz: model.run(gn, th0, zz, int(round(tstop / 0.025)), 0.025)[1])(z)
+    assert np.all(np.asarray(counts).sum(axis=1) > 20)  # every trial's network spikes
+    for a, b in zip(jax.tree_util.tree_leaves(out[False]), jax.tree_util.tree_leaves(out[True])):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_too_few_spike_slots_is_reported_and_grown_slots_give_the_same_results():
     """With 15 ms local delays a cell spikes again before its previous spike
     has arrived everywhere: one slot per cell loses it (reported), grown

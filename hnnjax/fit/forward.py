@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..grad import model
+from ..network.integrate import skips_idle_steps
 from ..network.simulate import baseline_renormalize, instantiate_drives
 
 
@@ -23,7 +24,10 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
     """A pure function theta, z (n_trials, ...) -> (aggregate dipoles
     (n_trials, n_steps + 1), nAm, baseline renormalised as ``simulate_dipole``;
     overflow flags), with the model, parameter names and current values.
-    ``gn``: a model already built from ``net`` (e.g. grown by ``model.grow``)."""
+    ``gn``: a model already built from ``net`` (e.g. grown by ``model.grow``).
+    Its ``row_axis`` names a ``vmap`` over parameter sets around it, if any:
+    then a step skips its idle event work only when no trial of any set has
+    an event due (``grad.delivery``; on one CPU device)."""
     if gn is None:
         gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
     else:
@@ -32,14 +36,17 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
     l2_off, l5_off = baseline_renormalize(times, np.zeros_like(times), np.zeros_like(times), n_pyr)
 
-    def one(theta, z):
-        dip, _, overflow = model.run(gn, theta, z, n_steps, dt)
-        raw = jnp.concatenate([jnp.zeros((1, 2), dip.dtype), dip])
-        agg = (raw[:, 0] + l2_off) + (raw[:, 1] + l5_off)
-        return agg * 1e-6, overflow
+    skip = skips_idle_steps()
 
-    def fn(theta, z):
-        return jax.vmap(one, in_axes=(None, 0))(theta, z)
+    def fn(theta, z, row_axis=None):
+        axes = ("trials",) if row_axis is None else ("trials", row_axis)
+
+        def one(theta, z):
+            dip, _, overflow = model.run(gn, theta, z, n_steps, dt, skip_idle=skip, batch_axis=axes)
+            raw = jnp.concatenate([jnp.zeros((1, 2), dip.dtype), dip])
+            agg = (raw[:, 0] + l2_off) + (raw[:, 1] + l5_off)
+            return agg * 1e-6, overflow
+        return jax.vmap(one, in_axes=(None, 0), axis_name="trials")(theta, z)
 
     return fn, gn, names, theta0, times
 

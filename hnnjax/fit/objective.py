@@ -101,14 +101,14 @@ class Objective:
         def per_average(dpl):  # (n_avg, n_times) smoothed k-trial averages, (n_avg,) scales
             return jax.vmap(scaled)(dpl.reshape(n_avg, -1, dpl.shape[-1]).mean(axis=1))
 
-        def simulate(u, z):
+        def simulate(u, z, rows=None):  # rows: the name of a vmap over points u
             theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
-            dpl, overflow = fn(theta, z)
+            dpl, overflow = fn(theta, z, rows)
             avg, s = scaled(dpl.mean(axis=0))
             return avg, s, overflow.any(), dpl
 
-        def objective(u, z):
-            avg, s, overflow, dpl = simulate(u, z)
+        def objective(u, z, rows=None):
+            avg, s, overflow, dpl = simulate(u, z, rows)
             if n_avg == 1:
                 return loss_fn(s * avg, tgt), (s, overflow, avg)
             avgs, ss = per_average(dpl)
@@ -116,17 +116,17 @@ class Objective:
                 (s, overflow, avg)
 
         def losses(us, z):
-            val, (_, overflow, _) = jax.vmap(objective, in_axes=(0, None))(us, z)
+            val, (_, overflow, _) = jax.vmap(lambda u: objective(u, z, "rows"), axis_name="rows")(us)
             return val, overflow.any()
 
         def residuals(us, z):
             def one(u):
-                avg, s, overflow, dpl = simulate(u, z)
+                avg, s, overflow, dpl = simulate(u, z, "rows")
                 if n_avg == 1:
                     return s * avg - tgt, overflow
                 avgs, ss = per_average(dpl)
                 return ((ss[:, None] * avgs - tgt) / np.sqrt(n_avg)).reshape(-1), overflow
-            res, overflow = jax.vmap(one)(us)
+            res, overflow = jax.vmap(one, axis_name="rows")(us)
             return res, overflow.any()
 
         return dict(forward=jit(objective),

@@ -84,10 +84,10 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
 
     def batch(fn):
         def one(theta):
-            dpl, overflow = fn(theta, z)
+            dpl, overflow = fn(theta, z, "rows")
             avg = dpl.mean(axis=0)
             return (hamming_smooth(avg, smooth_window, dt) if smooth_window else avg), overflow.any()
-        return jit(jax.vmap(one))
+        return jit(jax.vmap(one, axis_name="rows"))
 
     while True:
         out, overflow = batch(fn)(jnp.asarray(rows))

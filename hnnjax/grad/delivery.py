@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+from jax import lax
 
 
 class ContinuousDelivery(eqx.Module):
     """Local connections of ``gn`` (a ``model.GradNet``) and one trial's
     drive events (arrival ``T`` ms, delivery ``step``, target, weight·factor,
-    tau1/tau2), sorted by step with ``ptr`` its CSR index."""
+    tau1/tau2), sorted by step with ``ptr`` its CSR index.  ``skip_idle``,
+    ``batch_axis``: as in ``network.grid.GridDelivery``, for the local
+    connections' chunks (the same values and gradients)."""
 
     gn: eqx.Module
     ptr: jnp.ndarray  # (n_steps + 1,)
@@ -26,6 +29,8 @@ class ContinuousDelivery(eqx.Module):
     w: jnp.ndarray
     tau: jnp.ndarray  # (E, 2) ms
     dt: float = eqx.field(static=True)
+    skip_idle: bool = eqx.field(static=True, default=False)
+    batch_axis: str | tuple | None = eqx.field(static=True, default=None)
 
     def init(self, soma_v0):
         n_cells, dtype = soma_v0.shape[0], soma_v0.dtype
@@ -52,6 +57,31 @@ class ContinuousDelivery(eqx.Module):
         hit = hits.any(axis=1)
         age = jnp.sum(jnp.where(hits, t_n - arr, 0.0), axis=1)
         # local events: only the chunks of groups that fire now
+        local = lambda: self._local(hit, age, n_syn, dtype)  # noqa: E731
+        if self.skip_idle:
+            due = hit.any()
+            if self.batch_axis is not None:
+                due = lax.psum(due.astype(jnp.int32), self.batch_axis) > 0
+            zero = jnp.zeros(n_syn, dtype)
+            inc_a, inc_b, full = lax.cond(due, local, lambda: (zero, zero, jnp.zeros((), bool)))
+        else:
+            inc_a, inc_b, full = local()
+        busy = full | lost.any()
+        # drive events due at step n
+        k_ev = jnp.arange(gn.events_per_step)
+        e = jnp.minimum(self.ptr[n] + k_ev, self.T.shape[0] - 1)
+        live = (self.ptr[n] + k_ev) < self.ptr[n + 1]
+        age = jnp.where(live, t_n - self.T[e], 0.0)
+        w = jnp.where(live, self.w[e], 0.0)
+        inc_a = inc_a.at[self.dst[e]].add(w * jnp.exp(-age / self.tau[e, 0]))
+        inc_b = inc_b.at[self.dst[e]].add(w * jnp.exp(-age / self.tau[e, 1]))
+        new = {"prev": soma, "t_spike": t_spike, "count": carry["count"] + spk}
+        return new, inc_a, inc_b, busy
+
+    def _local(self, hit, age, n_syn, dtype):
+        """Increments of A and B from the chunks of the groups that fire
+        (``hit``, arrived ``age`` ms ago); also whether more were due."""
+        gn = self.gn
         firing = hit[gn.chunk_group[:-1]]
         c = jnp.nonzero(firing, size=gn.capacity, fill_value=firing.shape[0])[0]
         g = gn.chunk_group[c]
@@ -65,14 +95,4 @@ class ContinuousDelivery(eqx.Module):
         w_loc = gn.c_w[jc]
         inc_a = jnp.zeros(n_syn, dtype).at[gn.c_dst[jc]].add(w_loc * fa)
         inc_b = jnp.zeros(n_syn, dtype).at[gn.c_dst[jc]].add(w_loc * fb)
-        busy = (jnp.sum(firing) > gn.capacity) | lost.any()
-        # drive events due at step n
-        k_ev = jnp.arange(gn.events_per_step)
-        e = jnp.minimum(self.ptr[n] + k_ev, self.T.shape[0] - 1)
-        live = (self.ptr[n] + k_ev) < self.ptr[n + 1]
-        age = jnp.where(live, t_n - self.T[e], 0.0)
-        w = jnp.where(live, self.w[e], 0.0)
-        inc_a = inc_a.at[self.dst[e]].add(w * jnp.exp(-age / self.tau[e, 0]))
-        inc_b = inc_b.at[self.dst[e]].add(w * jnp.exp(-age / self.tau[e, 1]))
-        new = {"prev": soma, "t_spike": t_spike, "count": carry["count"] + spk}
-        return new, inc_a, inc_b, busy
+        return inc_a, inc_b, jnp.sum(firing) > gn.capacity

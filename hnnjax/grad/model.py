@@ -306,15 +306,16 @@ def drive_events(gn: GradNet, theta, z, dt, tstop):
     return step.ravel()[order], flat(T), dst, flat(w), tau
 
 
-def run(gn: GradNet, theta, z, n_steps, dt, chunk=None):
+def run(gn: GradNet, theta, z, n_steps, dt, chunk=None, skip_idle=False, batch_axis=None):
     """Integrate one trial with drive draws ``z`` (``draw_z``, ``z_from_times``), reverse
     mode through a two-level checkpointed scan (``chunk`` steps, default
     ~√n_steps).  Returns the raw L2/L5 dipoles (n_steps, 2), fA·m, at
     t_1..t_n, the spike count per cell, and whether a step had more events
-    than room for them (then rerun with ``grow(gn)``)."""
+    than room for them (then rerun with ``grow(gn)``).  ``skip_idle``,
+    ``batch_axis``: see ``delivery.ContinuousDelivery``."""
     ev_step, ev_T, ev_dst, ev_w, ev_tau = drive_events(gn, theta, z, dt, n_steps * dt)
     ptr = jnp.searchsorted(ev_step, jnp.arange(n_steps + 1), side="left")
-    delivery = ContinuousDelivery(gn, ptr, ev_T, ev_dst, ev_w, ev_tau, dt)
+    delivery = ContinuousDelivery(gn, ptr, ev_T, ev_dst, ev_w, ev_tau, dt, skip_idle, batch_axis)
     spikes, dip, _, busy = integrate(gn.types, delivery, gn.threshold, gn.dipole_layers, n_steps,
                                      dt, checkpoint=chunk or checkpoint_chunk(n_steps))
     overflow = (jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step) | busy

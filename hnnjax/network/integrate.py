@@ -37,6 +37,15 @@ class Delivery(Protocol):
         inc_a, inc_b, overflow); inc_* (n_syn,) are added to A and B."""
 
 
+def skips_idle_steps():
+    """Whether batched runs skip the network-event work of steps where no
+    trial has an event due (``skip_idle`` of the deliveries): on one CPU
+    device.  On a GPU a conditional per step is a host round trip; over
+    several devices its predicate would be an all-reduce per step."""
+    devices = jax.devices()
+    return len(devices) == 1 and devices[0].platform == "cpu"
+
+
 def soma_voltages(types, states):
     """Somatic voltage of every cell, cell types concatenated (mV)."""
     return jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(types, states)])

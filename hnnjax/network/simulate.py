@@ -19,24 +19,16 @@ from ..progress import bar, compile_notices
 from .cell_response import CellResponse
 from .compile import compile_network, drive_events, spike_table
 from .grid import run
+from .integrate import skips_idle_steps
 from .network import Network
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 CPU_BATCH = 8  # trials per compiled call on a single CPU device (larger is no faster on 2 cores)
 
 
-def _skips_idle_steps():
-    """Whether batched runs skip the network-event scatter at steps where no
-    trial has one due (``grid.GridDelivery``): on one CPU device.  On a GPU a
-    conditional per step is a host round trip; over several devices its
-    predicate would be an all-reduce per step."""
-    devices = jax.devices()
-    return len(devices) == 1 and devices[0].platform == "cpu"
-
-
 @jit(static_argnums=(2, 3))
 def _run_trials(arrays, events, n_steps, dt):
-    one = functools.partial(run, skip_idle=_skips_idle_steps(), batch_axis="trials")
+    one = functools.partial(run, skip_idle=skips_idle_steps(), batch_axis="trials")
     return jax.vmap(one, in_axes=(None, 0, None, None), axis_name="trials")(arrays, events, n_steps, dt)
 
 
