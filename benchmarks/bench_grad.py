@@ -37,10 +37,11 @@ from hnnjax.network_models import somato_model  # noqa: E402
 PARAMS = ["evprox1.mu", "evprox1.sigma", "evdist1.mu"]
 
 
-def somato_loss(net, tstop):
+def somato_loss(net, tstop, skip_idle=None):
     """The benchmarked loss of ``PARAMS`` against a fixed sine target, its
-    starting point and the differentiable model (for ``trial_draws``)."""
-    fn, gn, names, theta0, times = dipole_fn(net, tstop)
+    starting point and the differentiable model (for ``trial_draws``);
+    ``skip_idle`` as in ``dipole_fn``."""
+    fn, gn, names, theta0, times = dipole_fn(net, tstop, skip_idle=skip_idle)
     idx = np.array([names.index(n) for n in PARAMS])
     target = jnp.asarray(0.05 * np.sin(times / 20.0))
 

@@ -327,17 +327,15 @@ def test_event_room_overflow_is_reported_and_grown_room_gives_the_same_results(m
     assert grown == [16]
 
 
-def test_skipping_idle_steps_changes_no_bit_of_losses_or_gradients(monkeypatch):
+def test_skipping_idle_steps_changes_no_bit_of_losses_or_gradients():
     """On one CPU device the model skips the local connections' scatter at
     steps where no group fires in any trial (and, under a vmap over
     parameter sets named ``row_axis``, in any set): the losses, gradients and
     dipoles of never skipping, bit for bit."""
-    from hnnjax.fit import forward
     net, tstop = _erp_net(), 60.0
     out = {}
     for skip in (False, True):
-        monkeypatch.setattr(forward, "skips_idle_steps", lambda skip=skip: skip)
-        fn, gn, names, th0, times = dipole_fn(net, tstop)
+        fn, gn, names, th0, times = dipole_fn(net, tstop, skip_idle=skip)
         z = trial_draws(net, gn, 2, tstop, "key", jax.random.PRNGKey(1))
         th0 = jnp.asarray(th0)
 

@@ -20,14 +20,16 @@ def hamming_smooth(x, window_ms, dt):
     return jnp.convolve(x, jnp.asarray(w / w.sum(), x.dtype), mode="same")
 
 
-def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
+def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None):
     """A pure function theta, z (n_trials, ...) -> (aggregate dipoles
     (n_trials, n_steps + 1), nAm, baseline renormalised as ``simulate_dipole``;
     overflow flags), with the model, parameter names and current values.
     ``gn``: a model already built from ``net`` (e.g. grown by ``model.grow``).
-    Its ``row_axis`` names a ``vmap`` over parameter sets around it, if any:
-    then a step skips its idle event work only when no trial of any set has
-    an event due (``grad.delivery``; on one CPU device)."""
+    ``skip_idle``: skip the local events' work at steps where none is due
+    (``grad.delivery``; default: on one CPU device, ``skips_idle_steps``).
+    The function's ``row_axis`` names a ``vmap`` over parameter sets around
+    it, if any: then a step is skipped only when no trial of any set has an
+    event due."""
     if gn is None:
         gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
     else:
@@ -36,7 +38,7 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None):
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
     l2_off, l5_off = baseline_renormalize(times, np.zeros_like(times), np.zeros_like(times), n_pyr)
 
-    skip = skips_idle_steps()
+    skip = skips_idle_steps() if skip_idle is None else skip_idle
 
     def fn(theta, z, row_axis=None):
         axes = ("trials",) if row_axis is None else ("trials", row_axis)
