@@ -14,18 +14,15 @@ steps that had network events due (faithful rows: in any trial of the batch).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_skip_idle.py [--tstop 170] [--repeats 3]
 """
-import argparse
 import functools
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_vector_width import identical, log  # noqa: E402
+from _interleaved import forward_inputs, log, parser, timed  # noqa: E402
 
 MODES = (False, True)
 
@@ -45,46 +42,32 @@ def due_share(arrays, spikes):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tstop", type=float, default=170.0, help="faithful forward window, ms")
-    p.add_argument("--configs", default="float64:1,float64:8,float32:1,float32:8",
-                   help="faithful forward rows, dtype:batch")
-    p.add_argument("--grad-tstop", type=float, default=170.0, help="differentiable rows' window, ms")
-    p.add_argument("--grad-trials", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
-    args = p.parse_args(argv)
+    args = parser(__doc__, "float64:1,float64:8,float32:1,float32:8", 170.0, 2).parse_args(argv)
 
     import jax
-    import numpy as np
 
     jax.config.update("jax_enable_x64", True)
     from _hlo import machine
     from bench_grad import somato_loss
     from hnnjax._jit import jit
     from hnnjax.fit import trial_draws
-    from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.grid import run
-    from hnnjax.network.simulate import _take, instantiate_drives
     from hnnjax.network_models import somato_model
 
     dt = 0.025
     net = somato_model()
-    rows = []  # (name, trials per call, {skip: compiled}, args, share of steps with events due)
-    configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]
-    spikes = instantiate_drives(net, args.tstop, max(b for _, b in configs))
-    for dtype, batch in configs:
+    rows, shares = [], {}  # rows: (name, trials per call, {skip: compiled}, args)
+    for dtype, batch, arrays, events, n_steps in forward_inputs(net, args, dt):
         log(f"compiling the faithful forward, {dtype}, batch {batch} (both ways)")
-        arrays, drive_tab, _, _, n_steps = compile_network(net, args.tstop, dt, np.dtype(dtype).type)
-        events = _take(drive_events(drive_tab, spikes, dt, n_steps, np.dtype(dtype).type), np.arange(batch))
         fns = {}
         for skip in MODES:
             one = functools.partial(run, skip_idle=skip, batch_axis="trials")
             fns[skip] = jit(lambda a, e, one=one: jax.vmap(one, in_axes=(None, 0, None, None),
                                                          axis_name="trials")(a, e, n_steps, dt)
                             ).lower(arrays, events).compile()
-        share = due_share(arrays, fns[True](arrays, events)[0])
-        rows.append((f"forward {dtype} batch {batch}, {args.tstop:g} ms", batch, fns, (arrays, events),
-                     f"{100 * share:.1f} %"))
+        name = f"forward {dtype} batch {batch}, {args.tstop:g} ms"
+        shares[name] = f"{100 * due_share(arrays, fns[True](arrays, events)[0]):.1f} %"
+        rows.append((name, batch, fns, (arrays, events)))
 
     label = f"{args.grad_trials} trials, {args.grad_tstop:g} ms"
     log("compiling the differentiable loss and its gradient (both ways)")
@@ -94,26 +77,18 @@ def main(argv=None):
         z = trial_draws(net, gn, args.grad_trials, args.grad_tstop, "key", jax.random.PRNGKey(0))
         loss[skip] = jit(fn).lower(th, z).compile()
         grad[skip] = jit(jax.value_and_grad(fn)).lower(th, z).compile()
-    rows.append((f"differentiable loss, {label}", args.grad_trials, loss, (th, z), ""))
-    rows.append((f"its value and gradient, {label}", args.grad_trials, grad, (th, z), ""))
+    rows.append((f"differentiable loss, {label}", args.grad_trials, loss, (th, z)))
+    rows.append((f"its value and gradient, {label}", args.grad_trials, grad, (th, z)))
 
-    same = {name: identical(*(jax.device_get(fns[s](*a)) for s in MODES)) for name, _, fns, a, _ in rows}
-    times_s = {(name, s): [] for name, *_ in rows for s in MODES}
-    for r in range(args.repeats):
-        for name, _, fns, a, _ in rows:
-            for s in MODES:
-                t0 = time.perf_counter()
-                jax.block_until_ready(fns[s](*a))
-                times_s[name, s].append(time.perf_counter() - t0)
-        log(f"round {r + 1}/{args.repeats} done")
+    per_trial, same = timed(rows, MODES, args.repeats)
 
     print(f"# bench_skip_idle: {machine()}; median of {args.repeats} interleaved rounds")
     print("| workload | steps with events due | always s/trial | skip idle s/trial | always / skip | "
           "bit-identical |")
     print("|---|---|---|---|---|---|")
-    for name, n, _, _, share in rows:
-        m = {s: statistics.median(times_s[name, s]) / n for s in MODES}
-        print(f"| {name} | {share} | {m[False]:.3f} | {m[True]:.3f} | {m[False] / m[True]:.2f}x | "
+    for name, *_ in rows:
+        always, skip = per_trial[name, False], per_trial[name, True]
+        print(f"| {name} | {shares.get(name, '')} | {always:.3f} | {skip:.3f} | {always / skip:.2f}x | "
               f"{'yes' if same[name] else 'no'} |")
 
 
