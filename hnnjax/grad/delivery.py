@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jax import lax
+
+from ..network.integrate import unless_idle
 
 
 class ContinuousDelivery(eqx.Module):
@@ -57,15 +58,10 @@ class ContinuousDelivery(eqx.Module):
         hit = hits.any(axis=1)
         age = jnp.sum(jnp.where(hits, t_n - arr, 0.0), axis=1)
         # local events: only the chunks of groups that fire now
-        local = lambda: self._local(hit, age, n_syn, dtype)  # noqa: E731
-        if self.skip_idle:
-            due = hit.any()
-            if self.batch_axis is not None:
-                due = lax.psum(due.astype(jnp.int32), self.batch_axis) > 0
-            zero = jnp.zeros(n_syn, dtype)
-            inc_a, inc_b, full = lax.cond(due, local, lambda: (zero, zero, jnp.zeros((), bool)))
-        else:
-            inc_a, inc_b, full = local()
+        zero = jnp.zeros(n_syn, dtype)
+        inc_a, inc_b, full = unless_idle(self.skip_idle, hit.any(), self.batch_axis,
+                                         lambda: self._local(hit, age, n_syn, dtype),
+                                         lambda: (zero, zero, jnp.zeros((), bool)))
         busy = full | lost.any()
         # drive events due at step n
         k_ev = jnp.arange(gn.events_per_step)

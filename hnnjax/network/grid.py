@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jax import lax
 
-from .integrate import integrate
+from .integrate import integrate, unless_idle
 
 
 class NetArrays(eqx.Module):
@@ -72,8 +71,8 @@ class GridDelivery(eqx.Module):
 
     ``skip_idle``: at most steps no network event is due (97 % of a somato
     trial's, 82 % of a batch of 8's); there a conditional skips the chunk
-    scatter, which changes no bit and runs the CPU forward 1.2-1.5x faster
-    (``benchmarks/README.md``).  Under ``vmap`` a conditional on a per-trial
+    scatter, which changes no bit and runs the CPU forward 1.12-1.41x faster
+    (``benchmarks/bench_skip_idle.py``).  Under ``vmap`` a conditional on a per-trial
     predicate runs both branches, so ``batch_axis`` names the trial axis and
     the scatter runs when some trial of the batch has an event due.  Off by
     default: XLA's GPU conditional reads its predicate back on the host, a
@@ -108,13 +107,9 @@ class GridDelivery(eqx.Module):
         n_tgt, ring_len, n_rows = net.target_syn.shape[0], ring.shape[0], net.block + 1
         fired = ring[(n - jnp.arange(net.n_blocks) * net.block) % ring_len]  # (q, c): c fired q blocks ago
         pending = pending.at[(n - 1) % n_rows].set(jnp.zeros(n_tgt, pending.dtype))
-        if not self.skip_idle:
-            return self._add_chunks(pending, fired, n)
-        due = (fired & net.group_live).any()
-        if self.batch_axis is not None:
-            due = lax.psum(due.astype(jnp.int32), self.batch_axis) > 0
-        return lax.cond(due, lambda p: self._add_chunks(p, fired, n),
-                        lambda p: (p, jnp.zeros((), bool)), pending)
+        return unless_idle(self.skip_idle, (fired & net.group_live).any(), self.batch_axis,
+                           lambda: self._add_chunks(pending, fired, n),
+                           lambda: (pending, jnp.zeros((), bool)))
 
     def _add_chunks(self, pending, fired, n):
         """Scatter the connections of the first ``capacity`` chunks of the

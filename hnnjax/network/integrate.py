@@ -46,6 +46,17 @@ def skips_idle_steps():
     return len(devices) == 1 and devices[0].platform == "cpu"
 
 
+def unless_idle(skip_idle, due, batch_axis, work, idle):
+    """``work()``; with ``skip_idle``, ``idle()`` at a step where ``due`` is
+    False in every trial of the batch (summed over the ``vmap`` axes named
+    ``batch_axis``: a per-trial predicate would make both branches run)."""
+    if not skip_idle:
+        return work()
+    if batch_axis is not None:
+        due = lax.psum(due.astype(jnp.int32), batch_axis) > 0
+    return lax.cond(due, work, idle)
+
+
 def soma_voltages(types, states):
     """Somatic voltage of every cell, cell types concatenated (mV)."""
     return jnp.concatenate([s["v"][ta.soma_node] for ta, s in zip(types, states)])
