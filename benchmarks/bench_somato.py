@@ -208,17 +208,23 @@ def _dipoles_nAm(dip, n_steps, n_pyr):
     return out
 
 
-def bench_batches(net, batches, repeats, max_steady_s, dtypes=("float64", "float32")):
-    """Time ``_run_trials`` per dtype and batch size; returns the per-config
-    results and the dipoles of the largest batch per dtype."""
+def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("float64", "float32")):
+    """Time ``_run_trials`` per dtype, batch size and number of calls run at
+    once (``at_once``: each of its own trials, from its own thread, as
+    ``run_events`` runs them on one CPU device); returns the per-config
+    results and the dipoles of the largest single-call batch per dtype."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import jax
     import numpy as np
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.simulate import _run_trials, _take, instantiate_drives
 
     n_max = max(batches)
-    spikes = instantiate_drives(net, TSTOP, n_max)
+    spikes = instantiate_drives(net, TSTOP, n_max * max(at_once))
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
     results, dipoles = [], {}
+    pool = ThreadPoolExecutor(max(at_once))
     for dtype in dtypes:
         np_dtype = np.dtype(dtype).type
         t0 = time.perf_counter()
@@ -226,27 +232,31 @@ def bench_batches(net, batches, repeats, max_steady_s, dtypes=("float64", "float
         all_events = drive_events(drive_tab, spikes, DT, n_steps, np_dtype)
         host_s = time.perf_counter() - t0
         for b in sorted(batches):
-            events = _take(all_events, np.arange(b))
-            call = lambda: _run_trials(arrays, events, n_steps, float(DT))  # noqa: E731
-            log(f"hnnjax {dtype} batch {b}: first call (compile + run)")
-            first, first_cpu, out = _timed_call(call)
-            walls, cpus = [], []
-            while len(walls) < repeats and (not walls or sum(walls) < max_steady_s):
-                w, c, out = _timed_call(call)
-                walls.append(w)
-                cpus.append(c)
-                log(f"hnnjax {dtype} batch {b}: steady {w:.2f} s ({w / b:.2f} s/trial)")
-            if np.any(np.asarray(out[3])):
-                raise RuntimeError("connection-chunk capacity overflowed: timings are of a wrong run")
-            steady = statistics.median(walls)
-            results.append(dict(
-                dtype=dtype, batch=b, first_s=first, first_cpu_s=first_cpu,
-                steady_walls_s=walls, steady_s=steady, compile_s=first - steady,
-                per_trial_s=steady / b, trials_per_s=b / steady,
-                cpu_per_wall=sum(cpus) / sum(walls), host_prep_s=host_s))
-            if b == n_max:
-                dipoles[dtype] = _dipoles_nAm(out[1], n_steps, n_pyr)
-            del out
+            for k in sorted(at_once):
+                parts = [_take(all_events, np.arange(i * b, (i + 1) * b)) for i in range(k)]
+                run = lambda ev: jax.block_until_ready(  # noqa: E731
+                    _run_trials(arrays, ev, n_steps, float(DT)))
+                call = lambda: list(pool.map(run, parts))  # noqa: E731
+                name = f"hnnjax {dtype} batch {b}" + (f" x{k} at once" if k > 1 else "")
+                log(f"{name}: first call (compile + run)")
+                first, first_cpu, out = _timed_call(call)
+                walls, cpus = [], []
+                while len(walls) < repeats and (not walls or sum(walls) < max_steady_s):
+                    w, c, out = _timed_call(call)
+                    walls.append(w)
+                    cpus.append(c)
+                    log(f"{name}: steady {w:.2f} s ({w / (b * k):.2f} s/trial)")
+                if any(np.any(np.asarray(o[3])) for o in out):
+                    raise RuntimeError("connection-chunk capacity overflowed: timings are of a wrong run")
+                steady = statistics.median(walls)
+                results.append(dict(
+                    dtype=dtype, batch=b, calls=k, first_s=first, first_cpu_s=first_cpu,
+                    steady_walls_s=walls, steady_s=steady, compile_s=first - steady,
+                    per_trial_s=steady / (b * k), trials_per_s=b * k / steady,
+                    cpu_per_wall=sum(cpus) / sum(walls), host_prep_s=host_s))
+                if b == n_max and k == 1:
+                    dipoles[dtype] = _dipoles_nAm(out[0][1], n_steps, n_pyr)
+                del out
     return results, dipoles
 
 
@@ -427,9 +437,10 @@ def build_table(r):
             add(f"{j['n_trials']} trials, {j['n_jobs']} jobs: s/trial | trials/s",
                 f"{_fmt(j['per_trial_s'])} | {_fmt(1 / j['per_trial_s'], 3)}")
 
-    sec("hnnjax, jitted batch call (_run_trials, host prep excluded)")
+    sec("hnnjax, jitted batch call (_run_trials, host prep excluded; xK: K calls at once)")
     for c in r["hnnjax"]["batches"]:
-        add(f"{c['dtype']} batch {c['batch']:>3}: s/trial | trials/s",
+        k = c.get("calls", 1)
+        add(f"{c['dtype']} batch {c['batch']:>3}{f' x{k}' if k > 1 else ''}: s/trial | trials/s",
             f"{_fmt(c['per_trial_s'])} | {_fmt(c['trials_per_s'], 3)}",
             f"call {_fmt(c['steady_s'])} s (median of {len(c['steady_walls_s'])}); "
             f"compile {_fmt(c['compile_s'])} s (first {_fmt(c['first_s'])} s); "
@@ -512,7 +523,7 @@ def build_table(r):
 
 def compute_ratios(r):
     hc = r.get("hnn_core") or {}
-    by = {(c["dtype"], c["batch"]): c for c in r["hnnjax"]["batches"]}
+    by = {(c["dtype"], c["batch"]): c for c in r["hnnjax"]["batches"] if c.get("calls", 1) == 1}
     e = r["hnnjax"].get("e2e") or {}
     out = []
 
@@ -532,7 +543,7 @@ def compute_ratios(r):
     ratio(f"hnn-core {j.get('n_trials', '?')} trials 2 jobs / hnnjax end to end",
           j_total, e.get("simulate_s") if "skipped" not in e else None, ">= 5",
           lambda v: v >= 5, note)
-    for b in sorted({c["batch"] for c in r["hnnjax"]["batches"]}):
+    for b in sorted({b for _, b in by}):
         f64 = by.get(("float64", b), {}).get("per_trial_s")
         f32 = by.get(("float32", b), {}).get("per_trial_s")
         ratio(f"float64 / float32 s/trial, batch {b}", f64, f32, ">= 1.5", lambda v: v >= 1.5)
@@ -540,11 +551,14 @@ def compute_ratios(r):
                   default=None)
     best32 = min((c["per_trial_s"] for c in r["hnnjax"]["batches"] if c["dtype"] == "float32"),
                  default=None)
-    ratio("float64 / float32 s/trial, best batch of each", best64, best32, ">= 1.5",
-          lambda v: v >= 1.5)
-    comp = [c["compile_s"] for c in r["hnnjax"]["batches"]]
-    c1 = [c["compile_s"] for c in r["hnnjax"]["batches"] if c["batch"] == min(
-        x["batch"] for x in r["hnnjax"]["batches"])]
+    ratio("hnn-core 1 core / hnnjax f64 best batch and calls at once (s/trial)", single, best64,
+          ">= 15", lambda v: v >= 15)
+    ratio("hnn-core 1 core / hnnjax f32 best batch and calls at once (s/trial)", single, best32,
+          ">= 25", lambda v: v >= 25)
+    ratio("float64 / float32 s/trial, best batch and calls at once of each", best64, best32,
+          ">= 1.5", lambda v: v >= 1.5)
+    comp = [c["compile_s"] for c in by.values()]
+    c1 = [c["compile_s"] for c in by.values() if c["batch"] == min(b for _, b in by)]
     out.append({"name": "compile time, smallest batch, max over dtypes: s",
                 "value": max(c1) if c1 else None, "target": "< 20 s",
                 "pass": bool(max(c1) < 20) if c1 else None,
@@ -562,6 +576,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="small run: batches 1,4; 4 trials; 2 repeats")
     ap.add_argument("--batches", help="hnnjax batch sizes (default 1,8,32; --quick 1,4)")
+    ap.add_argument("--at-once", help="calls of each batch run at once, as simulate_dipole runs "
+                    "them on one CPU device (default: 1 and its calls_at_once(), e.g. 1,2)")
     ap.add_argument("--repeats", type=int, help="steady calls per config and hnn-core "
                     "single-trial runs (median; default 3, --quick 2)")
     ap.add_argument("--max-steady-seconds", type=float, default=60.0,
@@ -611,7 +627,9 @@ def main():
 
     # 2. hnnjax jitted batch call
     net = somato_model()
-    configs, dipoles = bench_batches(net, batches, repeats, args.max_steady_seconds)
+    from hnnjax.network.simulate import calls_at_once
+    at_once = _ints(args.at_once) if args.at_once else sorted({1, calls_at_once()})
+    configs, dipoles = bench_batches(net, batches, repeats, args.max_steady_seconds, at_once)
     r["hnnjax"] = dict(batches=configs)
     r["accuracy"] = accuracy(dipoles, r["hnn_core"])
     r["hnn_core"].pop("dipole_trial0", None)

@@ -10,6 +10,7 @@ import pytest
 
 import hnnjax as hnn
 from hnnjax.network.compile import compile_network, delivery_step, drive_events
+from hnnjax.network import simulate
 from hnnjax.network.grid import run
 from hnnjax.network.simulate import _run_trials, instantiate_drives, run_batch
 
@@ -45,7 +46,6 @@ def test_only_the_trials_that_overflowed_are_rerun(monkeypatch):
     net, arrays, drive_tab, spikes, n_steps = _setup()
     spikes[1] = {gid: t[:0] for gid, t in spikes[1].items()}
     events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
-    from hnnjax.network import simulate
     calls = []
     real = simulate._run_padded
     monkeypatch.setattr(simulate, "_run_padded",
@@ -136,3 +136,38 @@ def test_drive_events_are_the_per_synapse_sums_of_every_spike_and_connection(n_t
         assert got.keys() == want.keys() and len(got) > 50
         assert all(got[k] == want[k] for k in got)  # same order of summation: same bits
         assert int(np.diff(ptr).max()) <= ev.max_per_step
+
+
+def test_calls_at_once_give_the_bits_of_calls_one_after_another():
+    """Trials split over calls run at the same time (threads on one CPU
+    device) give the bits of the same calls run one after another.  (Batches of up to 4
+    give the same bits here; a batch of 8 may not: its sums run 8 trials
+    wide in 512-bit vectors.)"""
+    net, arrays, drive_tab, spikes, n_steps = _setup(n_trials=5)
+    events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
+    (ref_spk, ref_dip, _), ref_room = simulate.run_events(arrays, events, n_steps, DT,
+                                                          batch_size=1, at_once=1)
+    assert ref_room.capacity == arrays.capacity
+    for size, start in ((4, arrays), (2, dataclasses.replace(arrays, capacity=1))):
+        (spk, dip, _), room = simulate.run_events(start, events, n_steps, DT, batch_size=size,
+                                                  at_once=2)
+        np.testing.assert_array_equal(spk, ref_spk)
+        np.testing.assert_array_equal(dip, ref_dip)
+        assert room.capacity > 1
+
+
+def test_a_call_starts_with_the_room_an_earlier_call_grew_to(monkeypatch):
+    net, arrays, drive_tab, spikes, n_steps = _setup(n_trials=3)
+    events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
+    starts, real = [], simulate.run_batch
+    monkeypatch.setattr(simulate, "run_batch",
+                        lambda a, *r: starts.append(a.capacity) or real(a, *r))
+    _, room = simulate.run_events(dataclasses.replace(arrays, capacity=1), events, n_steps, DT,
+                                  batch_size=1, at_once=1)
+    assert starts[0] == 1 and starts[1:] == [room.capacity] * 2 and room.capacity > 1
+
+
+def test_default_plan_keeps_every_core_busy_on_one_cpu_device(monkeypatch):
+    monkeypatch.setattr(simulate, "usable_cores", lambda: 2)
+    assert simulate.calls_at_once() == 2
+    assert [simulate.default_batch_size(n) for n in (1, 2, 3, 8, 9, 100)] == [1, 1, 2, 4, 4, 4]

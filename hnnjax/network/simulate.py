@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import os
+import threading
 import time
 import warnings
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import jax
 import numpy as np
@@ -23,7 +27,10 @@ from .integrate import skips_idle_steps
 from .network import Network
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
-CPU_BATCH = 8  # trials per compiled call on a single CPU device (larger is no faster on 2 cores)
+# On one CPU device: trials per compiled call, and one call in flight per core.  A call
+# keeps about one core busy; two calls of 4 trials at once run 1.15x (float64) and 1.40x
+# (float32) the trials per second of one call of 8 on 2 cores (benchmarks/README.md).
+CPU_BATCH = 4
 
 
 @jit(static_argnums=(2, 3))
@@ -76,11 +83,32 @@ def run_batch(arrays, events, n_steps, dt):
     return tuple(out), arrays
 
 
-def default_batch_size(n_trials):
-    """Trials per compiled call: all of them when there are several devices
-    or an accelerator (fill the devices), ``CPU_BATCH`` on one CPU device."""
+def _one_cpu_device():
     devices = jax.devices()
-    return CPU_BATCH if len(devices) == 1 and devices[0].platform == "cpu" else n_trials
+    return len(devices) == 1 and devices[0].platform == "cpu"
+
+
+def usable_cores():
+    """CPU cores this process may run on (its affinity, e.g. a container's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def calls_at_once():
+    """Compiled calls run at the same time: one per core on one CPU device
+    (each from its own thread); one on GPUs or several devices, where one
+    call fills them."""
+    return usable_cores() if _one_cpu_device() else 1
+
+
+def default_batch_size(n_trials):
+    """Trials per compiled call: all of them on GPUs or several devices; on
+    one CPU device ``CPU_BATCH``, fewer where that would leave a core idle."""
+    if not _one_cpu_device():
+        return n_trials
+    return max(1, min(CPU_BATCH, math.ceil(n_trials / usable_cores())))
 
 
 def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype, batch_size):
@@ -195,16 +223,17 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                     record_ca=False, postproc=False, verbose=True, *, dtype="float64",
                     batch_size=None, progress=True, first_trial=0):
     """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
-    (sharded over devices when there are several).
+    (sharded over devices when there are several; on one CPU device, one
+    call per core at once).
 
     Parameters are hnn-core's: ``tstop`` and ``dt`` in ms; ``n_trials``
     defaults to ``params['N_trials']``; ``record_vsec``/``record_isec``/``record_ca`` in
     False/'soma'/'all'.  ``dtype`` is 'float64' (NEURON-faithful) or
     'float32' (faster).  ``batch_size`` trials run per call: by default all
-    of them on GPUs or several devices, 8 on one CPU device (see
-    ``default_batch_size``); smaller bounds memory.  ``progress`` shows a bar
-    over the trials and says when compiling takes long, both only once they
-    have lasted 2 s (``hnnjax.progress``); False silences them.  ``verbose``
+    of them on GPUs or several devices; on one CPU device up to 4, one call
+    per core at once (``default_batch_size``, ``calls_at_once``); smaller
+    bounds memory.  ``progress`` shows a bar over the trials and says when
+    compiling takes long, both only once they have lasted 2 s (``hnnjax.progress``); False silences them.  ``verbose``
     prints what runs and how long it took.  ``first_trial``: the list's
     trial k draws its drives as hnn-core's trial ``first_trial + k`` does
     (default 0, as hnn-core), so trials beyond a first run come in later runs.
@@ -257,22 +286,43 @@ def prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype, first
     return spikes_by_trial, drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
 
 
-def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False):
+def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_once=None):
     """All trials of ``events`` in compiled calls of ``batch_size`` trials
-    (default: ``default_batch_size``), with a progress bar.  Returns the
-    outputs (spikes, raw dipoles, traces) with a leading trial axis and the
-    arrays with the delivery room that sufficed."""
+    (default: ``default_batch_size``), ``at_once`` calls at the same time
+    (default: ``calls_at_once``), with a progress bar.  A call starts with
+    the most delivery room an earlier call needed.  Returns the outputs
+    (spikes, raw dipoles, traces) with a leading trial axis and the arrays
+    with the delivery room that sufficed."""
     n_trials = events.ptr.shape[0]
     size = batch_size or default_batch_size(n_trials)
-    outs = []
+    room = {"arrays": arrays}
+    lock = threading.Lock()
+
+    def call(first):
+        with lock:
+            start = room["arrays"]
+        out, grown = run_batch(start, _take(events, np.arange(first, min(first + size, n_trials))),
+                               n_steps, dt)
+        with lock:
+            if grown.capacity > room["arrays"].capacity:
+                room["arrays"] = grown
+        return out
+
+    pool = ThreadPoolExecutor(at_once or calls_at_once(), thread_name_prefix="hnnjax-trials")
     with compile_notices(progress), bar(total=n_trials, desc="trials", unit="trial",
                                         enabled=progress) as trials_done:
-        for i in range(0, n_trials, size):
-            out, arrays = run_batch(arrays, _take(events, np.arange(i, min(i + size, n_trials))),
-                                    n_steps, dt)
-            outs.append(out)
-            trials_done.update(min(size, n_trials - i))
-    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs), arrays
+        try:
+            futures = {pool.submit(call, first): first for first in range(0, n_trials, size)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    f.result()  # a call's error, raised here
+                    trials_done.update(min(size, n_trials - futures[f]))
+        finally:  # on an error or Ctrl-C, calls not yet started are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
+    outs = [f.result() for f in futures]  # in trial order
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs), room["arrays"]
 
 
 def store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps, postproc=False):
