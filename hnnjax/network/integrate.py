@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from .._host import one_cpu_device
 from .kernel import init_type_state, layer_dipoles, record_traces, type_step
 
 
@@ -42,8 +43,7 @@ def skips_idle_steps():
     trial has an event due (``skip_idle`` of the deliveries): on one CPU
     device.  On a GPU a conditional per step is a host round trip; over
     several devices its predicate would be an all-reduce per step."""
-    devices = jax.devices()
-    return len(devices) == 1 and devices[0].platform == "cpu"
+    return one_cpu_device()
 
 
 def unless_idle(skip_idle, due, batch_axis, work, idle):

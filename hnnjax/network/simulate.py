@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 import threading
 import time
 import warnings
@@ -13,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 import jax
 import numpy as np
 
+from .. import _host
 from .._checks import (check_bool, check_int, check_memory, check_nonzero, check_number,
                        check_option, check_time_grid)
 from .._jit import jit
@@ -83,32 +83,19 @@ def run_batch(arrays, events, n_steps, dt):
     return tuple(out), arrays
 
 
-def _one_cpu_device():
-    devices = jax.devices()
-    return len(devices) == 1 and devices[0].platform == "cpu"
-
-
-def usable_cores():
-    """CPU cores this process may run on (its affinity, e.g. a container's share)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
 def calls_at_once():
     """Compiled calls run at the same time: one per core on one CPU device
     (each from its own thread); one on GPUs or several devices, where one
     call fills them."""
-    return usable_cores() if _one_cpu_device() else 1
+    return _host.usable_cores() if _host.one_cpu_device() else 1
 
 
 def default_batch_size(n_trials):
     """Trials per compiled call: all of them on GPUs or several devices; on
     one CPU device ``CPU_BATCH``, fewer where that would leave a core idle."""
-    if not _one_cpu_device():
+    if not _host.one_cpu_device():
         return n_trials
-    return max(1, min(CPU_BATCH, math.ceil(n_trials / usable_cores())))
+    return max(1, min(CPU_BATCH, math.ceil(n_trials / _host.usable_cores())))
 
 
 def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, dtype, batch_size):
@@ -233,8 +220,9 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     of them on GPUs or several devices; on one CPU device up to 4, one call
     per core at once (``default_batch_size``, ``calls_at_once``); smaller
     bounds memory.  ``progress`` shows a bar over the trials and says when
-    compiling takes long, both only once they have lasted 2 s (``hnnjax.progress``); False silences them.  ``verbose``
-    prints what runs and how long it took.  ``first_trial``: the list's
+    compiling takes long, both only once they have lasted 2 s
+    (``hnnjax.progress``); False silences them.  ``verbose`` prints what
+    runs and how long it took.  ``first_trial``: the list's
     trial k draws its drives as hnn-core's trial ``first_trial + k`` does
     (default 0, as hnn-core), so trials beyond a first run come in later runs.
     Returns a list of ``Dipole`` (nAm, baseline renormalised); spikes and
