@@ -4,7 +4,7 @@
 example, ``tstop = 170 ms``, ``dt = 0.025 ms``.
 
     python benchmarks/bench_somato.py [--hnn-core-python PATH] [--quick]
-        [--batches 1,8,32] [--repeats N] [--trials N] [--gpu-batches 1,100,1000,4000]
+        [--batches 1,8,32] [--at-once 1,2] [--repeats N] [--trials N] [--gpu-batches 1,100,1000,4000]
         [--json PATH]
 
 Everything runs with ``OPENBLAS_NUM_THREADS=1``.  Stages (in this order, one
