@@ -140,9 +140,9 @@ def test_drive_events_are_the_per_synapse_sums_of_every_spike_and_connection(n_t
 
 def test_calls_at_once_give_the_bits_of_calls_one_after_another():
     """Trials split over calls run at the same time (threads on one CPU
-    device) give the bits of the same calls run one after another.  (Batches of up to 4
-    give the same bits here; a batch of 8 may not: its sums run 8 trials
-    wide in 512-bit vectors.)"""
+    device) give the bits of the same calls run one after another.  (Batches
+    of up to 4 give the same bits here; a batch of 8 may not: its sums run
+    8 trials wide in 512-bit vectors.)"""
     net, arrays, drive_tab, spikes, n_steps = _setup(n_trials=5)
     events = drive_events(drive_tab, spikes, DT, n_steps, np.float64)
     (ref_spk, ref_dip, _), ref_room = simulate.run_events(arrays, events, n_steps, DT,

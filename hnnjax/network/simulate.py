@@ -7,7 +7,7 @@ import math
 import threading
 import time
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import jax
 import numpy as np
@@ -300,13 +300,9 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
     with compile_notices(progress), bar(total=n_trials, desc="trials", unit="trial",
                                         enabled=progress) as trials_done:
         try:
-            futures = {pool.submit(call, first): first for first in range(0, n_trials, size)}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    f.result()  # a call's error, raised here
-                    trials_done.update(min(size, n_trials - futures[f]))
+            futures = [pool.submit(call, first) for first in range(0, n_trials, size)]
+            for f in as_completed(futures):
+                trials_done.update(len(f.result()[1]))  # a call's error is raised here
         finally:  # on an error or Ctrl-C, calls not yet started are dropped
             pool.shutdown(wait=False, cancel_futures=True)
     outs = [f.result() for f in futures]  # in trial order
