@@ -19,6 +19,7 @@ from .arguments import (check_bounds, check_key, check_run, check_start, check_t
                         check_trials_per_average)
 from .forward import dipole_fn, evoked_normals, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
+from .parts import TrialParts, part_count, rows_at_once
 
 
 REUSE_GRADIENT_S = 10.0  # see Objective._call
@@ -36,6 +37,9 @@ class Objective:
     kind -- gradient, one point's forward, a batch of losses, a batch of
     residual waveforms -- and when a trial has more events than the model
     has room for, doubles the room, compiles again and repeats the call.
+    On one CPU device with several cores, calls are split into parts run at
+    once (``parts.py``): one point's trials (gradient and forward), a
+    batch's points.
     ``n_simulations`` counts the trial simulations run (a gradient counts as
     its forward trials).
 
@@ -101,19 +105,22 @@ class Objective:
         def per_average(dpl):  # (n_avg, n_times) smoothed k-trial averages, (n_avg,) scales
             return jax.vmap(scaled)(dpl.reshape(n_avg, -1, dpl.shape[-1]).mean(axis=1))
 
-        def simulate(u, z, rows=None):  # rows: the name of a vmap over points u
+        def dipoles(u, z, rows=None):  # rows: the name of a vmap over points u
             theta = jnp.asarray(theta0).at[idx].set(tr.to_constrained(u))
             dpl, overflow = fn(theta, z, rows)
+            return dpl, overflow.any()
+
+        def head(dpl):  # the loss of the trials' dipoles; (scale, smoothed average)
             avg, s = scaled(dpl.mean(axis=0))
-            return avg, s, overflow.any(), dpl
+            if n_avg == 1:
+                return loss_fn(s * avg, tgt), (s, avg)
+            avgs, ss = per_average(dpl)
+            return jax.vmap(lambda a, s_: loss_fn(s_ * a, tgt))(avgs, ss).mean(), (s, avg)
 
         def objective(u, z, rows=None):
-            avg, s, overflow, dpl = simulate(u, z, rows)
-            if n_avg == 1:
-                return loss_fn(s * avg, tgt), (s, overflow, avg)
-            avgs, ss = per_average(dpl)
-            return jax.vmap(lambda a, s_: loss_fn(s_ * a, tgt))(avgs, ss).mean(), \
-                (s, overflow, avg)
+            dpl, overflow = dipoles(u, z, rows)
+            val, (s, avg) = head(dpl)
+            return val, (s, overflow, avg)
 
         def losses(us, z):
             val, (_, overflow, _) = jax.vmap(lambda u: objective(u, z, "rows"), axis_name="rows")(us)
@@ -121,7 +128,8 @@ class Objective:
 
         def residuals(us, z):
             def one(u):
-                avg, s, overflow, dpl = simulate(u, z, "rows")
+                dpl, overflow = dipoles(u, z, "rows")
+                avg, s = scaled(dpl.mean(axis=0))
                 if n_avg == 1:
                     return s * avg - tgt, overflow
                 avgs, ss = per_average(dpl)
@@ -129,13 +137,17 @@ class Objective:
             res, overflow = jax.vmap(one, axis_name="rows")(us)
             return res, overflow.any()
 
+        n_parts = part_count(self.n_trials)
         return dict(forward=jit(objective),
                     grad=jit(jax.value_and_grad(objective, has_aux=True)),
-                    losses=jit(losses), residuals=jit(residuals))
+                    losses=jit(losses), residuals=jit(residuals),
+                    parts=TrialParts(dipoles, head, n_parts) if n_parts > 1 else None)
 
     def _call(self, kind, u, z=None):
         """The compiled ``kind`` at ``u``; on event overflow the model's room
-        doubles and everything compiles again (rare).  After gradients that
+        doubles and everything compiles again (rare).  With the trials in
+        parts, one point's forward is the parts' forward passes of the
+        gradient (no other compile).  In one call, after gradients that
         run in under REUSE_GRADIENT_S each, one point's forward reuses the
         compiled gradient (its backward pass then costs less than compiling
         the forward); after slower ones the forward compiles (HNN's ERP
@@ -146,14 +158,18 @@ class Objective:
         z = self._z if z is None else z
         while True:
             t0 = time.perf_counter()
-            if kind == "grad" or (kind == "forward" and self._grad_s < REUSE_GRADIENT_S):
+            parts = self._compiled["parts"]
+            if parts is not None and kind in ("grad", "forward"):
+                (val, (s, avg)), g, overflow = parts(u, z, grad=kind == "grad")
+                out = (val, g) if kind == "grad" else (avg, s, val)
+            elif kind == "grad" or (kind == "forward" and self._grad_s < REUSE_GRADIENT_S):
                 (val, (s, overflow, avg)), g = self._compiled["grad"](u, z)
                 out = (val, g) if kind == "grad" else (avg, s, val)
             elif kind == "forward":
                 val, (s, overflow, avg) = self._compiled["forward"](u, z)
                 out = (avg, s, val)
             else:
-                out, overflow = self._compiled[kind](u, z)
+                out, overflow = rows_at_once(self._compiled[kind], u, z)
             self.n_simulations += self.n_trials * (u.shape[0] if u.ndim == 2 else 1)
             if not bool(overflow):  # waits for the result
                 if kind == "grad":  # the first call's time is mostly compiling

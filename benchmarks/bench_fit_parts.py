@@ -1,0 +1,94 @@
+"""A fit's objective on one CPU device: its trials in one compiled call against
+split into parts run at once (``hnnjax/fit/trial_parts.py``), interleaved.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--repeats 2]
+
+``Objective`` on ``somato_model()`` (the ``bench_grad.py`` parameters and sine
+target, smoothed RMSE), float64.  Rows: ``value_and_grad`` and one point's
+loss (a new point each time, so no cache answers), each timed as a user's
+fit sees it, compile apart (the first call of each is not timed).  "one
+call" is the objective with its trial parts switched off: its loss then
+reuses the compiled gradient after gradients under ``REUSE_GRADIENT_S``
+(10 s), else a compiled forward, as ``Objective`` does.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _interleaved import log  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tstop", type=float, default=170.0, help="window, ms")
+    p.add_argument("--trials", type=int, default=4)
+    p.add_argument("--repeats", type=int, default=2, help="interleaved rounds (median)")
+    args = p.parse_args(argv)
+
+    import jax
+    import numpy as np
+
+    jax.config.update("jax_enable_x64", True)
+    from _hlo import machine
+    from bench_grad import PARAMS
+    from hnnjax.fit import Objective
+    from hnnjax.network_models import somato_model
+
+    times = np.arange(0.0, args.tstop + 0.0125, 0.025)
+    target = (times, 0.05 * np.sin(times / 20.0) * 1e3)
+    objs = {}
+    for mode in ("one call", "parts at once"):
+        objs[mode] = Objective(somato_model(), target, PARAMS, n_trials=args.trials,
+                               tstop=args.tstop, progress=False)
+        objs[mode]._build()
+        if mode == "one call":
+            objs[mode]._compiled["parts"] = None
+    n_parts = objs["parts at once"]._compiled["parts"]
+    n_parts = n_parts.n_parts if n_parts else 1
+    u0 = objs["one call"].u0
+    log(f"compiling ({args.trials} trials, {args.tstop:g} ms, {n_parts} parts)")
+    first = {}
+    for mode, obj in objs.items():
+        t0 = time.perf_counter()
+        obj.value_and_grad(u0)
+        obj.loss(u0 + 1e-3)
+        first[mode] = time.perf_counter() - t0
+    same = {}
+    res = {m: obj.value_and_grad(u0) for m, obj in objs.items()}
+    same["value_and_grad"] = (res["one call"][0] == res["parts at once"][0],
+                              float(np.max(np.abs(res["one call"][1] - res["parts at once"][1]))
+                                    / np.max(np.abs(res["one call"][1]))))
+    loss = {m: obj.loss(u0 + 2e-3) for m, obj in objs.items()}
+    same["loss"] = (loss["one call"] == loss["parts at once"], 0.0)
+    t = {(row, m): [] for row in same for m in objs}
+    for r in range(args.repeats):
+        for m, obj in objs.items():
+            u = u0 + 1e-4 * (r + 1)
+            t0 = time.perf_counter()
+            obj.value_and_grad(u)
+            t["value_and_grad", m].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            obj.loss(u + 5e-3)
+            t["loss", m].append(time.perf_counter() - t0)
+        log(f"round {r + 1}/{args.repeats} done")
+    print(f"# bench_fit_parts: {machine()}; {args.trials} trials of {args.tstop:g} ms, float64, "
+          f"{n_parts} parts at once; median of {args.repeats} interleaved rounds")
+    print("| call | one call s | parts at once s | one / parts | loss bit-equal | gradient max rel. diff |")
+    print("|---|---|---|---|---|---|")
+    for row, (equal, rel) in same.items():
+        a, b = (statistics.median(t[row, m]) for m in objs)
+        print(f"| {row} | {a:.2f} | {b:.2f} | {a / b:.2f}x | {'yes' if equal else 'no'} | "
+              f"{rel:.1e} |" if row == "value_and_grad" else
+              f"| {row} | {a:.2f} | {b:.2f} | {a / b:.2f}x | {'yes' if equal else 'no'} | |")
+    print(f"first calls (compile included), gradient then loss: "
+          + ", ".join(f"{m} {s:.1f} s" for m, s in first.items()))
+
+
+if __name__ == "__main__":
+    main()

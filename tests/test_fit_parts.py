@@ -1,0 +1,82 @@
+"""A fit's calls split into parts run at once, one per core on one CPU device
+(``hnnjax/fit/parts.py``): the same losses and gradients as one call."""
+import jax
+import numpy as np
+import pytest
+
+from hnnjax.fit import Objective
+from hnnjax.fit import parts as parts_module
+from hnnjax.grad import model
+from test_fit_stages import toy_objective
+from test_grad import _erp_net
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    monkeypatch.setattr(parts_module, "calls_at_once", lambda: 2)
+
+
+@pytest.mark.parametrize("cores, n_trials, parts", [
+    (2, 4, 2), (2, 2, 2), (2, 3, 1), (2, 1, 1), (1, 4, 1), (4, 6, 3), (4, 8, 4)])
+def test_trials_split_into_the_most_equal_parts_that_cores_allow(monkeypatch, cores, n_trials, parts):
+    monkeypatch.setattr(parts_module, "calls_at_once", lambda: cores)
+    assert parts_module.part_count(n_trials) == parts
+
+
+def test_trial_parts_give_the_loss_and_gradient_of_one_call(two_cores):
+    """Two parts of 2 trials at once against one call of 4 (scored as two
+    2-trial averages): the same loss bits, the gradient within rounding (its
+    parts are summed in another order); one point's loss runs the parts'
+    forward passes, not a compiled forward or gradient of all trials."""
+    kw = dict(n_trials=4, trials_per_average=2)
+    split, one = toy_objective(**kw), toy_objective(**kw)
+    split._build()
+    one._build()
+    one._compiled["parts"] = None
+    assert split._compiled["parts"].n_parts == 2
+    split._compiled.update(forward=None, grad=None)  # calling them would raise
+    u = split.u0 + 0.1
+    (v_split, g_split), (v_one, g_one) = split.value_and_grad(u), one.value_and_grad(u)
+    assert v_split == v_one
+    np.testing.assert_allclose(g_split, g_one, rtol=1e-12, atol=1e-15 * np.abs(g_one).max())
+    assert np.any(g_split != 0)
+    assert split.loss(u + 0.2) == one.loss(u + 0.2)
+    (avg_split, s_split), (avg_one, s_one) = split.forward(u + 0.2), one.forward(u + 0.2)
+    np.testing.assert_array_equal(avg_split, avg_one)
+    assert s_split == s_one
+
+
+def test_points_split_into_parts_give_each_point_its_result(two_cores):
+    """Three points in two parts of two (the last padded): each point's loss
+    and residuals as in one call, in order."""
+    split, one = toy_objective(n_trials=1), toy_objective(n_trials=1)
+    one._build()
+    us = np.stack([one.u0, one.u0 + 0.1, one.u0 - 0.2])
+    calls = []
+    losses = one._compiled["losses"]
+    split._build()
+    split._compiled["losses"] = lambda u, z: calls.append(u.shape) or losses(u, z)
+    got, want = split.losses(us), np.asarray(losses(us, one._z)[0])
+    assert calls == [(2, 2), (2, 2)]
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    assert len(set(got.tolist())) == 3
+    np.testing.assert_allclose(split.residuals(us), np.asarray(one._compiled["residuals"](us, one._z)[0]),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_an_overflow_in_one_part_grows_the_room_and_repeats_the_call(two_cores, monkeypatch):
+    """Starting one doubling short of the room the ERP network needs, a
+    2-trial loss in two parts grows the room once and gives the loss of an
+    objective built with enough room."""
+    net, tstop = _erp_net(), 60.0
+    target = (np.arange(0, 61.0), np.sin(np.arange(0, 61.0) / 9.0))
+    kw = dict(n_trials=2, tstop=tstop, progress=False, key=jax.random.PRNGKey(1))
+    ref = Objective(net, target, ["evprox1.mu"], **kw)
+    ref_val = ref.loss(ref.u0)
+    build, grow, grown = model.build, model.grow, []
+    monkeypatch.setattr(model, "build", lambda *a, **k: build(*a, **{**k, "capacity": 16}))
+    monkeypatch.setattr(model, "grow", lambda gn: grown.append(gn.capacity) or grow(gn))
+    obj = Objective(net, target, ["evprox1.mu"], **kw)
+    val = obj.loss(obj.u0)
+    assert grown == [16] and obj._compiled["parts"].n_parts == 2
+    assert val == pytest.approx(ref_val, rel=1e-9)
