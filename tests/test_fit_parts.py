@@ -46,20 +46,27 @@ def test_trial_parts_give_the_loss_and_gradient_of_one_call(two_cores):
     assert s_split == s_one
 
 
+@pytest.mark.parametrize("cores, m, parts", [
+    (2, 1, 1), (2, 2, 2), (2, 3, 1), (2, 4, 2), (2, 5, 2), (2, 9, 2), (4, 5, 3), (4, 6, 3), (4, 8, 4)])
+def test_points_split_into_parts_padding_at_most_a_quarter(monkeypatch, cores, m, parts):
+    monkeypatch.setattr(parts_module, "calls_at_once", lambda: cores)
+    assert parts_module.row_parts(m) == parts
+
+
 def test_points_split_into_parts_give_each_point_its_result(two_cores):
-    """Three points in two parts of two (the last padded): each point's loss
+    """Five points in two parts of three (the last padded): each point's loss
     and residuals as in one call, in order."""
     split, one = toy_objective(n_trials=1), toy_objective(n_trials=1)
     one._build()
-    us = np.stack([one.u0, one.u0 + 0.1, one.u0 - 0.2])
+    us = one.u0 + np.array([0.0, 0.1, -0.2, 0.05, 0.15])[:, None]
     calls = []
     losses = one._compiled["losses"]
     split._build()
     split._compiled["losses"] = lambda u, z: calls.append(u.shape) or losses(u, z)
     got, want = split.losses(us), np.asarray(losses(us, one._z)[0])
-    assert calls == [(2, 2), (2, 2)]
+    assert calls == [(3, 2), (3, 2)]
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
-    assert len(set(got.tolist())) == 3
+    assert len(set(got.tolist())) == 5
     np.testing.assert_allclose(split.residuals(us), np.asarray(one._compiled["residuals"](us, one._z)[0]),
                                rtol=1e-12, atol=1e-12)
 
