@@ -1,14 +1,13 @@
 """A fit's objective on one CPU device: its trials in one compiled call against
 split into parts run at once (``hnnjax/fit/trial_parts.py``), interleaved.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--points 0] [--repeats 2]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--repeats 2]
 
 ``Objective`` on ``somato_model()`` (the ``bench_grad.py`` parameters and sine
 target, smoothed RMSE), float64.  Rows: ``value_and_grad`` and one point's
 loss (a new point each time, so no cache answers), each timed as a user's
-fit sees it, compile apart (the first call of each is not timed); with
-``--points M``, also ``losses`` of M points in one batch (a CMA-ES
-generation: population 8 + the mean is 9).  "one
+fit sees it, after a warm-up that compiles every call and runs one steady
+gradient (from whose time ``Objective`` decides how to run a loss).  "one
 call" is the objective with its trial parts switched off: its loss then
 reuses the compiled gradient after gradients under ``REUSE_GRADIENT_S``
 (10 s), else a compiled forward, as ``Objective`` does.
@@ -30,7 +29,6 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tstop", type=float, default=170.0, help="window, ms")
     p.add_argument("--trials", type=int, default=4)
-    p.add_argument("--points", type=int, default=0, help="points of a losses row (0: no such row)")
     p.add_argument("--repeats", type=int, default=2, help="interleaved rounds (median)")
     args = p.parse_args(argv)
 
@@ -59,24 +57,17 @@ def main(argv=None):
     first = {}
     for mode, obj in objs.items():
         t0 = time.perf_counter()
-        obj.value_and_grad(u0)
-        obj.loss(u0 + 1e-3)
-        if args.points:
-            obj.losses(np.repeat(u0[None], args.points, axis=0))
+        obj.value_and_grad(u0)  # compiles
+        obj.value_and_grad(u0 + 1e-3)  # steady: Objective decides how to run a loss from its time
+        obj.loss(u0 + 2e-3)  # compiles a forward where Objective wants one
         first[mode] = time.perf_counter() - t0
     same = {}
     res = {m: obj.value_and_grad(u0) for m, obj in objs.items()}
     same["value_and_grad"] = (res["one call"][0] == res["parts at once"][0],
                               float(np.max(np.abs(res["one call"][1] - res["parts at once"][1]))
                                     / np.max(np.abs(res["one call"][1]))))
-    loss = {m: obj.loss(u0 + 2e-3) for m, obj in objs.items()}
+    loss = {m: obj.loss(u0 + 3e-3) for m, obj in objs.items()}
     same["loss"] = (loss["one call"] == loss["parts at once"], 0.0)
-    points = u0 + 0.05 * np.random.default_rng(0).standard_normal((args.points, u0.size))
-    if args.points:
-        batch = {m: obj.losses(points) for m, obj in objs.items()}
-        same[f"losses of {args.points} points"] = (
-            np.array_equal(batch["one call"], batch["parts at once"]),
-            float(np.max(np.abs(batch["one call"] - batch["parts at once"]) / batch["one call"])))
     t = {(row, m): [] for row in same for m in objs}
     for r in range(args.repeats):
         for m, obj in objs.items():
@@ -87,10 +78,6 @@ def main(argv=None):
             t0 = time.perf_counter()
             obj.loss(u + 5e-3)
             t["loss", m].append(time.perf_counter() - t0)
-            if args.points:
-                t0 = time.perf_counter()
-                obj.losses(points + 1e-4 * (r + 1))
-                t[f"losses of {args.points} points", m].append(time.perf_counter() - t0)
         log(f"round {r + 1}/{args.repeats} done")
     print(f"# bench_fit_parts: {machine()}; {args.trials} trials of {args.tstop:g} ms, float64, "
           f"{n_parts} parts at once; median of {args.repeats} interleaved rounds")
@@ -99,8 +86,8 @@ def main(argv=None):
     for row, (equal, rel) in same.items():
         a, b = (statistics.median(t[row, m]) for m in objs)
         print(f"| {row} | {a:.2f} | {b:.2f} | {a / b:.2f}x | {'yes' if equal else 'no'} | {rel:.1e} |")
-    print("max rel. diff: gradient entries (of the largest), losses (each); first calls "
-          "(compile included), gradient, loss and losses: "
+    print("max rel. diff: gradient entries (of the largest); first calls "
+          "(compiles, then a steady gradient): "
           + ", ".join(f"{m} {s:.1f} s" for m, s in first.items()))
 
 

@@ -1,5 +1,5 @@
-"""A fit's calls split into parts run at once, one per core on one CPU device
-(``hnnjax/fit/parts.py``): the same losses and gradients as one call."""
+"""One point's trials split into parts run at once, one per core on one CPU
+device (``hnnjax/fit/parts.py``): the same losses and gradients as one call."""
 import jax
 import numpy as np
 import pytest
@@ -44,31 +44,6 @@ def test_trial_parts_give_the_loss_and_gradient_of_one_call(two_cores):
     (avg_split, s_split), (avg_one, s_one) = split.forward(u + 0.2), one.forward(u + 0.2)
     np.testing.assert_array_equal(avg_split, avg_one)
     assert s_split == s_one
-
-
-@pytest.mark.parametrize("cores, m, parts", [
-    (2, 1, 1), (2, 2, 2), (2, 3, 1), (2, 4, 2), (2, 5, 2), (2, 9, 2), (4, 5, 3), (4, 6, 3), (4, 8, 4)])
-def test_points_split_into_parts_padding_at_most_a_quarter(monkeypatch, cores, m, parts):
-    monkeypatch.setattr(parts_module, "calls_at_once", lambda: cores)
-    assert parts_module.row_parts(m) == parts
-
-
-def test_points_split_into_parts_give_each_point_its_result(two_cores):
-    """Five points in two parts of three (the last padded): each point's loss
-    and residuals as in one call, in order."""
-    split, one = toy_objective(n_trials=1), toy_objective(n_trials=1)
-    one._build()
-    us = one.u0 + np.array([0.0, 0.1, -0.2, 0.05, 0.15])[:, None]
-    calls = []
-    losses = one._compiled["losses"]
-    split._build()
-    split._compiled["losses"] = lambda u, z: calls.append(u.shape) or losses(u, z)
-    got, want = split.losses(us), np.asarray(losses(us, one._z)[0])
-    assert calls == [(3, 2), (3, 2)]
-    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
-    assert len(set(got.tolist())) == 5
-    np.testing.assert_allclose(split.residuals(us), np.asarray(one._compiled["residuals"](us, one._z)[0]),
-                               rtol=1e-12, atol=1e-12)
 
 
 def test_an_overflow_in_one_part_grows_the_room_and_repeats_the_call(two_cores, monkeypatch):

@@ -19,7 +19,7 @@ from .arguments import (check_bounds, check_key, check_run, check_start, check_t
                         check_trials_per_average)
 from .forward import dipole_fn, evoked_normals, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
-from .parts import TrialParts, part_count, rows_at_once
+from .parts import TrialParts, part_count
 
 
 REUSE_GRADIENT_S = 10.0  # see Objective._call
@@ -37,9 +37,8 @@ class Objective:
     kind -- gradient, one point's forward, a batch of losses, a batch of
     residual waveforms -- and when a trial has more events than the model
     has room for, doubles the room, compiles again and repeats the call.
-    On one CPU device with several cores, calls are split into parts run at
-    once (``parts.py``): one point's trials (gradient and forward), a
-    batch's points.
+    On one CPU device with several cores, one point's trials (its gradient
+    and forward) are split into parts run at once (``parts.py``).
     ``n_simulations`` counts the trial simulations run (a gradient counts as
     its forward trials).
 
@@ -169,7 +168,7 @@ class Objective:
                 val, (s, overflow, avg) = self._compiled["forward"](u, z)
                 out = (avg, s, val)
             else:
-                out, overflow = rows_at_once(self._compiled[kind], u, z)
+                out, overflow = self._compiled[kind](u, z)
             self.n_simulations += self.n_trials * (u.shape[0] if u.ndim == 2 else 1)
             if not bool(overflow):  # waits for the result
                 if kind == "grad":  # the first call's time is mostly compiling
