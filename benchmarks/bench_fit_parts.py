@@ -1,5 +1,5 @@
 """A fit's objective on one CPU device: its trials in one compiled call against
-split into parts run at once (``hnnjax/fit/trial_parts.py``), interleaved.
+split into parts run at once (``hnnjax/fit/parts.py``), interleaved.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--repeats 2]
 
