@@ -67,7 +67,8 @@ def main(argv=None):
                               float(np.max(np.abs(res["one call"][1] - res["parts at once"][1]))
                                     / np.max(np.abs(res["one call"][1]))))
     loss = {m: obj.loss(u0 + 3e-3) for m, obj in objs.items()}
-    same["loss"] = (loss["one call"] == loss["parts at once"], 0.0)
+    same["loss"] = (loss["one call"] == loss["parts at once"],
+                    abs(loss["one call"] - loss["parts at once"]) / abs(loss["one call"]))
     t = {(row, m): [] for row in same for m in objs}
     for r in range(args.repeats):
         for m, obj in objs.items():
@@ -86,7 +87,7 @@ def main(argv=None):
     for row, (equal, rel) in same.items():
         a, b = (statistics.median(t[row, m]) for m in objs)
         print(f"| {row} | {a:.2f} | {b:.2f} | {a / b:.2f}x | {'yes' if equal else 'no'} | {rel:.1e} |")
-    print("max rel. diff: gradient entries (of the largest); first calls "
+    print("max rel. diff: gradient entries (of the largest), loss; first calls "
           "(compiles, then a steady gradient): "
           + ", ".join(f"{m} {s:.1f} s" for m, s in first.items()))
 

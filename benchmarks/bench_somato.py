@@ -627,7 +627,7 @@ def main():
 
     # 2. hnnjax jitted batch call
     net = somato_model()
-    from hnnjax.network.simulate import calls_at_once
+    from hnnjax._host import calls_at_once
     at_once = _ints(args.at_once) if args.at_once else sorted({1, calls_at_once()})
     configs, dipoles = bench_batches(net, batches, repeats, args.max_steady_seconds, at_once)
     r["hnnjax"] = dict(batches=configs)

@@ -18,3 +18,10 @@ def usable_cores():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def calls_at_once():
+    """Compiled calls to run at the same time: one per core on one CPU device
+    (each from its own thread; one call keeps about one core busy); one on
+    GPUs or several devices, where one call fills them."""
+    return usable_cores() if one_cpu_device() else 1

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._jit import jit
-from ..network.simulate import calls_at_once
+from .._host import calls_at_once
 
 
 def part_count(n_trials):
@@ -61,8 +61,5 @@ class TrialParts:
                 lambda k: jax.block_until_ready(
                     self._backward(fwd[k][1], ct[k * size:(k + 1) * size])),
                 range(self.n_parts)))
-        total = grads[0]
-        for g in grads[1:]:
-            total = total + g
-        return (val, aux), np.asarray(total), overflow
+        return (val, aux), np.asarray(sum(grads[1:], grads[0])), overflow
 

@@ -83,13 +83,6 @@ def run_batch(arrays, events, n_steps, dt):
     return tuple(out), arrays
 
 
-def calls_at_once():
-    """Compiled calls run at the same time: one per core on one CPU device
-    (each from its own thread); one on GPUs or several devices, where one
-    call fills them."""
-    return _host.usable_cores() if _host.one_cpu_device() else 1
-
-
 def default_batch_size(n_trials):
     """Trials per compiled call: all of them on GPUs or several devices; on
     one CPU device ``CPU_BATCH``, fewer where that would leave a core idle."""
@@ -218,7 +211,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     False/'soma'/'all'.  ``dtype`` is 'float64' (NEURON-faithful) or
     'float32' (faster).  ``batch_size`` trials run per call: by default all
     of them on GPUs or several devices; on one CPU device up to 4, one call
-    per core at once (``default_batch_size``, ``calls_at_once``); smaller
+    per core at once (``default_batch_size``, ``_host.calls_at_once``); smaller
     bounds memory.  ``progress`` shows a bar over the trials and says when
     compiling takes long, both only once they have lasted 2 s
     (``hnnjax.progress``); False silences them.  ``verbose`` prints what
@@ -277,7 +270,7 @@ def prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype, first
 def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_once=None):
     """All trials of ``events`` in compiled calls of ``batch_size`` trials
     (default: ``default_batch_size``), ``at_once`` calls at the same time
-    (default: ``calls_at_once``), with a progress bar.  A call starts with
+    (default: ``_host.calls_at_once``), with a progress bar.  A call starts with
     the most delivery room an earlier call needed.  Returns the outputs
     (spikes, raw dipoles, traces) with a leading trial axis and the arrays
     with the delivery room that sufficed."""
@@ -296,7 +289,7 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
                 room["arrays"] = grown
         return out
 
-    pool = ThreadPoolExecutor(at_once or calls_at_once(), thread_name_prefix="hnnjax-trials")
+    pool = ThreadPoolExecutor(at_once or _host.calls_at_once(), thread_name_prefix="hnnjax-trials")
     with compile_notices(progress), bar(total=n_trials, desc="trials", unit="trial",
                                         enabled=progress) as trials_done:
         try:
