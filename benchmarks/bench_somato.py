@@ -21,7 +21,9 @@ at a time):
    call (compile + run) and then steady calls (median).  compile = first -
    median steady.
 3. hnnjax end to end: ``simulate_dipole(net, tstop=170., n_trials=--trials)``
-   in a fresh python process (cold compile cache), its wall time and peak RSS.
+   in a fresh python process, its wall time and peak RSS; then the same in a
+   second fresh process that reads the first one's compiled programs back
+   (``use_compilation_cache`` on an empty temporary folder in both).
 4. accuracy: float32 vs float64 dipoles of the same trials (the largest batch
    of stage 2), relative RMS normalised by the float64 RMS; and hnnjax float64
    vs hnn-core on trial 0 (same drive seeds) as a check that both simulate the
@@ -41,6 +43,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -293,12 +296,13 @@ def accuracy(dipoles, hnn_core_res):
 # 3. hnnjax end to end, fresh process
 # --------------------------------------------------------------------------
 
-def e2e_child(n_trials, dtype):
+def e2e_child(n_trials, dtype, cache):
     """Runs in the fresh subprocess: import, build, simulate_dipole."""
     t_proc = time.perf_counter()
     import hnnjax
     from hnnjax.network_models import somato_model
     t_import = time.perf_counter() - t_proc
+    hnnjax.use_compilation_cache(cache)
     net = somato_model()
     c0, t0 = time.process_time(), time.perf_counter()
     dpls = hnnjax.simulate_dipole(net, tstop=TSTOP, n_trials=n_trials, dtype=dtype)
@@ -311,11 +315,11 @@ def e2e_child(n_trials, dtype):
         maxrss_mib=_maxrss_mib(resource.getrusage(resource.RUSAGE_SELF)))), flush=True)
 
 
-def run_e2e(n_trials, dtype, timeout):
+def run_e2e(n_trials, dtype, timeout, cache):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
     env["OPENBLAS_NUM_THREADS"] = "1"
     cmd = [sys.executable, os.path.abspath(__file__), "--e2e-child", str(n_trials),
-           "--e2e-dtype", dtype]
+           "--e2e-dtype", dtype, "--e2e-cache", cache]
     time_v = shutil.which("time")  # GNU time, for its "Maximum resident set size"
     if time_v and subprocess.run([time_v, "-v", "true"], capture_output=True).returncode == 0:
         cmd = [time_v, "-v"] + cmd
@@ -460,6 +464,12 @@ def build_table(r):
         add("peak RSS of that process: MiB", _fmt(e["maxrss_mib"]),
             "ru_maxrss" + (f"; /usr/bin/time -v {_fmt(e['time_v_maxrss_mib'])} MiB"
                            if "time_v_maxrss_mib" in e else ""))
+    again = r["hnnjax"].get("e2e_again") or {}
+    if again and "skipped" not in again:
+        add("the same, second process (compiled programs read back): s",
+            _fmt(again["simulate_s"]),
+            f"{_fmt(again['simulate_s'] / again['n_trials'])} s/trial; use_compilation_cache; "
+            f"process {_fmt(again['outer_wall_s'])} s")
 
     acc = r.get("accuracy") or {}
     sec("accuracy (relative RMS of the difference, / RMS of the reference)")
@@ -594,10 +604,11 @@ def main():
     ap.add_argument("--json", help="also write the results (and the table) to this file")
     ap.add_argument("--e2e-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--e2e-dtype", default="float64", help=argparse.SUPPRESS)
+    ap.add_argument("--e2e-cache", default="off", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.e2e_child:
-        return e2e_child(args.e2e_child, args.e2e_dtype)
+        return e2e_child(args.e2e_child, args.e2e_dtype, args.e2e_cache)
 
     batches = _ints(args.batches) if args.batches else ([1, 4] if args.quick else [1, 8, 32])
     repeats = args.repeats or (2 if args.quick else 3)
@@ -638,8 +649,12 @@ def main():
         resource.getrusage(resource.RUSAGE_SELF))
 
     # 3. end to end in a fresh process
-    r["hnnjax"]["e2e"] = (dict(skipped="--skip-e2e") if args.skip_e2e
-                          else run_e2e(trials, "float64", timeout=3600))
+    if args.skip_e2e:
+        r["hnnjax"]["e2e"] = r["hnnjax"]["e2e_again"] = dict(skipped="--skip-e2e")
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-somato-xla-") as cache:
+            r["hnnjax"]["e2e"] = run_e2e(trials, "float64", 3600, cache)
+            r["hnnjax"]["e2e_again"] = run_e2e(trials, "float64", 3600, cache)
 
     # 5. GPU
     import jax

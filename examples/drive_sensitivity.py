@@ -27,6 +27,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax  # noqa: E402
 
+from hnnjax import use_compilation_cache  # noqa: E402
 from hnnjax.fit import sensitivity  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
@@ -50,6 +51,7 @@ def main():
     ap.add_argument("--n-trials", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    use_compilation_cache()  # compiled programs kept for later runs (~/.cache/hnnjax/xla)
     params = [f"{d}.{k}" for d in ("evprox1", "evdist1") for k in ("mu", "sigma", "weights_ampa.*",
                                                                   "weights_nmda.*")]
     sens = sensitivity(somato_model(), params, tstop=args.tstop, n_trials=args.n_trials,

@@ -304,9 +304,10 @@ def main(argv=None):
     import optax
     from hnnjax.fit import (CMAES, GradientDescent, Grid, LevenbergMarquardt, faithful_score,
                             fit_drives, settings_from_params)
-    from hnnjax import read_waveform
+    from hnnjax import read_waveform, use_compilation_cache
     from hnnjax.io.params import params_path, read_params
 
+    use_compilation_cache()  # compiled programs kept for later runs (~/.cache/hnnjax/xla)
     target_name, param_name = DATA[args.data]
     p = read_params(args.param_file or params_path(param_name))
     settings = settings_from_params(p)

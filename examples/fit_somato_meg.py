@@ -287,7 +287,9 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     t_all = time.perf_counter()
 
+    from hnnjax import use_compilation_cache
     from hnnjax.network_models import somato_model
+    use_compilation_cache()  # compiled programs kept for later runs (~/.cache/hnnjax/xla)
     tgt_t, tgt_v = load_target(args.target)
     patterns = [p.strip() for p in args.params.split(",") if p.strip()] if args.params \
         else default_params()

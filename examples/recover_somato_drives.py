@@ -66,6 +66,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
+from hnnjax import use_compilation_cache  # noqa: E402
 from hnnjax.fit import dipole_fn, fit_drives, set_drive_parameter, trial_draws  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
@@ -101,6 +102,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="recover_out")
     args = ap.parse_args()
+    use_compilation_cache()  # compiled programs kept for later runs (~/.cache/hnnjax/xla)
     params = [p.strip() for p in args.params.split(",") if p.strip()]
     key = jax.random.PRNGKey(args.seed)
 

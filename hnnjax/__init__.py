@@ -65,6 +65,7 @@ _PUBLIC = {  # name -> module that defines it
     "neymotin_2020_model": ".network_models",
     "JoblibBackend": ".parallel_backends", "MPIBackend": ".parallel_backends",
     "pyramidal": ".cells_default", "basket": ".cells_default",
+    "use_compilation_cache": ".compilation_cache",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .compilation_cache import ENV as CACHE_ENV, OFF as CACHE_OFF
 from .workflows.names import DTYPES, SHIPPED_PARAMS, TARGETS
 
 PARAMS_SUFFIXES = ('.json', '.param')
@@ -68,6 +69,13 @@ def directory(text):
     return Path(text)
 
 
+def cache_folder(text):
+    """A folder for compiled programs (made if missing), or "off"."""
+    if text != CACHE_OFF and Path(text).expanduser().is_file():
+        raise argparse.ArgumentTypeError(f"a file, not a folder: {text}")
+    return text
+
+
 def _add_common(parser, n_trials):
     parser.add_argument('--n-trials', type=trial_count, default=n_trials,
                         metavar='N', help='number of trials, simulated in one '
@@ -75,6 +83,11 @@ def _add_common(parser, n_trials):
     parser.add_argument('--dtype', choices=DTYPES,
                         default='float64', help='float64 (NEURON-faithful, '
                         'default) or float32 (faster)')
+    parser.add_argument('--compile-cache', type=cache_folder, default=None,
+                        metavar='DIR', help='folder that keeps compiled '
+                        'programs, so that a later run skips compiling '
+                        "(default: JAX's cache folder if set, else $" + CACHE_ENV
+                        + ', else ~/.cache/hnnjax/xla); "' + CACHE_OFF + '": none')
 
 
 def _add_out_dir(parser, job, contents):
@@ -167,6 +180,9 @@ def _run(args):
     import matplotlib
 
     matplotlib.use('Agg')  # figures are only written to files
+    from .compilation_cache import use_compilation_cache
+
+    use_compilation_cache(args.compile_cache)
     if args.command == 'simulate':
         from .workflows.simulate import run_simulation
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from tqdm.auto import tqdm
 
 DELAY_S = 2.0
+CACHE_HINT_S = 10.0  # a compile this long without a compilation cache says how to keep it
 TICK_S = 1.0
 LOG_TICK_S = 30.0
 # JAX records this event when XLA starts compiling and when it has finished
@@ -77,6 +78,7 @@ class _CompileWatch:
         self.users = 0
         self.start = self.timer = None
         self.announced = False
+        self.hinted = False
 
     def started(self, event, value, **kwargs):
         if event != BACKEND_COMPILE_EVENT:
@@ -103,8 +105,20 @@ class _CompileWatch:
                 return
             self.timer.cancel()
             if self.announced:
-                say(f"compiled in {time.perf_counter() - self.start:.1f} s")
+                took_s = time.perf_counter() - self.start
+                say(f"compiled in {took_s:.1f} s" + self._cache_hint(took_s))
             self.start = None
+
+    def _cache_hint(self, took_s):
+        """Once per process, after a long compile with JAX's cache off: how
+        to keep compiled programs for later runs."""
+        import jax
+
+        if self.hinted or took_s < CACHE_HINT_S or jax.config.jax_compilation_cache_dir:
+            return ""
+        self.hinted = True
+        return ("; hnnjax.use_compilation_cache() keeps compiled programs, so that "
+                "later runs skip compiling")
 
     def __enter__(self):
         import jax.monitoring

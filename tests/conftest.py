@@ -7,11 +7,14 @@ cache lives in a fresh temporary folder made by the run's first process and
 removed at its end, so no run sees programs compiled by an earlier one or by
 another checkout.  Subprocesses that tests start (the CLI, some of them killed
 on purpose) do not use it: a process killed while writing an entry would leave
-it cut short.
+it cut short.  Nor do they use the ``hnnjax`` command's own cache in the home
+folder (``HNNJAX_COMPILE_CACHE=off``), which a test run must not fill.
 """
 import os
 import shutil
 import tempfile
+
+from hnnjax.compilation_cache import ENV as HNNJAX_CACHE_ENV, OFF
 
 CACHE_ENV = "HNNJAX_TEST_XLA_CACHE"  # set by the first process, inherited by xdist workers
 MIN_COMPILE_S = 0.5  # cache compiles at least this long: the rest are cheaper to redo
@@ -23,6 +26,7 @@ def pytest_configure(config):
     if not hasattr(config, "workerinput"):  # the controller, or a run without workers
         config._xla_cache = tempfile.mkdtemp(prefix="hnnjax-test-xla-cache-")
         os.environ[CACHE_ENV] = config._xla_cache
+    os.environ[HNNJAX_CACHE_ENV] = OFF  # inherited by the subprocesses tests start
     jax.config.update("jax_compilation_cache_dir", os.environ[CACHE_ENV])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
 

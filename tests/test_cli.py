@@ -36,6 +36,7 @@ def test_simulate_defaults():
     assert args.erp_drives is False and args.params_drives is True
     assert args.smooth is None and args.scale is None
     assert args.dtype == 'float64' and args.out_dir is None
+    assert args.compile_cache is None  # use_compilation_cache's own default
     assert tuple(args.mesh_shape) == (10, 10)
 
 
