@@ -171,3 +171,22 @@ def test_default_plan_keeps_every_core_busy_on_one_cpu_device(monkeypatch):
     monkeypatch.setattr(simulate._host, "usable_cores", lambda: 2)
     assert simulate._host.calls_at_once() == 2
     assert [simulate.default_batch_size(n) for n in (1, 2, 3, 8, 9, 100)] == [1, 1, 2, 4, 4, 4]
+
+
+def test_connection_sources_map_to_cells_as_gid_by_gid():
+    """``Layout.cell_indices`` (all sources at once) gives each cell gid's
+    type offset plus its place in the type, as the gid-by-gid rule does;
+    a drive's gid or one outside the network is refused."""
+    from hnnjax.network.compile import Layout
+
+    net = hnn.neymotin_2020_model(mesh_shape=(3, 3))
+    hnn.add_erp_drives_to_jones_model(net)
+    layout = Layout(net)
+    gids = np.array([g for t in net.cell_types for g in net.gid_ranges[t]])[::-1]
+    one_by_one = [layout.cell_off[net.gid_to_type(g)] + g - net.gid_ranges[net.gid_to_type(g)].start
+                  for g in gids]
+    assert layout.cell_indices(net, gids).tolist() == one_by_one
+    drive_gid = net.gid_ranges["evprox1"].start
+    for bad in ([drive_gid], [net._n_gids + 5], [-1]):
+        with pytest.raises(ValueError, match="are not cells"):
+            layout.cell_indices(net, bad)

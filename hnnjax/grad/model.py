@@ -161,7 +161,7 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
     tabs = [connection_table(net, layout, c) for c in local]
     src, dst, w, delay = (cat([tab[i] for tab in tabs], t) for i, t in enumerate((int, int, float, float)))
     keep = (delay <= max_delay) & (delay < tstop) & (w != 0)
-    src_idx = np.array([layout.cell_index(net, g, net.gid_to_type(g)) for g in src[keep]], int)
+    src_idx = layout.cell_indices(net, src[keep])
     tau = site_tau[dst[keep].astype(int)].reshape(-1, 2)
     groups, c_grp = np.unique(np.column_stack([src_idx, delay[keep], tau]), axis=0,
                               return_inverse=True)
