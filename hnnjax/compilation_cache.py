@@ -16,6 +16,7 @@ there: keep it private (it is created readable by its owner only).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 ENV = "HNNJAX_COMPILE_CACHE"  # a folder, or "off"
@@ -37,14 +38,16 @@ def use_compilation_cache(folder=None):
 
     ``folder=None``: JAX's own cache folder if one is set already
     (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``), else
-    :func:`default_folder`. ``"off"`` turns nothing on. Call it before the
+    :func:`default_folder`, with a warning and nothing turned on if that
+    folder cannot be made or written. ``"off"`` turns nothing on. Call it before the
     first simulation whose compiling it should save; a call later in the
     process applies from the next compile on.
     """
     import jax
     from jax.experimental.compilation_cache import compilation_cache
 
-    if folder is None:
+    given = folder is not None
+    if not given:
         if jax.config.jax_compilation_cache_dir:
             return Path(jax.config.jax_compilation_cache_dir)
         folder = default_folder()
@@ -54,7 +57,18 @@ def use_compilation_cache(folder=None):
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"use_compilation_cache: folder {str(folder)!r} is a file; "
                          "expected a folder (made if missing) or 'off'")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError("not writable")
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if given:
+            raise ValueError(f"use_compilation_cache: cannot keep programs in folder {str(folder)!r} "
+                             f"({reason}); give a writable folder or 'off'") from None
+        warnings.warn(f"compiled programs are not kept: cannot use {str(folder)!r} ({reason}); set "
+                      f"{ENV} to a writable folder, or to 'off' to silence this", UserWarning, stacklevel=2)
+        return None
     compilation_cache.set_cache_dir(str(folder))
     # JAX decides at its first compile whether a cache is used; start over so
     # that a compile earlier in this process does not keep it off

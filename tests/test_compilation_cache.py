@@ -109,3 +109,21 @@ def test_the_command_keeps_its_programs_in_the_folder_given(tmp_path):
          "--compile-cache", str(folder)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert any(p.name.startswith("jit__run_trials") for p in folder.iterdir())
+
+
+def test_a_folder_that_cannot_be_made(tmp_path, monkeypatch):
+    """Given: a clear error. The default (here from the environment): a
+    warning, and the run goes on without keeping programs."""
+    (tmp_path / "a_file").write_text("")
+    below_a_file = tmp_path / "a_file" / "xla"
+    own = jax.config.jax_compilation_cache_dir
+    with pytest.raises(ValueError, match="cannot keep programs in folder .*a_file/xla"):
+        use_compilation_cache(below_a_file)
+    jax.config.update("jax_compilation_cache_dir", None)
+    try:
+        monkeypatch.setenv(ENV, str(below_a_file))
+        with pytest.warns(UserWarning, match="compiled programs are not kept"):
+            assert use_compilation_cache() is None
+        assert jax.config.jax_compilation_cache_dir is None
+    finally:
+        jax.config.update("jax_compilation_cache_dir", own)
