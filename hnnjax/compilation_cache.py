@@ -11,7 +11,10 @@ script's own JAX programs that compile for longer than
 ``jax_persistent_cache_min_compile_time_secs`` (1 s unless set) are kept too.
 So importing hnnjax leaves it off; the ``hnnjax`` command and the examples
 turn it on. The folder can be deleted at any time. JAX trusts what it reads
-there: keep it private (it is created readable by its owner only).
+there: keep it private (it is created readable by its owner only). A process
+killed in the milliseconds it takes to write an entry leaves that entry cut
+short: JAX then warns that it cannot read it and compiles again, every run,
+until the folder is deleted.
 """
 from __future__ import annotations
 
