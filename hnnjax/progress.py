@@ -91,11 +91,16 @@ class _CompileWatch:
                 self.timer.start()
 
     def announce(self):
+        import jax
+
         with self.lock:
             if self.start is not None:
                 self.announced = True
-                say("compiling ... (first call with these shapes; later calls "
-                    "reuse the compiled code)")
+                # JAX keeps compiles longer than its minimum; this one has lasted DELAY_S
+                kept = (jax.config.jax_compilation_cache_dir if
+                        jax.config.jax_persistent_cache_min_compile_time_secs <= DELAY_S else None)
+                say("compiling ... (first call with these shapes; later calls reuse the compiled "
+                    "code" + (f", later runs too: kept in {kept})" if kept else ")"))
 
     def finished(self, event, duration_s, **kwargs):
         if event != BACKEND_COMPILE_EVENT:

@@ -54,6 +54,21 @@ def test_compile_line_only_for_long_compiles(compile_s, said, monkeypatch,
     assert ('compiled in 0.3 s' in err) == said
 
 
+@pytest.mark.parametrize('delay_share, kept', [(1.0, True), (0.2, False)])
+def test_compile_line_says_where_the_program_is_kept(delay_share, kept, monkeypatch, capsys):
+    """This test run keeps compiles longer than a minimum (conftest.py); the
+    line names the folder only when a compile that long is announced."""
+    min_s = jax.config.jax_persistent_cache_min_compile_time_secs
+    monkeypatch.setattr(progress, 'DELAY_S', min_s * delay_share)
+    watch = progress._CompileWatch()
+    watch.started(progress.BACKEND_COMPILE_EVENT, time.time())
+    time.sleep(min_s + 0.2)
+    watch.finished(progress.BACKEND_COMPILE_EVENT, min_s + 0.2)
+    err = capsys.readouterr().err
+    assert 'compiling ...' in err
+    assert (f'later runs too: kept in {jax.config.jax_compilation_cache_dir})' in err) == kept
+
+
 def test_compile_notices_listen_only_inside():
     event = progress.BACKEND_COMPILE_EVENT
     with progress.compile_notices():
