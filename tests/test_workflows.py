@@ -201,12 +201,15 @@ def test_simulation_figure(tmp_path):
     fig = wsim.plot_simulation_figure(dpls, _cell_response())
     top, bottom = fig.axes
     assert _legend(top) == ['mean of 2 trials']
+    assert top.get_title().endswith('; trials in grey')
     assert 'nAm' in top.get_ylabel()
     assert bottom.get_xlabel() == 'Time (ms)'
     assert wsim.spikes_per_cell_type(_cell_response()) == {
         'L2_basket': 6, 'L2_pyramidal': 18, 'L5_basket': 6,
         'L5_pyramidal': 18}
     fig.savefig(tmp_path / 'simulation.png')
+    one = wsim.plot_simulation_figure(dpls[:1], _cell_response()).axes[0]
+    assert _legend(one) == ['mean of 1 trial'] and 'grey' not in one.get_title()  # no grey trial drawn
     with pytest.raises(ValueError, match='non-empty list'):
         wsim.plot_simulation_figure([], _cell_response())
 

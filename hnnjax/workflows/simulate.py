@@ -189,7 +189,7 @@ def plot_simulation_figure(dpls, cell_response):
     plot_dipole(dpls, ax=axes[0], average=True, show=False,
                 label=f'mean of {len(dpls)} trial{"s" * (len(dpls) > 1)}')
     axes[0].axhline(0, color='k', ls=':', lw=0.8)
-    axes[0].set_title('Aggregate current dipole (L2/3 + L5); trials in grey')
+    axes[0].set_title('Aggregate current dipole (L2/3 + L5)' + ('; trials in grey' if len(dpls) > 1 else ''))
     axes[0].set_xlabel('')
     plot_spike_panel(axes[1], cell_response, CELL_TYPES,
                      'Output spikes by cell type')
