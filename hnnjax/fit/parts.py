@@ -62,4 +62,3 @@ class TrialParts:
                     self._backward(fwd[k][1], ct[k * size:(k + 1) * size])),
                 range(self.n_parts)))
         return (val, aux), np.asarray(sum(grads[1:], grads[0])), overflow
-

@@ -134,7 +134,9 @@ class Layout:
         for t in self.types:
             flat[net.gid_ranges[t].start:net.gid_ranges[t].stop] = self.cell_off[t] + np.arange(self.n_cells[t])
         gids = np.asarray(gids, dtype=np.int64)
-        idx = np.where((gids >= 0) & (gids < len(flat)), flat[np.clip(gids, 0, max(len(flat) - 1, 0))], -1)
+        idx = np.full(gids.shape, -1, np.int64)
+        known = (gids >= 0) & (gids < len(flat))
+        idx[known] = flat[gids[known]]
         if (idx < 0).any():
             raise ValueError(f"gids {sorted(set(gids[idx < 0].tolist()))[:5]} are not cells")
         return idx
