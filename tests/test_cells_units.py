@@ -111,7 +111,7 @@ def _l5_system(seed=0):
     return tree, parent, inv_r, diag, rhs
 
 
-ORDERED = ("loop", "unrolled", "pallas_interpret")  # every strategy (the kernel run on CPU)
+ORDERED = ("loop", "native", "unrolled", "pallas_interpret")  # every strategy (Pallas run on CPU)
 
 
 def _solve(strategy, tree, parent, inv_r, diag, rhs):
@@ -132,8 +132,9 @@ def test_tree_solve_matches_dense_solve(strategy):
 
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
 def test_tree_solve_strategies_are_bitwise_equal(dtype):
-    """Unrolled rows and the Pallas kernel do the loop's arithmetic in its
-    order: the same bits, vmapped over trials, in both precisions."""
+    """The C kernel, unrolled rows and the Pallas kernel do the loop's
+    arithmetic in its order: the same bits, vmapped over trials, in both
+    precisions."""
     tree, parent, inv_r, diag, rhs = _l5_system()
     diag, rhs = jnp.stack([diag, 2 * diag], dtype=dtype), jnp.stack([rhs, rhs[::-1]], dtype=dtype)
     run = lambda s: np.asarray(jax.jit(jax.vmap(

@@ -7,11 +7,13 @@ order: elimination leaves-to-root over the static ``order``, then
 substitution root-to-leaves; results are bitwise equal across strategies
 (where the compiler keeps IEEE mul/add as written).
 
+- ``"native"``: one call per solve to a C kernel through XLA's FFI
+  (``native_solve.py``, built at first use): the CPU default where a C
+  compiler works;
 - ``"loop"``: ``lax.fori_loop`` over node rows: each iteration is several
   tiny kernels (~1,900 thunks per network step), which a GPU pays as
-  launches; on CPU the fastest to compile and, for the whole step and its
-  gradient, as fast as the others (``benchmarks/bench_step.py``): the CPU
-  default;
+  launches; on CPU the fastest of the pure-XLA strategies to compile and
+  run (``benchmarks/bench_step.py``), and the CPU fallback;
 - ``"unrolled"``: the rows unrolled in Python into elementwise work on row
   vectors (~4x fewer thunks, 3-5x the compile time, no faster on CPU);
 - ``"pallas"``: one Pallas (Triton) kernel per solve, one thread per column,
@@ -30,15 +32,20 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-STRATEGIES = ("loop", "unrolled", "pallas", "pallas_interpret")
+from . import native_solve
+
+STRATEGIES = ("native", "loop", "unrolled", "pallas", "pallas_interpret")
 
 
 def strategy(name=None, platform=None):
     """The strategy ``name`` (checked), or the platform's default:
-    ``"pallas"`` on a GPU, ``"loop"`` elsewhere."""
+    ``"pallas"`` on a GPU, ``"native"`` on CPU where the C kernel builds,
+    else ``"loop"``."""
     if name is None:
         platform = platform or jax.default_backend()
-        return "pallas" if platform in ("gpu", "cuda", "rocm") else "loop"
+        if platform in ("gpu", "cuda", "rocm"):
+            return "pallas"
+        return "native" if native_solve.available() else "loop"
     if name not in STRATEGIES:
         raise ValueError(f"solver must be one of {STRATEGIES} or None, got {name!r}")
     return name
@@ -122,7 +129,7 @@ def _pallas(order, parent, off, diag, rhs, interpret=False):
     return x.reshape(shape)
 
 
-_IMPLS = {"loop": _loop, "unrolled": _unrolled, "pallas": _pallas,
+_IMPLS = {"native": native_solve.solve, "loop": _loop, "unrolled": _unrolled, "pallas": _pallas,
           "pallas_interpret": functools.partial(_pallas, interpret=True)}
 
 
