@@ -20,7 +20,7 @@ def main(argv=None):
     p.add_argument("--batches", default="1,8")
     p.add_argument("--grad-trials", type=int, default=4)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--solvers", default="native,loop,unrolled")
+    p.add_argument("--solvers", default="loop,native,unrolled")
     args = p.parse_args(argv)
 
     import jax
