@@ -84,6 +84,9 @@ XLA_FFI_Error *hnnjax_hines(XLA_FFI_CallFrame *frame) {
     ext->metadata->api_version.major_version = XLA_FFI_API_MAJOR;
     ext->metadata->api_version.minor_version = XLA_FFI_API_MINOR;
     ext->metadata->traits = 0;
+    if (ext->metadata->struct_size >=
+        offsetof(XLA_FFI_Metadata, state_type_id) + sizeof(XLA_FFI_TypeId))
+      ext->metadata->state_type_id.type_id = 0; /* stateless (XLA_FFI_UNKNOWN_TYPE_ID) */
     return NULL;
   }
   if (frame->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;

@@ -1,10 +1,11 @@
 """The tree solve as a C kernel called through XLA's FFI (the CPU default).
 
 As a ``lax.fori_loop`` the solve is ~1,900 tiny XLA work items per network
-step, a quarter of a CPU step (somato network, float64 batch 1: 438 -> 337
-µs per step with the solve replaced by a diagonal one). ``hines.c`` runs the
-same arithmetic in the same order in one call per cell type, so its results
-are bitwise equal to the loop's (``tests/test_native_solve.py``).
+step. ``hines.c`` runs the same arithmetic in the same order in one call per
+cell type, so its results are bitwise equal to the loop's
+(``tests/test_native_solve.py``): on the somato network the float64 batch-1
+step runs 1.07-1.18x faster and the forward compiles up to 1.8 s sooner
+(``benchmarks/README.md``, ``bench_step.py``).
 
 The kernel is built at first use with the system's C compiler (``$CC``, else
 ``cc``) against the FFI header that ships with jaxlib, into
@@ -98,7 +99,7 @@ def available():
             except (RuntimeError, OSError) as err:
                 _state["ok"] = False
                 warnings.warn(f"hnnjax: the C tree solve is not available, so CPU runs use the "
-                              f"slower loop solve (about 1.3x per step): {err}", RuntimeWarning,
+                              f"slower loop solve (same results): {err}", RuntimeWarning,
                               stacklevel=2)
         return _state["ok"]
 
