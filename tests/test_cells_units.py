@@ -13,7 +13,7 @@ from hnnjax.cells.channels import HH2, Ar, CaT, nernst_eca
 from hnnjax.cells.morphology import nseg_for_length
 from hnnjax.cells.synapses import RECEPTORS
 from hnnjax.network.compile import cast_floats
-from hnnjax.network import tree_solve
+from hnnjax.network import native_solve, tree_solve
 from hnnjax.network.tree_solve import hines_solve
 
 FIX = np.load(Path(__file__).parent / "fixtures" / "cells.npz")
@@ -111,7 +111,8 @@ def _l5_system(seed=0):
     return tree, parent, inv_r, diag, rhs
 
 
-ORDERED = ("loop", "native", "unrolled", "pallas_interpret")  # every strategy (Pallas run on CPU)
+# every strategy (Pallas run on CPU; the C kernel where a compiler builds it, test_native_solve.py)
+ORDERED = ("loop",) + ("native",) * native_solve.compiler()[1] + ("unrolled", "pallas_interpret")
 
 
 def _solve(strategy, tree, parent, inv_r, diag, rhs):

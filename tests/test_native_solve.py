@@ -1,8 +1,5 @@
 """The C tree solve (``network/native_solve.py``): built once per folder, the
 loop solve's bits under any vmap, and a warned fallback without a compiler."""
-import os
-import shutil
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +9,7 @@ from hnnjax.network import native_solve, tree_solve
 from hnnjax.network.compile import compile_network
 from hnnjax.network_models import neymotin_2020_model
 
-pytestmark = pytest.mark.skipif(shutil.which(os.environ.get("CC") or "cc") is None,
+pytestmark = pytest.mark.skipif(not native_solve.compiler()[1],
                                 reason="no C compiler: the loop solve is the CPU default here")
 
 

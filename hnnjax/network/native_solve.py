@@ -54,10 +54,16 @@ def _folder():
     return Path(tempfile.mkdtemp(prefix="hnnjax-native-"))
 
 
+def compiler():
+    """The C compiler to build with (``$CC``, else ``cc``) and whether it is on PATH."""
+    cc = os.environ.get("CC") or "cc"
+    return cc, shutil.which(cc) is not None
+
+
 def _build():
     """The path of the built library; raises RuntimeError saying why not."""
-    cc = os.environ.get("CC") or "cc"
-    if shutil.which(cc) is None:
+    cc, found = compiler()
+    if not found:
         raise RuntimeError(f"no C compiler {cc!r} on PATH (set $CC)")
     include = Path(jax.ffi.include_dir())
     header = include / "xla" / "ffi" / "api" / "c_api.h"
