@@ -22,6 +22,8 @@ import os
 import warnings
 from pathlib import Path
 
+from ._cache_folders import make_private, user_cache
+
 ENV = "HNNJAX_COMPILE_CACHE"  # a folder, or "off"
 OFF = "off"
 
@@ -29,10 +31,7 @@ OFF = "off"
 def default_folder():
     """``$HNNJAX_COMPILE_CACHE`` if set (``"off"`` included), else
     ``$XDG_CACHE_HOME/hnnjax/xla`` (``~/.cache/hnnjax/xla``)."""
-    if os.environ.get(ENV):
-        return os.environ[ENV]
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return str(Path(base) / "hnnjax" / "xla")
+    return os.environ.get(ENV) or str(user_cache("xla"))
 
 
 def use_compilation_cache(folder=None):
@@ -61,9 +60,7 @@ def use_compilation_cache(folder=None):
         raise ValueError(f"use_compilation_cache: folder {str(folder)!r} is a file; "
                          "expected a folder (made if missing) or 'off'")
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise PermissionError("not writable")
+        make_private(folder)
     except OSError as err:
         reason = err.strerror or str(err)
         if given:

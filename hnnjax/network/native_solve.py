@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._cache_folders import make_private, user_cache
+
 TARGET = "hnnjax_hines"
 ENV = "HNNJAX_NATIVE_CACHE"  # the folder of built kernels, if not the default
 SOURCE = Path(__file__).with_name("hines.c")
@@ -41,17 +43,10 @@ _state = {}  # "ok": bool once tried; "lib": the loaded library (kept alive)
 
 
 def _folder():
-    if os.environ.get(ENV):
-        folder = Path(os.environ[ENV])
-    else:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hnnjax" / "native"
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if os.access(folder, os.W_OK | os.X_OK):
-            return folder
+        return make_private(os.environ.get(ENV) or user_cache("native"))
     except OSError:
-        pass
-    return Path(tempfile.mkdtemp(prefix="hnnjax-native-"))
+        return Path(tempfile.mkdtemp(prefix="hnnjax-native-"))
 
 
 def compiler():
