@@ -23,11 +23,11 @@ more than one 10-minute device call.  Split it with the flags (each step has one
 skips it).  Without a GPU it says so and exits 0; ``--platform cpu`` runs
 the same code on the CPU (small ``--trials``, ``--tstop``, ``--grad-ms``:
 a smoke test).  Each row says whether every call gave the same bits of the
-dipoles and spike counts: network events are scatter-adds with colliding
-indices, summed in a fixed order only in XLA's deterministic mode, which
-importing hnnjax switches on unless ``XLA_FLAGS`` already sets
-``--xla_gpu_deterministic_ops`` (``=false`` measures the faster sums that
-vary from run to run).  Rows are printed as they are measured; ``--max-s``
+dipoles and spike counts: the forward sums network events as integers, exact
+in any order (``compile.fixed_point_weights``); the gradient's event sums are
+floating-point scatter-adds, summed in a fixed order only in XLA's
+deterministic mode, which importing hnnjax switches on unless ``XLA_FLAGS``
+already sets ``--xla_gpu_deterministic_ops``.  Rows are printed as they are measured; ``--max-s``
 skips the table rows left after that many seconds.
 """
 import argparse

@@ -28,16 +28,18 @@ def _warn_if_gpu_started():
     if started:
         import warnings
         warnings.warn("hnnjax was imported after JAX started its GPU backend, so XLA's deterministic "
-                      "scatter is off: colliding network-event sums vary in their last bits from run to "
-                      "run.  Import hnnjax before using JAX, or set XLA_FLAGS="
+                      "scatter is off: the differentiable model's event sums (and gradients) vary in their "
+                      "last bits from run to run.  Import hnnjax before using JAX, or set XLA_FLAGS="
                       "--xla_gpu_deterministic_ops=true (=false to silence this).",
                       UserWarning, stacklevel=3)
 
 
-# Network events into one synapse are scatter-added; XLA's GPU scatter adds
-# colliding updates atomically, in a varying order.  Its deterministic mode
-# sums them in a fixed order, so a seed gives the same bits run after run
-# (read when the backend starts; a user's own setting of the flag wins).
+# The differentiable model scatter-adds events into synapses (forward and
+# reverse mode); XLA's GPU scatter adds colliding updates atomically, in a
+# varying order.  Its deterministic mode sums them in a fixed order, so a seed
+# gives the same gradient bits run after run (read when the backend starts; a
+# user's own setting of the flag wins).  The faithful model's network events
+# are integer sums, exact in any order (``network.compile.fixed_point_weights``).
 if "xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
     if "jax" in sys.modules:

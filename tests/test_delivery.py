@@ -190,3 +190,47 @@ def test_connection_sources_map_to_cells_as_gid_by_gid():
     for bad in ([drive_gid], [net._n_gids + 5], [-1]):
         with pytest.raises(ValueError, match="are not cells"):
             layout.cell_indices(net, bad)
+
+
+def test_fixed_point_event_sums_are_exact_in_any_order():
+    """Network events are summed as integers (``fixed_point_weights``): any
+    subset of a target's connections, added in any order, gives the exactly
+    rounded sum of the weights' fixed-point values, and cannot overflow; each
+    weight is within 2**-61 of its target's total weight, and exact where it is
+    a sizeable part of it."""
+    from fractions import Fraction
+
+    from hnnjax.network.compile import fixed_point_weights
+    rng = np.random.default_rng(3)
+    slot = rng.integers(0, 5, 400)
+    w = rng.lognormal(-6, 2, 400)  # weights over ~4 decades, as distance falls off
+    w[:3], slot[:3] = [1.0, 1e-16, 1e-16], 4  # a float sum of these depends on the order
+    fixed, scale = fixed_point_weights(w, slot, 5)
+    assert fixed.dtype == np.int64
+    for t in range(5):  # every connection of a target at once fits an int64
+        assert sum(int(abs(f)) for f in fixed[slot == t]) < 2**62
+    exact = lambda idx: float(sum(Fraction(int(fixed[i])) for i in idx) * Fraction(scale[slot[idx[0]]]))
+    for t in range(5):
+        idx = np.flatnonzero(slot == t)
+        for _ in range(3):
+            sub = rng.permutation(idx)[:rng.integers(1, len(idx) + 1)]
+            got = np.float64(np.sum(fixed[sub])) * scale[t]  # what GridDelivery does
+            assert got == exact(sub)
+            assert np.float64(np.sum(fixed[sub[::-1]])) * scale[t] == got
+    assert (1.0 + 1e-16) + 1e-16 != (1e-16 + 1e-16) + 1.0  # the float sums differ by order
+    total = np.bincount(slot, w)[slot]  # each weight within 2**-61 of its target's total
+    assert np.max(np.abs(fixed * scale[slot] - w) / total) <= 2.0**-61
+    big = w > 0.05 * total  # weights near their target's total are exact
+    assert big.sum() > 3 and np.array_equal(fixed[big] * scale[slot[big]], w[big])
+
+
+def test_network_arrays_refuse_to_build_without_64_bit_types():
+    """Fixed-point sums need int64: with JAX's 64-bit types switched off after
+    import, building the network says so instead of overflowing silently."""
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(RuntimeError, match="jax_enable_x64"):
+            compile_network(net, 10.0, DT, np.float32)
+    finally:
+        jax.config.update("jax_enable_x64", True)

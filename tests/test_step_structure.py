@@ -91,28 +91,30 @@ def test_pallas_kernel_gives_the_loop_solves_bits_in_a_network_run():
     np.testing.assert_array_equal(outs["pallas_interpret"][1], dip)
 
 
-def test_network_events_scatter_only_the_connection_slots_chunks_can_fill():
-    """The step's one colliding scatter (sorted where a GPU keeps it
-    deterministic) holds capacity x chunk_width connection slots: no row
-    clear in it, and slots no chunk fills point past the buffer (mode drop),
-    so they neither add nor collide."""
+def test_network_events_scatter_integers_into_the_connection_slots_chunks_can_fill():
+    """The step's one colliding scatter adds fixed-point integers (exact in any
+    order: no sort where a GPU keeps scatters deterministic, atomics instead)
+    into capacity x chunk_width connection slots: no row clear in it, and
+    slots no chunk fills point past the buffer (mode drop)."""
     from hnnjax.network.grid import GridDelivery
     arrays, drive_tab, _, _, n_steps = compile_network(_net(), TSTOP, DT, np.float64)
     events = drive_events(drive_tab, instantiate_drives(_net(), TSTOP, 1), DT, n_steps, np.float64)
     delivery = GridDelivery(arrays, jax.tree_util.tree_map(lambda x: x[0], events))
     carry = delivery.init(jnp.zeros(sum(t.n_cells for t in arrays.types)))
+    assert carry["pending"].dtype == np.int64
     jaxpr = jax.make_jaxpr(lambda p, r: delivery._schedule(p, r, 7))(carry["pending"], carry["ring"])
     adds = [e for e in jaxpr.eqns if e.primitive.name == "scatter-add"
-            and e.invars[2].aval.dtype == np.float64]  # (jnp.nonzero has an integer one)
-    assert len(adds) == 1
-    assert adds[0].invars[2].aval.shape == (arrays.capacity * arrays.chunk_width,)
+            and e.invars[2].aval.shape == (arrays.capacity * arrays.chunk_width,)]
+    assert len(adds) == 1 and adds[0].invars[2].aval.dtype == np.int64
     assert "FILL_OR_DROP" in str(adds[0].params["mode"])
+    assert not [e for e in jaxpr.eqns if e.primitive.name == "scatter-add"
+                and jnp.issubdtype(e.invars[2].aval.dtype, jnp.floating)]
     ring = carry["ring"].at[7].set(True)  # every cell spikes at step 7
-    pending, overflow = delivery._schedule(carry["pending"] + 1.0, ring, 7)
+    pending, overflow = delivery._schedule(carry["pending"] + 1, ring, 7)
     assert not overflow
     n_rows = arrays.block + 1
-    np.testing.assert_array_equal(pending[6 % n_rows], 0.0)  # the row read at step 6, cleared
-    conns = np.zeros_like(np.asarray(pending)) + 1.0  # every block-0 connection, by hand
+    np.testing.assert_array_equal(pending[6 % n_rows], 0)  # the row read at step 6, cleared
+    conns = np.zeros_like(np.asarray(pending)) + 1  # every block-0 connection, by hand
     q0 = np.isin(np.arange(len(arrays.conn_dst)), np.concatenate([
         np.arange(s, s + k) for g, s, k in zip(np.asarray(arrays.chunk_group),
                                               np.asarray(arrays.chunk_start),
@@ -120,9 +122,38 @@ def test_network_events_scatter_only_the_connection_slots_chunks_can_fill():
         if g < ring.shape[1]]))
     assert q0.sum() > 100  # connections to deliver
     np.add.at(conns, ((7 + np.asarray(arrays.conn_rem)[q0]) % n_rows, np.asarray(arrays.conn_dst)[q0]),
-              np.asarray(arrays.conn_w)[q0])
-    conns[6 % n_rows] = 0.0
-    np.testing.assert_allclose(pending, conns, rtol=1e-15)
+              np.asarray(arrays.conn_w_fixed)[q0])
+    conns[6 % n_rows] = 0
+    np.testing.assert_array_equal(pending, conns)
+
+
+def _float_scatter_adds(text):
+    """(unique_indices, line) of each scatter in lowered StableHLO whose
+    combiner adds floating-point values."""
+    lines = text.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if "stablehlo.scatter" in line:
+            body = " ".join(lines[i + 1:i + 4])
+            if "stablehlo.add" in body and ("tensor<f32>" in body or "tensor<f64>" in body):
+                found.append(("unique_indices = true" in line, line))
+    return found
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_forward_for_cuda_has_no_colliding_float_scatter(dtype):
+    """Every floating-point scatter-add of the CUDA-lowered forward has unique
+    indices, so XLA's deterministic GPU mode (hnnjax's default) sorts none."""
+    fn, events, _ = _forward(_net(), "pallas", dtype)
+    found = _float_scatter_adds(fn.trace(events).lower(lowering_platforms=("cuda",)).as_text())
+    assert found and all(unique for unique, _ in found), [line for unique, line in found if not unique]
+
+
+def test_colliding_float_scatter_would_be_caught():
+    """The check above can fail: a float scatter-add onto repeated indices."""
+    f = jax.jit(lambda x, i: jnp.zeros(4, x.dtype).at[i].add(x))
+    text = f.trace(jnp.ones(3), jnp.array([0, 0, 1])).lower(lowering_platforms=("cuda",)).as_text()
+    assert [unique for unique, _ in _float_scatter_adds(text)] == [False]
 
 
 @pytest.mark.parametrize("user_flags, expected", [

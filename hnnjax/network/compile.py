@@ -196,12 +196,16 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
     keep = (steps < n_steps) & (w != 0)
     src_idx = layout.cell_indices(net, src_gid[keep])
     tables = _delivery_tables(src_idx, dst[keep], w[keep], steps[keep], layout.n_cells_total,
-                              capacity=capacity or 128)
+                              dtype, capacity=capacity or 128)
     layers = tuple(layout.types.index(t) if t in layout.types else -1
                    for t in ("L2_pyramidal", "L5_pyramidal"))
     arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers)
     drive_tab = tuple(cat(drive_src, i, d) for i, d in enumerate((int, int, float, float)))
-    return cast_floats(arrays, dtype), drive_tab, layout, rec_index, n_steps
+    arrays = cast_floats(arrays, dtype)
+    if arrays.conn_w_fixed.dtype != np.int64:  # JAX made them int32: sums could overflow
+        raise RuntimeError("hnnjax needs JAX's 64-bit types (jax_enable_x64, switched on when hnnjax "
+                           "is imported); it has been switched off since")
+    return arrays, drive_tab, layout, rec_index, n_steps
 
 
 def chunk_table(group, n_groups, width):
@@ -218,11 +222,29 @@ def chunk_table(group, n_groups, width):
             np.minimum(counts[chunk_group] - piece * width, width))
 
 
-def _delivery_tables(src, dst, w, steps, n_cells, block=128, width=32, capacity=128):
+def fixed_point_weights(w, slot, n_targets):
+    """Connection weights as integers for exact event sums.  Target slot t
+    gets the scale 2**S_t, S_t = 61 - ceil(log2(Σ|w| into t)), so any sum of
+    its connections' ``round(w·2**S_t)`` fits an int64, whatever the order or
+    the number of events (a connection delivers at most once per step).
+    Integer sums are exact and associative: the same bits on every platform
+    and in any order, and a GPU adds them with atomics where XLA would sort a
+    floating-point scatter to keep it deterministic.  Each weight is rounded
+    to within 2**-61 of its target's total weight (exact where it is more
+    than ~1/256 of it).  Returns (int64 weights, float64 scales 2**-S_t)."""
+    bound = np.bincount(slot, np.abs(w), minlength=n_targets)
+    shift = 61 - np.ceil(np.log2(np.where(bound > 0, bound, 1.0))).astype(np.int64)
+    fixed = np.rint(np.ldexp(w, shift[slot])).astype(np.int64)
+    return fixed, np.ldexp(1.0, -shift)
+
+
+def _delivery_tables(src, dst, w, steps, n_cells, dtype, block=128, width=32, capacity=128):
     """Connections sorted into groups (delay block q, source cell c), see
     ``grid.NetArrays``, and each group cut into chunks of at most ``width``
-    connections; the pending buffer then needs only ``block`` rows."""
+    connections; the pending buffer then needs only ``block`` rows.  Weights
+    are taken at ``dtype`` precision before their fixed-point form."""
     targets, slot = np.unique(dst, return_inverse=True)
+    w_fixed, scale = fixed_point_weights(np.asarray(w, dtype).astype(np.float64), slot, len(targets))
     q, rem = steps // block, steps % block
     n_blocks = int(q.max()) + 1 if len(q) else 1
     order, chunk_group, chunk_start, chunk_count = chunk_table(q * n_cells + src,
@@ -234,8 +256,10 @@ def _delivery_tables(src, dst, w, steps, n_cells, block=128, width=32, capacity=
                 chunk_start=pad(chunk_start, 0).astype(np.int32),
                 chunk_count=pad(chunk_count, 0).astype(np.int32),
                 conn_dst=pad(slot[order], 0).astype(np.int32),
-                conn_rem=pad(rem[order], 0).astype(np.int32), conn_w=pad(w[order], 0.0),
+                conn_rem=pad(rem[order], 0).astype(np.int32),
+                conn_w_fixed=pad(w_fixed[order], 0),
                 target_syn=(targets if len(targets) else np.zeros(1)).astype(np.int32),
+                target_scale=scale if len(targets) else np.ones(1),
                 block=block, n_blocks=n_blocks, chunk_width=width, capacity=capacity)
 
 

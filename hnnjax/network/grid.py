@@ -28,8 +28,9 @@ class NetArrays(eqx.Module):
     chunk_count: jnp.ndarray  # (n_chunks + 1,) int, connections in the chunk
     conn_dst: jnp.ndarray  # (K,) int, target slot
     conn_rem: jnp.ndarray  # (K,) int, delay mod block (steps)
-    conn_w: jnp.ndarray  # (K,) µS times the target's Exp2Syn factor
+    conn_w_fixed: jnp.ndarray  # (K,) int64: µS times the target's Exp2Syn factor, times 2**S_t
     target_syn: jnp.ndarray  # (n_targets,) flat synapse index of each target slot
+    target_scale: jnp.ndarray  # (n_targets,) 2**-S_t (compile.fixed_point_weights)
     threshold: float = eqx.field(static=True)  # mV
     block: int = eqx.field(static=True)  # steps per delay block (rows of the pending buffer)
     n_blocks: int = eqx.field(static=True)
@@ -86,9 +87,9 @@ class GridDelivery(eqx.Module):
 
     def init(self, soma_v0):
         net, n_tgt = self.net, self.net.target_syn.shape[0]
-        n_cells, dtype = soma_v0.shape[0], soma_v0.dtype
-        return {"ring": jnp.zeros((net.n_blocks * net.block, n_cells), bool),
-                "pending": jnp.zeros((net.block + 1, n_tgt), dtype)}  # one more row than the horizon
+        rows = net.block + 1  # one more row than the horizon
+        return {"ring": jnp.zeros((net.n_blocks * net.block, soma_v0.shape[0]), bool),
+                "pending": jnp.zeros((rows, n_tgt), net.conn_w_fixed.dtype)}
 
     def _schedule(self, pending, ring, n):
         """Network events in two stages: a spike of cell c at step m is seen
@@ -99,10 +100,10 @@ class GridDelivery(eqx.Module):
         to spikes, not to connections; more chunks than that in one step set
         the overflow flag.  The row read at the previous step is cleared
         first (nothing is scheduled into it at this step), and the slots of
-        the scatter that no chunk fills point past the buffer and drop: the
-        scatter (a sort of its indices where XLA keeps GPU scatters
-        deterministic) holds only connection slots, none colliding on one
-        address."""
+        the scatter that no chunk fills point past the buffer and drop.  The
+        pending sums are fixed-point integers (``compile.fixed_point_weights``):
+        exact in any order, so a GPU adds them atomically and the same seed
+        gives the same bits everywhere."""
         net = self.net
         n_tgt, ring_len, n_rows = net.target_syn.shape[0], ring.shape[0], net.block + 1
         fired = ring[(n - jnp.arange(net.n_blocks) * net.block) % ring_len]  # (q, c): c fired q blocks ago
@@ -123,14 +124,15 @@ class GridDelivery(eqx.Module):
         j = jnp.where(valid, net.chunk_start[c][:, None] + w_idx[None, :], 0)
         row = jnp.where(valid, (n + net.conn_rem[j]) % n_rows, n_rows)
         pending = pending.at[row.reshape(-1), net.conn_dst[j].reshape(-1)].add(
-            net.conn_w[j].reshape(-1), mode="drop")
+            net.conn_w_fixed[j].reshape(-1), mode="drop")
         return pending, active.sum() > net.capacity
 
     def __call__(self, carry, n, spikes, soma_v):
         net, ev = self.net, self.events
         ring = carry["ring"].at[n % carry["ring"].shape[0]].set(spikes)
         pending, overflow = self._schedule(carry["pending"], ring, n)
-        due = pending[n % (net.block + 1)]
+        # the exact sum, rounded once: (int -> float) then a power of two
+        due = pending[n % (net.block + 1)].astype(soma_v.dtype) * net.target_scale
         _, n_syn = net.syn_offsets
         inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True)  # np.unique'd
         # drive events: one per synapse and step (pre-summed); places past the
