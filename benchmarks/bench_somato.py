@@ -4,8 +4,8 @@
 example, ``tstop = 170 ms``, ``dt = 0.025 ms``.
 
     python benchmarks/bench_somato.py [--hnn-core-python PATH] [--quick]
-        [--batches 1,8,32] [--at-once 1,2] [--repeats N] [--trials N] [--gpu-batches 1,100,1000,4000]
-        [--json PATH]
+        [--batches 1,8,32] [--at-once 1,2] [--repeats N] [--trials N] [--paired ROUNDS]
+        [--gpu-batches 1,100,1000,4000] [--json PATH]
 
 Everything runs with ``OPENBLAS_NUM_THREADS=1``.  Stages (in this order, one
 at a time):
@@ -19,7 +19,10 @@ at a time):
    ``_run_trials`` -- the vmapped, jitted kernel that ``run_batch`` calls --
    timed with ``block_until_ready``): for each dtype and batch size the first
    call (compile + run) and then steady calls (median).  compile = first -
-   median steady.
+   median steady.  With ``--paired ROUNDS``, then ROUNDS rounds of one
+   hnn-core trial (a fresh process's second) followed by one call of float64 batch 1
+   and of each dtype's best row: the target ratios read per round, so a host
+   whose speed drifts between stages 1 and 2 does not bias them.
 3. hnnjax end to end: ``simulate_dipole(net, tstop=170., n_trials=--trials)``
    in a fresh python process, its wall time and peak RSS; then the same in a
    second fresh process that reads the first one's compiled programs back
@@ -161,9 +164,9 @@ def find_hnn_core_python(given):
                   "was given (e.g. --hnn-core-python /work/venv-ref/bin/python)")
 
 
-def run_hnn_core(py, trials, repeats, n_jobs, timeout):
+def run_hnn_core(py, trials, repeats, n_jobs, timeout, extra=()):
     cmd = [py, os.path.join(HERE, "_hnn_core_timing.py"), "--trials", str(trials),
-           "--repeats", str(repeats), "--n-jobs", str(n_jobs)]
+           "--repeats", str(repeats), "--n-jobs", str(n_jobs), *extra]
     log("hnn-core: " + " ".join(cmd))
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     t0 = time.perf_counter()
@@ -215,7 +218,8 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
     """Time ``_run_trials`` per dtype, batch size and number of calls run at
     once (``at_once``: each of its own trials, from its own thread, as
     ``run_events`` runs them on one CPU device); returns the per-config
-    results and the dipoles of the largest single-call batch per dtype."""
+    results, the dipoles of the largest single-call batch per dtype, and each
+    config's timed call by (dtype, batch, calls)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import jax
@@ -226,7 +230,7 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
     n_max = max(batches)
     spikes = instantiate_drives(net, TSTOP, n_max * max(at_once))
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
-    results, dipoles = [], {}
+    results, dipoles, calls = [], {}, {}
     pool = ThreadPoolExecutor(max(at_once))
     for dtype in dtypes:
         np_dtype = np.dtype(dtype).type
@@ -237,9 +241,10 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
         for b in sorted(batches):
             for k in sorted(at_once):
                 parts = [_take(all_events, np.arange(i * b, (i + 1) * b)) for i in range(k)]
-                run = lambda ev: jax.block_until_ready(  # noqa: E731
+                run = lambda ev, arrays=arrays, n_steps=n_steps: jax.block_until_ready(  # noqa: E731
                     _run_trials(arrays, ev, n_steps, float(DT)))
-                call = lambda: list(pool.map(run, parts))  # noqa: E731
+                call = lambda run=run, parts=parts: list(pool.map(run, parts))  # noqa: E731
+                calls[(dtype, b, k)] = call
                 name = f"hnnjax {dtype} batch {b}" + (f" x{k} at once" if k > 1 else "")
                 log(f"{name}: first call (compile + run)")
                 first, first_cpu, out = _timed_call(call)
@@ -260,7 +265,28 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
                 if b == n_max and k == 1:
                     dipoles[dtype] = _dipoles_nAm(out[0][1], n_steps, n_pyr)
                 del out
-    return results, dipoles
+    return results, dipoles, calls
+
+
+def paired_rounds(py, calls, rows, rounds):
+    """hnn-core's single trial and hnnjax's ``rows`` (keys of ``calls``)
+    timed alternately, ``rounds`` times: each round is an hnn-core process
+    (warm-up, then two trials: the second is timed, the first trial of a
+    process being the slower) and then one call of each row, so every ratio
+    compares runs a minute apart, whatever the host's drift."""
+    out = []
+    for i in range(rounds):
+        hc = run_hnn_core(py, 0, 2, 1, timeout=3600, extra=("--skip-joblib", "--no-dipole"))
+        if "skipped" in hc:
+            return dict(skipped="hnn-core " + hc["skipped"])
+        rnd = dict(hnn_core_s=hc["single"]["walls_s"][-1], rows={})
+        for key in rows:
+            wall, _, _ = _timed_call(calls[key])
+            rnd["rows"]["{} batch {} x{}".format(*key)] = wall / (key[1] * key[2])
+        log(f"paired round {i + 1}/{rounds}: hnn-core {rnd['hnn_core_s']:.2f} s; " + "; ".join(
+            f"{k} {v:.2f} s/trial" for k, v in rnd["rows"].items()))
+        out.append(rnd)
+    return dict(rounds=out)
 
 
 def rel_rms(test, ref):
@@ -450,6 +476,13 @@ def build_table(r):
             f"compile {_fmt(c['compile_s'])} s (first {_fmt(c['first_s'])} s); "
             f"cpu/wall {_fmt(c['cpu_per_wall'])}")
 
+    p = r.get("paired") or {}
+    if p.get("rounds"):
+        sec("paired rounds: one hnn-core trial, then one call of each hnnjax row (s/trial)")
+        for i, rnd in enumerate(p["rounds"]):
+            add(f"round {i + 1}: hnn-core | " + " | ".join(rnd["rows"]),
+                " | ".join(_fmt(v) for v in [rnd["hnn_core_s"], *rnd["rows"].values()]))
+
     e = r["hnnjax"].get("e2e") or {}
     sec("hnnjax end to end, fresh process (simulate_dipole, compile included)")
     if "skipped" in e:
@@ -567,6 +600,14 @@ def compute_ratios(r):
           ">= 25", lambda v: v >= 25)
     ratio("float64 / float32 s/trial, best batch and calls at once of each", best64, best32,
           ">= 1.5", lambda v: v >= 1.5)
+    rounds = (r.get("paired") or {}).get("rounds") or []
+    targets = [10, 15, 25]
+    for (row, target) in zip(rounds[0]["rows"] if rounds else [], targets):
+        per = [rnd["hnn_core_s"] / rnd["rows"][row] for rnd in rounds]
+        out.append({"name": f"paired: hnn-core 1 core / hnnjax {row} (s/trial)",
+                    "value": statistics.median(per), "target": f">= {target}",
+                    "pass": bool(statistics.median(per) >= target),
+                    "note": f"median of {len(per)} rounds, range {_fmt(min(per))}-{_fmt(max(per))}"})
     comp = [c["compile_s"] for c in by.values()]
     c1 = [c["compile_s"] for c in by.values() if c["batch"] == min(b for _, b in by)]
     out.append({"name": "compile time, smallest batch, max over dtypes: s",
@@ -599,6 +640,10 @@ def main():
     ap.add_argument("--gpu-batches", default="1,100,1000,4000",
                     help="float32 batch sizes on a GPU (default 1,100,1000,4000)")
     ap.add_argument("--gpu-chunk", type=int, help="start with chunks of this many trials")
+    ap.add_argument("--paired", type=int, default=0, metavar="ROUNDS",
+                    help="after the batch table, ROUNDS rounds of one hnn-core trial then one call "
+                         "of float64 batch 1 and of each dtype's best row, alternated; the target "
+                         "ratios are then also read per round (median, range)")
     ap.add_argument("--skip-hnn-core", action="store_true")
     ap.add_argument("--skip-e2e", action="store_true")
     ap.add_argument("--json", help="also write the results (and the table) to this file")
@@ -640,8 +685,16 @@ def main():
     net = somato_model()
     from hnnjax._host import calls_at_once
     at_once = _ints(args.at_once) if args.at_once else sorted({1, calls_at_once()})
-    configs, dipoles = bench_batches(net, batches, repeats, args.max_steady_seconds, at_once)
+    configs, dipoles, calls = bench_batches(net, batches, repeats, args.max_steady_seconds, at_once)
     r["hnnjax"] = dict(batches=configs)
+    if args.paired and "skipped" not in r["hnn_core"]:
+        best = {d: min((c for c in configs if c["dtype"] == d), key=lambda c: c["per_trial_s"])
+                for d in ("float64", "float32")}
+        rows = [("float64", 1, 1)] + [(c["dtype"], c["batch"], c["calls"]) for c in best.values()]
+        r["paired"] = paired_rounds(r["hnn_core"]["python_path"], calls, rows, args.paired)
+    else:
+        r["paired"] = dict(skipped="--paired 0" if not args.paired else "no hnn-core")
+    del calls
     r["accuracy"] = accuracy(dipoles, r["hnn_core"])
     r["hnn_core"].pop("dipole_trial0", None)
     del dipoles
