@@ -271,8 +271,8 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
 def paired_rounds(py, calls, rows, rounds):
     """hnn-core's single trial and hnnjax's ``rows`` (keys of ``calls``)
     timed alternately, ``rounds`` times: each round is an hnn-core process
-    (warm-up, then two trials: the second is timed, the first trial of a
-    process being the slower) and then one call of each row, so every ratio
+    (warm-up, then two trials: the second is timed, as a process's first
+    trial ran slower in some runs) and then one call of each row, so every ratio
     compares runs a minute apart, whatever the host's drift."""
     out = []
     for i in range(rounds):
