@@ -269,8 +269,9 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
 
 
 def paired_rounds(py, calls, rows, rounds):
-    """hnn-core's single trial and hnnjax's ``rows`` (keys of ``calls``)
-    timed alternately, ``rounds`` times: each round is an hnn-core process
+    """hnn-core's single trial and hnnjax's ``rows`` ((name, key of ``calls``,
+    target ratio); one call may serve two names) timed alternately, ``rounds``
+    times: each round is an hnn-core process
     (warm-up, then two trials: the second is timed, as a process's first
     trial ran slower in some runs) and then one call of each row, so every ratio
     compares runs a minute apart, whatever the host's drift."""
@@ -280,13 +281,13 @@ def paired_rounds(py, calls, rows, rounds):
         if "skipped" in hc:
             return dict(skipped="hnn-core " + hc["skipped"])
         rnd = dict(hnn_core_s=hc["single"]["walls_s"][-1], rows={})
-        for key in rows:
+        for name, key, _ in rows:
             wall, _, _ = _timed_call(calls[key])
-            rnd["rows"]["{} batch {} x{}".format(*key)] = wall / (key[1] * key[2])
+            rnd["rows"][name] = wall / (key[1] * key[2])
         log(f"paired round {i + 1}/{rounds}: hnn-core {rnd['hnn_core_s']:.2f} s; " + "; ".join(
             f"{k} {v:.2f} s/trial" for k, v in rnd["rows"].items()))
         out.append(rnd)
-    return dict(rounds=out)
+    return dict(rounds=out, targets={name: t for name, _, t in rows})
 
 
 def rel_rms(test, ref):
@@ -600,9 +601,9 @@ def compute_ratios(r):
           ">= 25", lambda v: v >= 25)
     ratio("float64 / float32 s/trial, best batch and calls at once of each", best64, best32,
           ">= 1.5", lambda v: v >= 1.5)
-    rounds = (r.get("paired") or {}).get("rounds") or []
-    targets = [10, 15, 25]
-    for (row, target) in zip(rounds[0]["rows"] if rounds else [], targets):
+    paired = r.get("paired") or {}
+    rounds = paired.get("rounds") or []
+    for row, target in (paired.get("targets") or {}).items() if rounds else ():
         per = [rnd["hnn_core_s"] / rnd["rows"][row] for rnd in rounds]
         out.append({"name": f"paired: hnn-core 1 core / hnnjax {row} (s/trial)",
                     "value": statistics.median(per), "target": f">= {target}",
@@ -690,7 +691,9 @@ def main():
     if args.paired and "skipped" not in r["hnn_core"]:
         best = {d: min((c for c in configs if c["dtype"] == d), key=lambda c: c["per_trial_s"])
                 for d in ("float64", "float32")}
-        rows = [("float64", 1, 1)] + [(c["dtype"], c["batch"], c["calls"]) for c in best.values()]
+        rows = [("float64 batch 1", ("float64", 1, 1), 10)] + [
+            (f"{d} best (batch {c['batch']} x{c['calls']})", (d, c["batch"], c["calls"]), t)
+            for (d, c), t in zip(best.items(), (15, 25))]
         r["paired"] = paired_rounds(r["hnn_core"]["python_path"], calls, rows, args.paired)
     else:
         r["paired"] = dict(skipped="--paired 0" if not args.paired else "no hnn-core")
