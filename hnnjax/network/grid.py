@@ -10,9 +10,10 @@ delivery; batching over trials is a ``vmap`` of it.
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
-from .integrate import integrate, unless_idle
+from .integrate import initial_carry, integrate, unless_idle
 
 
 class NetArrays(eqx.Module):
@@ -146,9 +147,21 @@ class GridDelivery(eqx.Module):
         return {"ring": ring, "pending": pending}, inc, inc, overflow
 
 
-def run(net: NetArrays, events: Events, n_steps: int, dt: float, skip_idle=False, batch_axis=None):
-    """Integrate one trial, NEURON-faithful; returns spikes, raw dipoles,
-    traces and the overflow flag (see ``integrate.integrate``); ``skip_idle``
-    and ``batch_axis`` as in ``GridDelivery``."""
+def initial_carries(net: NetArrays, n_trials: int):
+    """The integrator's carry at t_0 (``integrate.initial_carry``), the same for
+    every trial, broadcast over a leading axis of ``n_trials``.  A ``vmap`` of
+    ``run`` given it traces its time scan batched in one pass: from an
+    unbatched carry the scan's batching rule retraces the step until the
+    carry's batching settles, three passes and 0.5 s of every compile."""
+    carry0 = initial_carry(net.types, GridDelivery(net, None), net.threshold)
+    return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n_trials,) + x.shape), carry0)
+
+
+def run(net: NetArrays, events: Events, n_steps: int, dt: float, skip_idle=False, batch_axis=None,
+        carry0=None):
+    """Integrate one trial, NEURON-faithful, from ``carry0`` (default: the
+    initial state); returns spikes, raw dipoles, traces and the overflow flag
+    (see ``integrate.integrate``); ``skip_idle`` and ``batch_axis`` as in
+    ``GridDelivery``."""
     return integrate(net.types, GridDelivery(net, events, skip_idle, batch_axis), net.threshold,
-                     net.dipole_layers, n_steps, dt, record=True)
+                     net.dipole_layers, n_steps, dt, record=True, carry0=carry0)

@@ -98,12 +98,14 @@ def make_step(types, delivery, threshold, dipole_layers, dt, record=False):
 
 
 def integrate(types, delivery, threshold, dipole_layers, n_steps, dt, *, record=False,
-              checkpoint=None):
-    """Integrate one trial.  Returns per-step spikes (n_steps, n_cells) bool at
-    t_0..t_{n-1}, the raw L2/L5 dipoles (n_steps, 2) fA·m at t_1..t_n, the
-    recorded traces per type at t_0..t_n (``record``; else None), and whether
-    the delivery ran out of room at some step."""
-    carry0 = initial_carry(types, delivery, threshold)
+              checkpoint=None, carry0=None):
+    """Integrate one trial from ``carry0`` (default ``initial_carry``).  Returns
+    per-step spikes (n_steps, n_cells) bool at t_0..t_{n-1}, the raw L2/L5
+    dipoles (n_steps, 2) fA·m at t_1..t_n, the recorded traces per type at
+    t_0..t_n (``record``; else None), and whether the delivery ran out of room
+    at some step."""
+    if carry0 is None:
+        carry0 = initial_carry(types, delivery, threshold)
     step = make_step(types, delivery, threshold, dipole_layers, dt, record)
     steps = jnp.arange(n_steps)
     if checkpoint:

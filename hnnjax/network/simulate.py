@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import threading
 import time
@@ -22,7 +21,7 @@ from ..drives.events import drive_trains
 from ..progress import bar, compile_notices
 from .cell_response import CellResponse
 from .compile import compile_network, drive_events, spike_table
-from .grid import run
+from .grid import initial_carries, run
 from .integrate import skips_idle_steps
 from .network import Network
 
@@ -35,8 +34,10 @@ CPU_BATCH = 4
 
 @jit(static_argnums=(2, 3))
 def _run_trials(arrays, events, n_steps, dt):
-    one = functools.partial(run, skip_idle=skips_idle_steps(), batch_axis="trials")
-    return jax.vmap(one, in_axes=(None, 0, None, None), axis_name="trials")(arrays, events, n_steps, dt)
+    def one(trial_events, carry0):
+        return run(arrays, trial_events, n_steps, dt, skip_idle=skips_idle_steps(),
+                   batch_axis="trials", carry0=carry0)
+    return jax.vmap(one, axis_name="trials")(events, initial_carries(arrays, events.ptr.shape[0]))
 
 
 def _padded_count(n, n_devices):
