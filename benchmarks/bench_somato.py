@@ -5,6 +5,7 @@ example, ``tstop = 170 ms``, ``dt = 0.025 ms``.
 
     python benchmarks/bench_somato.py [--hnn-core-python PATH] [--quick]
         [--batches 1,8,32] [--at-once 1,2] [--repeats N] [--trials N] [--paired ROUNDS]
+        [--paired-e2e ROUNDS]
         [--gpu-batches 1,100,1000,4000] [--json PATH]
 
 Everything runs with ``OPENBLAS_NUM_THREADS=1``.  Stages (in this order, one
@@ -26,7 +27,10 @@ at a time):
 3. hnnjax end to end: ``simulate_dipole(net, tstop=170., n_trials=--trials)``
    in a fresh python process, its wall time and peak RSS; then the same in a
    second fresh process that reads the first one's compiled programs back
-   (``use_compilation_cache`` on an empty temporary folder in both).
+   (``use_compilation_cache`` on an empty temporary folder in both).  With
+   ``--paired-e2e ROUNDS``, then ROUNDS rounds of hnn-core's ``--trials``
+   trials with ``JoblibBackend`` followed by the same fresh-process run
+   (no compilation cache): the end-to-end ratio read per round.
 4. accuracy: float32 vs float64 dipoles of the same trials (the largest batch
    of stage 2), relative RMS normalised by the float64 RMS; and hnnjax float64
    vs hnn-core on trial 0 (same drive seeds) as a check that both simulate the
@@ -290,6 +294,25 @@ def paired_rounds(py, calls, rows, rounds):
     return dict(rounds=out, targets={name: t for name, _, t in rows})
 
 
+def paired_e2e_rounds(py, trials, n_jobs, rounds):
+    """hnn-core's ``trials`` trials with ``JoblibBackend(n_jobs)`` (a fresh
+    process: warm-up, then the timed run) and hnnjax's end to end in a fresh
+    process (compile included, no compilation cache), alternately, ``rounds``
+    times: the end-to-end ratio of runs a minute apart."""
+    out = []
+    for i in range(rounds):
+        hc = run_hnn_core(py, trials, 0, n_jobs, timeout=3600, extra=("--no-dipole",))
+        if "skipped" in hc or "skipped" in hc["joblib"]:
+            return dict(skipped="hnn-core " + hc.get("skipped", hc["joblib"].get("skipped", "")))
+        e = run_e2e(trials, "float64", 3600, "off")
+        if "skipped" in e:
+            return dict(skipped="hnnjax end to end " + e["skipped"])
+        out.append(dict(hnn_core_s=hc["joblib"]["total_s"], hnnjax_s=e["simulate_s"]))
+        log(f"paired end-to-end round {i + 1}/{rounds}: hnn-core {out[-1]['hnn_core_s']:.2f} s; "
+            f"hnnjax {out[-1]['hnnjax_s']:.2f} s")
+    return dict(rounds=out, n_trials=trials, n_jobs=n_jobs)
+
+
 def rel_rms(test, ref):
     import numpy as np
     return float(np.sqrt(np.mean((test - ref) ** 2)) / np.sqrt(np.mean(ref ** 2)))
@@ -498,6 +521,12 @@ def build_table(r):
         add("peak RSS of that process: MiB", _fmt(e["maxrss_mib"]),
             "ru_maxrss" + (f"; /usr/bin/time -v {_fmt(e['time_v_maxrss_mib'])} MiB"
                            if "time_v_maxrss_mib" in e else ""))
+    pe = r.get("paired_e2e") or {}
+    if pe.get("rounds"):
+        for i, rnd in enumerate(pe["rounds"]):
+            add(f"paired round {i + 1}: hnn-core {pe['n_trials']} trials {pe['n_jobs']} jobs | "
+                "hnnjax end to end: s", f"{_fmt(rnd['hnn_core_s'])} | {_fmt(rnd['hnnjax_s'])}",
+                "fresh processes, one after the other")
     again = r["hnnjax"].get("e2e_again") or {}
     if again and "skipped" not in again:
         add("the same, second process (compiled programs read back): s",
@@ -609,6 +638,13 @@ def compute_ratios(r):
                     "value": statistics.median(per), "target": f">= {target}",
                     "pass": bool(statistics.median(per) >= target),
                     "note": f"median of {len(per)} rounds, range {_fmt(min(per))}-{_fmt(max(per))}"})
+    pe = r.get("paired_e2e") or {}
+    if pe.get("rounds"):
+        per = [rnd["hnn_core_s"] / rnd["hnnjax_s"] for rnd in pe["rounds"]]
+        out.append({"name": f"paired: hnn-core {pe['n_trials']} trials {pe['n_jobs']} jobs / "
+                            "hnnjax end to end", "value": statistics.median(per),
+                    "target": ">= 5", "pass": bool(statistics.median(per) >= 5),
+                    "note": f"median of {len(per)} rounds, range {_fmt(min(per))}-{_fmt(max(per))}"})
     comp = [c["compile_s"] for c in by.values()]
     c1 = [c["compile_s"] for c in by.values() if c["batch"] == min(b for _, b in by)]
     out.append({"name": "compile time, smallest batch, max over dtypes: s",
@@ -645,6 +681,10 @@ def main():
                     help="after the batch table, ROUNDS rounds of one hnn-core trial then one call "
                          "of float64 batch 1 and of each dtype's best row, alternated; the target "
                          "ratios are then also read per round (median, range)")
+    ap.add_argument("--paired-e2e", type=int, default=0, metavar="ROUNDS",
+                    help="after the end-to-end stage, ROUNDS rounds of hnn-core's --trials trials "
+                         "with JoblibBackend then hnnjax's end to end, alternated; the end-to-end "
+                         "ratio is then also read per round (median, range)")
     ap.add_argument("--skip-hnn-core", action="store_true")
     ap.add_argument("--skip-e2e", action="store_true")
     ap.add_argument("--json", help="also write the results (and the table) to this file")
@@ -711,6 +751,11 @@ def main():
         with tempfile.TemporaryDirectory(prefix="bench-somato-xla-") as cache:
             r["hnnjax"]["e2e"] = run_e2e(trials, "float64", 3600, cache)
             r["hnnjax"]["e2e_again"] = run_e2e(trials, "float64", 3600, cache)
+    if args.paired_e2e and "skipped" not in r["hnn_core"]:
+        r["paired_e2e"] = paired_e2e_rounds(r["hnn_core"]["python_path"], trials, args.n_jobs,
+                                            args.paired_e2e)
+    elif args.paired_e2e:
+        r["paired_e2e"] = dict(skipped="no hnn-core")
 
     # 5. GPU
     import jax
