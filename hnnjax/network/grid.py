@@ -152,7 +152,7 @@ def initial_carries(net: NetArrays, n_trials: int):
     every trial, broadcast over a leading axis of ``n_trials``.  A ``vmap`` of
     ``run`` given it traces its time scan batched in one pass: from an
     unbatched carry the scan's batching rule retraces the step until the
-    carry's batching settles, three passes and 0.5 s of every compile."""
+    carry's batching settles (three passes, ~0.4 s of a somato compile)."""
     carry0 = initial_carry(net.types, GridDelivery(net, None), net.threshold)
     return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n_trials,) + x.shape), carry0)
 
