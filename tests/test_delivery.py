@@ -170,7 +170,7 @@ def test_a_call_starts_with_the_room_an_earlier_call_grew_to(monkeypatch):
 def test_default_plan_keeps_every_core_busy_on_one_cpu_device(monkeypatch):
     monkeypatch.setattr(simulate._host, "usable_cores", lambda: 2)
     assert simulate._host.calls_at_once() == 2
-    assert [simulate.default_batch_size(n) for n in (1, 2, 3, 8, 9, 100)] == [1, 1, 2, 4, 4, 4]
+    assert [simulate.default_batch_size(n) for n in (1, 2, 3, 8, 9, 100)] == [1, 1, 2, 2, 2, 2]
 
 
 def test_connection_sources_map_to_cells_as_gid_by_gid():

@@ -28,8 +28,9 @@ from .network import Network
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 # On one CPU device: trials per compiled call, and one call in flight per core.  A call
 # keeps about one core busy; two calls of 4 trials at once run 1.15x (float64) and 1.40x
-# (float32) the trials per second of one call of 8 on 2 cores (benchmarks/README.md).
-CPU_BATCH = 4
+# (float32) the trials per second of one call of 8 on 2 cores, and two calls of 2 1.03-1.10x
+# those of two calls of 4 (a smaller batch skips more idle steps; benchmarks/README.md).
+CPU_BATCH = 2
 
 
 @jit(static_argnums=(2, 3))
@@ -211,7 +212,7 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
     defaults to ``params['N_trials']``; ``record_vsec``/``record_isec``/``record_ca`` in
     False/'soma'/'all'.  ``dtype`` is 'float64' (NEURON-faithful) or
     'float32' (faster).  ``batch_size`` trials run per call: by default all
-    of them on GPUs or several devices; on one CPU device up to 4, one call
+    of them on GPUs or several devices; on one CPU device up to 2, one call
     per core at once (``default_batch_size``, ``_host.calls_at_once``); smaller
     bounds memory.  ``progress`` shows a bar over the trials and says when
     compiling takes long, both only once they have lasted 2 s
