@@ -29,7 +29,8 @@ _DTYPES = {"float64": np.float64, "float32": np.float32}
 # On one CPU device: trials per compiled call, and one call in flight per core.  A call
 # keeps about one core busy; two calls of 4 trials at once run 1.15x (float64) and 1.40x
 # (float32) the trials per second of one call of 8 on 2 cores, and two calls of 2 1.03-1.10x
-# those of two calls of 4 (a smaller batch skips more idle steps; benchmarks/README.md).
+# those of two calls of 4 (benchmarks/bench_batch_plan.py, interleaved; a smaller batch has
+# more steps with no network event due in any of its trials, which it skips).
 CPU_BATCH = 2
 
 
