@@ -19,6 +19,8 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _interleaved import forward_inputs, log  # noqa: E402
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,40 +34,34 @@ def main(argv=None):
     import numpy as np
 
     from _hlo import columns, machine
-    from hnnjax.network.compile import compile_network
-    from hnnjax.network.simulate import _run_trials, _take, prepare_events
+    from hnnjax.network.simulate import _run_trials, _take
     from hnnjax.network_models import somato_model
 
     print(f"machine: {machine()}")
     pool = ThreadPoolExecutor(2)
     rows = [["dtype", "trials per call", "s/trial (median)", "rounds", "speed vs first"]]
-    for dtype in args.dtypes.split(","):
-        net = somato_model()
-        arrays, tab, _, _, n_steps = compile_network(net, 170.0, 0.025, np.dtype(dtype).type)
-        _, events = prepare_events(net, tab, 170.0, 0.025, n_steps, 2 * max(batches),
-                                   np.dtype(dtype).type)
-        compiled = {b: _run_trials.trace(arrays, _take(events, np.arange(b)), n_steps, 0.025)
-                    .lower().compile() for b in batches}
-
-        def two_calls(b):
-            parts = [_take(events, np.arange(k * b, (k + 1) * b)) for k in range(2)]
-            list(pool.map(lambda ev: jax.block_until_ready(compiled[b](arrays, ev)), parts))
-
-        per_trial = {b: [] for b in batches}
-        for b in batches:  # warm-up
-            two_calls(b)
-        for r in range(args.rounds):
-            for b in batches:
-                t = time.perf_counter()
-                two_calls(b)
-                per_trial[b].append((time.perf_counter() - t) / (2 * b))
-            print(f"[{time.strftime('%H:%M:%S')}] {dtype} round {r + 1}/{args.rounds}", file=sys.stderr,
-                  flush=True)
-        first = statistics.median(per_trial[batches[0]])
-        for b in batches:
-            med = statistics.median(per_trial[b])
-            rows.append([dtype, f"{b} x2", f"{med:.3f}", " ".join(f"{x:.2f}" for x in per_trial[b]),
-                         f"{first / med:.2f}x"])
+    configs = ",".join(f"{d}:{2 * b}" for d in args.dtypes.split(",") for b in batches)
+    plans = {}  # (dtype, batch) -> two calls of `batch` trials at once, hnn-core's first trials
+    for dtype, n, arrays, events, n_steps in forward_inputs(
+            somato_model(), argparse.Namespace(configs=configs, tstop=170.0)):
+        b = n // 2
+        halves = [_take(events, np.arange(k * b, (k + 1) * b)) for k in range(2)]
+        fn = _run_trials.trace(arrays, halves[0], n_steps, 0.025).lower().compile()
+        plans[dtype, b] = lambda fn=fn, arrays=arrays, halves=halves: list(pool.map(
+            lambda ev: jax.block_until_ready(fn(arrays, ev)), halves))
+        plans[dtype, b]()  # warm-up
+    per_trial = {key: [] for key in plans}
+    for r in range(args.rounds):
+        for (dtype, b), two_calls in plans.items():
+            t = time.perf_counter()
+            two_calls()
+            per_trial[dtype, b].append((time.perf_counter() - t) / (2 * b))
+        log(f"round {r + 1}/{args.rounds} done")
+    for (dtype, b), times in per_trial.items():
+        first = statistics.median(per_trial[dtype, batches[0]])
+        med = statistics.median(times)
+        rows.append([dtype, f"{b} x2", f"{med:.3f}", " ".join(f"{x:.2f}" for x in times),
+                     f"{first / med:.2f}x"])
     print(columns(rows))
 
 

@@ -630,21 +630,20 @@ def compute_ratios(r):
           ">= 25", lambda v: v >= 25)
     ratio("float64 / float32 s/trial, best batch and calls at once of each", best64, best32,
           ">= 1.5", lambda v: v >= 1.5)
+    def per_round(name, per, target):
+        med = statistics.median(per)
+        out.append({"name": f"paired: {name}", "value": med, "target": f">= {target}",
+                    "pass": bool(med >= target),
+                    "note": f"median of {len(per)} rounds, range {_fmt(min(per))}-{_fmt(max(per))}"})
     paired = r.get("paired") or {}
     rounds = paired.get("rounds") or []
     for row, target in (paired.get("targets") or {}).items() if rounds else ():
-        per = [rnd["hnn_core_s"] / rnd["rows"][row] for rnd in rounds]
-        out.append({"name": f"paired: hnn-core 1 core / hnnjax {row} (s/trial)",
-                    "value": statistics.median(per), "target": f">= {target}",
-                    "pass": bool(statistics.median(per) >= target),
-                    "note": f"median of {len(per)} rounds, range {_fmt(min(per))}-{_fmt(max(per))}"})
+        per_round(f"hnn-core 1 core / hnnjax {row} (s/trial)",
+                  [rnd["hnn_core_s"] / rnd["rows"][row] for rnd in rounds], target)
     pe = r.get("paired_e2e") or {}
     if pe.get("rounds"):
-        per = [rnd["hnn_core_s"] / rnd["hnnjax_s"] for rnd in pe["rounds"]]
-        out.append({"name": f"paired: hnn-core {pe['n_trials']} trials {pe['n_jobs']} jobs / "
-                            "hnnjax end to end", "value": statistics.median(per),
-                    "target": ">= 5", "pass": bool(statistics.median(per) >= 5),
-                    "note": f"median of {len(per)} rounds, range {_fmt(min(per))}-{_fmt(max(per))}"})
+        per_round(f"hnn-core {pe['n_trials']} trials {pe['n_jobs']} jobs / hnnjax end to end",
+                  [rnd["hnn_core_s"] / rnd["hnnjax_s"] for rnd in pe["rounds"]], 5)
     comp = [c["compile_s"] for c in by.values()]
     c1 = [c["compile_s"] for c in by.values() if c["batch"] == min(b for _, b in by)]
     out.append({"name": "compile time, smallest batch, max over dtypes: s",
