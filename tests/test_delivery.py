@@ -234,3 +234,52 @@ def test_network_arrays_refuse_to_build_without_64_bit_types():
             compile_network(net, 10.0, DT, np.float32)
     finally:
         jax.config.update("jax_enable_x64", True)
+
+
+@pytest.mark.parametrize("capacity", [256, 8])
+def test_continuous_delivery_finds_the_chunks_every_group_test_finds(capacity):
+    """The differentiable model finds the local-connection chunks due in
+    (t_n - dt, t_n] by bisecting each cell's groups (sorted by delay): the same
+    chunks, in the same order, as testing every group's arrival time, with
+    each chunk's (cell, slot) the spike that reached it and the count due."""
+    from hnnjax.grad import model
+    from hnnjax.grad.delivery import ContinuousDelivery
+
+    net = hnn.jones_2009_model(mesh_shape=(3, 3))
+    gn = dataclasses.replace(model.build(net, TSTOP)[0], capacity=capacity)
+    cell_g0 = np.asarray(gn.cell_g0)
+    g_src = np.repeat(np.arange(len(cell_g0) - 1), np.diff(cell_g0))
+    g_delay = np.asarray(gn.g_delay)
+    chunk_group = np.asarray(gn.chunk_group)[:-1]
+    delivery = ContinuousDelivery(gn, None, None, None, None, None, dt=DT)
+    rng = np.random.default_rng(0)
+    n_cells, totals = len(cell_g0) - 1, []
+    for t_n in (5.0, 12.3, 20.0):
+        # spikes 0.5-9 ms apart; some slots empty
+        t_spike = t_n - rng.uniform(0.0, 3.0, (n_cells, 1)) - np.cumsum(
+            rng.uniform(0.5, 9.0, (n_cells, gn.spike_slots)), axis=1) + 0.5
+        t_spike[rng.random(t_spike.shape) < 0.3] = -np.inf
+        # most cells' newest spike reaches one of its groups (and those at the same delay) now
+        aimed = np.flatnonzero((np.diff(cell_g0) > 0) & (rng.random(n_cells) < 0.7))
+        group = cell_g0[aimed] + rng.integers(0, np.diff(cell_g0)[aimed])
+        t_spike[aimed, 0] = t_n - g_delay[group] - rng.uniform(0.05, 0.95, len(aimed)) * DT
+        # and in some, two spikes at once: the older reaching the longer delays, in slot 0
+        first, last = cell_g0[aimed], cell_g0[aimed + 1] - 1
+        two = aimed[(g_delay[last] - g_delay[first] > 2 * DT) & (rng.random(len(aimed)) < 0.5)]
+        t_spike[two, 0] = t_n - g_delay[cell_g0[two + 1] - 1] - 0.5 * DT
+        t_spike[two, 1] = t_n - g_delay[cell_g0[two]] - 0.5 * DT
+        arr = t_spike[g_src] + g_delay[:, None]
+        hits = (arr > t_n - DT) & (arr <= t_n)
+        assert hits.sum(axis=1).max() <= 1
+        due = np.flatnonzero(hits.any(axis=1)[chunk_group])
+        c0, count = jax.jit(lambda ts, t: delivery._arriving(ts, t))(t_spike, t_n)
+        c, src, total = jax.jit(lambda a, b: delivery._first_chunks(a, b))(c0, count)
+        assert int(total) == len(due)
+        np.testing.assert_array_equal(np.asarray(c[:len(due)]), due[:capacity])
+        assert np.all(np.asarray(c[len(due):]) == len(chunk_group))  # the padding chunk
+        cell, slot = np.divmod(np.asarray(src[:len(due)]), gn.spike_slots)
+        np.testing.assert_array_equal(g_src[chunk_group[due[:capacity]]], cell[:capacity])
+        assert np.all(hits[chunk_group[due[:capacity]], slot[:capacity]])
+        totals.append(len(due))
+    assert min(totals) > 8  # many chunks are due, more than the small capacity
+    assert len(two) > 3

@@ -6,7 +6,11 @@ Exp2Syn value it has reached by then, ``w·exp(-(t_n - T)/tau)`` for A
 (tau1) and B (tau2), so the trajectory is continuous in T.  Spike times are
 threshold crossings interpolated between steps; each cell keeps its last
 ``spike_slots`` spike times in flight (small carry: reverse mode saves it at
-every step of a checkpointed chunk).
+every step of a checkpointed chunk).  A cell's connection groups are sorted by
+delay, so the groups a spike reaches in a step are one run of them, found by
+bisection: the due chunks come out in the order a test of every group's
+arrival gives (the same sums), without that test or a ``nonzero`` over all
+chunks at every step.
 """
 from __future__ import annotations
 
@@ -53,14 +57,11 @@ class ContinuousDelivery(eqx.Module):
         t_spike = jnp.where(slot, (t_n - delta)[:, None], carry["t_spike"])
         # network events arriving in (t_n - dt, t_n]: at most one spike per group
         # (a cell's spikes are more than dt apart: it cannot spike at two consecutive steps)
-        arr = t_spike[gn.g_src] + gn.g_delay[:, None]  # (G, slots) ms
-        hits = (arr > t_n - dt) & (arr <= t_n)
-        hit = hits.any(axis=1)
-        age = jnp.sum(jnp.where(hits, t_n - arr, 0.0), axis=1)
+        c0, count = self._arriving(t_spike, t_n)
         # local events: only the chunks of groups that fire now
         zero = jnp.zeros(n_syn, dtype)
-        inc_a, inc_b, full = unless_idle(self.skip_idle, hit.any(), self.batch_axis,
-                                         lambda: self._local(hit, age, n_syn, dtype),
+        inc_a, inc_b, full = unless_idle(self.skip_idle, count.sum() > 0, self.batch_axis,
+                                         lambda: self._local(t_spike, t_n, c0, count, n_syn, dtype),
                                          lambda: (zero, zero, jnp.zeros((), bool)))
         busy = full | lost.any()
         # drive events due at step n
@@ -74,21 +75,62 @@ class ContinuousDelivery(eqx.Module):
         new = {"prev": soma, "t_spike": t_spike, "count": carry["count"] + spk}
         return new, inc_a, inc_b, busy
 
-    def _local(self, hit, age, n_syn, dtype):
-        """Increments of A and B from the chunks of the groups that fire
-        (``hit``, arrived ``age`` ms ago); also whether more were due."""
+    def _arriving(self, t_spike, t_n):
+        """Per cell and slot, the chunks whose spike arrives in (t_n - dt, t_n]:
+        one run of the cell's chunks, from ``c0``, ``count`` long."""
+        first = self._arrived(t_spike, t_n - self.dt)
+        c0 = self.gn.g_chunk0[first]
+        return c0, self.gn.g_chunk0[self._arrived(t_spike, t_n)] - c0
+
+    def _arrived(self, t_spike, t):
+        """Per cell and slot, the end of the run of the cell's groups (sorted by
+        delay) whose spike has arrived by ``t`` ms (``t_spike + delay <= t``):
+        a bisection, as the arrival time grows with the delay."""
         gn = self.gn
-        firing = hit[gn.chunk_group[:-1]]
-        c = jnp.nonzero(firing, size=gn.capacity, fill_value=firing.shape[0])[0]
+        lo = jnp.broadcast_to(gn.cell_g0[:-1, None], t_spike.shape)
+        hi = jnp.broadcast_to(gn.cell_g0[1:, None], t_spike.shape)
+        last = gn.g_delay.shape[0] - 1
+        for _ in range(gn.bisections):
+            mid = (lo + hi) // 2
+            late = t_spike + gn.g_delay[jnp.minimum(mid, last)] > t
+            open_ = lo < hi
+            lo, hi = jnp.where(open_ & ~late, mid + 1, lo), jnp.where(open_ & late, mid, hi)
+        return lo
+
+    def _first_chunks(self, c0, count):
+        """The first ``capacity`` of the runs' chunks in chunk order (the order
+        of the connections' sums; places past them: the padding chunk), the
+        flat (cell, slot) of each place's run, and how many chunks are due."""
+        gn = self.gn
+        n_slots = c0.shape[1]
+        # a cell's runs in chunk order (its slots' runs do not overlap), cells in chunk order
+        order = jnp.argsort(c0, axis=1)
+        c0 = jnp.take_along_axis(c0, order, axis=1).reshape(-1)
+        count = jnp.take_along_axis(count, order, axis=1).reshape(-1)
+        src = jnp.arange(c0.shape[0]) // n_slots * n_slots + order.reshape(-1)
+        end = jnp.cumsum(count)
+        place = jnp.arange(gn.capacity)
+        run = jnp.minimum(jnp.searchsorted(end, place, side="right"), end.shape[0] - 1)
+        n_chunks = gn.chunk_group.shape[0] - 1
+        c = jnp.where(place < end[-1], c0[run] + place - (end[run] - count[run]), n_chunks)
+        return c, src[run], end[-1]
+
+    def _local(self, t_spike, t_n, c0, count, n_syn, dtype):
+        """Increments of A and B from the first ``capacity`` chunks due now;
+        also whether more were due."""
+        gn = self.gn
+        c, src, total = self._first_chunks(c0, count)
+        padding = c == gn.chunk_group.shape[0] - 1
         g = gn.chunk_group[c]
         k = jnp.arange(gn.chunk_width)
         # beyond a chunk's count, and the padding chunk (count 0) that fills
         # unused places, read the inert last connection (weight 0)
         valid = k[None, :] < gn.chunk_count[c][:, None]
         jc = jnp.where(valid, gn.chunk_start[c][:, None] + k[None, :], gn.c_dst.shape[0] - 1)
-        fa = jnp.exp(-age[g] / gn.g_tau[g, 0])[:, None]
-        fb = jnp.exp(-age[g] / gn.g_tau[g, 1])[:, None]
+        age = jnp.where(padding, 0.0, t_n - (t_spike.reshape(-1)[src] + gn.g_delay[g]))
+        fa = jnp.exp(-age / gn.g_tau[g, 0])[:, None]
+        fb = jnp.exp(-age / gn.g_tau[g, 1])[:, None]
         w_loc = gn.c_w[jc]
         inc_a = jnp.zeros(n_syn, dtype).at[gn.c_dst[jc]].add(w_loc * fa)
         inc_b = jnp.zeros(n_syn, dtype).at[gn.c_dst[jc]].add(w_loc * fb)
-        return inc_a, inc_b, jnp.sum(firing) > gn.capacity
+        return inc_a, inc_b, total > gn.capacity

@@ -58,8 +58,9 @@ class GradNet(eqx.Module):
     chunk_group: jnp.ndarray  # (n_chunks + 1,) group of each chunk (last: padding)
     chunk_start: jnp.ndarray  # (n_chunks + 1,) first connection
     chunk_count: jnp.ndarray  # (n_chunks + 1,) connections in the chunk
-    g_src: jnp.ndarray  # (G,) source cell index
-    g_delay: jnp.ndarray  # (G,) ms
+    g_delay: jnp.ndarray  # (G,) ms; groups sorted by source cell, then delay
+    cell_g0: jnp.ndarray  # (n_cells + 1,) first group of each cell (last: G)
+    g_chunk0: jnp.ndarray  # (G + 1,) first chunk of each group (last: n_chunks)
     cell_max_delay: jnp.ndarray  # (n_cells,) ms, longest delay of a cell's connections
     g_tau: jnp.ndarray  # (G, 2) target tau1, tau2 (ms)
     d_cell: jnp.ndarray  # (Kd,) drive cell index of each drive connection
@@ -82,6 +83,7 @@ class GradNet(eqx.Module):
     dipole_layers: tuple = eqx.field(static=True)
     chunk_width: int = eqx.field(static=True)
     capacity: int = eqx.field(static=True)  # chunks of local connections per step
+    bisections: int = eqx.field(static=True)  # halvings that find a place among a cell's groups
 
 
 TIMING = {"evoked": ("mu", "sigma"), "gaussian": ("mu", "sigma"), "bursty": ("tstart",),
@@ -201,11 +203,14 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
     order, chunk_group, chunk_start, chunk_count = chunk_table(c_grp.ravel(), len(groups),
                                                                chunk_width)
     pad = lambda a, v: np.append(a, v).astype(type(v))  # one inert chunk / connection
+    cell_g0 = np.searchsorted(groups[:, 0], np.arange(n_cells + 1))  # np.unique sorted the groups
     arrays = GradNet(
         types=types, c_dst=pad(dst[keep][order], 0), c_w=pad(w[keep][order], 0.0),
         chunk_group=pad(chunk_group, 0), chunk_start=pad(chunk_start, 0),
         chunk_count=pad(chunk_count, 0),
-        g_src=groups[:, 0].astype(int), g_delay=groups[:, 1], cell_max_delay=cell_max_delay,
+        g_delay=groups[:, 1], cell_g0=cell_g0,
+        g_chunk0=np.searchsorted(chunk_group, np.arange(len(groups) + 1)),
+        cell_max_delay=cell_max_delay,
         g_tau=groups[:, 2:].reshape(-1, 2),
         d_cell=cat(d_cell, int), d_dst=d_dst, d_g=cat(d_g, float), d_f=cat(d_f, float),
         d_tau=site_tau[d_dst] if len(d_dst) else np.zeros((0, 2)),
@@ -214,7 +219,7 @@ def build(net, tstop, dt=0.025, dtype=np.float64, max_delay=25.0, capacity=256, 
         cell_gauss=gauss, threshold=net.threshold,
         spike_slots=spike_slots, max_spikes=max_spikes,
         events_per_step=events_per_step, dipole_layers=layers, chunk_width=chunk_width,
-        capacity=capacity)
+        capacity=capacity, bisections=int(np.diff(cell_g0).max(initial=0)).bit_length())
     return cast_floats(arrays, dtype), names, values, n_steps
 
 
