@@ -110,7 +110,8 @@ class ContinuousDelivery(eqx.Module):
         src = jnp.arange(c0.shape[0]) // n_slots * n_slots + order.reshape(-1)
         end = jnp.cumsum(count)
         place = jnp.arange(gn.capacity)
-        run = jnp.minimum(jnp.searchsorted(end, place, side="right"), end.shape[0] - 1)
+        run = jnp.minimum(jnp.searchsorted(end, place, side="right", method="scan_unrolled"),
+                          end.shape[0] - 1)  # unrolled: no loop inside the step
         n_chunks = gn.chunk_group.shape[0] - 1
         c = jnp.where(place < end[-1], c0[run] + place - (end[run] - count[run]), n_chunks)
         return c, src[run], end[-1]
