@@ -630,6 +630,7 @@ def compute_ratios(r):
           ">= 25", lambda v: v >= 25)
     ratio("float64 / float32 s/trial, best batch and calls at once of each", best64, best32,
           ">= 1.5", lambda v: v >= 1.5)
+
     def per_round(name, per, target):
         med = statistics.median(per)
         out.append({"name": f"paired: {name}", "value": med, "target": f">= {target}",
@@ -757,7 +758,6 @@ def main():
         r["paired_e2e"] = dict(skipped="no hnn-core")
 
     # 5. GPU
-    import jax
     if jax.devices()[0].platform == "gpu":
         r["gpu"] = bench_gpu(somato_model(), _ints(args.gpu_batches), repeats, args.gpu_chunk)
     else:

@@ -112,8 +112,7 @@ class ContinuousDelivery(eqx.Module):
         place = jnp.arange(gn.capacity)
         run = jnp.minimum(jnp.searchsorted(end, place, side="right", method="scan_unrolled"),
                           end.shape[0] - 1)  # unrolled: no loop inside the step
-        n_chunks = gn.chunk_group.shape[0] - 1
-        c = jnp.where(place < end[-1], c0[run] + place - (end[run] - count[run]), n_chunks)
+        c = jnp.where(place < end[-1], c0[run] + place - (end[run] - count[run]), gn.n_chunks)
         return c, src[run], end[-1]
 
     def _local(self, t_spike, t_n, c0, count, n_syn, dtype):
@@ -121,7 +120,7 @@ class ContinuousDelivery(eqx.Module):
         also whether more were due."""
         gn = self.gn
         c, src, total = self._first_chunks(c0, count)
-        padding = c == gn.chunk_group.shape[0] - 1
+        padding = c == gn.n_chunks
         g = gn.chunk_group[c]
         k = jnp.arange(gn.chunk_width)
         # beyond a chunk's count, and the padding chunk (count 0) that fills

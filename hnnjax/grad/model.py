@@ -85,6 +85,11 @@ class GradNet(eqx.Module):
     capacity: int = eqx.field(static=True)  # chunks of local connections per step
     bisections: int = eqx.field(static=True)  # halvings that find a place among a cell's groups
 
+    @property
+    def n_chunks(self):
+        """Chunks of local connections; also the index of the inert padding chunk."""
+        return self.chunk_group.shape[0] - 1
+
 
 TIMING = {"evoked": ("mu", "sigma"), "gaussian": ("mu", "sigma"), "bursty": ("tstart",),
           "poisson": (), "spike_train": ()}  # differentiable timing of each drive type
