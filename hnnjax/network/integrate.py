@@ -74,7 +74,6 @@ def initial_carry(types, delivery, threshold):
 def make_step(types, delivery, threshold, dipole_layers, dt, record=False):
     """The step function ``(carry, n) -> (carry, (spikes, dipoles, traces))``."""
     sizes = [ta.n_sites * ta.n_cells for ta in types]
-    offsets = [sum(sizes[:k]) for k in range(len(types))]
 
     def step(carry, n):
         states = carry["types"]
@@ -83,11 +82,12 @@ def make_step(types, delivery, threshold, dipole_layers, dt, record=False):
         spikes = above & carry["armed"]
         dcarry, inc_a, inc_b, overflow = delivery(carry["delivery"], n, spikes, soma)
         t_mid = n * dt + 0.5 * dt
+        parts_a = lax.split(inc_a, sizes)
+        parts_b = parts_a if inc_b is inc_a else lax.split(inc_b, sizes)
         new_states = []
-        for ta, st, off, size in zip(types, states, offsets, sizes):
-            a = inc_a[off:off + size].reshape(ta.n_sites, ta.n_cells)
-            b = a if inc_b is inc_a else inc_b[off:off + size].reshape(ta.n_sites, ta.n_cells)
-            new_states.append(type_step(ta, st, a, b, t_mid, dt))
+        for ta, st, a, b in zip(types, states, parts_a, parts_b):
+            shape = (ta.n_sites, ta.n_cells)
+            new_states.append(type_step(ta, st, a.reshape(shape), b.reshape(shape), t_mid, dt))
         dip = layer_dipoles(types, dipole_layers, new_states)
         rec = tuple(record_traces(ta, st) for ta, st in zip(types, new_states)) if record else None
         new = {"types": tuple(new_states), "armed": ~above, "delivery": dcarry,
