@@ -6,8 +6,10 @@
 The loss is ``fit_drives``' objective: RMSE between the trial-averaged,
 20 ms-smoothed aggregate dipole of the differentiable model (``somato_model()``,
 170 ms) and a target, as a function of three drive parameters (a gradient
-costs the same for any number of parameters).  For each trial count in
-``--trials`` it compiles the forward loss and its value-and-gradient and
+costs the same for any number of parameters), compiled as the fits compile
+it (``hnnjax._jit.jit``, the reverse-mode options for the gradient).  For
+each trial count in ``--trials`` it compiles the forward loss and its
+value-and-gradient and
 prints XLA's memory plan (``compiled.memory_analysis()``: the temporary
 buffers the call needs, i.e. the peak beyond its inputs and outputs).  For
 ``--time-trials`` it also runs both (median of ``--repeats`` after a warm-up)
@@ -31,6 +33,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hnnjax._jit import jit  # noqa: E402
 from hnnjax.fit import dipole_fn, hamming_smooth, trial_draws  # noqa: E402
 from hnnjax.network_models import somato_model  # noqa: E402
 
@@ -64,9 +67,9 @@ def main():
 
     net = somato_model()
     loss, th, gn = somato_loss(net, 170.0)
-    fwd, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-    vjp_fwd = jax.jit(lambda th, z: jax.vjp(lambda t: loss(t, z), th))
-    vjp_bwd = jax.jit(lambda pull: pull(jnp.ones((), th.dtype)))
+    fwd, vg = jit(loss), jit(jax.value_and_grad(loss), reverse_mode=True)
+    vjp_fwd = jit(lambda th, z: jax.vjp(lambda t: loss(t, z), th), reverse_mode=True)
+    vjp_bwd = jit(lambda pull: pull(jnp.ones((), th.dtype)), reverse_mode=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"jax {jax.__version__} on {jax.devices()[0].platform}; somato network, 170 ms, float64")
     print(f"{'trials':>6}  {'grad temp GiB':>13}  {'fwd temp GiB':>12}  {'grad compile s':>14}  "

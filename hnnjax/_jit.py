@@ -8,17 +8,27 @@ somato forward runs 1.05-1.09x faster, the differentiable loss 1.08x, on a
 nothing.  The float64 forward gives the same bits (``tests/test_jit_forward.py``),
 so the NEURON fixtures hold; sums in float32 and in the gradient may change
 order (1e-15 relative in float64).  Other backends ignore the option.
+
+Reverse-mode programs (a gradient, ``jax.vjp``'s forward and backward) also
+ask XLA's CPU copy insertion for its region analysis: the checkpointed scan's
+backward saves each step's carry while the step replaces it, and without the
+analysis XLA copies every state array first (~40 copies per step).  With it
+the somato gradient runs 1.05-1.09x faster with the same bits and memory plan;
+plain forwards run 0.91x, so they keep the default.
 """
 from __future__ import annotations
 
 import jax
 
 COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
+REVERSE_MODE_OPTIONS = dict(COMPILER_OPTIONS, xla_cpu_copy_insertion_use_region_analysis=True)
 
 
-def jit(fun=None, **jit_kwargs):
-    """``jax.jit(fun, **jit_kwargs)`` compiled with ``COMPILER_OPTIONS``;
-    usable as a decorator with or without arguments."""
+def jit(fun=None, *, reverse_mode=False, **jit_kwargs):
+    """``jax.jit(fun, **jit_kwargs)`` compiled with ``COMPILER_OPTIONS``
+    (``REVERSE_MODE_OPTIONS`` where ``fun`` runs reverse mode); usable as a
+    decorator with or without arguments."""
     if fun is None:
-        return lambda f: jit(f, **jit_kwargs)
-    return jax.jit(fun, compiler_options=COMPILER_OPTIONS, **jit_kwargs)
+        return lambda f: jit(f, reverse_mode=reverse_mode, **jit_kwargs)
+    options = REVERSE_MODE_OPTIONS if reverse_mode else COMPILER_OPTIONS
+    return jax.jit(fun, compiler_options=options, **jit_kwargs)

@@ -138,7 +138,7 @@ class Objective:
 
         n_parts = part_count(self.n_trials)
         return dict(forward=jit(objective),
-                    grad=jit(jax.value_and_grad(objective, has_aux=True)),
+                    grad=jit(jax.value_and_grad(objective, has_aux=True), reverse_mode=True),
                     losses=jit(losses), residuals=jit(residuals),
                     parts=TrialParts(dipoles, head, n_parts) if n_parts > 1 else None)
 

@@ -41,9 +41,10 @@ class TrialParts:
 
     def __init__(self, dipoles, head, n_parts):
         self.n_parts = n_parts
-        self._forward = jit(lambda u, z: jax.vjp(lambda u_: dipoles(u_, z), u, has_aux=True))
-        self._backward = jit(lambda pullback, ct: pullback(ct)[0])
-        self._head = jit(jax.value_and_grad(head, has_aux=True))
+        self._forward = jit(lambda u, z: jax.vjp(lambda u_: dipoles(u_, z), u, has_aux=True),
+                            reverse_mode=True)
+        self._backward = jit(lambda pullback, ct: pullback(ct)[0], reverse_mode=True)
+        self._head = jit(jax.value_and_grad(head, has_aux=True), reverse_mode=True)
 
     def __call__(self, u, z, grad=True):
         """((loss, aux), gradient or None, overflow of any part)."""
