@@ -138,7 +138,7 @@ def main(argv=None):
                  key=lambda c: min(t for k, t in first.items() if k and k[0] == c))
     labels = {}
     if len(top) == 2:
-        labels[(top[0],)] = "forward pass, chunk states saved: loop"
+        labels[(top[0],)] = "forward pass: between chunks"
         inner = sorted({c for c, _ in g_us if len(c) == 2 and c[0] == top[1]}, key=first.get)
         labels[(top[1],)] = "backward: between chunks"
         for c, name in zip(inner, ("backward: chunk re-run, step states saved",
