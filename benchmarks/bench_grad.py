@@ -9,8 +9,7 @@ The loss is ``fit_drives``' objective: RMSE between the trial-averaged,
 costs the same for any number of parameters), compiled as the fits compile
 it (``hnnjax._jit.jit``, the reverse-mode options for the gradient).  For
 each trial count in ``--trials`` it compiles the forward loss and its
-value-and-gradient and
-prints XLA's memory plan (``compiled.memory_analysis()``: the temporary
+value-and-gradient and prints XLA's memory plan (``compiled.memory_analysis()``: the temporary
 buffers the call needs, i.e. the peak beyond its inputs and outputs).  For
 ``--time-trials`` it also runs both (median of ``--repeats`` after a warm-up)
 and prints the gradient/forward time ratio and the process's peak RSS, e.g.
@@ -40,17 +39,19 @@ from hnnjax.network_models import somato_model  # noqa: E402
 PARAMS = ["evprox1.mu", "evprox1.sigma", "evdist1.mu"]
 
 
-def somato_loss(net, tstop, skip_idle=None):
+def somato_loss(net, tstop, skip_idle=None, smooth=True):
     """The benchmarked loss of ``PARAMS`` against a fixed sine target, its
     starting point and the differentiable model (for ``trial_draws``);
-    ``skip_idle`` as in ``dipole_fn``."""
+    ``skip_idle`` as in ``dipole_fn``; ``smooth=False``: without the 20 ms
+    smoothing (windows shorter than it)."""
     fn, gn, names, theta0, times = dipole_fn(net, tstop, skip_idle=skip_idle)
     idx = np.array([names.index(n) for n in PARAMS])
     target = jnp.asarray(0.05 * np.sin(times / 20.0))
 
     def loss(th, z):
         d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
-        return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 20.0, 0.025) - target) ** 2))
+        avg = hamming_smooth(d.mean(0), 20.0, 0.025) if smooth else d.mean(0)
+        return jnp.sqrt(jnp.mean((avg - target) ** 2))
     return loss, jnp.asarray(theta0[idx]), gn
 
 

@@ -96,25 +96,20 @@ def main(argv=None):
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
     import jax
-    import jax.numpy as jnp
-    import numpy as np
 
     from _hlo import columns, machine
+    from bench_grad import somato_loss
     from hnnjax._jit import jit
-    from hnnjax.fit import dipole_fn, trial_draws
+    from hnnjax.fit import trial_draws
     from hnnjax.network_models import somato_model
 
     net = somato_model()
-    fn, gn, names, theta0, times = dipole_fn(net, args.tstop)
-    idx = np.array([names.index(n) for n in ("evprox1.mu", "evprox1.sigma", "evdist1.mu")])
-    target = jnp.asarray(0.05 * np.sin(times / 20.0))
+    loss_z, th, gn = somato_loss(net, args.tstop, smooth=False)
     z = trial_draws(net, gn, args.trials, args.tstop, "key", jax.random.PRNGKey(0))
 
     def loss(th):
-        d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
-        return jnp.sqrt(jnp.mean((d.mean(0) - target) ** 2))
+        return loss_z(th, z)
 
-    th = jnp.asarray(theta0[idx])
     print(f"machine: {machine()}; somato network, {args.tstop:g} ms, {args.trials} trial(s), float64",
           flush=True)
     print("compiling the loss and its gradient ...", flush=True)
@@ -146,7 +141,7 @@ def main(argv=None):
             labels[c] = name
         for c in {c for c, _ in g_us if len(c) == 2 and c[0] == top[0]}:
             labels[c] = "forward pass, chunk states saved"
-    n_steps = round(args.tstop / 0.025)
+    n_steps = round(args.tstop / 0.025)  # dipole_fn's default dt
     rows = [["part", "thunk ms", "/ forward", "thunks per step"]]
     merged = collections.Counter()
     merged_n = collections.Counter()
