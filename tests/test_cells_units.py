@@ -14,7 +14,7 @@ from hnnjax.cells.morphology import nseg_for_length
 from hnnjax.cells.synapses import RECEPTORS
 from hnnjax.network.compile import cast_floats
 from hnnjax.network import native_solve, tree_solve
-from hnnjax.network.tree_solve import hines_solve
+from hnnjax.network.tree_solve import hines_solve, hines_solve_forward
 
 FIX = np.load(Path(__file__).parent / "fixtures" / "cells.npz")
 
@@ -172,6 +172,36 @@ def test_tree_solve_gradient_equals_autodiff_through_the_loops(strategy):
         assert g.shape == w.shape, name
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12 * float(jnp.abs(w).max()),
                                    err_msg=name)
+
+
+@pytest.mark.parametrize("strategy", ORDERED)
+@pytest.mark.parametrize("moved", ["off", "all"])
+def test_tree_solve_forward_mode_equals_autodiff_through_the_loops(strategy, moved):
+    """The forward-mode solve's tangent (one more tree solve) is the one
+    autodiff through the elimination loops gives, vmapped over trials with
+    shared off-diagonals, with every input moving or only the off-diagonals
+    (the others' zero tangents skip their work)."""
+    tree, parent, inv_r, diag, rhs = _l5_system(2)
+    order, par = tuple(range(tree.n_nodes)), tuple(int(p) for p in parent)
+    off = jnp.asarray(-inv_r[:, None])
+    diag, rhs = jnp.stack([diag, 1.5 * diag]), jnp.stack([rhs, -rhs[::-1]])  # two trials
+    rng = np.random.default_rng(4)
+    tangents = [jnp.asarray(rng.normal(size=a.shape)) * (moved in (name, "all"))
+                for name, a in (("off", off), ("diag", diag), ("rhs", rhs))]
+
+    def run(solve):
+        f = lambda o, d, b: jax.vmap(solve, in_axes=(None, 0, 0))(o, d, b)
+        primals = (off, diag, rhs)
+        if moved == "all":
+            return jax.jvp(f, primals, tuple(tangents))
+        g = lambda o: f(o, diag, rhs)  # diag, rhs held: symbolic zero tangents
+        return jax.jvp(g, (off,), (tangents[0],))
+
+    want_x, want_dx = jax.jit(lambda: run(lambda o, d, b: tree_solve._loop(order, par, o, d, b)))()
+    got_x, got_dx = jax.jit(lambda: run(lambda o, d, b: hines_solve_forward(strategy, order, par, o, d, b)))()
+    np.testing.assert_allclose(got_x, want_x, rtol=1e-12)
+    assert float(jnp.abs(want_dx).max()) > 0
+    np.testing.assert_allclose(got_dx, want_dx, rtol=1e-9, atol=1e-12 * float(jnp.abs(want_dx).max()))
 
 
 def test_zero_area_nodes_conserve_current():

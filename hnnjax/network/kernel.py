@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from ..cells.channels import nernst_eca
 from .row_sums import RowSums
-from .tree_solve import hines_solve
+from .tree_solve import hines_solve, hines_solve_forward
 
 
 class TypeArrays(eqx.Module):
@@ -55,6 +55,7 @@ class TypeArrays(eqx.Module):
     n_cells: int = eqx.field(static=True)
     soma_node: int = eqx.field(static=True)
     has_calcium: bool = eqx.field(static=True)
+    forward_mode: bool = eqx.field(static=True, default=False)  # derivative rules for jax.jvp
 
     @property
     def n_nodes(self):
@@ -102,7 +103,8 @@ def init_type_state(ta: TypeArrays):
 
 def _tree_solve(ta: TypeArrays, diag, rhs):
     """Solve the symmetric tree system; the off-diagonal to the parent is -inv_r."""
-    return hines_solve(ta.solver, ta.tree_order, ta.tree_parent, -ta.inv_r, diag, rhs)
+    solve = hines_solve_forward if ta.forward_mode else hines_solve
+    return solve(ta.solver, ta.tree_order, ta.tree_parent, -ta.inv_r, diag, rhs)
 
 
 def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):

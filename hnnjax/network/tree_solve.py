@@ -21,7 +21,8 @@ substitution root-to-leaves; results are bitwise equal across strategies
   loop solve's bits, ``benchmarks/bench_gpu.py``); ``"pallas_interpret"``
   runs the same kernel on CPU, for testing.
 
-Reverse mode is one more solve with the same strategy (``M`` is symmetric).
+Reverse mode (``hines_solve``) and forward mode (``hines_solve_forward``) are one
+more solve with the same strategy (``M`` is symmetric).
 """
 from __future__ import annotations
 
@@ -158,3 +159,30 @@ def _bwd(strategy, order, parent, res, x_bar):
 
 
 hines_solve.defvjp(_fwd, _bwd)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2))
+def hines_solve_forward(strategy, order, parent, off, diag, rhs):
+    """``hines_solve`` for forward mode (``jax.jvp``): ẋ = M⁻¹(ṙhs - Ṁx), one
+    more solve per tangent.  JAX cannot transpose that solve (a C kernel),
+    so reverse mode uses ``hines_solve``."""
+    return _IMPLS[strategy](order, parent, off, diag, rhs)
+
+
+def _jvp(strategy, order, parent, primals, tangents):
+    off, diag, rhs = primals
+    d_off, d_diag, d_rhs = tangents
+    x = _IMPLS[strategy](order, parent, off, diag, rhs)
+    zero = jax.custom_derivatives.SymbolicZero
+    b = jnp.zeros_like(x) if isinstance(d_rhs, zero) else d_rhs
+    if not isinstance(d_diag, zero):
+        b = b - d_diag * x
+    if not isinstance(d_off, zero):  # axial conductances: no parameter of hnnjax's models
+        par = np.asarray(parent)
+        child = (par != np.arange(len(par))).reshape((-1,) + (1,) * (x.ndim - 1))
+        d_off = jnp.where(child, d_off, 0.0)
+        b = b - d_off * x[par] - jnp.zeros_like(x).at[par].add(d_off * x)
+    return x, _IMPLS[strategy](order, parent, off, diag, b)
+
+
+hines_solve_forward.defjvp(_jvp, symbolic_zeros=True)
