@@ -28,7 +28,7 @@ def test_trial_parts_give_the_loss_and_gradient_of_one_call(two_cores):
     2-trial averages): the same loss bits, the gradient within rounding (its
     parts are summed in another order); one point's loss runs the parts'
     forward passes, not a compiled forward or gradient of all trials."""
-    kw = dict(n_trials=4, trials_per_average=2)
+    kw = dict(n_trials=4, trials_per_average=2, autodiff="reverse")  # forward mode: test_forward_mode
     split, one = toy_objective(**kw), toy_objective(**kw)
     split._build()
     one._build()

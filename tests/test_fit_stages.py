@@ -1,5 +1,7 @@
 """fit_drives as stages on an Objective: the CMA-ES global stage, stages
 composed, the honest (faithful) score, and errors for bad stage arguments."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,16 +20,23 @@ MUS = ["evprox1.mu", "evdist1.mu"]
 
 
 def toy_target():
-    """(times, dipole) of two_drive_net() on fit_drives' draw for KEY."""
+    """(times, dipole) of two_drive_net() on fit_drives' draw for KEY (copies
+    of one simulation per test process)."""
+    times, values = _toy_target()
+    return times.copy(), values.copy()
+
+
+@functools.lru_cache(maxsize=None)
+def _toy_target():
     fn, gn, _, th0, times = dipole_fn(two_drive_net(), TSTOP)
     z = model.draw_z(gn, jax.random.split(KEY, 1)[0])[None]
     return times, np.asarray(fn(jnp.asarray(th0), z)[0].mean(0))
 
 
-def toy_objective(**kw):
+def toy_objective(tstop=TSTOP, **kw):
     """Both drives' mu 6-7 ms off the truth (15, 30 ms), within 5-40 ms."""
     start = two_drive_net(mu_p=21.0, mu_d=24.0)
-    return Objective(start, toy_target(), MUS, tstop=TSTOP, smooth_window=None, scale=1.0,
+    return Objective(start, toy_target(), MUS, tstop=tstop, smooth_window=None, scale=1.0,
                      key=KEY, bounds={n: (5.0, 40.0) for n in MUS}, progress=False, **kw)
 
 

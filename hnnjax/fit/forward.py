@@ -20,7 +20,7 @@ def hamming_smooth(x, window_ms, dt):
     return jnp.convolve(x, jnp.asarray(w / w.sum(), x.dtype), mode="same")
 
 
-def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None):
+def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None, forward_mode=False):
     """A pure function theta, z (n_trials, ...) -> (aggregate dipoles
     (n_trials, n_steps + 1), nAm, baseline renormalised as ``simulate_dipole``;
     overflow flags), with the model, parameter names and current values.
@@ -29,9 +29,11 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None):
     (``grad.delivery``; default: on one CPU device, ``skips_idle_steps``).
     The function's ``row_axis`` names a ``vmap`` over parameter sets around
     it, if any: then a step is skipped only when no trial of any set has an
-    event due."""
+    event due.  ``forward_mode``: the model built for ``jax.jvp`` (no
+    reverse mode; ``model.forward_mode``)."""
     if gn is None:
         gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
+        gn = model.forward_mode(gn) if forward_mode else gn
     else:
         (names, theta0), n_steps = model.drive_parameters(net), int(round(tstop / dt))
     times = np.arange(n_steps + 1) * dt

@@ -56,7 +56,7 @@ def check_stages(stages, given):
 def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth_window=20.0,
                scale="fit", loss="rmse", key=None, bounds=None, max_delay=25.0, progress=True,
                draws="key", trials_per_average=None, stages=None, score_trials=N_SCORE_TRIALS,
-               **stage_arguments):
+               autodiff="auto", **stage_arguments):
     """Fit drive parameters of ``net`` so its trial-averaged, smoothed, scaled
     aggregate dipole matches ``target``: a ``Dipole``, a (times ms, values
     nAm) pair, an (n, 2) array of those columns or a waveform file's path
@@ -83,6 +83,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     average with its trial-to-trial variance (e.g. 8 with ``n_trials=16``
     for an 8-trial yardstick such as ``score_trials``).  ``bounds``: {name:
     (low, high)} (default: timing within 0-tstop ms, the rest positive).
+    ``autodiff``: 'reverse', 'forward' or 'auto' (forward mode for a few
+    parameters), how gradients are computed (``Objective``).
 
     ``stages``: the fit, as stages run in order on the ``Objective``, each
     from the point the previous one handed on (``hnnjax.fit.stages``), e.g.
@@ -119,7 +121,8 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     objective = Objective(net, target, params, n_trials=n_trials, tstop=tstop, dt=dt,
                           smooth_window=smooth_window, scale=scale, loss=loss, key=key,
                           bounds=bounds, max_delay=max_delay, draws=draws,
-                          trials_per_average=trials_per_average, progress=progress)
+                          trials_per_average=trials_per_average, progress=progress,
+                          autodiff=autodiff)
     for stage in stages:
         stage.check(objective)
     with compile_notices(progress):

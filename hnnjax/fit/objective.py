@@ -14,6 +14,7 @@ import numpy as np
 from .._checks import check_bool, check_nonzero, check_option
 from .._jit import jit
 from ..grad import model
+from ..grad.tangents import jvp_along_axes
 from ..progress import say
 from .arguments import (check_bounds, check_key, check_run, check_start, check_target,
                         check_trials_per_average)
@@ -23,6 +24,7 @@ from .parts import TrialParts, part_count
 
 
 REUSE_GRADIENT_S = 10.0  # see Objective._call
+FORWARD_MODE_MAX_PARAMS = 2  # autodiff="auto" takes forward mode up to this many parameters
 
 
 class Objective:
@@ -46,11 +48,21 @@ class Objective:
     k scores each average of k trials (n_trials / k disjoint ones) and takes
     the mean of their losses, i.e. the expected score of a k-trial average,
     its trial-to-trial variance included -- what a k-trial yardstick
-    (``score_trials``) measures."""
+    (``score_trials``) measures.
+
+    ``autodiff``: how a gradient is computed.  'reverse': reverse mode
+    through the checkpointed scan, a cost that does not grow with the
+    number of parameters; 'forward': forward mode, one tangent per
+    parameter carried along the run, nothing stored (memory of a few
+    states); 'auto' (default): forward mode for up to
+    ``FORWARD_MODE_MAX_PARAMS`` parameters, where it is the faster
+    (``benchmarks/bench_grad.py``).  Both give the same gradient up to
+    rounding."""
 
     def __init__(self, net, target, params, *, n_trials=1, tstop=170.0, dt=0.025,
                  smooth_window=20.0, scale="fit", loss="rmse", key=None, bounds=None,
-                 max_delay=25.0, draws="key", trials_per_average=None, progress=True):
+                 max_delay=25.0, draws="key", trials_per_average=None, progress=True,
+                 autodiff="auto"):
         tstop, dt, names, theta0, free = check_run(net, params, n_trials, tstop, dt, draws,
                                                    smooth_window, max_delay)
         self.n_averages = check_trials_per_average(trials_per_average, n_trials)
@@ -61,12 +73,15 @@ class Objective:
         else:
             scale = check_nonzero("scale (or 'fit')", scale)
         self.progress = check_bool("progress", progress)
+        check_option("autodiff", autodiff, ("auto", "forward", "reverse"))
         check_key(key)
         tgt_t, tgt_v = check_target(target, tstop, dt)
         if scale == "fit" and not np.any(tgt_v):
             raise ValueError("target values are all 0 nAm: with scale='fit' every simulation "
                              "scales to 0, so there is nothing to fit")
         self.free = free
+        self.autodiff = autodiff if autodiff != "auto" else (
+            "forward" if len(free) <= FORWARD_MODE_MAX_PARAMS else "reverse")
         self.transform = Transform(free, check_bounds(bounds, free), tstop)
         self._idx = np.array([names.index(n) for n in free])
         check_start(self.transform, free, theta0[self._idx])
@@ -87,7 +102,8 @@ class Objective:
     def _build(self):
         """The differentiable model, the trials' drive draws and the
         compiled functions (their compilation happens at their first call)."""
-        fn, self._gn = dipole_fn(self.net, self.tstop, self.dt, self.max_delay)[:2]
+        fn, self._gn = dipole_fn(self.net, self.tstop, self.dt, self.max_delay,
+                                 forward_mode=self.autodiff == "forward")[:2]
         self._z = trial_draws(self.net, self._gn, self.n_trials, self.tstop, self.draws, self.key)
         self._compiled = self._compile(fn)
 
@@ -136,17 +152,23 @@ class Objective:
             res, overflow = jax.vmap(one, axis_name="rows")(us)
             return res, overflow.any()
 
+        def forward_mode_grad(u, z):  # (value, aux), gradient: one tangent per parameter
+            val, dval, aux = jvp_along_axes(lambda u_: objective(u_, z), u, has_aux=True)
+            return (val, aux), dval
+
+        forward_mode = self.autodiff == "forward"
         n_parts = part_count(self.n_trials)
-        return dict(forward=jit(objective),
-                    grad=jit(jax.value_and_grad(objective, has_aux=True), reverse_mode=True),
-                    losses=jit(losses), residuals=jit(residuals),
-                    parts=TrialParts(dipoles, head, n_parts) if n_parts > 1 else None)
+        grad = jit(forward_mode_grad) if forward_mode else \
+            jit(jax.value_and_grad(objective, has_aux=True), reverse_mode=True)
+        return dict(forward=jit(objective), grad=grad, losses=jit(losses), residuals=jit(residuals),
+                    parts=TrialParts(dipoles, head, n_parts, forward_mode) if n_parts > 1 else None)
 
     def _call(self, kind, u, z=None):
         """The compiled ``kind`` at ``u``; on event overflow the model's room
         doubles and everything compiles again (rare).  With the trials in
         parts, one point's forward is the parts' forward passes of the
-        gradient (no other compile).  In one call, after gradients that
+        gradient (no other compile; in forward mode, their passes without
+        tangents).  In one call, after gradients that
         run in under REUSE_GRADIENT_S each, one point's forward reuses the
         compiled gradient (its backward pass then costs less than compiling
         the forward); after slower ones the forward compiles (HNN's ERP
@@ -183,8 +205,9 @@ class Objective:
             self._grad_s = np.inf
 
     def value_and_grad(self, u, z=None):
-        """(loss, gradient with respect to u) by reverse mode, on the
-        objective's trials or on the drive draws ``z`` (``fresh_draws``)."""
+        """(loss, gradient with respect to u) by automatic differentiation
+        (``autodiff``), on the objective's trials or on the drive draws ``z``
+        (``fresh_draws``)."""
         val, g = self._call("grad", jnp.asarray(u), z)
         return float(val), np.asarray(g)
 

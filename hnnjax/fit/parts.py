@@ -5,8 +5,10 @@ busy (``benchmarks/bench_fit_parts.py``).
 
 The loss depends on all trials through their average, so the gradient goes
 in three steps: each part's forward pass (``jax.vjp``: its trial dipoles and what its
-backward pass needs), the loss and its cotangent with respect to every
-trial's dipole, each part's backward pass.  The parts' gradients are added in
+backward pass needs; in forward mode ``jax.jvp``: the dipoles and their
+derivatives along every parameter), the loss and its cotangent with respect
+to every trial's dipole, each part's backward pass (in forward mode, the
+cotangent times the derivatives).  The parts' gradients are added in
 part order, so a run is reproducible; it differs from one call over all
 trials only in that order (~1e-15 relative).
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from .._jit import jit
 from .._host import calls_at_once
+from ..grad.tangents import jvp_along_axes
 
 
 def part_count(n_trials):
@@ -37,14 +40,27 @@ class TrialParts:
     the trials of ``z`` in ``n_parts`` calls at once.
 
     ``dipoles(u, z)`` -> (trial dipoles (n, n_times) nAm, overflow flag);
-    ``head(dipoles)`` -> (loss, aux)."""
+    ``head(dipoles)`` -> (loss, aux); ``forward_mode``: ``dipoles`` is
+    differentiated by ``jax.jvp`` (``Objective``'s ``autodiff``)."""
 
-    def __init__(self, dipoles, head, n_parts):
+    def __init__(self, dipoles, head, n_parts, forward_mode=False):
         self.n_parts = n_parts
-        self._forward = jit(lambda u, z: jax.vjp(lambda u_: dipoles(u_, z), u, has_aux=True),
-                            reverse_mode=True)
-        self._backward = jit(lambda pullback, ct: pullback(ct)[0], reverse_mode=True)
         self._head = jit(jax.value_and_grad(head, has_aux=True), reverse_mode=True)
+        if not forward_mode:
+            self._forward = jit(lambda u, z: jax.vjp(lambda u_: dipoles(u_, z), u, has_aux=True),
+                                reverse_mode=True)
+            self._backward = jit(lambda pullback, ct: pullback(ct)[0], reverse_mode=True)
+            self._plain = self._forward
+            return
+
+        # dipoles, their derivatives (n_params, n, n_times), overflow
+        self._forward = jit(lambda u, z: jvp_along_axes(lambda u_: dipoles(u_, z), u, has_aux=True))
+        self._backward = jit(lambda tangents, ct: jnp.tensordot(tangents, ct, axes=ct.ndim))
+
+        def plain(u, z):  # one point's loss alone: no derivatives
+            dpl, overflow = dipoles(u, z)
+            return dpl, None, overflow
+        self._plain = jit(plain)
 
     def __call__(self, u, z, grad=True):
         """((loss, aux), gradient or None, overflow of any part)."""
@@ -53,7 +69,8 @@ class TrialParts:
         parts = [jax.tree_util.tree_map(lambda a: a[k * size:(k + 1) * size], z)
                  for k in range(self.n_parts)]
         with ThreadPoolExecutor(self.n_parts, thread_name_prefix="hnnjax-fit") as pool:
-            fwd = list(pool.map(lambda p: jax.block_until_ready(self._forward(u, p)), parts))
+            run = self._forward if grad else self._plain
+            fwd = list(pool.map(lambda p: jax.block_until_ready(run(u, p)), parts))
             overflow = any(bool(aux) for _, _, aux in fwd)
             (val, aux), ct = self._head(jnp.concatenate([d for d, _, _ in fwd]))
             if not grad or overflow:

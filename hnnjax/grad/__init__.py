@@ -1,1 +1,2 @@
-"""The differentiable model: events at continuous times (``model``)."""
+"""The differentiable model: events at continuous times (``model``); forward
+mode along every parameter at once (``tangents``)."""
