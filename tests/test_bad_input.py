@@ -238,7 +238,7 @@ def test_fit_warns_when_the_loss_rose(net, monkeypatch):
     objective = importlib.import_module("hnnjax.fit.objective")
     times = np.arange(0.0, 40.0 + 0.0125, 0.025)
 
-    def toy_dipole_fn(net, tstop, dt, max_delay, gn=None):
+    def toy_dipole_fn(net, tstop, dt, max_delay, gn=None, forward_mode=False):
         names, theta0 = model.drive_parameters(net)
 
         def fn(theta, z, row_axis=None):

@@ -4,7 +4,7 @@ through the checkpointed scan."""
 import numpy as np
 import pytest
 
-from hnnjax.fit import Objective
+from hnnjax.fit import GradientDescent, Objective
 from hnnjax.fit import objective as objective_module
 from hnnjax.fit import parts as parts_module
 from test_fit_stages import toy_objective
@@ -36,6 +36,9 @@ def test_forward_mode_in_trial_parts_gives_the_loss_and_gradient_of_reverse_mode
     np.testing.assert_allclose(g_split, g_one, rtol=1e-10)
     monkeypatch.setattr(parts, "_forward", None)  # calling it would raise
     assert split.loss(u + 0.2) == one.loss(u + 0.2)
+    steps = GradientDescent(n_steps=3)
+    assert "autodiff (forward mode) gradient steps" in steps.summary(split)
+    assert "autodiff (reverse mode) gradient steps" in steps.summary(one)
 
 
 @pytest.mark.parametrize("n_params, mode", [(1, "forward"), (2, "forward"), (3, "reverse")])

@@ -95,7 +95,8 @@ class GradientDescent(Stage):
     def summary(self, objective):
         fresh = ", fresh draws each step" if self.resample else ""
         held = ", early stopping on held-out draws" if self.validate else ""
-        return (f"{self.n_steps} {self.gradient} gradient steps{fresh}{held}; "
+        mode = f" ({objective.autodiff} mode)" if self.gradient == "autodiff" else ""
+        return (f"{self.n_steps} {self.gradient}{mode} gradient steps{fresh}{held}; "
                 + super().summary(objective))
 
     def _key(self, data):
