@@ -198,10 +198,12 @@ def test_tree_solve_forward_mode_equals_autodiff_through_the_loops(strategy, mov
         return jax.jvp(g, (off,), (tangents[0],))
 
     want_x, want_dx = jax.jit(lambda: run(lambda o, d, b: tree_solve._loop(order, par, o, d, b)))()
-    got_x, got_dx = jax.jit(lambda: run(lambda o, d, b: hines_solve_forward(strategy, order, par, o, d, b)))()
+    forward = lambda o, d, b: hines_solve_forward(strategy, order, par, o, d, b)
+    got_x, got_dx = jax.jit(lambda: run(forward))()
     np.testing.assert_allclose(got_x, want_x, rtol=1e-12)
     assert float(jnp.abs(want_dx).max()) > 0
-    np.testing.assert_allclose(got_dx, want_dx, rtol=1e-9, atol=1e-12 * float(jnp.abs(want_dx).max()))
+    np.testing.assert_allclose(got_dx, want_dx, rtol=1e-9,
+                               atol=1e-12 * float(jnp.abs(want_dx).max()))
 
 
 def test_zero_area_nodes_conserve_current():

@@ -24,8 +24,8 @@ def test_forward_mode_in_trial_parts_gives_the_loss_and_gradient_of_reverse_mode
     split._build()
     one._build()
     one._compiled["parts"] = None
-    assert all(ta.forward_mode for ta in split._gn.types)
-    assert not any(ta.forward_mode for ta in one._gn.types)
+    assert split._gn.forward_mode and all(ta.forward_mode for ta in split._gn.types)
+    assert not one._gn.forward_mode and not any(ta.forward_mode for ta in one._gn.types)
     parts = split._compiled["parts"]
     assert parts.n_parts == 2
     split._compiled.update(forward=None, grad=None)  # calling them would raise

@@ -29,13 +29,13 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None, for
     (``grad.delivery``; default: on one CPU device, ``skips_idle_steps``).
     The function's ``row_axis`` names a ``vmap`` over parameter sets around
     it, if any: then a step is skipped only when no trial of any set has an
-    event due.  ``forward_mode``: the model built for ``jax.jvp`` (no
-    reverse mode; ``model.forward_mode``)."""
+    event due.  ``forward_mode``: the model for ``jax.jvp`` (no reverse
+    mode; ``model.forward_mode``)."""
     if gn is None:
         gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
-        gn = model.forward_mode(gn) if forward_mode else gn
     else:
         (names, theta0), n_steps = model.drive_parameters(net), int(round(tstop / dt))
+    gn = model.forward_mode(gn) if forward_mode else gn
     times = np.arange(n_steps + 1) * dt
     n_pyr = net.mesh_shape[0] * net.mesh_shape[1]
     l2_off, l5_off = baseline_renormalize(times, np.zeros_like(times), np.zeros_like(times), n_pyr)

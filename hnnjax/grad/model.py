@@ -26,9 +26,9 @@ Reverse mode runs through a two-level checkpointed scan (chunks of ~√T steps),
 so memory is O(√T · state); forward mode (``forward_mode``) keeps none.
 Since reverse mode saves the carry at every step of a chunk, spikes in flight
 are kept small: each cell's last ``spike_slots`` spike times, not a
-(max delay / dt) × cells ring (twice the cells' state).  Local
-connections with delays above ``max_delay`` ms (tiny weights: w ∝ 1/delay)
-are dropped; the distance to the faithful mode is measured in the tests.
+(max delay / dt) × cells ring (twice the cells' state).  Local connections
+with delays above ``max_delay`` ms (tiny weights: w ∝ 1/delay) are dropped;
+the distance to the faithful mode is measured in the tests.
 """
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ class GradNet(eqx.Module):
     chunk_width: int = eqx.field(static=True)
     capacity: int = eqx.field(static=True)  # chunks of local connections per step
     bisections: int = eqx.field(static=True)  # halvings that find a place among a cell's groups
+    forward_mode: bool = eqx.field(static=True, default=False)  # see ``forward_mode``
 
     @property
     def n_chunks(self):
@@ -245,7 +246,7 @@ def forward_mode(gn: GradNet):
         sums = {f: dataclasses.replace(getattr(ta, f), forward_mode=True)
                 for f in ("syn_v", "seg_syn", "parent_v", "child_sum")}
         return dataclasses.replace(ta, forward_mode=True, **sums)
-    return dataclasses.replace(gn, types=tuple(switch(ta) for ta in gn.types))
+    return dataclasses.replace(gn, types=tuple(switch(ta) for ta in gn.types), forward_mode=True)
 
 
 def _bucket(n):
@@ -333,13 +334,14 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None, skip_idle=False, batch_a
     """Integrate one trial with drive draws ``z`` (``draw_z``, ``z_from_times``), reverse
     mode through a two-level checkpointed scan (``chunk`` steps, default
     ~√n_steps; none for a ``forward_mode`` model).  Returns the raw L2/L5
-    dipoles (n_steps, 2), fA·m, at t_1..t_n, the spike count per cell, and whether a step had more events
-    than room for them (then rerun with ``grow(gn)``).  ``skip_idle``,
+    dipoles (n_steps, 2), fA·m, at t_1..t_n, the spike count per cell, and
+    whether a step had more events than room for them (then rerun with
+    ``grow(gn)``).  ``skip_idle``,
     ``batch_axis``: see ``delivery.ContinuousDelivery``."""
     ev_step, ev_T, ev_dst, ev_w, ev_tau = drive_events(gn, theta, z, dt, n_steps * dt)
     ptr = jnp.searchsorted(ev_step, jnp.arange(n_steps + 1), side="left")
     delivery = ContinuousDelivery(gn, ptr, ev_T, ev_dst, ev_w, ev_tau, dt, skip_idle, batch_axis)
-    checkpoint = None if gn.types[0].forward_mode else chunk or checkpoint_chunk(n_steps)
+    checkpoint = None if gn.forward_mode else chunk or checkpoint_chunk(n_steps)
     spikes, dip, _, busy = integrate(gn.types, delivery, gn.threshold, gn.dipole_layers, n_steps,
                                      dt, checkpoint=checkpoint)
     overflow = (jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step) | busy
