@@ -2,7 +2,7 @@
 """Cost of a gradient of the somato dipole loss (issue 5), in one run.
 
     python benchmarks/bench_grad.py [--trials 1,25] [--time-trials 1] [--repeats 2] [--split]
-                                    [--forward-mode] [--params 3]
+                                    [--forward-mode [--directions]] [--params 3]
 
 The loss is ``fit_drives``' objective: RMSE between the trial-averaged,
 20 ms-smoothed aggregate dipole of the differentiable model (``somato_model()``,
@@ -21,7 +21,9 @@ checkpointed scan saves) and its backward (each chunk run forward again,
 then each step re-run and transposed).  ``--forward-mode`` also times, in the
 same rounds, the value and gradient by forward mode (``model.forward_mode``:
 one tangent per parameter, no checkpoints; ``Objective(autodiff='forward')``)
-and prints its memory plan and its largest difference from reverse mode.
+and prints its memory plan and its largest difference from reverse mode;
+``--directions`` also times forward mode along only the first 1, 2, ...
+of the parameters, so the run shows what the primal and each tangent cost.
 """
 import argparse
 import os
@@ -73,9 +75,13 @@ def main():
                     help="also time jax.vjp's forward and backward apart (timed row)")
     ap.add_argument("--forward-mode", action="store_true",
                     help="also time the gradient by forward mode (timed row)")
+    ap.add_argument("--directions", action="store_true",
+                    help="with --forward-mode: also time it along the first 1 .. params-1 parameters")
     ap.add_argument("--params", type=int, default=3, choices=range(1, 7), metavar="1..6",
                     help="drive parameters differentiated (default 3)")
     args = ap.parse_args()
+    if args.directions and not args.forward_mode:
+        ap.error("--directions needs --forward-mode")
     counts = sorted({int(x) for x in args.trials.split(",")} | {args.time_trials})
 
     net = somato_model()
@@ -84,6 +90,8 @@ def main():
     if args.forward_mode:
         loss_fm = somato_loss(net, 170.0, forward_mode=True, n_params=args.params)[0]
         vg_fm = jit(lambda th, z: jvp_along_axes(lambda t: loss_fm(t, z), th))
+        fewer = {k: jit(lambda th, z, k=k: _jvp_along_first(lambda t: loss_fm(t, z), th, k))
+                 for k in range(1, args.params) if args.directions}
     vjp_fwd = jit(lambda th, z: jax.vjp(lambda t: loss(t, z), th), reverse_mode=True)
     vjp_bwd = jit(lambda pull: pull(jnp.ones((), th.dtype)), reverse_mode=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
@@ -106,6 +114,8 @@ def main():
                 t0 = time.perf_counter()
                 calls["forward mode"] = vg_fm.lower(th, z).compile()
                 fm_compile = time.perf_counter() - t0
+                for k, f in fewer.items():
+                    calls[k] = f.lower(th, z).compile()
             if args.repeats:  # warm-up (compiled ahead already)
                 jax.block_until_ready([c(th, z) for c in calls.values()])
             times, outs = {k: [] for k in calls}, {}
@@ -126,6 +136,9 @@ def main():
                     f"mode {g / f:.2f}), temp {fm_mem:.3f} GiB, compile {fm_compile:.1f} s; largest "
                     f"difference from reverse mode {np.abs(g_fm - g_rev).max() / np.abs(g_rev).max():.1e}"
                     f" of its largest entry")
+                for k in fewer:
+                    forward_mode_row += (f"\nforward mode along the first {k} parameter(s): "
+                                         f"{med[k]:.1f} s ({med[k] / f:.2f} forwards)")
             if args.split:
                 split = _split(vjp_fwd, vjp_bwd, th, z, args.repeats, f)
         print(f"{n:6d}  {g_mem:13.2f}  {f_mem:12.3f}  {t_compile:14.1f}  {timing}", flush=True)
@@ -135,6 +148,12 @@ def main():
         print(forward_mode_row)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak RSS of this process: {rss:.2f} GiB (compiles of every row + runs of the timed row)")
+
+
+def _jvp_along_first(f, u, k):
+    """f(u) and its derivatives along the first ``k`` coordinates of ``u``."""
+    along = lambda t: jax.jvp(f, (u,), (t,))
+    return jax.vmap(along, out_axes=(None, 0))(jnp.eye(u.shape[0], dtype=u.dtype)[:k])
 
 
 def _split(vjp_fwd, vjp_bwd, th, z, repeats, t_fwd):
