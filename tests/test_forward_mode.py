@@ -1,10 +1,13 @@
 """Gradients by forward mode (``Objective(autodiff='forward')``: one tangent per
 parameter carried along the run, ``model.forward_mode``) against reverse mode
 through the checkpointed scan."""
+import jax
+import jax.extend
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hnnjax.fit import GradientDescent, Objective
+from hnnjax.fit import GradientDescent, Objective, dipole_fn, trial_draws
 from hnnjax.fit import objective as objective_module
 from hnnjax.fit import parts as parts_module
 from test_fit_stages import toy_objective
@@ -39,6 +42,37 @@ def test_forward_mode_in_trial_parts_gives_the_loss_and_gradient_of_reverse_mode
     steps = GradientDescent(n_steps=3)
     assert "autodiff (forward mode) gradient steps" in steps.summary(split)
     assert "autodiff (reverse mode) gradient steps" in steps.summary(one)
+
+
+def test_tangents_run_trial_by_trial_with_the_values_and_derivatives_of_the_batch():
+    """A forward-mode model's JVP maps over the trials (its own rule), while
+    its values alone run them batched: the same dipoles bit for bit, and the
+    derivatives of autodiff through the batched trials."""
+    net = two_drive_net()
+    fn, gn, names, th0, _ = dipole_fn(net, TSTOP, forward_mode=True)
+    z = trial_draws(net, gn, 3, TSTOP, "key", jax.random.PRNGKey(2))
+    th0 = jnp.asarray(th0)
+    direction = jnp.zeros_like(th0).at[names.index("evprox1.mu")].set(1.0)
+    mapped = jax.jit(lambda th: jax.jvp(lambda t: fn(t, z)[0], (th,), (direction,)))
+    batched = jax.jit(lambda th: jax.jvp(lambda t: fn.fun(t, z)[0], (th,), (direction,)))
+    (d_map, t_map), (d_batch, t_batch) = mapped(th0), batched(th0)
+    np.testing.assert_array_equal(d_map, d_batch)
+    np.testing.assert_array_equal(d_map, jax.jit(lambda th: fn(th, z)[0])(th0))
+    assert float(jnp.abs(t_batch).max()) > 0
+    np.testing.assert_allclose(t_map, t_batch, rtol=0, atol=1e-10 * float(jnp.abs(t_batch).max()))
+    assert 3 in scan_lengths(jax.make_jaxpr(mapped)(th0).jaxpr)  # the map over the 3 trials
+    assert 3 not in scan_lengths(jax.make_jaxpr(batched)(th0).jaxpr)
+
+
+def scan_lengths(jaxpr):
+    """The lengths of every scan in ``jaxpr`` and the jaxprs inside it."""
+    out = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "scan":
+            out.append(eqn.params["length"])
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            out += scan_lengths(sub)
+    return out
 
 
 @pytest.mark.parametrize("n_params, mode", [(1, "forward"), (2, "forward"), (3, "reverse")])

@@ -30,7 +30,10 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None, for
     The function's ``row_axis`` names a ``vmap`` over parameter sets around
     it, if any: then a step is skipped only when no trial of any set has an
     event due.  ``forward_mode``: the model for ``jax.jvp`` (no reverse
-    mode; ``model.forward_mode``)."""
+    mode; ``model.forward_mode``), whose tangents are carried through the
+    trials one after another (``lax.map``) while its values alone run the
+    trials batched: 4 trials of the somato loss with 3 tangents run 1.38x
+    faster one at a time (``benchmarks/README.md``), the forward 1.7x slower."""
     if gn is None:
         gn, names, theta0, n_steps = model.build(net, tstop, dt, max_delay=max_delay)
     else:
@@ -42,17 +45,35 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None, for
 
     skip = skips_idle_steps() if skip_idle is None else skip_idle
 
+    def one(theta, z, axes):
+        dip, _, overflow = model.run(gn, theta, z, n_steps, dt, skip_idle=skip, batch_axis=axes)
+        raw = jnp.concatenate([jnp.zeros((1, 2), dip.dtype), dip])
+        agg = (raw[:, 0] + l2_off) + (raw[:, 1] + l5_off)
+        return agg * 1e-6, overflow
+
     def fn(theta, z, row_axis=None):
         axes = ("trials",) if row_axis is None else ("trials", row_axis)
+        return jax.vmap(lambda zi: one(theta, zi, axes), axis_name="trials")(z)
 
-        def one(theta, z):
-            dip, _, overflow = model.run(gn, theta, z, n_steps, dt, skip_idle=skip, batch_axis=axes)
-            raw = jnp.concatenate([jnp.zeros((1, 2), dip.dtype), dip])
-            agg = (raw[:, 0] + l2_off) + (raw[:, 1] + l5_off)
-            return agg * 1e-6, overflow
-        return jax.vmap(one, in_axes=(None, 0), axis_name="trials")(theta, z)
-
+    if gn.forward_mode:
+        fn = _tangents_trial_by_trial(fn, one)
     return fn, gn, names, theta0, times
+
+
+def _tangents_trial_by_trial(fn, one):
+    """``fn`` whose JVP runs the trials one after another, each with all its
+    tangents: the run's state and tangents of one trial stay small enough
+    for the cache, which a batch of trials and tangents outgrows."""
+    fn = jax.custom_jvp(fn, nondiff_argnums=(2,))
+
+    @fn.defjvp
+    def jvp(row_axis, primals, tangents):
+        theta, z = primals
+        axes = None if row_axis is None else (row_axis,)
+        (dip, overflow), (d_dip, _) = jax.lax.map(
+            lambda zi: jax.jvp(lambda th: one(th, zi, axes), (theta,), (tangents[0],)), z)
+        return (dip, overflow), (d_dip, np.zeros(overflow.shape, jax.dtypes.float0))
+    return fn
 
 
 def trial_draws(net, gn, n_trials, tstop, draws="key", key=None):

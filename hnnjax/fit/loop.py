@@ -83,8 +83,9 @@ def fit_drives(net, target, params, *, n_trials=1, tstop=170.0, dt=0.025, smooth
     average with its trial-to-trial variance (e.g. 8 with ``n_trials=16``
     for an 8-trial yardstick such as ``score_trials``).  ``bounds``: {name:
     (low, high)} (default: timing within 0-tstop ms, the rest positive).
-    ``autodiff``: 'reverse', 'forward' or 'auto' (forward mode for a few
-    parameters), how gradients are computed (``Objective``).
+    ``autodiff``: 'reverse', 'forward' or 'auto' (forward mode for up to
+    ``FORWARD_MODE_MAX_PARAMS`` parameters), how gradients are computed
+    (``Objective``).
 
     ``stages``: the fit, as stages run in order on the ``Objective``, each
     from the point the previous one handed on (``hnnjax.fit.stages``), e.g.
