@@ -47,13 +47,13 @@ PARAMS = ["evprox1.mu", "evprox1.sigma", "evdist1.mu"]
 MORE_PARAMS = ["evdist1.sigma", "evprox2.mu", "evprox2.sigma"]  # --params above 3
 
 
-def somato_loss(net, tstop, skip_idle=None, smooth=True, forward_mode=False, n_params=3):
+def somato_loss(net, tstop, skip_idle=None, smooth=True, forward_mode=False, n_params=3, gn=None):
     """The benchmarked loss of the first ``n_params`` of ``PARAMS`` +
     ``MORE_PARAMS`` against a fixed sine target, its starting point and the
     differentiable model (for ``trial_draws``); ``skip_idle``,
-    ``forward_mode`` as in ``dipole_fn``; ``smooth=False``: without the
-    20 ms smoothing (windows shorter than it)."""
-    fn, gn, names, theta0, times = dipole_fn(net, tstop, skip_idle=skip_idle,
+    ``forward_mode``, ``gn`` (a model already built) as in ``dipole_fn``;
+    ``smooth=False``: without the 20 ms smoothing (windows shorter than it)."""
+    fn, gn, names, theta0, times = dipole_fn(net, tstop, gn=gn, skip_idle=skip_idle,
                                              forward_mode=forward_mode)
     idx = np.array([names.index(n) for n in (PARAMS + MORE_PARAMS)[:n_params]])
     target = jnp.asarray(0.05 * np.sin(times / 20.0))
@@ -88,7 +88,7 @@ def main():
     loss, th, gn = somato_loss(net, 170.0, n_params=args.params)
     fwd, vg = jit(loss), jit(jax.value_and_grad(loss), reverse_mode=True)
     if args.forward_mode:
-        loss_fm = somato_loss(net, 170.0, forward_mode=True, n_params=args.params)[0]
+        loss_fm = somato_loss(net, 170.0, forward_mode=True, n_params=args.params, gn=gn)[0]
         vg_fm = jit(lambda th, z: jvp_along_axes(lambda t: loss_fm(t, z), th))
         fewer = {k: jit(lambda th, z, k=k: jvp_along_axes(lambda t: loss_fm(th.at[:k].set(t), z),
                                                           th[:k]))

@@ -43,6 +43,7 @@ from jax import lax
 
 from ..network.compile import Layout, _type_arrays, cast_floats, chunk_table, connection_table
 from ..network.integrate import checkpoint_chunk, integrate
+from ..network.row_sums import RowSums
 from .delivery import ContinuousDelivery
 
 
@@ -243,8 +244,8 @@ def forward_mode(gn: GradNet):
     without checkpoints (forward mode keeps no trajectory: memory O(state ×
     tangents)).  Such a model has no reverse mode."""
     def switch(ta):
-        sums = {f: dataclasses.replace(getattr(ta, f), forward_mode=True)
-                for f in ("syn_v", "seg_syn", "parent_v", "child_sum")}
+        sums = {f.name: dataclasses.replace(getattr(ta, f.name), forward_mode=True)
+                for f in dataclasses.fields(ta) if isinstance(getattr(ta, f.name), RowSums)}
         return dataclasses.replace(ta, forward_mode=True, **sums)
     return dataclasses.replace(gn, types=tuple(switch(ta) for ta in gn.types), forward_mode=True)
 
