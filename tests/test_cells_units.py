@@ -227,3 +227,22 @@ def test_float32_cast_keeps_integer_indices():
     ct = l5_pyramidal()
     cast = cast_floats((ct.channels[0], np.arange(3)), np.float32)
     assert cast[0].gnabar.dtype == jnp.float32 and cast[1].dtype.kind == "i"
+
+
+@pytest.mark.parametrize("nodes", ["l5", "tiny"])
+def test_pallas_solve_gives_the_loops_bits_for_per_column_off_diagonals_and_tiny_trees(nodes):
+    """The Pallas strategy's other paths: an off-diagonal of its own per
+    column (not one shared column) and trees of at most ``FUSED_MAX_NODES``
+    nodes (unrolled rows, no kernel)."""
+    tree, parent, inv_r, diag, rhs = _l5_system()
+    order = tuple(range(tree.n_nodes))
+    if nodes == "tiny":
+        order, parent = order[:tree_solve.FUSED_MAX_NODES], parent[:tree_solve.FUSED_MAX_NODES]
+        inv_r, diag, rhs = (a[:len(order)] for a in (inv_r, diag, rhs))
+    off = -inv_r[:, None] * np.random.default_rng(5).uniform(0.5, 2.0, diag.shape)
+    par = tuple(int(p) for p in parent)
+    run = lambda s: np.asarray(jax.jit(lambda o, d, b: hines_solve(s, order, par, o, d, b))(
+        off, diag, rhs))
+    want = run("loop")
+    assert np.all(np.isfinite(want))
+    np.testing.assert_array_equal(run("pallas_interpret"), want)

@@ -1,9 +1,10 @@
 """The step as a GPU would compile it, checked without a GPU: the batched
 forward and the gradient's step lowered for CUDA (``lowering_platforms``) on
 this CPU-only install.  One while loop in the forward (the time scan), none
-in the step or its reverse mode, each tree solve one Pallas kernel call, no
-matrix products; and the Pallas kernel (interpret mode) gives the loop
-solve's bits in a whole network run."""
+in the step or its reverse mode, each tree solve one Pallas kernel call (but
+the tiny trees', fused with their neighbours), no matrix products; and the
+Pallas kernel (interpret mode) gives the loop solve's bits in a whole network
+run."""
 import warnings
 
 import jax
@@ -18,6 +19,7 @@ from hnnjax.network.compile import compile_network, drive_events
 from hnnjax.network.grid import run
 from hnnjax.network.integrate import initial_carry, make_step
 from hnnjax.network.simulate import instantiate_drives
+from hnnjax.network.tree_solve import FUSED_MAX_NODES
 
 TSTOP, DT = 10.0, 0.025
 KERNEL = "__gpu$xla.gpu.triton"
@@ -33,7 +35,15 @@ def _forward(net, solver, dtype=np.float32, n_trials=2):
     arrays, drive_tab, _, _, n_steps = compile_network(net, TSTOP, DT, dtype, solver=solver)
     events = drive_events(drive_tab, instantiate_drives(net, TSTOP, n_trials), DT, n_steps, dtype)
     fn = jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(arrays, ev, n_steps, DT))
-    return fn, events, len(arrays.types)
+    return fn, events, _kernel_solves(arrays.types)
+
+
+def _kernel_solves(types):
+    """The cell types whose tree solve is a Pallas kernel: those of more than
+    ``FUSED_MAX_NODES`` nodes (the basket cells' are unrolled rows)."""
+    n = sum(ta.n_nodes > FUSED_MAX_NODES for ta in types)
+    assert 0 < n < len(types)  # both kinds in the network under test
+    return n
 
 
 def _counts(text):
@@ -42,9 +52,9 @@ def _counts(text):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batched_forward_lowers_for_cuda_to_one_loop_and_kernel_solves(dtype):
-    fn, events, n_types = _forward(_net(), "pallas", dtype)
+    fn, events, n_kernels = _forward(_net(), "pallas", dtype)
     counts = _counts(fn.trace(events).lower(lowering_platforms=("cuda",)).as_text())
-    assert counts == {"stablehlo.while": 1, KERNEL: n_types, "dot_general": 0}, counts
+    assert counts == {"stablehlo.while": 1, KERNEL: n_kernels, "dot_general": 0}, counts
 
 
 def test_gradient_step_lowers_for_cuda_without_loops_or_matrix_products():
@@ -68,8 +78,9 @@ def test_gradient_step_lowers_for_cuda_without_loops_or_matrix_products():
 
     text = jax.jit(vjp).trace(carry["types"]).lower(lowering_platforms=("cuda",)).as_text()
     counts = _counts(text)
-    # each type's solve once forward and once in reverse (λ = M⁻¹ x̄)
-    assert counts == {"stablehlo.while": 0, KERNEL: 2 * len(gn.types), "dot_general": 0}, counts
+    # each kernel solve once forward and once in reverse (λ = M⁻¹ x̄)
+    assert counts == {"stablehlo.while": 0, KERNEL: 2 * _kernel_solves(gn.types),
+                      "dot_general": 0}, counts
 
 
 def test_loop_solve_would_put_loops_in_the_step():
@@ -179,15 +190,16 @@ def _triton_memory_ops(solver_kernel_text):
             if "tt.load" in line or "tt.store" in line]
 
 
-def _kernel_ir(cols):
-    """The Triton IR of one tree solve over ``cols`` columns, lowered for CUDA."""
+def _kernel_ir(cols, off_cols=1):
+    """The Triton IR of one tree solve (a chain of 4 nodes) over ``cols``
+    columns, lowered for CUDA; the off-diagonal (4, ``off_cols``)."""
     from jax._src.lib import triton
     from jax._src.lib.mlir import ir
 
     from hnnjax.network.tree_solve import hines_solve
-    order, parent = (0, 1, 2), (0, 0, 1)
+    order, parent = (0, 1, 2, 3), (0, 0, 1, 2)
     fn = jax.jit(lambda o, d, b: hines_solve("pallas", order, parent, o, d, b))
-    module = fn.trace(jnp.zeros((3, 1)), jnp.ones((3, cols)), jnp.ones((3, cols))).lower(
+    module = fn.trace(jnp.zeros((4, off_cols)), jnp.ones((4, cols)), jnp.ones((4, cols))).lower(
         lowering_platforms=("cuda",)).compiler_ir()
     calls = [op for op in module.body.operations[0].regions[0].blocks[0].operations
              if op.name == "stablehlo.custom_call"]
@@ -198,14 +210,25 @@ def _kernel_ir(cols):
                                    .value_bytes))
 
 
-def test_pallas_kernel_masks_the_columns_past_the_array():
+def _masked(op):  # tt.load %ptr, %mask, %other / tt.store %ptr, %value, %mask
+    return op.split(":")[0].count("%") == 3
+
+
+@pytest.mark.parametrize("off_cols", [1, 70])
+def test_pallas_kernel_masks_the_columns_past_the_array(off_cols):
     """Triton does not bound a block's loads and stores: the last block of a
     solve whose columns are no multiple of the block (70 of 128 here) must
-    mask them, or it reads and writes past the array (NaN on a real GPU)."""
-    ops = _triton_memory_ops(_kernel_ir(70))
-    assert sum(op.startswith("tt.store") for op in ops) == 3, ops  # the 3 rows of x
-    # tt.load %ptr, %mask, %other / tt.store %ptr, %value, %mask
-    assert all(op.split(":")[0].count("%") == 3 for op in ops), ops
+    mask them, or it reads and writes past the array (NaN on a real GPU).  An
+    off-diagonal shared by the columns is one column read whole: its 3
+    loads (the root has none) are of one element each, in bounds."""
+    ops = _triton_memory_ops(_kernel_ir(70, off_cols))
+    assert sum(op.startswith("tt.store") for op in ops) == 4, ops  # the 4 rows of x
+    column = [op for op in ops if "tensor<1x128x" in op]
+    assert column and all(_masked(op) for op in column), ops
+    shared = [op for op in ops if op not in column]
+    assert len(shared) == (3 if off_cols == 1 else 0), ops
+    assert all(op.startswith("tt.load") and "tensor<1x1x" in op and not _masked(op)
+               for op in shared), ops
 
 
 def test_import_after_a_started_gpu_backend_warns(monkeypatch):

@@ -18,8 +18,9 @@ substitution root-to-leaves; results are bitwise equal across strategies
   vectors (~4x fewer thunks, 3-5x the compile time, no faster on CPU);
 - ``"pallas"``: one Pallas (Triton) kernel per solve, one thread per column,
   the unrolled rows in registers (the GPU default; on an H200 it gave the
-  loop solve's bits, ``benchmarks/bench_gpu.py``); ``"pallas_interpret"``
-  runs the same kernel on CPU, for testing.
+  loop solve's bits, ``benchmarks/bench_gpu.py``); trees of at most
+  ``FUSED_MAX_NODES`` nodes as ``"unrolled"``; ``"pallas_interpret"`` runs
+  the same kernel on CPU, for testing.
 
 Reverse mode (``hines_solve``) and forward mode (``hines_solve_forward``) are one
 more solve with the same strategy (``M`` is symmetric).
@@ -97,18 +98,31 @@ def _unrolled(order, parent, off, diag, rhs):
     return jnp.stack(_rows_solve(order, parent, rows(off), rows(diag), rows(rhs)))
 
 
+FUSED_MAX_NODES = 3
+"""Trees of at most this many nodes (a one-compartment cell and its two end
+nodes, e.g. basket cells) are solved by ``"pallas"`` as unrolled rows, which
+XLA fuses into the neighbouring elementwise kernels: a kernel launch of its
+own would cost more than their arithmetic."""
+
+
 def _pallas(order, parent, off, diag, rhs, interpret=False):
     from jax.experimental import pallas as pl
     from jax.experimental.pallas import triton as plgpu
 
     n = len(order)
+    if n <= FUSED_MAX_NODES:
+        return _unrolled(order, parent, off, diag, rhs)
     shape = jnp.broadcast_shapes(diag.shape, rhs.shape)
     cols = int(np.prod(shape[1:], dtype=int))
     dt = jnp.result_type(diag, rhs, off)
     d2 = jnp.broadcast_to(diag, shape).reshape(n, cols).astype(dt)
     b2 = jnp.broadcast_to(rhs, shape).reshape(n, cols).astype(dt)
-    o2 = jnp.broadcast_to(off, (n,) + shape[1:]).reshape(n, cols).astype(dt)
     block = min(128, pl.next_power_of_2(cols))
+    # an off-diagonal shared by every column (one morphology per cell type) is
+    # read as one column and broadcast in registers, not written out per step
+    shared = all(s == 1 for s in jnp.shape(off)[1:])
+    o2 = (jnp.reshape(off, (n, 1)) if shared else
+          jnp.broadcast_to(off, (n,) + shape[1:]).reshape(n, cols)).astype(dt)
 
     def kernel(o_ref, d_ref, b_ref, x_ref):
         # Triton does not bound a block's accesses: the last block's columns
@@ -118,13 +132,15 @@ def _pallas(order, parent, off, diag, rhs, interpret=False):
         def rows(ref, fill):
             return [plgpu.load(ref.at[pl.ds(i, 1)], mask=ok, other=fill) for i in range(n)]
 
-        x = _rows_solve(order, parent, rows(o_ref, 0.0), rows(d_ref, 1.0), rows(b_ref, 0.0))
+        off_rows = ([o_ref[pl.ds(i, 1), :] for i in range(n)] if shared else rows(o_ref, 0.0))
+        x = _rows_solve(order, parent, off_rows, rows(d_ref, 1.0), rows(b_ref, 0.0))
         for i in range(n):
             plgpu.store(x_ref.at[pl.ds(i, 1)], x[i], mask=ok)
 
     spec = pl.BlockSpec((n, block), lambda j: (0, j))
+    o_spec = pl.BlockSpec((n, 1), lambda j: (0, 0)) if shared else spec
     x = pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct((n, cols), dt),
-                       grid=(pl.cdiv(cols, block),), in_specs=[spec, spec, spec],
+                       grid=(pl.cdiv(cols, block),), in_specs=[o_spec, spec, spec],
                        out_specs=spec, interpret=interpret,
                        compiler_params=plgpu.CompilerParams(num_warps=4))(o2, d2, b2)
     return x.reshape(shape)

@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""Kernels per time step of the batched forward, compiled for a GPU without one.
+
+XLA compiles for a GPU described by a target config (deviceless compilation):
+
+    JAX_SKIP_CUDA_CONSTRAINTS_CHECK=1 python benchmarks/count_gpu_kernels.py \\
+        [--spec benchmarks/gpu_specs/h100_sxm.txtpb] [--trials 1,100,1000] [--dtypes float32]
+
+The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms, the tree
+solve ``"pallas"`` (the GPU default), compiled as ``bench_gpu.py`` compiles
+its table's rows; ``_hlo.thunks_per_step`` counts the compiled program's
+kernels.  It needs JAX's CUDA plugin of the installed jax version, best in a
+virtual environment of its own (on a machine without a GPU the plugin makes
+every JAX program of its environment log a failed CUDA start):
+
+    python -m venv --system-site-packages /tmp/cuda-aot
+    /tmp/cuda-aot/bin/pip install jax-cuda13-plugin==$JAX jax-cuda13-pjrt==$JAX
+
+``JAX_SKIP_CUDA_CONSTRAINTS_CHECK=1`` lets the plugin load without cuDNN,
+which compiling does not need.  Without the plugin it says so and exits 0.
+The counts are the compiler's for this spec: a real card's compile
+(``bench_gpu.py``) may fuse differently where its properties differ.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+SPEC = Path(__file__).parent / "gpu_specs" / "h100_sxm.txtpb"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--spec", type=Path, default=SPEC, help="GpuTargetConfigProto text (default H100)")
+    p.add_argument("--trials", default="1,100,1000", help="batches (trials per call)")
+    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--tstop", type=float, default=170.0, help="ms")
+    args = p.parse_args(argv)
+    os.environ.setdefault("JAX_SKIP_CUDA_CONSTRAINTS_CHECK", "1")
+    import jax
+    import numpy as np
+    from jax.experimental import topologies
+
+    try:
+        device = topologies.get_topology_desc("aot", "cuda", topology="1x1x1",
+                                              target_config=args.spec.read_text()).devices[0]
+    except Exception as e:  # no CUDA plugin, or one that cannot compile without a GPU
+        print(f"count_gpu_kernels: cannot compile for CUDA here ({type(e).__name__}: "
+              f"{str(e).splitlines()[0]}); see this script's docstring for the plugin.")
+        return 0
+    from _hlo import machine, thunks_per_step
+    from bench_gpu import _batched
+    from hnnjax.network.compile import compile_network, drive_events
+    from hnnjax.network.simulate import _take, instantiate_drives
+    from hnnjax.network_models import somato_model
+
+    dt, net = 0.025, somato_model()
+    spikes = instantiate_drives(net, args.tstop, 1)
+    sharding = jax.sharding.SingleDeviceSharding(device)
+    print(f"# count_gpu_kernels: {machine()}; compiled for {args.spec.name} "
+          f"(no GPU: deviceless); somato network, {args.tstop:g} ms, dt {dt} ms, tree solve 'pallas'")
+    print("| dtype | trials | kernels/step | compile s |")
+    print("|---|---|---|---|", flush=True)
+    for name in args.dtypes.split(","):
+        dtype = np.dtype(name)
+        arrays, tab, _, _, n_steps = compile_network(net, args.tstop, dt, dtype, solver="pallas")
+        events = drive_events(tab, spikes, dt, n_steps, dtype)
+        fn = _batched(arrays, n_steps, dt)
+        for b in (int(x) for x in args.trials.split(",")):
+            shapes = jax.tree.map(lambda a: jax.ShapeDtypeStruct(
+                np.shape(a), np.asarray(a).dtype, sharding=sharding), _take(events, np.zeros(b, int)))
+            t = time.perf_counter()
+            text = fn.trace(shapes).lower(lowering_platforms=("cuda",)).compile().as_text()
+            print(f"| {name} | {b} | {thunks_per_step(text, n_steps):.0f} | "
+                  f"{time.perf_counter() - t:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
