@@ -49,12 +49,13 @@ def _ints(text):
 
 
 def _batched(arrays, n_steps, dt):
-    """The compiled batched faithful run: events (trials, ...) -> (spikes, raw dipoles)."""
+    """The compiled batched faithful run: events (trials, ...) -> (spikes, raw
+    dipoles), with the compiler options of every hnnjax call (``_jit``)."""
     import jax
 
+    from hnnjax._jit import jit
     from hnnjax.network.grid import run
-    return jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(
-        arrays, ev, n_steps, dt)[:2])
+    return jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(arrays, ev, n_steps, dt)[:2])
 
 
 def _solver_check(net, solver, device, dt, tstop, n_trials=2):
