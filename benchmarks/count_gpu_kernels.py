@@ -43,6 +43,8 @@ def main(argv=None):
     import numpy as np
     from jax.experimental import topologies
 
+    import hnnjax  # noqa: F401  (float64; XLA's deterministic GPU scatters, before a backend starts)
+
     try:
         device = topologies.get_topology_desc("aot", "cuda", topology="1x1x1",
                                               target_config=args.spec.read_text()).devices[0]
