@@ -92,6 +92,7 @@ def _gradient_check(net, solver, device, dt, tstop, n_trials):
     import jax.numpy as jnp
     import numpy as np
 
+    from hnnjax._jit import jit
     from hnnjax.fit import dipole_fn, hamming_smooth, trial_draws
     from hnnjax.grad import model
 
@@ -109,7 +110,7 @@ def _gradient_check(net, solver, device, dt, tstop, n_trials):
                 d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
                 return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 10.0, dt) - target) ** 2))
 
-            vg = jax.jit(jax.value_and_grad(loss))
+            vg = jit(jax.value_and_grad(loss), reverse_mode=True)  # compiled as the fits compile it
             th = jnp.asarray(theta0[idx])
             walls = []
             for _ in range(2):  # the first call compiles
