@@ -28,16 +28,23 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_gpu import _batched, _ints  # noqa: E402  (stdlib imports only until called)
+
 SPEC = Path(__file__).parent / "gpu_specs" / "h100_sxm.txtpb"
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--spec", type=Path, default=SPEC, help="GpuTargetConfigProto text (default H100)")
-    p.add_argument("--trials", default="1,100,1000", help="batches (trials per call)")
-    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--trials", type=_ints, default=[1, 100, 1000], help="batches (trials per call)")
+    p.add_argument("--dtypes", default="float32,float64", help="comma-separated: float32, float64")
     p.add_argument("--tstop", type=float, default=170.0, help="ms")
     args = p.parse_args(argv)
+    dtypes = args.dtypes.split(",")
+    if not set(dtypes) <= {"float32", "float64"}:
+        p.error(f"--dtypes takes float32 and/or float64; got {args.dtypes!r}")
+    if not args.spec.is_file():
+        p.error(f"--spec: no file {args.spec}")
     os.environ.setdefault("JAX_SKIP_CUDA_CONSTRAINTS_CHECK", "1")
     import jax
     import numpy as np
@@ -53,7 +60,6 @@ def main(argv=None):
               f"{str(e).splitlines()[0]}); see this script's docstring for the plugin.")
         return 0
     from _hlo import machine, thunks_per_step
-    from bench_gpu import _batched
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.simulate import _take, instantiate_drives
     from hnnjax.network_models import somato_model
@@ -65,12 +71,12 @@ def main(argv=None):
           f"(no GPU: deviceless); somato network, {args.tstop:g} ms, dt {dt} ms, tree solve 'pallas'")
     print("| dtype | trials | kernels/step | compile s |")
     print("|---|---|---|---|", flush=True)
-    for name in args.dtypes.split(","):
+    for name in dtypes:
         dtype = np.dtype(name)
         arrays, tab, _, _, n_steps = compile_network(net, args.tstop, dt, dtype, solver="pallas")
         events = drive_events(tab, spikes, dt, n_steps, dtype)
         fn = _batched(arrays, n_steps, dt)
-        for b in (int(x) for x in args.trials.split(",")):
+        for b in args.trials:
             shapes = jax.tree.map(lambda a: jax.ShapeDtypeStruct(
                 np.shape(a), np.asarray(a).dtype, sharding=sharding), _take(events, np.zeros(b, int)))
             t = time.perf_counter()

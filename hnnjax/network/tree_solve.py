@@ -101,8 +101,9 @@ def _unrolled(order, parent, off, diag, rhs):
 FUSED_MAX_NODES = 3
 """Trees of at most this many nodes (a one-compartment cell and its two end
 nodes, e.g. basket cells) are solved by ``"pallas"`` as unrolled rows, which
-XLA fuses into the neighbouring elementwise kernels: a kernel launch of its
-own would cost more than their arithmetic."""
+XLA fuses with the neighbouring elementwise work: a few operations per column,
+not worth a kernel launch of their own (one fewer per such type and step at 1
+trial, ``benchmarks/count_gpu_kernels.py``; not timed on a GPU)."""
 
 
 def _pallas(order, parent, off, diag, rhs, interpret=False):
