@@ -283,3 +283,46 @@ def test_continuous_delivery_finds_the_chunks_every_group_test_finds(capacity):
         totals.append(len(due))
     assert min(totals) > 8  # many chunks are due, more than the small capacity
     assert len(two) > 3
+
+
+@pytest.mark.parametrize("size", [128, 5])
+def test_gpu_compaction_kernel_lists_the_due_chunks_nonzero_lists(size):
+    """The GPU's listing of due chunks (one Pallas kernel, here in interpret
+    mode) gives ``jnp.nonzero``'s integers: the first ``size`` chunks whose
+    group fired, in order, filled with n_chunks, and how many were due, per
+    trial under ``vmap``; with none, a few and more due than listed."""
+    from hnnjax.network.compaction import first_due
+
+    rng = np.random.default_rng(1)
+    chunk_group = np.sort(rng.integers(0, 300, 1000)).astype(np.int32)  # neither is a power of 2
+    fired = rng.random((3, 20, 15)) < np.array([0.0, 0.02, 0.3])[:, None, None]
+    got = {s: jax.device_get(jax.vmap(lambda f: first_due(s, chunk_group, f, size))(fired))
+           for s in ("xla", "pallas_interpret")}
+    counts = fired.reshape(3, -1)[:, chunk_group].sum(axis=1)
+    assert counts[0] == 0 and 5 < counts[1] < 128 < counts[2]  # none; fewer, more than 128 due
+    np.testing.assert_array_equal(got["xla"][1], counts)
+    for a, b in zip(got["pallas_interpret"], got["xla"]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("capacity", [1, 128])
+def test_gpu_compaction_gives_the_same_bits_in_a_network_run(capacity):
+    """A network run whose cells spike early: the Pallas listing of due chunks
+    gives the bits and overflow flags of ``jnp.nonzero``'s, with room enough
+    and with too little."""
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    w = {name: 0.02 for name in net.cell_types}
+    net.add_evoked_drive("early", mu=2.0, sigma=0.5, numspikes=1, weights_ampa=w, location="proximal",
+                         synaptic_delays={name: 0.1 for name in w}, event_seed=3)
+    tstop = 15.0
+    arrays, drive_tab, _, _, n_steps = compile_network(net, tstop, DT, np.float64, capacity=capacity)
+    events = drive_events(drive_tab, instantiate_drives(net, tstop, 2), DT, n_steps, np.float64)
+    outs = {}
+    for strategy in ("xla", "pallas_interpret"):
+        a = dataclasses.replace(arrays, compaction=strategy)
+        outs[strategy] = jax.device_get(jax.jit(
+            lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(a, ev, n_steps, DT))(events))
+    spikes, overflow = outs["xla"][0], outs["xla"][-1]
+    assert spikes.sum(axis=(1, 2)).min() > 5 and list(overflow) == [capacity == 1] * 2
+    for x, y in zip(jax.tree_util.tree_leaves(outs["pallas_interpret"]), jax.tree_util.tree_leaves(outs["xla"])):
+        np.testing.assert_array_equal(x, y)

@@ -2,9 +2,9 @@
 forward and the gradient's step lowered for CUDA (``lowering_platforms``) on
 this CPU-only install.  One while loop in the forward (the time scan), none
 in the step or its reverse mode, each tree solve one Pallas kernel call (but
-the tiny trees', fused with their neighbours), no matrix products; and the
-Pallas kernel (interpret mode) gives the loop solve's bits in a whole network
-run."""
+the tiny trees', fused with their neighbours) and the forward's listing of due
+network-event chunks one more, no matrix products; and the Pallas kernel
+(interpret mode) gives the loop solve's bits in a whole network run."""
 import warnings
 
 import jax
@@ -35,7 +35,8 @@ def _forward(net, solver, dtype=np.float32, n_trials=2):
     arrays, drive_tab, _, _, n_steps = compile_network(net, TSTOP, DT, dtype, solver=solver)
     events = drive_events(drive_tab, instantiate_drives(net, TSTOP, n_trials), DT, n_steps, dtype)
     fn = jax.jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(arrays, ev, n_steps, DT))
-    return fn, events, _kernel_solves(arrays.types)
+    # the kernel solves and one kernel listing the due chunks (``compaction``)
+    return fn, events, _kernel_solves(arrays.types) + (arrays.compaction == "pallas")
 
 
 def _kernel_solves(types):

@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 from ..extracellular import segment_geometry, transfer_resistance
+from . import compaction
 from .grid import Events, NetArrays
 from .kernel import TypeArrays
 from .row_sums import RowSums
@@ -198,7 +199,8 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
                               dtype, capacity=capacity or 128)
     layers = tuple(layout.types.index(t) if t in layout.types else -1
                    for t in ("L2_pyramidal", "L5_pyramidal"))
-    arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers)
+    arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers,
+                       compaction=compaction.for_solver(strategy(solver)))
     drive_tab = tuple(cat(drive_src, i, d) for i, d in enumerate((int, int, float, float)))
     arrays = cast_floats(arrays, dtype)
     if arrays.conn_w_fixed.dtype != np.int64:  # JAX made them int32: sums could overflow

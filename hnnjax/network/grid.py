@@ -13,6 +13,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from . import compaction
 from .integrate import initial_carry, integrate, unless_idle
 
 
@@ -37,6 +38,7 @@ class NetArrays(eqx.Module):
     n_blocks: int = eqx.field(static=True)
     chunk_width: int = eqx.field(static=True)
     capacity: int = eqx.field(static=True)  # chunks scheduled per step at most
+    compaction: str = eqx.field(static=True)  # compaction.STRATEGIES: how due chunks are listed
     dipole_layers: tuple = eqx.field(static=True)  # type index feeding L2, L5 (or -1)
 
     @property
@@ -117,16 +119,15 @@ class GridDelivery(eqx.Module):
         """Scatter the connections of the first ``capacity`` chunks of the
         groups that fired into their pending rows; also whether more were due."""
         net = self.net
-        n_rows, n_chunks = net.block + 1, net.chunk_group.shape[0]
-        active = fired.reshape(-1)[net.chunk_group]
+        n_rows = net.block + 1
         w_idx = jnp.arange(net.chunk_width)
-        c = jnp.nonzero(active, size=net.capacity, fill_value=n_chunks)[0]
+        c, n_due = compaction.first_due(net.compaction, net.chunk_group, fired, net.capacity)
         valid = w_idx[None, :] < net.chunk_count[c][:, None]
         j = jnp.where(valid, net.chunk_start[c][:, None] + w_idx[None, :], 0)
         row = jnp.where(valid, (n + net.conn_rem[j]) % n_rows, n_rows)
         pending = pending.at[row.reshape(-1), net.conn_dst[j].reshape(-1)].add(
             net.conn_w_fixed[j].reshape(-1), mode="drop")
-        return pending, active.sum() > net.capacity
+        return pending, n_due > net.capacity
 
     def __call__(self, carry, n, spikes, soma_v):
         net, ev = self.net, self.events
