@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..cells.tables import RateTable
 from ..network.compile import Layout, _type_arrays, cast_floats, chunk_table, connection_table
 from ..network.integrate import checkpoint_chunk, integrate
 from ..network.row_sums import RowSums
@@ -240,14 +241,14 @@ def grow(gn: GradNet):
 
 def forward_mode(gn: GradNet):
     """The same model for forward mode (``jax.jvp``, ``jax.jacfwd``): the
-    tree solve's and row sums' derivative rules for tangents, and ``run``
+    tree solve's, row sums' and rate tables' derivative rules for tangents, and ``run``
     without checkpoints (forward mode keeps no trajectory: memory O(state ×
     tangents)).  Such a model has no reverse mode."""
-    def switch(ta):
-        sums = {f.name: dataclasses.replace(getattr(ta, f.name), forward_mode=True)
-                for f in dataclasses.fields(ta) if isinstance(getattr(ta, f.name), RowSums)}
-        return dataclasses.replace(ta, forward_mode=True, **sums)
-    return dataclasses.replace(gn, types=tuple(switch(ta) for ta in gn.types), forward_mode=True)
+    ruled = lambda x: isinstance(x, (RowSums, RateTable))
+    switch = lambda x: dataclasses.replace(x, forward_mode=True) if ruled(x) else x
+    types = tuple(dataclasses.replace(jax.tree_util.tree_map(switch, ta, is_leaf=ruled),
+                                      forward_mode=True) for ta in gn.types)
+    return dataclasses.replace(gn, types=types, forward_mode=True)
 
 
 def _bucket(n):
