@@ -120,3 +120,37 @@ def test_forward_mode_tables_give_jaxs_derivatives_with_one_slope_per_lookup():
     tables = [x for x in jax.tree_util.tree_leaves(gn, is_leaf=lambda x: isinstance(x, RateTable))
               if isinstance(x, RateTable)]
     assert tables and all(t.forward_mode for t in tables)
+
+
+def test_forward_mode_carries_no_tangents_before_the_first_event(monkeypatch):
+    """Before the step of a trial's first drive event nothing depends on the
+    drives' parameters, so a trial's forward mode runs those steps in a loop
+    of its own without tangents (``model.run(quiet_first=True)``): the same
+    dipoles and the same derivatives as carrying them, which are
+    exactly zero up to there; starting the tangents one step later would
+    lose the first event's.  (The dipoles' bits, the forward's, are
+    checked through ``dipole_fn`` above; compiled alone, the two single-trial
+    programs here round differently after the first event, ~1e-14.)"""
+    from hnnjax.grad import model
+
+    net = two_drive_net()
+    gn, names, theta, n_steps = model.build(net, TSTOP)
+    gn = model.forward_mode(gn)
+    z = trial_draws(net, gn, 1, TSTOP, "key", jax.random.PRNGKey(2))[0]
+    theta = jnp.asarray(theta)
+    first = int(model.drive_events(gn, theta, z, 0.025, TSTOP)[0][0])
+    assert 100 < first < n_steps - 100
+    direction = jnp.zeros_like(theta).at[names.index("evprox1.mu")].set(1.0)
+
+    def run(quiet_first):
+        return jax.jit(lambda th: jax.jvp(lambda t: model.run(
+            gn, t, z, n_steps, 0.025, quiet_first=quiet_first)[0], (th,), (direction,)))(theta)
+
+    (dip, d_dip), (dip_quiet, d_quiet) = run(False), run(True)
+    np.testing.assert_allclose(dip_quiet, dip, rtol=0, atol=1e-12 * float(jnp.abs(dip).max()))
+    assert np.all(d_dip[:first] == 0) and np.any(d_dip[first] != 0)  # dipoles at t_1..t_n
+    scale = float(jnp.abs(d_dip).max())
+    np.testing.assert_allclose(d_quiet, d_dip, rtol=0, atol=1e-12 * scale)
+    integrate = model.integrate_quiet_first
+    monkeypatch.setattr(model, "integrate_quiet_first", lambda *a: integrate(*a[:-1], a[-1] + 1))
+    assert float(jnp.abs(run(True)[1] - d_dip).max()) > 1e-6 * scale

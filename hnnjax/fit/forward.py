@@ -45,8 +45,9 @@ def dipole_fn(net, tstop, dt=0.025, max_delay=25.0, gn=None, skip_idle=None, for
 
     skip = skips_idle_steps() if skip_idle is None else skip_idle
 
-    def one(theta, z, axes):
-        dip, _, overflow = model.run(gn, theta, z, n_steps, dt, skip_idle=skip, batch_axis=axes)
+    def one(theta, z, axes, quiet_first=False):
+        dip, _, overflow = model.run(gn, theta, z, n_steps, dt, skip_idle=skip, batch_axis=axes,
+                                     quiet_first=quiet_first)
         raw = jnp.concatenate([jnp.zeros((1, 2), dip.dtype), dip])
         agg = (raw[:, 0] + l2_off) + (raw[:, 1] + l5_off)
         return agg * 1e-6, overflow
@@ -71,7 +72,8 @@ def _tangents_trial_by_trial(fn, one):
         theta, z = primals
         axes = None if row_axis is None else (row_axis,)
         (dip, overflow), (d_dip, _) = jax.lax.map(
-            lambda zi: jax.jvp(lambda th: one(th, zi, axes), (theta,), (tangents[0],)), z)
+            lambda zi: jax.jvp(lambda th: one(th, zi, axes, quiet_first=True), (theta,),
+                               (tangents[0],)), z)
         return (dip, overflow), (d_dip, np.zeros(overflow.shape, jax.dtypes.float0))
     return fn
 

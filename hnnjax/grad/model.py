@@ -43,7 +43,7 @@ from jax import lax
 
 from ..cells.tables import RateTable
 from ..network.compile import Layout, _type_arrays, cast_floats, chunk_table, connection_table
-from ..network.integrate import checkpoint_chunk, integrate
+from ..network.integrate import checkpoint_chunk, integrate, integrate_quiet_first
 from ..network.row_sums import RowSums
 from .delivery import ContinuousDelivery
 
@@ -332,19 +332,28 @@ def drive_events(gn: GradNet, theta, z, dt, tstop):
     return step.ravel()[order], flat(T), dst, flat(w), tau
 
 
-def run(gn: GradNet, theta, z, n_steps, dt, chunk=None, skip_idle=False, batch_axis=None):
+def run(gn: GradNet, theta, z, n_steps, dt, chunk=None, skip_idle=False, batch_axis=None,
+        quiet_first=False):
     """Integrate one trial with drive draws ``z`` (``draw_z``, ``z_from_times``), reverse
     mode through a two-level checkpointed scan (``chunk`` steps, default
     ~√n_steps; none for a ``forward_mode`` model).  Returns the raw L2/L5
     dipoles (n_steps, 2), fA·m, at t_1..t_n, the spike count per cell, and
     whether a step had more events than room for them (then rerun with
     ``grow(gn)``).  ``skip_idle``,
-    ``batch_axis``: see ``delivery.ContinuousDelivery``."""
+    ``batch_axis``: see ``delivery.ContinuousDelivery``.  ``quiet_first``
+    (one trial of a ``forward_mode`` model, not under ``vmap``): the steps
+    before the first drive event run without tangents
+    (``integrate.integrate_quiet_first``)."""
     ev_step, ev_T, ev_dst, ev_w, ev_tau = drive_events(gn, theta, z, dt, n_steps * dt)
     ptr = jnp.searchsorted(ev_step, jnp.arange(n_steps + 1), side="left")
     delivery = ContinuousDelivery(gn, ptr, ev_T, ev_dst, ev_w, ev_tau, dt, skip_idle, batch_axis)
-    checkpoint = None if gn.forward_mode else chunk or checkpoint_chunk(n_steps)
-    spikes, dip, _, busy = integrate(gn.types, delivery, gn.threshold, gn.dipole_layers, n_steps,
-                                     dt, checkpoint=checkpoint)
+    if quiet_first:
+        dip, count, busy = integrate_quiet_first(gn.types, delivery, gn.threshold, gn.dipole_layers,
+                                                 n_steps, dt, ev_step[0])
+    else:
+        checkpoint = None if gn.forward_mode else chunk or checkpoint_chunk(n_steps)
+        spikes, dip, _, busy = integrate(gn.types, delivery, gn.threshold, gn.dipole_layers,
+                                         n_steps, dt, checkpoint=checkpoint)
+        count = spikes.sum(axis=0, dtype=jnp.int32)
     overflow = (jnp.max(ptr[1:] - ptr[:-1]) > gn.events_per_step) | busy
-    return dip, spikes.sum(axis=0, dtype=jnp.int32), overflow
+    return dip, count, overflow

@@ -121,6 +121,34 @@ def integrate(types, delivery, threshold, dipole_layers, n_steps, dt, *, record=
     return spikes, dip, rec, last["overflow"]
 
 
+def integrate_quiet_first(types, delivery, threshold, dipole_layers, n_steps, dt, first):
+    """``integrate`` without traces or checkpoints, in two loops: the steps
+    before ``first`` (the step of the first event) with the delivery held
+    constant (``stop_gradient``), then the rest.  Nothing depends on the
+    events before their first one acts, so forward mode (``jax.jvp``)
+    carries no tangents through the first loop, where they would be exactly
+    zero (a somato trial's first ~13 % of steps).  Each loop runs the plain
+    step.  Returns the dipoles (n_steps, 2), the spike count per cell and
+    the overflow flag."""
+    carry0 = initial_carry(types, delivery, threshold)
+    dtype = carry0["types"][0]["v"].dtype
+
+    def loop(delivery):
+        step = make_step(types, delivery, threshold, dipole_layers, dt)
+
+        def body(n, acc):
+            carry, dip, count = acc
+            carry, (spikes, d, _) = step(carry, n)
+            return carry, dip.at[n].set(d), count + spikes
+        return body
+
+    acc = (carry0, jnp.zeros((n_steps, len(dipole_layers)), dtype),
+           jnp.zeros(carry0["armed"].shape, jnp.int32))
+    acc = lax.fori_loop(0, first, loop(lax.stop_gradient(delivery)), acc)
+    last, dip, count = lax.fori_loop(first, n_steps, loop(delivery), acc)
+    return dip, count, last["overflow"]
+
+
 def checkpoint_chunk(n_steps):
     """The divisor of n_steps closest to √n_steps (two-level checkpointing)."""
     divisors = [d for d in range(1, n_steps + 1) if n_steps % d == 0]
