@@ -151,6 +151,12 @@ def test_forward_mode_carries_no_tangents_before_the_first_event(monkeypatch):
     assert np.all(d_dip[:first] == 0) and np.any(d_dip[first] != 0)  # dipoles at t_1..t_n
     scale = float(jnp.abs(d_dip).max())
     np.testing.assert_allclose(d_quiet, d_dip, rtol=0, atol=1e-12 * scale)
+    # a window that ends before the first event: every step quiet, no tangents at all
+    short = first - 40
+    (d_s, t_s), (d_sq, t_sq) = (jax.jit(lambda th: jax.jvp(lambda t: model.run(
+        gn, t, z, short, 0.025, quiet_first=q)[0], (th,), (direction,)))(theta) for q in (False, True))
+    np.testing.assert_array_equal(d_sq, d_s)  # before any event the two programs agree bit for bit
+    assert np.all(t_s == 0) and np.all(t_sq == 0)
     integrate = model.integrate_quiet_first
     monkeypatch.setattr(model, "integrate_quiet_first", lambda *a: integrate(*a[:-1], a[-1] + 1))
     assert float(jnp.abs(run(True)[1] - d_dip).max()) > 1e-6 * scale

@@ -24,8 +24,9 @@ class RateTable(eqx.Module):
     by every tangent (``jax.jvp`` along several directions at once), where
     JAX's own rule carries each tangent through the clip and the
     interpolation (a 4-trial somato forward-mode gradient of 3 parameters
-    ran ~1.07x faster, ``benchmarks/README.md``).  The values are the same
-    bits either way; the tables are constants (no tangent of their own)."""
+    ran 1.05x faster, ``benchmarks/README.md``).  The values are the same
+    bits either way; a tangent of the table itself (the models' tables are
+    constants) is carried too."""
 
     values: jnp.ndarray  # (n_quantities, N+1)
     vmin: float = eqx.field(static=True)

@@ -348,8 +348,9 @@ def run(gn: GradNet, theta, z, n_steps, dt, chunk=None, skip_idle=False, batch_a
     ptr = jnp.searchsorted(ev_step, jnp.arange(n_steps + 1), side="left")
     delivery = ContinuousDelivery(gn, ptr, ev_T, ev_dst, ev_w, ev_tau, dt, skip_idle, batch_axis)
     if quiet_first:
+        first = jnp.min(ev_step, initial=n_steps)  # events past the window: none acts
         dip, count, busy = integrate_quiet_first(gn.types, delivery, gn.threshold, gn.dipole_layers,
-                                                 n_steps, dt, ev_step[0])
+                                                 n_steps, dt, first)
     else:
         checkpoint = None if gn.forward_mode else chunk or checkpoint_chunk(n_steps)
         spikes, dip, _, busy = integrate(gn.types, delivery, gn.threshold, gn.dipole_layers,

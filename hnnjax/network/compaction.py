@@ -8,9 +8,10 @@ returns the same integers.
 - ``"xla"``: ``jnp.nonzero``: the CPU's (a few thunks), but on a GPU XLA
   makes it a prefix sum of reduce-windows and slices, a scatter and a count,
   8 kernels per step (``benchmarks/count_gpu_kernels.py``);
-- ``"pallas"``: one Pallas (Triton) kernel per trial: the gather of the
-  flags, the prefix sum in registers and the scattered writes of the listed
-  indices (the GPU default, with the tree solve ``"pallas"``);
+- ``"pallas"``: one Pallas (Triton) kernel for every trial, one program
+  per trial: the gather of the flags, the prefix sum in registers and the
+  scattered writes of the listed indices (the GPU default, with the tree
+  solve ``"pallas"``);
   ``"pallas_interpret"`` runs the same kernel on CPU, for testing.
 """
 from __future__ import annotations
@@ -21,9 +22,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-
-STRATEGIES = ("xla", "pallas", "pallas_interpret")
-
 
 def for_solver(solver):
     """The compaction that goes with a tree-solve strategy: the Pallas kernel

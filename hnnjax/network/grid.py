@@ -38,7 +38,7 @@ class NetArrays(eqx.Module):
     n_blocks: int = eqx.field(static=True)
     chunk_width: int = eqx.field(static=True)
     capacity: int = eqx.field(static=True)  # chunks scheduled per step at most
-    compaction: str = eqx.field(static=True)  # compaction.STRATEGIES: how due chunks are listed
+    compaction: str = eqx.field(static=True)  # how due chunks are listed (compaction.first_due)
     dipole_layers: tuple = eqx.field(static=True)  # type index feeding L2, L5 (or -1)
 
     @property
