@@ -24,7 +24,7 @@ from .parts import TrialParts, part_count
 
 
 REUSE_GRADIENT_S = 10.0  # see Objective._call
-FORWARD_MODE_MAX_PARAMS = 4  # autodiff="auto" takes forward mode up to this many parameters
+FORWARD_MODE_MAX_PARAMS = 5  # autodiff="auto" takes forward mode up to this many parameters
 
 
 class Objective:
