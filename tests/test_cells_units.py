@@ -10,6 +10,7 @@ import pytest
 import hnnjax  # noqa: F401  (enables float64)
 from hnnjax.cells.cell_types import cell_types, l5_pyramidal
 from hnnjax.cells.channels import HH2, Ar, CaT, nernst_eca
+from hnnjax.cells.log64 import log
 from hnnjax.cells.morphology import nseg_for_length
 from hnnjax.cells.synapses import RECEPTORS
 from hnnjax.network.compile import cast_floats
@@ -56,6 +57,19 @@ def test_cat_and_ar_initial_gates_follow_mod_files():
 
 def test_eca_at_rest():
     assert float(nernst_eca(jnp.array(1e-4))) == pytest.approx(132.33, abs=0.01)
+
+
+@pytest.mark.parametrize("lo,hi", [(1e-300, 1e300), (0.5, 2.0), (100.0, 1e5)])
+def test_float64_log_is_within_one_ulp_of_xlas_and_compiles_without_a_scalar_log(lo, hi):
+    x = np.exp(np.random.default_rng(0).uniform(np.log(lo), np.log(hi), 200_000))
+    fn = jax.jit(log)
+    ours, xla = np.asarray(fn(x)), np.asarray(jax.jit(jnp.log)(x))
+    assert np.all(np.abs(ours - xla) <= np.spacing(np.abs(xla)))
+    assert "log(" not in fn.lower(x).compile().as_text()  # XLA's CPU log: one libm call per element
+    special = np.array([0.0, 1e-310, -1.0, np.inf, np.nan, 1.0])
+    np.testing.assert_array_equal(fn(special), [-np.inf, -np.inf, np.nan, np.inf, np.nan, 0.0])
+    assert jax.grad(log)(3.0) == 1.0 / 3.0
+    assert log(jnp.ones(2, jnp.float32)).dtype == jnp.float32
 
 
 @pytest.mark.parametrize("name,factor", [("ampa", 1.435055183), ("nmda", 1.232399909)])

@@ -19,6 +19,7 @@ import math
 import equinox as eqx
 import jax.numpy as jnp
 
+from .log64 import log
 from .tables import RateTable
 
 CELSIUS = 37.0
@@ -39,7 +40,7 @@ def cnexp(x, xinf, tau, dt):
 def nernst_eca(cai, celsius=CELSIUS):
     """Ca reversal potential, mV, from NEURON's legacy constants."""
     ktf = 1000.0 * R_ION * (celsius + 273.15) / FARADAY_ION
-    return 0.5 * ktf * jnp.log(CAO / cai)
+    return 0.5 * ktf * log(CAO / cai)
 
 
 def _vtrap(x, y):
