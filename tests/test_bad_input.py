@@ -211,6 +211,28 @@ def test_fit_rejects(net, target, params, kwargs, error, match):
         fit_drives(net, target, params, **{**FIT, **kwargs})
 
 
+def test_fit_memory_check_counts_reverse_modes_checkpoints_and_forward_modes_derivatives(net):
+    """Trials that reverse mode's checkpointed states cannot hold are refused
+    (naming the mode and forward mode as a way out); forward mode, which
+    keeps no states, takes them; sensitivity's 2 runs per parameter count."""
+    import math
+    import os
+    from hnnjax.fit.arguments import REVERSE_BYTES_PER_NODE
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    n_steps, n_nodes = 1600, sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes
+                                 for ct in net.cell_types)
+    dipoles = 8 * 2 * (n_steps + 1)
+    n = total // (dipoles + REVERSE_BYTES_PER_NODE * 2 * math.isqrt(n_steps) * n_nodes) + 1
+    assert n * dipoles * 2 < total  # forward mode's dipoles and derivatives fit
+    with pytest.raises(ValueError, match=r"a fit over \d+ trial\(s\) x 1601 steps \(tstop=40 ms, "
+                       r"dt=0.025 ms, reverse mode\) needs about .* GiB.*autodiff='forward'"):
+        fit_drives(net, TARGET, ["evprox1.mu"], n_trials=n, autodiff="reverse", **FIT)
+    with pytest.raises(Compiled):
+        fit_drives(net, TARGET, ["evprox1.mu"], n_trials=n, autodiff="forward", **FIT)
+    with pytest.raises(ValueError, match="needs about"):
+        sensitivity(net, ["evprox1.mu"], tstop=40.0, n_trials=total // (2 * dipoles) + 1)
+
+
 def test_fit_takes_targets_as_users_hold_them(net, tmp_path):
     """A Dipole, a pair, np.loadtxt's (n, 2) array, a file's path or a
     shipped waveform's bare name; HNN's files end a sample (1.665 ms) short of

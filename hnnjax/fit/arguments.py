@@ -38,12 +38,29 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay,
             raise TypeError(f"params[{i}] must be a str; got {p!r}")
     names, values = model.drive_parameters(net)
     free = expand_names(params, names, model.switched_off(net) if fitted else ())
-    # the trials' dipoles, and the √T checkpointed states of reverse mode (float64)
-    n_nodes = sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes for ct in CELL_TYPES)
-    check_memory(8 * n_trials * (2 * (n_steps + 1) + 2 * math.isqrt(n_steps) * n_nodes),
-                 f"a fit over {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, "
-                 f"dt={dt:g} ms)", "shorten tstop, coarsen dt or use fewer trials")
     return tstop, dt, names, values, free
+
+
+# bytes per node of one of reverse mode's 2·√T checkpoints: XLA's memory plan for the gradient
+# of bench_grad.py's loss, 4 somato trials (10,670 nodes) of 170 ms: 0.50 GiB, 77 bytes each
+REVERSE_BYTES_PER_NODE = 80
+
+
+def check_fit_memory(net, n_trials, tstop, dt, n_runs, reverse):
+    """Refuse, before compiling, a fit or sensitivity whose memory exceeds
+    this machine's: per trial, ``n_runs`` dipoles (a forward mode's
+    derivatives, a sensitivity's rows) in float64 and, in ``reverse`` mode,
+    the checkpointed states."""
+    n_steps = round(tstop / dt)
+    n_nodes = sum(len(net.gid_ranges[ct]) * net.cell_types[ct].tree.n_nodes for ct in CELL_TYPES)
+    per_trial = 8 * 2 * (n_steps + 1) * n_runs
+    if reverse:
+        per_trial += REVERSE_BYTES_PER_NODE * 2 * math.isqrt(n_steps) * n_nodes
+    check_memory(n_trials * per_trial,
+                 f"a fit over {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, "
+                 f"dt={dt:g} ms{', reverse mode' if reverse else ''})",
+                 "shorten tstop, coarsen dt or use fewer trials" +
+                 (" or forward mode (autodiff='forward')" if reverse else ""))
 
 
 def check_trials_per_average(trials_per_average, n_trials):

@@ -16,8 +16,8 @@ from .._jit import jit
 from ..grad import model
 from ..grad.tangents import jvp_along_axes
 from ..progress import say
-from .arguments import (check_bounds, check_key, check_run, check_start, check_target,
-                        check_trials_per_average)
+from .arguments import (check_bounds, check_fit_memory, check_key, check_run, check_start,
+                        check_target, check_trials_per_average)
 from .forward import dipole_fn, evoked_normals, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
 from .parts import TrialParts, part_count
@@ -82,6 +82,8 @@ class Objective:
         self.free = free
         self.autodiff = autodiff if autodiff != "auto" else (
             "forward" if len(free) <= FORWARD_MODE_MAX_PARAMS else "reverse")
+        check_fit_memory(net, n_trials, tstop, dt, 1 + len(free) if self.autodiff == "forward" else 1,
+                         reverse=self.autodiff == "reverse")
         self.transform = Transform(free, check_bounds(bounds, free), tstop)
         self._idx = np.array([names.index(n) for n in free])
         check_start(self.transform, free, theta0[self._idx])
