@@ -46,7 +46,7 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay,
 REVERSE_BYTES_PER_NODE = 80
 
 
-def check_fit_memory(net, n_trials, tstop, dt, n_runs, reverse):
+def check_fit_memory(net, n_trials, tstop, dt, n_runs, reverse, what="a fit"):
     """Refuse, before compiling, a fit or sensitivity whose memory exceeds
     this machine's: per trial, ``n_runs`` dipoles (a forward mode's
     derivatives, a sensitivity's rows) in float64 and, in ``reverse`` mode,
@@ -57,10 +57,11 @@ def check_fit_memory(net, n_trials, tstop, dt, n_runs, reverse):
     if reverse:
         per_trial += REVERSE_BYTES_PER_NODE * 2 * math.isqrt(n_steps) * n_nodes
     check_memory(n_trials * per_trial,
-                 f"a fit over {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, "
+                 f"{what} over {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, "
                  f"dt={dt:g} ms{', reverse mode' if reverse else ''})",
-                 "shorten tstop, coarsen dt or use fewer trials" +
-                 (" or forward mode (autodiff='forward')" if reverse else ""))
+                 "shorten tstop, coarsen dt" + (", use fewer trials or use forward mode "
+                                                 "(autodiff='forward')" if reverse else
+                                                 " or use fewer trials"))
 
 
 def check_trials_per_average(trials_per_average, n_trials):

@@ -67,7 +67,7 @@ def sensitivity(net, params, *, tstop, n_trials=1, dt=0.025, key=None, draws="ke
     switched-off parameter (a zero weight) is accepted: its column is zero."""
     tstop, dt, _, _, free = check_run(net, params, n_trials, tstop, dt, draws, smooth_window,
                                       max_delay, fitted=False)
-    check_fit_memory(net, n_trials, tstop, dt, 2 * len(free), reverse=False)
+    check_fit_memory(net, n_trials, tstop, dt, 2 * len(free), reverse=False, what="a sensitivity")
     check_number("time_step", time_step, gt=0, unit=" ms")
     check_number("rel_step", rel_step, gt=0, lt=1)
     check_key(key)
