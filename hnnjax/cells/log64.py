@@ -1,13 +1,15 @@
 """A float64 natural log that XLA's CPU backend vectorizes.
 
-XLA compiles a float64 ``log`` for CPU into a scalar call per element (~3-6 ns;
+XLA compiles a float64 ``log`` for CPU into a scalar call per element (~3 ns;
 its ``exp`` is vectorized, ~1 ns), and the Ca reversal potential's log over
-every L5 pyramidal segment was ~10 % of a float64 network step
-(``benchmarks/README.md``).  This is fdlibm's reduction, x = 2^k (1 + f) with
-sqrt(2)/2 <= 1 + f < sqrt(2), and its polynomial in s = f / (2 + f), written
-in array operations (~1 ns): under 1 ulp from the exact log, and 1 ulp off
-XLA's for some inputs (``tests/test_cells_units.py``).  float32, and other
-platforms, keep ``jnp.log``: theirs is vectorized already.
+every L5 pyramidal segment was ~5 % of a float64 somato step's work, on the
+critical path at one trial: with this log that step ran 1.14-1.19x faster,
+0.98-1.13x at 2-4 trials (``benchmarks/README.md``).  This is fdlibm's
+reduction, x = 2^k (1 + f) with sqrt(2)/2 <= 1 + f < sqrt(2), and its
+polynomial in s = f / (2 + f), written in array operations (~1 ns): under
+1 ulp from the exact log, and 1 ulp off XLA's for some inputs
+(``tests/test_cells_units.py``).  float32, and other platforms, keep
+``jnp.log``: theirs is vectorized already.
 """
 from __future__ import annotations
 

@@ -59,9 +59,9 @@ def check_fit_memory(net, n_trials, tstop, dt, n_runs, reverse, what="a fit"):
     check_memory(n_trials * per_trial,
                  f"{what} over {n_trials} trial(s) x {n_steps + 1} steps (tstop={tstop:g} ms, "
                  f"dt={dt:g} ms{', reverse mode' if reverse else ''})",
-                 "shorten tstop, coarsen dt" + (", use fewer trials or use forward mode "
-                                                 "(autodiff='forward')" if reverse else
-                                                 " or use fewer trials"))
+                 "shorten tstop, coarsen dt, use fewer trials or use forward mode "
+                 "(autodiff='forward')" if reverse else
+                 "shorten tstop, coarsen dt or use fewer trials")
 
 
 def check_trials_per_average(trials_per_average, n_trials):

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+
 def for_solver(solver):
     """The compaction that goes with a tree-solve strategy: the Pallas kernel
     with the Pallas solve (a GPU program), else ``"xla"``."""
