@@ -5,6 +5,9 @@ scatter, a copy, ...) is one thunk on the CPU runtime and one kernel launch
 on a GPU; a ``while`` runs its body ``known_trip_count`` times.  All of it,
 divided by the number of time steps, is the cost of one step (the forward's
 time scan, or a gradient's checkpointed scans forward and backward).
+
+``bytes_per_step`` estimates the memory traffic of the same instructions: a
+GPU step of a thousand trials is bound by it, not by its launches.
 """
 import json
 import re
@@ -57,6 +60,117 @@ def thunks_per_step(hlo_text, n_steps):
     """Thunks (kernels) the whole program runs, loops expanded, per time step."""
     comps, entry = _computations(hlo_text)
     return _count(comps, entry, {}) / n_steps
+
+
+_SIZE = {"pred": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "f16": 2, "bf16": 2, "s32": 4, "u32": 4,
+         "f32": 4, "s64": 8, "u64": 8, "f64": 8}
+_DEF = re.compile(r"^\s*(ROOT\s+)?%([\w.\-]+)\s*=\s*(.*?)\s([a-z][\w\-]*)\((.*)$")
+_IN_PLACE = ("dynamic-update-slice", "scatter")  # operand 0 aliases the output
+
+
+def _nbytes(shape):
+    total = 0
+    for dtype, dims in re.findall(r"(\w+)\[([\d,]*)\]", shape):
+        n = _SIZE.get(dtype, 0)
+        for d in filter(None, dims.split(",")):
+            n *= int(d)
+        total += n
+    return total
+
+
+def _instructions(lines):
+    """name -> (shape, op, operand names, parameter number, is root)."""
+    out = {}
+    for line in lines:
+        m = _DEF.match(line)
+        if m:
+            root, name, shape, op, rest = m.groups()
+            number = int(re.match(r"\d+", rest).group()) if op == "parameter" else None
+            operands = [] if op == "parameter" else re.findall(r"%([\w.\-]+)", rest.split("), ")[0])
+            out[name] = (shape, op, operands, number, bool(root))
+    return out
+
+
+def _written(ins, name):
+    """Bytes an instruction writes: an in-place update writes its update only."""
+    shape, op, operands, _, _ = ins[name]
+    if op == "tuple":
+        return sum(_written(ins, a) for a in operands)
+    if op == "bitcast":
+        return _written(ins, operands[0])
+    if op in _IN_PLACE:
+        return _nbytes(ins[operands[-1] if op == "scatter" else operands[1]][0])
+    return _nbytes(shape)
+
+
+def _fusion_traffic(lines):
+    """(read, written) bytes of one fusion: a parameter that is only sliced,
+    gathered from or updated in place counts what it touches, a gather at
+    most its whole table (a small table stays in cache)."""
+    ins = _instructions(lines)
+    users = {}
+    for name, (_, _, operands, _, _) in ins.items():
+        for k, a in enumerate(operands):
+            users.setdefault(a, []).append((name, k))
+
+    def touched(name, whole):
+        total = 0
+        for user, k in users.get(name, []):
+            shape, op, _, _, _ = ins[user]
+            if op in ("bitcast", "reshape"):
+                t = touched(user, whole)
+            elif k == 0 and op in ("slice", "dynamic-slice"):
+                t = _nbytes(shape)
+            elif k == 0 and op == "gather":
+                t = min(_nbytes(shape), whole)
+            elif k == 0 and op in _IN_PLACE:
+                t = 0
+            else:
+                return whole
+            total += t
+        return min(total, whole)
+
+    read = sum(touched(n, _nbytes(s)) for n, (s, op, *_) in ins.items() if op == "parameter")
+    root = next(n for n, i in ins.items() if i[4])
+    return read, _written(ins, root)
+
+
+def _traffic(comps, name, memo):
+    if name not in memo:
+        ins, total = _instructions(comps.get(name, [])), 0
+        for line in comps.get(name, []):
+            m = _DEF.match(line)
+            if not m or m.group(4) in _FREE:
+                continue
+            op, operands = m.group(4), ins[m.group(2)][2]
+            if op == "while":
+                body = re.search(r"body=%?([\w.\-]+)", line).group(1)
+                total += _trip(line) * _traffic(comps, body, memo)
+            elif op == "conditional":  # the costlier branch
+                branches = re.findall(r"%([\w.\-]+)", line.split("branch_computations=")[-1]
+                                      if "branch_computations=" in line else
+                                      " ".join(re.findall(r"(?:true|false)_computation=%[\w.\-]+", line)))
+                total += max((_traffic(comps, b, memo) for b in branches), default=0)
+            elif op == "call":
+                total += _traffic(comps, re.search(r"to_apply=%?([\w.\-]+)", line).group(1), memo)
+            elif op == "fusion":
+                total += sum(_fusion_traffic(comps[re.search(r"calls=%?([\w.\-]+)", line).group(1)]))
+            elif op in _IN_PLACE:
+                total += 2 * _written(ins, m.group(2))
+            else:
+                total += sum(_nbytes(ins[a][0]) for a in operands if a in ins) + _nbytes(m.group(3))
+        memo[name] = total
+    return memo[name]
+
+
+def bytes_per_step(hlo_text, n_steps):
+    """Estimated memory traffic of the whole program per time step (bytes):
+    each kernel reads its operands and writes its result once, counting only
+    what a fused slice, gather or in-place update touches.  Caches and
+    re-reads inside a kernel are not modelled: a floor for a memory-bound
+    step when the arrays outgrow the caches, not a prediction."""
+    comps, entry = _computations(hlo_text)
+    return _traffic(comps, entry, {}) / n_steps
 
 
 def machine():

@@ -187,7 +187,7 @@ def main(argv=None):
         return 0
     import numpy as np
 
-    from _hlo import machine, thunks_per_step
+    from _hlo import bytes_per_step, machine, thunks_per_step
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.simulate import _take, instantiate_drives
     from hnnjax.network.tree_solve import strategy
@@ -218,9 +218,11 @@ def main(argv=None):
         host_s += (time.perf_counter() - t) / 2  # one dtype's events
     print(f"# somato network, {tstop} ms, dt {dt} ms; host preparation of {n_max} trials "
           f"(drive times + events): {host_s:.2f} s", flush=True)
-    print("| dtype | trials | trials/s | s per call | compile s | kernels/step | peak GiB so far | "
+    print("# est. GB/s: the compiled program's estimated memory traffic (_hlo.bytes_per_step) per second "
+          "of a call; a step of many trials is bound by it")
+    print("| dtype | trials | trials/s | s per call | compile s | kernels/step | est. GB/s | peak GiB so far | "
           "same bits every call |")
-    print("|---|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
 
     dipoles = {}
     for dtype, counts in ((np.float32, args.trials), (np.float64, args.f64_trials)):
@@ -229,14 +231,15 @@ def main(argv=None):
         for b in counts:
             if time.perf_counter() - start > args.max_s:
                 print(f"| {np.dtype(dtype).name} | {b} | skipped: past --max-s {args.max_s:.0f} s "
-                      "| | | | | |", flush=True)
+                      "| | | | | | |", flush=True)
                 continue
             ev = jax.device_put(_take(events, np.arange(b)), device)
             log(f"{np.dtype(dtype).name} {b} trials: compiling…")
             t = time.perf_counter()
             compiled = fn.trace(ev).lower().compile()
             compile_s = time.perf_counter() - t
-            kernels = thunks_per_step(compiled.as_text(), n_steps)
+            text = compiled.as_text()
+            kernels, traffic = thunks_per_step(text, n_steps), bytes_per_step(text, n_steps) * n_steps
             walls, outs = [], []
             for _ in range(args.repeats + 1):  # the first call is a warm-up
                 t = time.perf_counter()
@@ -248,7 +251,8 @@ def main(argv=None):
             stats = device.memory_stats() or {}
             peak = stats.get("peak_bytes_in_use", float("nan")) / 2**30
             print(f"| {np.dtype(dtype).name} | {b} | {b / steady:.1f} | {steady:.2f} | "
-                  f"{compile_s:.1f} | {kernels:.0f} | {peak:.2f} | {'yes' if same else 'NO'} |",
+                  f"{compile_s:.1f} | {kernels:.0f} | {traffic / steady / 1e9:.0f} | {peak:.2f} | "
+                  f"{'yes' if same else 'NO'} |",
                   flush=True)
             if 0 < args.check_trials <= b:
                 dipoles[np.dtype(dtype).name] = np.asarray(out[1][:args.check_trials]).mean(0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Kernels per time step of the batched forward, compiled for a GPU without one.
+"""Kernels and memory traffic per time step of the batched forward, compiled for a GPU without one.
 
 XLA compiles for a GPU described by a target config (deviceless compilation):
 
@@ -9,7 +9,9 @@ XLA compiles for a GPU described by a target config (deviceless compilation):
 The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms, the tree
 solve ``"pallas"`` (the GPU default), compiled as ``bench_gpu.py`` compiles
 its table's rows; ``_hlo.thunks_per_step`` counts the compiled program's
-kernels.  It needs JAX's CUDA plugin of the installed jax version, best in a
+kernels and ``_hlo.bytes_per_step`` estimates their memory traffic; at the
+spec's ``memory_bandwidth`` that traffic takes the "floor" time of the run,
+which a step of many trials (memory-bound) cannot beat.  It needs JAX's CUDA plugin of the installed jax version, best in a
 virtual environment of its own (on a machine without a GPU the plugin makes
 every JAX program of its environment log a failed CUDA start):
 
@@ -23,6 +25,7 @@ The counts are the compiler's for this spec: a real card's compile
 """
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -59,7 +62,7 @@ def main(argv=None):
         print(f"count_gpu_kernels: cannot compile for CUDA here ({type(e).__name__}: "
               f"{str(e).splitlines()[0]}); see this script's docstring for the plugin.")
         return 0
-    from _hlo import machine, thunks_per_step
+    from _hlo import bytes_per_step, machine, thunks_per_step
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.simulate import _take, instantiate_drives
     from hnnjax.network_models import somato_model
@@ -69,8 +72,11 @@ def main(argv=None):
     sharding = jax.sharding.SingleDeviceSharding(device)
     print(f"# count_gpu_kernels: {machine()}; compiled for {args.spec.name} "
           f"(no GPU: deviceless); somato network, {args.tstop:g} ms, dt {dt} ms, tree solve 'pallas'")
-    print("| dtype | trials | kernels/step | compile s |")
-    print("|---|---|---|---|", flush=True)
+    bandwidth = float(re.search(r"memory_bandwidth:\s*(\d+)", args.spec.read_text()).group(1))
+    print(f"# est. traffic: each kernel reads its operands and writes its result once; floor: the run's "
+          f"traffic at the spec's {bandwidth / 1e12:.2f} TB/s")
+    print("| dtype | trials | kernels/step | est. MB/step | floor s | compile s |")
+    print("|---|---|---|---|---|---|", flush=True)
     for name in dtypes:
         dtype = np.dtype(name)
         arrays, tab, _, _, n_steps = compile_network(net, args.tstop, dt, dtype, solver="pallas")
@@ -81,8 +87,10 @@ def main(argv=None):
                 np.shape(a), np.asarray(a).dtype, sharding=sharding), _take(events, np.zeros(b, int)))
             t = time.perf_counter()
             text = fn.trace(shapes).lower(lowering_platforms=("cuda",)).compile().as_text()
-            print(f"| {name} | {b} | {thunks_per_step(text, n_steps):.0f} | "
-                  f"{time.perf_counter() - t:.1f} |", flush=True)
+            compile_s = time.perf_counter() - t
+            traffic = bytes_per_step(text, n_steps)
+            print(f"| {name} | {b} | {thunks_per_step(text, n_steps):.0f} | {traffic / 1e6:.1f} | "
+                  f"{traffic * n_steps / bandwidth:.2f} | {compile_s:.1f} |", flush=True)
     return 0
 
 
