@@ -135,42 +135,66 @@ def _fusion_traffic(lines):
     return read, _written(ins, root)
 
 
-def _traffic(comps, name, memo):
-    if name not in memo:
-        ins, total = _instructions(comps.get(name, [])), 0
-        for line in comps.get(name, []):
-            m = _DEF.match(line)
-            if not m or m.group(4) in _FREE:
-                continue
-            op, operands = m.group(4), ins[m.group(2)][2]
-            if op == "while":
-                body = re.search(r"body=%?([\w.\-]+)", line).group(1)
-                total += _trip(line) * _traffic(comps, body, memo)
-            elif op == "conditional":  # the costlier branch
-                branches = re.findall(r"%([\w.\-]+)", line.split("branch_computations=")[-1]
-                                      if "branch_computations=" in line else
-                                      " ".join(re.findall(r"(?:true|false)_computation=%[\w.\-]+", line)))
-                total += max((_traffic(comps, b, memo) for b in branches), default=0)
-            elif op == "call":
-                total += _traffic(comps, re.search(r"to_apply=%?([\w.\-]+)", line).group(1), memo)
-            elif op == "fusion":
-                total += sum(_fusion_traffic(comps[re.search(r"calls=%?([\w.\-]+)", line).group(1)]))
-            elif op in _IN_PLACE:
-                total += 2 * _written(ins, m.group(2))
-            else:
-                total += sum(_nbytes(ins[a][0]) for a in operands if a in ins) + _nbytes(m.group(3))
-        memo[name] = total
-    return memo[name]
+def _kernels(comps, name):
+    """(instruction, result shape, bytes, times run) of every kernel of ``name``,
+    loops expanded; of a conditional, the branch that moves more bytes."""
+    ins, out = _instructions(comps.get(name, [])), []
+    for line in comps.get(name, []):
+        m = _DEF.match(line)
+        if not m or m.group(4) in _FREE:
+            continue
+        op, operands = m.group(4), ins[m.group(2)][2]
+        if op == "while":
+            trip = _trip(line)
+            out += [(k, r, b, n * trip) for k, r, b, n in
+                    _kernels(comps, re.search(r"body=%?([\w.\-]+)", line).group(1))]
+        elif op == "conditional":
+            branches = re.findall(r"%([\w.\-]+)", line.split("branch_computations=")[-1]
+                                  if "branch_computations=" in line else
+                                  " ".join(re.findall(r"(?:true|false)_computation=%[\w.\-]+", line)))
+            out += max((_kernels(comps, b) for b in branches),
+                       key=lambda ks: sum(b * n for _, _, b, n in ks), default=[])
+        elif op == "call":
+            out += _kernels(comps, re.search(r"to_apply=%?([\w.\-]+)", line).group(1))
+        elif op == "fusion":
+            b = sum(_fusion_traffic(comps[re.search(r"calls=%?([\w.\-]+)", line).group(1)]))
+        elif op in _IN_PLACE:
+            b = 2 * _written(ins, m.group(2))
+        else:
+            b = sum(_nbytes(ins[a][0]) for a in operands if a in ins) + _nbytes(m.group(3))
+        if op not in ("while", "conditional", "call"):
+            out.append((m.group(2), m.group(3), b, 1))
+    return out
+
+
+def traffic_by_kernel(hlo_text, n_steps):
+    """``{kernel: (estimated bytes per time step, its result's shape)}``, the
+    largest first; the clones of XLA's two-step loop bodies are counted with
+    their originals.  Each kernel reads its operands and writes its result
+    once, counting only what a fused slice, gather or in-place update touches
+    (a gather at most its table).  Caches and re-reads inside a kernel are
+    not modelled: a floor for a memory-bound step once the arrays outgrow the
+    caches."""
+    comps, entry = _computations(hlo_text)
+    total = {}
+    for kernel, shape, b, n in _kernels(comps, entry):
+        kernel = kernel.removesuffix(".double_buffer_clone")
+        total[kernel] = (total.get(kernel, (0, ""))[0] + b * n / n_steps, shape)
+    return dict(sorted(total.items(), key=lambda kv: -kv[1][0]))
 
 
 def bytes_per_step(hlo_text, n_steps):
-    """Estimated memory traffic of the whole program per time step (bytes):
-    each kernel reads its operands and writes its result once, counting only
-    what a fused slice, gather or in-place update touches.  Caches and
-    re-reads inside a kernel are not modelled: a floor for a memory-bound
-    step when the arrays outgrow the caches, not a prediction."""
-    comps, entry = _computations(hlo_text)
-    return _traffic(comps, entry, {}) / n_steps
+    """Estimated memory traffic of the whole program per time step (bytes),
+    ``traffic_by_kernel`` summed."""
+    return sum(b for b, _ in traffic_by_kernel(hlo_text, n_steps).values())
+
+
+def short_shape(shape):
+    """An HLO result shape without layouts, repeated arrays counted:
+    ``3 x f32[1000,55,100]``."""
+    parts = re.findall(r"\w+\[[\d,]*\]", shape)
+    counts = {p: parts.count(p) for p in parts}
+    return ", ".join(p if n == 1 else f"{n} x {p}" for p, n in counts.items())
 
 
 def machine():

@@ -4,14 +4,15 @@
 XLA compiles for a GPU described by a target config (deviceless compilation):
 
     JAX_SKIP_CUDA_CONSTRAINTS_CHECK=1 python benchmarks/count_gpu_kernels.py \\
-        [--spec benchmarks/gpu_specs/h100_sxm.txtpb] [--trials 1,100,1000] [--dtypes float32]
+        [--spec benchmarks/gpu_specs/h100_sxm.txtpb] [--trials 1,100,1000] [--dtypes float32] [--top N]
 
 The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms, the tree
 solve ``"pallas"`` (the GPU default), compiled as ``bench_gpu.py`` compiles
 its table's rows; ``_hlo.thunks_per_step`` counts the compiled program's
-kernels and ``_hlo.bytes_per_step`` estimates their memory traffic; at the
-spec's ``memory_bandwidth`` that traffic takes the "floor" time of the run,
-which a step of many trials (memory-bound) cannot beat.  It needs JAX's CUDA plugin of the installed jax version, best in a
+kernels and ``_hlo.traffic_by_kernel`` estimates their memory traffic (``--top``
+lists the largest).  At the spec's ``memory_bandwidth`` that traffic takes the
+"floor" time of the run, which a step of many trials (memory-bound) cannot
+beat.  It needs JAX's CUDA plugin of the installed jax version, best in a
 virtual environment of its own (on a machine without a GPU the plugin makes
 every JAX program of its environment log a failed CUDA start):
 
@@ -42,6 +43,8 @@ def main(argv=None):
     p.add_argument("--trials", type=_ints, default=[1, 100, 1000], help="batches (trials per call)")
     p.add_argument("--dtypes", default="float32,float64", help="comma-separated: float32, float64")
     p.add_argument("--tstop", type=float, default=170.0, help="ms")
+    p.add_argument("--top", type=int, default=0,
+                   help="after the table, list each row's N kernels that move the most bytes")
     args = p.parse_args(argv)
     dtypes = args.dtypes.split(",")
     if not set(dtypes) <= {"float32", "float64"}:
@@ -62,7 +65,7 @@ def main(argv=None):
         print(f"count_gpu_kernels: cannot compile for CUDA here ({type(e).__name__}: "
               f"{str(e).splitlines()[0]}); see this script's docstring for the plugin.")
         return 0
-    from _hlo import bytes_per_step, machine, thunks_per_step
+    from _hlo import machine, short_shape, thunks_per_step, traffic_by_kernel
     from hnnjax.network.compile import compile_network, drive_events
     from hnnjax.network.simulate import _take, instantiate_drives
     from hnnjax.network_models import somato_model
@@ -77,6 +80,7 @@ def main(argv=None):
           f"traffic at the spec's {bandwidth / 1e12:.2f} TB/s")
     print("| dtype | trials | kernels/step | est. MB/step | floor s | compile s |")
     print("|---|---|---|---|---|---|", flush=True)
+    listings = []
     for name in dtypes:
         dtype = np.dtype(name)
         arrays, tab, _, _, n_steps = compile_network(net, args.tstop, dt, dtype, solver="pallas")
@@ -88,9 +92,16 @@ def main(argv=None):
             t = time.perf_counter()
             text = fn.trace(shapes).lower(lowering_platforms=("cuda",)).compile().as_text()
             compile_s = time.perf_counter() - t
-            traffic = bytes_per_step(text, n_steps)
+            kernels = traffic_by_kernel(text, n_steps)
+            traffic = sum(mb for mb, _ in kernels.values())
             print(f"| {name} | {b} | {thunks_per_step(text, n_steps):.0f} | {traffic / 1e6:.1f} | "
                   f"{traffic * n_steps / bandwidth:.2f} | {compile_s:.1f} |", flush=True)
+            if args.top > 0:
+                listings.append(f"\n{name}, {b} trials: the {args.top} kernels that move the most bytes, MB/step\n"
+                                + "\n".join(f"  {mb / 1e6:9.1f}  {k:40s} {short_shape(shape)}"
+                                            for k, (mb, shape) in list(kernels.items())[:args.top]))
+    if listings:
+        print("\n".join(listings))
     return 0
 
 
