@@ -1,6 +1,6 @@
 """benchmarks/_hlo.py's traffic estimate on compiled programs whose traffic
 is known: an elementwise step, a row written into a big buffer in place, a
-look-up in a small table."""
+look-up in a small table, a conditional."""
 import pathlib
 import sys
 
@@ -46,3 +46,13 @@ def test_a_gather_from_a_small_table_counts_the_table_at_most():
 
     got = estimate(lambda i, c: (c[0] + c[1][(c[2] + i) % 64], c[1], c[2]), x, table, idx)
     assert got == pytest.approx(3 * 4 * N + 4 * 64, abs=64)  # x, idx read, x written; the table once
+
+
+def test_a_conditional_counts_its_costlier_branch():
+    x, y = jnp.ones(N, jnp.float32), jnp.ones(N, jnp.float32)
+
+    def step(i, c):
+        x = lax.cond(i % 2 == 0, lambda: c[0] * 1.5 + c[1], lambda: c[0])  # reads x and y, or nothing
+        return x, c[1]
+
+    assert estimate(step, x, y) == pytest.approx(3 * 4 * N, abs=64)
