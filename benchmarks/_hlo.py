@@ -6,8 +6,9 @@ on a GPU; a ``while`` runs its body ``known_trip_count`` times.  All of it,
 divided by the number of time steps, is the cost of one step (the forward's
 time scan, or a gradient's checkpointed scans forward and backward).
 
-``bytes_per_step`` estimates the memory traffic of the same instructions: a
-GPU step of a thousand trials is bound by it, not by its launches.
+``traffic_by_kernel`` and ``bytes_per_step`` estimate the memory traffic of
+the same kernels: a GPU step of a thousand trials is bound by it, not by its
+launches.
 """
 import json
 import re
@@ -79,21 +80,20 @@ def _nbytes(shape):
 
 
 def _instructions(lines):
-    """name -> (shape, op, operand names, parameter number, is root)."""
+    """name -> (shape, op, operand names, is root)."""
     out = {}
     for line in lines:
         m = _DEF.match(line)
         if m:
             root, name, shape, op, rest = m.groups()
-            number = int(re.match(r"\d+", rest).group()) if op == "parameter" else None
             operands = [] if op == "parameter" else re.findall(r"%([\w.\-]+)", rest.split("), ")[0])
-            out[name] = (shape, op, operands, number, bool(root))
+            out[name] = (shape, op, operands, bool(root))
     return out
 
 
 def _written(ins, name):
     """Bytes an instruction writes: an in-place update writes its update only."""
-    shape, op, operands, _, _ = ins[name]
+    shape, op, operands, _ = ins[name]
     if op == "tuple":
         return sum(_written(ins, a) for a in operands)
     if op == "bitcast":
@@ -109,14 +109,14 @@ def _fusion_traffic(lines):
     most its whole table (a small table stays in cache)."""
     ins = _instructions(lines)
     users = {}
-    for name, (_, _, operands, _, _) in ins.items():
+    for name, (_, _, operands, _) in ins.items():
         for k, a in enumerate(operands):
             users.setdefault(a, []).append((name, k))
 
     def touched(name, whole):
         total = 0
         for user, k in users.get(name, []):
-            shape, op, _, _, _ = ins[user]
+            shape, op, _, _ = ins[user]
             if op in ("bitcast", "reshape"):
                 t = touched(user, whole)
             elif k == 0 and op in ("slice", "dynamic-slice"):
@@ -131,7 +131,7 @@ def _fusion_traffic(lines):
         return min(total, whole)
 
     read = sum(touched(n, _nbytes(s)) for n, (s, op, *_) in ins.items() if op == "parameter")
-    root = next(n for n, i in ins.items() if i[4])
+    root = next(n for n, i in ins.items() if i[3])
     return read, _written(ins, root)
 
 
