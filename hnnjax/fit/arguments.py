@@ -42,7 +42,9 @@ def check_run(net, params, n_trials, tstop, dt, draws, smooth_window, max_delay,
 
 
 # bytes per node of one of reverse mode's 2·√T checkpoints: XLA's memory plan for the gradient
-# of bench_grad.py's loss, 4 somato trials (10,670 nodes) of 170 ms: 0.50 GiB, 77 bytes each
+# of bench_grad.py's loss, 4 somato trials (10,670 nodes) of 170 ms: 0.50 GiB, 77 bytes each.
+# The same trials in two parts at once (parts.py) hold as much: per part 0.13 GiB of saved states
+# (jax.vjp's forward output) and 0.13 GiB of its backward's temporaries.
 REVERSE_BYTES_PER_NODE = 80
 
 
