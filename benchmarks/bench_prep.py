@@ -14,6 +14,12 @@ used for small draws) and all seeds at once (``drives/legacy_random``); the
 arrays and the kernel's compilation included, as a user's first
 ``simulate_dipole`` sees it.
 
+After the run (``--results``, somato only): ``store_results`` turning
+1,000 trials' outputs into ``Dipole`` objects and ``net.cell_response``, the
+trials' raw outputs being one simulated float32 trial repeated; and, on
+the same spike rasters (steps x cells, bool), ``np.nonzero`` against
+``raster_nonzero``, which reads them (interleaved, ratio per round).
+
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_prep.py [--n-trials 1000]
 """
 import argparse
@@ -31,6 +37,8 @@ def main(argv=None):
     p.add_argument("--n-trials", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--erp-param", type=Path, default=ERP_PARAM, help="HNN's ERPYes100Trials.param")
+    p.add_argument("--results", action="store_true", help="also time the results side (one simulated "
+                   "trial first: ~10 s)")
     args = p.parse_args(argv)
 
     import warnings
@@ -85,6 +93,42 @@ def main(argv=None):
     print("network arrays: compile_network, once per simulate_dipole call (median); per trial: spikes and "
           "events; cold total: the first repeat's network arrays + spikes + events of all trials (includes "
           "compiling the seeding kernel once per process)")
+    if args.results:
+        results_side(nets["somato (N20, 4 evoked)"], args.n_trials, args.repeats)
+
+
+def results_side(net, n_trials, repeats):
+    """``store_results`` of ``n_trials`` somato trials of 170 ms (one
+    simulated float32 trial, repeated) and its spike reading against
+    ``np.nonzero``, interleaved."""
+    import numpy as np
+
+    from _hlo import columns
+    from hnnjax.network.compile import compile_network
+    from hnnjax.network.simulate import _take, prepare_events, raster_nonzero, run_events, store_results
+
+    tstop, dt = 170.0, 0.025
+    arrays, tab, layout, rec_index, n_steps = compile_network(net, tstop, dt, np.float32, False, False)
+    spikes_by_trial, events = prepare_events(net, tab, tstop, dt, n_steps, n_trials, np.float32)
+    (spikes, dip, rec), _ = run_events(arrays, _take(events, np.arange(1)), n_steps, dt)
+    out = (np.repeat(spikes, n_trials, axis=0), np.repeat(dip, n_trials, axis=0), rec)
+    store, old, new = [], [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps)
+        store.append(time.perf_counter() - t)
+        for fn, times in ((np.nonzero, old), (raster_nonzero, new)):
+            t = time.perf_counter()
+            for raster in out[0]:
+                fn(raster)
+            times.append(time.perf_counter() - t)
+    ratios = [o / n for o, n in zip(old, new)]
+    print(f"\nafter the run: {n_trials} somato trials of 170 ms, float32, each {int(spikes.sum())} spikes "
+          f"in a {spikes.shape[1]} x {spikes.shape[2]} raster; median of {repeats}")
+    print(columns([["store_results (Dipoles, cell_response)", "spikes by np.nonzero", "by raster_nonzero",
+                    "ratio per round"],
+                   [f"{statistics.median(store):.2f} s", f"{statistics.median(old):.2f} s",
+                    f"{statistics.median(new):.2f} s", " ".join(f"{r:.1f}x" for r in ratios)]]))
 
 
 if __name__ == "__main__":

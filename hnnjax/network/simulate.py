@@ -302,6 +302,8 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
         finally:  # on an error or Ctrl-C, calls not yet started are dropped
             pool.shutdown(wait=False, cancel_futures=True)
     outs = [f.result() for f in futures]  # in trial order
+    if len(outs) == 1:  # one call (a GPU's): its 1.8 GB of 1,000 somato rasters are not copied
+        return outs[0], room["arrays"]
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs), room["arrays"]
 
 
@@ -343,8 +345,22 @@ def _store_electrodes(net, rec, times):
         first += array.n_contacts
 
 
+def raster_nonzero(raster):
+    """``np.nonzero`` of a sparse 2-D bool raster (steps x cells), ~10x
+    faster: the raster read as 8-byte words, only the nonzero words' bytes
+    looked at (a 1,000-trial somato run's rasters are 1.8 GB, nearly all
+    zeros)."""
+    raster = np.ascontiguousarray(raster, dtype=bool)
+    flat = raster.reshape(-1).view(np.uint8)
+    n_words = flat.size // 8
+    words = np.flatnonzero(flat[:8 * n_words].view(np.uint64))
+    rows, cols = np.nonzero(flat[:8 * n_words].reshape(n_words, 8)[words])
+    idx = np.concatenate([words[rows] * 8 + cols, 8 * n_words + np.flatnonzero(flat[8 * n_words:])])
+    return np.divmod(idx, raster.shape[1])
+
+
 def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes, tstop):
-    steps, cells = np.nonzero(spikes)
+    steps, cells = raster_nonzero(spikes)
     gids, sp_times = [], []
     for name in layout.types:
         off, n = layout.cell_off[name], layout.n_cells[name]
