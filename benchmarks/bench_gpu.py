@@ -52,13 +52,17 @@ def _ints(text):
 
 
 def _batched(arrays, n_steps, dt):
-    """The compiled batched faithful run: events (trials, ...) -> (spikes, raw
-    dipoles), with the compiler options of every hnnjax call (``_jit``)."""
+    """The compiled batched faithful run: events (trials, ...) -> (spikes
+    packed 8 cells to a byte, raw dipoles), as ``simulate_dipole`` runs it,
+    with the compiler options of every hnnjax call (``_jit``)."""
+    import functools
+
     import jax
 
     from hnnjax._jit import jit
     from hnnjax.network.grid import run
-    return jit(lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(arrays, ev, n_steps, dt)[:2])
+    one = functools.partial(run, pack_spikes=True)
+    return jit(lambda ev: jax.vmap(one, in_axes=(None, 0, None, None))(arrays, ev, n_steps, dt)[:2])
 
 
 def _solver_check(net, solver, device, dt, tstop, n_trials=2):
@@ -82,7 +86,7 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     (s_a, d_a), (s_b, d_b) = outs[solver], outs["loop"]
     rel = np.abs(d_a - d_b).max() / max(np.abs(d_b).max(), 1e-300)
     print(f"# solver check, float64, {n_trials} trials of {tstop} ms on {device.platform}: "
-          f"{solver!r} vs 'loop': {int(s_b.sum())} spikes, identical {np.array_equal(s_a, s_b)}, dipoles "
+          f"{solver!r} vs 'loop': {int(np.unpackbits(s_b).sum())} spikes, identical {np.array_equal(s_a, s_b)}, dipoles "
           f"bit-identical {np.array_equal(d_a, d_b)} (max |difference| / max |dipole| {rel:.1e}); "
           f"finite: {np.isfinite(d_a).all()}, {np.isfinite(d_b).all()}",
           flush=True)
@@ -245,7 +249,7 @@ def main(argv=None):
                 t = time.perf_counter()
                 out = jax.block_until_ready(compiled(ev))
                 walls.append(time.perf_counter() - t)
-                outs.append(jax.device_get((out[1], out[0].sum(axis=1))))  # dipoles, spike counts
+                outs.append(jax.device_get((out[1], out[0].sum(axis=1))))  # dipoles, spike bytes summed
             same = all(np.array_equal(a, b) for o in outs[1:] for a, b in zip(o, outs[0]))
             steady = statistics.median(walls[1:])
             stats = device.memory_stats() or {}

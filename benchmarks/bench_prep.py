@@ -16,9 +16,10 @@ arrays and the kernel's compilation included, as a user's first
 
 After the run (``--results``, somato only): ``store_results`` turning
 1,000 trials' outputs into ``Dipole`` objects and ``net.cell_response``, the
-trials' raw outputs being one simulated float32 trial repeated; and, on
-the same spike rasters (steps x cells, bool), ``np.nonzero`` against
-``raster_nonzero``, which reads them (interleaved, ratio per round).
+trials' raw outputs being one simulated float32 trial repeated; and each
+trial's spikes read by ``np.nonzero`` of its raster (steps x cells, bool, as
+the run returned it before) against ``spike_steps_and_cells`` of the packed
+raster it returns now (interleaved, ratio per round).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_prep.py [--n-trials 1000]
 """
@@ -100,36 +101,42 @@ def main(argv=None):
 def results_side(net, n_trials, repeats):
     """``store_results`` of ``n_trials`` somato trials of 170 ms (one
     simulated float32 trial, repeated) and its spike reading against
-    ``np.nonzero``, interleaved."""
+    ``np.nonzero`` of unpacked rasters, interleaved."""
     import numpy as np
 
     from _hlo import columns
     from hnnjax.network.compile import compile_network
-    from hnnjax.network.simulate import _take, prepare_events, raster_nonzero, run_events, store_results
+    from hnnjax.network.simulate import (_take, prepare_events, run_events, spike_steps_and_cells,
+                                         store_results)
 
     tstop, dt = 170.0, 0.025
     arrays, tab, layout, rec_index, n_steps = compile_network(net, tstop, dt, np.float32, False, False)
     spikes_by_trial, events = prepare_events(net, tab, tstop, dt, n_steps, n_trials, np.float32)
-    (spikes, dip, rec), _ = run_events(arrays, _take(events, np.arange(1)), n_steps, dt)
-    out = (np.repeat(spikes, n_trials, axis=0), np.repeat(dip, n_trials, axis=0), rec)
+    (packed, dip, rec), _ = run_events(arrays, _take(events, np.arange(1)), n_steps, dt)
+    out = (np.repeat(packed, n_trials, axis=0), np.repeat(dip, n_trials, axis=0), rec)
+    n_cells = layout.n_cells_total
+    rasters = np.unpackbits(out[0], axis=-1, count=n_cells).astype(bool)
     store, old, new = [], [], []
     for _ in range(repeats):
         t = time.perf_counter()
         store_results(net, layout, rec_index, out, spikes_by_trial, tstop, dt, n_steps)
         store.append(time.perf_counter() - t)
-        for fn, times in ((np.nonzero, old), (raster_nonzero, new)):
-            t = time.perf_counter()
-            for raster in out[0]:
-                fn(raster)
-            times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for raster in rasters:
+            np.nonzero(raster)
+        old.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for trial in out[0]:
+            spike_steps_and_cells(trial, n_cells)
+        new.append(time.perf_counter() - t)
     ratios = [o / n for o, n in zip(old, new)]
-    print(f"\nafter the run: {n_trials} somato trials of 170 ms, float32, each {int(spikes.sum())} spikes "
-          f"in a {spikes.shape[1]} x {spikes.shape[2]} raster; median of {repeats}")
-    print(columns([["store_results (Dipoles, cell_response)", "spikes by np.nonzero", "by raster_nonzero",
-                    "ratio per round"],
+    print(f"\nafter the run: {n_trials} somato trials of 170 ms, float32, each {int(rasters[0].sum())} spikes "
+          f"in a {n_steps} x {n_cells} raster ({rasters.nbytes / 1e9:.2f} GB as bool, "
+          f"{out[0].nbytes / 1e9:.2f} GB packed); median of {repeats}")
+    print(columns([["store_results (Dipoles, cell_response)", "spikes: np.nonzero of bool rasters",
+                    "spike_steps_and_cells of packed", "ratio per round"],
                    [f"{statistics.median(store):.2f} s", f"{statistics.median(old):.2f} s",
                     f"{statistics.median(new):.2f} s", " ".join(f"{r:.1f}x" for r in ratios)]]))
-
 
 if __name__ == "__main__":
     main()

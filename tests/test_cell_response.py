@@ -114,13 +114,15 @@ def test_matches_hnn_core():
 
 @pytest.mark.parametrize("shape", [(6800, 270), (13, 17), (7, 3), (1, 1), (0, 5), (100, 8)])
 @pytest.mark.parametrize("density", [0.0, 0.001, 0.3, 1.0])
-def test_spikes_read_off_a_raster_in_np_nonzero_order(shape, density):
-    """simulate_dipole reads each trial's spikes off its (steps, cells) raster
-    by 8-byte words: the same indices, in the same order, as np.nonzero,
-    whatever the raster's size modulo 8 and however dense."""
-    from hnnjax.network.simulate import raster_nonzero
+def test_spikes_read_off_a_packed_raster_in_np_nonzero_order(shape, density):
+    """simulate_dipole's trials return their spike rasters (steps, cells)
+    packed 8 cells to a byte; each spike's step and cell come back as
+    np.nonzero of the unpacked raster gives them, whatever the cell count
+    modulo 8 and however dense."""
+    from hnnjax.network.simulate import spike_steps_and_cells
     raster = np.random.default_rng(sum(shape)).random(shape) < density
-    got, want = raster_nonzero(raster), np.nonzero(raster)
+    got = spike_steps_and_cells(np.packbits(raster, axis=1), shape[1])
+    want = np.nonzero(raster)
     assert len(got) == 2
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)

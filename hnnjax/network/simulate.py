@@ -36,9 +36,11 @@ CPU_BATCH = 2
 
 @jit(static_argnums=(2, 3))
 def _run_trials(arrays, events, n_steps, dt):
+    """The trials of ``events`` in one call: (packed spikes, raw dipoles,
+    traces, overflow) per trial (``grid.run``)."""
     def one(trial_events, carry0):
         return run(arrays, trial_events, n_steps, dt, skip_idle=skips_idle_steps(),
-                   batch_axis="trials", carry0=carry0)
+                   batch_axis="trials", carry0=carry0, pack_spikes=True)
     return jax.vmap(one, axis_name="trials")(events, initial_carries(arrays, events.ptr.shape[0]))
 
 
@@ -75,7 +77,8 @@ def run_batch(arrays, events, n_steps, dt):
     in one compiled call.  Trials whose network events overflowed the room
     for connection chunks in some step are rerun alone, with twice the room,
     until none does (the sums are the same, in the same order).  Returns
-    (spikes, dipoles, traces) and the arrays with the room that sufficed."""
+    (spikes packed 8 cells to a byte, dipoles, traces) and the arrays with
+    the room that sufficed."""
     *out, overflow = jax.tree_util.tree_map(np.array, _run_padded(arrays, events, n_steps, dt))
     while np.any(overflow):
         idx = np.flatnonzero(overflow)
@@ -116,8 +119,8 @@ def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, d
                     for ct, n in n_cells.items() if record_isec)
     n_traces += sum(a.n_contacts for a in net.rec_arrays.values())
     itemsize = np.dtype(_DTYPES[dtype]).itemsize
-    # per trial and step: the spike raster (bool), 2 dipoles, traces, event pointer
-    per_step = sum(n_cells.values()) + (2 + n_traces) * itemsize + 4
+    # per trial and step: the spike raster (bits), 2 dipoles, traces, event pointer
+    per_step = -(-sum(n_cells.values()) // 8) + (2 + n_traces) * itemsize + 4
     check_memory(n_trials * (n_steps + 1) * per_step,
                  f"a run of {n_trials} trial(s) x {n_steps + 1} steps "
                  f"(tstop={tstop:g} ms, dt={dt:g} ms)",
@@ -275,8 +278,8 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
     (default: ``default_batch_size``), ``at_once`` calls at the same time
     (default: ``_host.calls_at_once``), with a progress bar.  A call starts with
     the most delivery room an earlier call needed.  Returns the outputs
-    (spikes, raw dipoles, traces) with a leading trial axis and the arrays
-    with the delivery room that sufficed."""
+    (packed spikes, raw dipoles, traces) with a leading trial axis and the
+    arrays with the delivery room that sufficed."""
     n_trials = events.ptr.shape[0]
     size = batch_size or default_batch_size(n_trials)
     room = {"arrays": arrays}
@@ -302,7 +305,7 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
         finally:  # on an error or Ctrl-C, calls not yet started are dropped
             pool.shutdown(wait=False, cancel_futures=True)
     outs = [f.result() for f in futures]  # in trial order
-    if len(outs) == 1:  # one call (a GPU's): its 1.8 GB of 1,000 somato rasters are not copied
+    if len(outs) == 1:  # one call (a GPU's): its outputs are not copied
         return outs[0], room["arrays"]
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs), room["arrays"]
 
@@ -345,22 +348,22 @@ def _store_electrodes(net, rec, times):
         first += array.n_contacts
 
 
-def raster_nonzero(raster):
-    """``np.nonzero`` of a sparse 2-D bool raster (steps x cells), ~10x
-    faster: the raster read as 8-byte words, only the nonzero words' bytes
-    looked at (a 1,000-trial somato run's rasters are 1.8 GB, nearly all
-    zeros)."""
-    raster = np.ascontiguousarray(raster, dtype=bool)
-    flat = raster.reshape(-1).view(np.uint8)
-    n_words = flat.size // 8
-    words = np.flatnonzero(flat[:8 * n_words].view(np.uint64))
-    rows, cols = np.nonzero(flat[:8 * n_words].reshape(n_words, 8)[words])
-    idx = np.concatenate([words[rows] * 8 + cols, 8 * n_words + np.flatnonzero(flat[8 * n_words:])])
-    return np.divmod(idx, raster.shape[1])
+def spike_steps_and_cells(packed, n_cells):
+    """Each spike's step and cell in a trial's packed raster (steps x
+    ⌈n_cells/8⌉ bytes, ``np.packbits`` order), in ``np.nonzero``'s order of
+    the unpacked raster; only the nonzero bytes are unpacked (a 1,000-trial
+    somato run's rasters are 230 MB packed, nearly all zeros)."""
+    n_bytes = packed.shape[1]
+    flat = np.ascontiguousarray(packed).reshape(-1)
+    nz = np.flatnonzero(flat)
+    rows, bits = np.nonzero(np.unpackbits(flat[nz][:, None], axis=1))
+    steps, byte = np.divmod(nz[rows], n_bytes)
+    cells = byte * 8 + bits
+    return steps[cells < n_cells], cells[cells < n_cells]
 
 
 def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes, tstop):
-    steps, cells = raster_nonzero(spikes)
+    steps, cells = spike_steps_and_cells(spikes, layout.n_cells_total)
     gids, sp_times = [], []
     for name in layout.types:
         off, n = layout.cell_off[name], layout.n_cells[name]
