@@ -127,7 +127,7 @@ def results_side(net, n_trials, repeats):
         old.append(time.perf_counter() - t)
         t = time.perf_counter()
         for trial in out[0]:
-            spike_steps_and_cells(trial, n_cells)
+            spike_steps_and_cells(trial)
         new.append(time.perf_counter() - t)
     ratios = [o / n for o, n in zip(old, new)]
     print(f"\nafter the run: {n_trials} somato trials of 170 ms, float32, each {int(rasters[0].sum())} spikes "

@@ -121,7 +121,7 @@ def test_spikes_read_off_a_packed_raster_in_np_nonzero_order(shape, density):
     modulo 8 and however dense."""
     from hnnjax.network.simulate import spike_steps_and_cells
     raster = np.random.default_rng(sum(shape)).random(shape) < density
-    got = spike_steps_and_cells(np.packbits(raster, axis=1), shape[1])
+    got = spike_steps_and_cells(np.packbits(raster, axis=1))
     want = np.nonzero(raster)
     assert len(got) == 2
     for g, w in zip(got, want):

@@ -165,8 +165,8 @@ def run(net: NetArrays, events: Events, n_steps: int, dt: float, skip_idle=False
     (see ``integrate.integrate``); ``skip_idle`` and ``batch_axis`` as in
     ``GridDelivery``.  ``pack_spikes``: the spikes (n_steps, ⌈n_cells/8⌉)
     uint8, each step's row as ``np.packbits`` packs it: 8x less to transfer
-    and read (packing in the step instead ran the float64 2-trial somato
-    forward 9 % slower)."""
+    and read; packed after the scan (packing each step's row inside it
+    measured ~6 % slower on a CPU, float64, 2 trials)."""
     spikes, *rest = integrate(net.types, GridDelivery(net, events, skip_idle, batch_axis),
                               net.threshold, net.dipole_layers, n_steps, dt, record=True,
                               carry0=carry0)

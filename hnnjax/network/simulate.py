@@ -348,22 +348,21 @@ def _store_electrodes(net, rec, times):
         first += array.n_contacts
 
 
-def spike_steps_and_cells(packed, n_cells):
+def spike_steps_and_cells(packed):
     """Each spike's step and cell in a trial's packed raster (steps x
-    ⌈n_cells/8⌉ bytes, ``np.packbits`` order), in ``np.nonzero``'s order of
-    the unpacked raster; only the nonzero bytes are unpacked (a 1,000-trial
-    somato run's rasters are 230 MB packed, nearly all zeros)."""
-    n_bytes = packed.shape[1]
+    ⌈n_cells/8⌉ bytes, ``np.packbits`` order, the last byte's spare bits 0),
+    in ``np.nonzero``'s order of the unpacked raster; only the nonzero bytes
+    are unpacked (a 1,000-trial somato run's rasters are 230 MB packed,
+    nearly all zeros)."""
     flat = np.ascontiguousarray(packed).reshape(-1)
     nz = np.flatnonzero(flat)
     rows, bits = np.nonzero(np.unpackbits(flat[nz][:, None], axis=1))
-    steps, byte = np.divmod(nz[rows], n_bytes)
-    cells = byte * 8 + bits
-    return steps[cells < n_cells], cells[cells < n_cells]
+    steps, byte = np.divmod(nz[rows], packed.shape[1])
+    return steps, byte * 8 + bits
 
 
 def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes, tstop):
-    steps, cells = spike_steps_and_cells(spikes, layout.n_cells_total)
+    steps, cells = spike_steps_and_cells(spikes)
     gids, sp_times = [], []
     for name in layout.types:
         off, n = layout.cell_off[name], layout.n_cells[name]
