@@ -86,7 +86,8 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     (s_a, d_a), (s_b, d_b) = outs[solver], outs["loop"]
     rel = np.abs(d_a - d_b).max() / max(np.abs(d_b).max(), 1e-300)
     print(f"# solver check, float64, {n_trials} trials of {tstop} ms on {device.platform}: "
-          f"{solver!r} vs 'loop': {int(np.unpackbits(s_b).sum())} spikes, identical {np.array_equal(s_a, s_b)}, dipoles "
+          f"{solver!r} vs 'loop': {int(np.unpackbits(s_b).sum())} spikes, identical "
+          f"{np.array_equal(s_a, s_b)}, dipoles "
           f"bit-identical {np.array_equal(d_a, d_b)} (max |difference| / max |dipole| {rel:.1e}); "
           f"finite: {np.isfinite(d_a).all()}, {np.isfinite(d_b).all()}",
           flush=True)

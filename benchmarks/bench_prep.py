@@ -138,5 +138,6 @@ def results_side(net, n_trials, repeats):
                    [f"{statistics.median(store):.2f} s", f"{statistics.median(old):.2f} s",
                     f"{statistics.median(new):.2f} s", " ".join(f"{r:.1f}x" for r in ratios)]]))
 
+
 if __name__ == "__main__":
     main()
