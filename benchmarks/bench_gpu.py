@@ -19,6 +19,9 @@ The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms.  In order:
    1,000, each one compiled vmapped call (one warm-up call, then
    ``--repeats`` timed ones), and the float32 trial-averaged dipole against
    float64 on the CPU.
+5. ``--currents-ab``: float32 at that many trials with the channel currents
+   carried from the gate kernel (the GPU program's, ``kernel.carries_currents``)
+   and computed at step 3, calls interleaved: which is faster on this device.
 
 On one H200 the solver check and the float32 rows of 1 and 1,000 trials
 took 2 min (a 1,000-trial call: 20 s), so everything is an estimated ~12 min:
@@ -69,10 +72,13 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     """Print whether ``solver`` (its tree solve and listing of due chunks) gives
     the ``fori_loop`` solve's and ``jnp.nonzero``'s bits on ``device`` (float64,
     ``n_trials`` trials of ``tstop`` ms)."""
+    import dataclasses
+
     import jax
     import numpy as np
 
     from hnnjax.network.compile import compile_network, drive_events
+    from hnnjax.network.kernel import carries_currents
     from hnnjax.network.simulate import instantiate_drives
 
     spikes = instantiate_drives(net, tstop, n_trials)
@@ -80,6 +86,8 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     for name in dict.fromkeys((solver, "loop")):
         t = time.perf_counter()
         arrays, tab, _, _, n_steps = compile_network(net, tstop, dt, np.float64, solver=name)
+        types = tuple(dataclasses.replace(ta, carry_currents=carries_currents(solver)) for ta in arrays.types)
+        arrays = dataclasses.replace(arrays, types=types)  # the currents where the solver's program has them
         ev = jax.device_put(drive_events(tab, spikes, dt, n_steps, np.float64), device)
         outs[name] = jax.device_get(_batched(arrays, n_steps, dt)(ev))
         log(f"solver check: {name!r} {tstop} ms in {time.perf_counter() - t:.1f} s (compile included)")
@@ -138,6 +146,35 @@ def _gradient_check(net, solver, device, dt, tstop, n_trials):
           f"({wa[0]:.1f} s with compiling)", flush=True)
 
 
+def _currents_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
+    """Print the seconds per call of ``n_trials`` float32 trials with the
+    channel currents carried from the gate kernel and computed at step 3
+    (``kernel.carries_currents``), calls interleaved, and their ratio."""
+    import dataclasses
+
+    import jax
+    import numpy as np
+
+    from hnnjax.network.simulate import _take
+
+    ev = jax.device_put(_take(events, np.arange(n_trials)), device)
+    calls, walls = {}, {}
+    for carry in (True, False):
+        types = tuple(dataclasses.replace(ta, carry_currents=carry) for ta in arrays.types)
+        log(f"currents A/B, carried {carry}: compiling…")
+        calls[carry] = _batched(dataclasses.replace(arrays, types=types), n_steps, dt).trace(ev).lower().compile()
+        jax.block_until_ready(calls[carry](ev))  # warm-up
+        walls[carry] = []
+    for r in range(rounds):
+        for carry in ((True, False) if r % 2 == 0 else (False, True)):
+            t = time.perf_counter()
+            jax.block_until_ready(calls[carry](ev))
+            walls[carry].append(time.perf_counter() - t)
+    a, b = statistics.median(walls[True]), statistics.median(walls[False])
+    print(f"# currents A/B, float32, {n_trials} trials, {rounds} interleaved rounds: carried {a:.2f} s, "
+          f"step 3 {b:.2f} s per call; step-3/carried {b / a:.3f}", flush=True)
+
+
 def _end_to_end(n_trials, tstop, dt):
     """Print the wall time of ``simulate_dipole(n_trials=..., dtype='float32')``
     as a user calls it: twice on one network (the first call compiles)."""
@@ -177,6 +214,8 @@ def main(argv=None):
     p.add_argument("--grad-trials", type=int, default=2, help="trials of the gradient check")
     p.add_argument("--api-trials", type=int, default=1000,
                    help="simulate_dipole end to end, float32, this many trials; 0: skip")
+    p.add_argument("--currents-ab", type=int, default=1000,
+                   help="trials of the carried-vs-step-3 currents A/B, float32; 0: skip")
     p.add_argument("--max-s", type=float, default=float("inf"),
                    help="skip the batches left once this many seconds have passed")
     args = p.parse_args(argv)
@@ -210,7 +249,7 @@ def main(argv=None):
     if args.api_trials > 0:
         with jax.default_device(device):
             _end_to_end(args.api_trials, tstop, dt)
-    n_max = max(args.trials + args.f64_trials + [args.check_trials])
+    n_max = max(args.trials + args.f64_trials + [args.check_trials, args.currents_ab])
     t0 = time.perf_counter()
     spikes = instantiate_drives(net, tstop, n_max)
     host_s = time.perf_counter() - t0
@@ -262,6 +301,8 @@ def main(argv=None):
             if 0 < args.check_trials <= b:
                 dipoles[np.dtype(dtype).name] = np.asarray(out[1][:args.check_trials]).mean(0)
 
+    if args.currents_ab > 0 and time.perf_counter() - start <= args.max_s:
+        _currents_ab(*prep[np.float32], n_steps, dt, device, args.currents_ab)
     if not dipoles:
         return 0
     log(f"CPU float64 reference ('loop' solve), {args.check_trials} trials…")

@@ -15,7 +15,7 @@ import numpy as np
 from ..extracellular import segment_geometry, transfer_resistance
 from . import compaction
 from .grid import Events, NetArrays
-from .kernel import TypeArrays
+from .kernel import TypeArrays, carries_currents
 from .row_sums import RowSums
 from .tree_solve import strategy
 
@@ -65,7 +65,8 @@ def _lfp_resistances(net, name):
                      for a in arrays for pos in a.positions])
 
 
-def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_isec=False):
+def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_isec=False,
+                 carry_currents=False):
     ct = net.cell_types[name]
     tree = ct.tree
     n_cells = len(net.gid_ranges[name])
@@ -109,7 +110,7 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
         ca_node=idx(new[[c[0] for c in cs]]), ca_cell=idx([c[1] for c in cs]),
         tree_order=tuple(int(i) for i in new), tree_parent=tuple(int(i) for i in parent),
         solver=strategy(solver), n_cells=n_cells, soma_node=int(new[ct.soma_node]),
-        has_calcium=ct.has_calcium,
+        has_calcium=ct.has_calcium, carry_currents=carry_currents,
     )
     return arrays, vs, cs, js
 
@@ -183,7 +184,8 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
     layout = Layout(net)
     types, rec_index = [], {}
     for name in layout.types:
-        ta, vs, cs, js = _type_arrays(net, name, record_vsec, record_ca, tstop, solver, record_isec)
+        ta, vs, cs, js = _type_arrays(net, name, record_vsec, record_ca, tstop, solver, record_isec,
+                                      carries_currents(strategy(solver)))
         types.append(ta)
         rec_index[name] = (vs, cs, js)
     cell_src, drive_src = [], []

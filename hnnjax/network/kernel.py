@@ -1,6 +1,8 @@
 """One cell type's step: steps 3-5 of the integrator (``integrate.py``).
 
-3. currents from V^n, gates^n, g_syn^n (eca from cai^n), clamp at t_n + dt/2;
+3. currents from V^n, gates^n, g_syn^n (eca from cai^n), clamp at t_n + dt/2
+   (the channels' part carried from the last step's 5 where
+   ``carry_currents``);
 4. backward-Euler tree solve for V^{n+1} (``tree_solve.py``, static order);
 5. gates advanced with V^{n+1} (``cnexp``), cad then kca, Exp2Syn decay.
 
@@ -55,6 +57,7 @@ class TypeArrays(eqx.Module):
     n_cells: int = eqx.field(static=True)
     soma_node: int = eqx.field(static=True)
     has_calcium: bool = eqx.field(static=True)
+    carry_currents: bool = eqx.field(static=True, default=False)  # see ``carries_currents``
     forward_mode: bool = eqx.field(static=True, default=False)  # derivative rules for jax.jvp
 
     @property
@@ -68,6 +71,19 @@ class TypeArrays(eqx.Module):
     @property
     def n_sites(self):
         return self.syn_e.shape[0]
+
+
+def carries_currents(solver):
+    """Whether the simulation step computes the next step's channel currents
+    right after the gates (step 5) and carries them, instead of at step 3:
+    with the Pallas solve (a GPU program), whose step is bound by memory
+    traffic; the gate kernel then reads the gates once for both (est. 1,755
+    -> 1,624 MB a step at 1,000 float32 somato trials,
+    ``count_gpu_kernels.py``).  Not on CPU, where XLA splits the currents
+    into more fusions (197 -> 249) and the step ran 10-28 % slower, nor in
+    the gradient model, whose reverse-mode checkpoints would hold them
+    (+23 % memory).  The same arithmetic either way."""
+    return solver in ("pallas", "pallas_interpret")
 
 
 def _calcium_slots(ta: TypeArrays):
@@ -87,6 +103,24 @@ def _ion(ta: TypeArrays, gates):
     return {"cai": cai, "eca": nernst_eca(cai)}
 
 
+def membrane_currents(ta: TypeArrays, v_seg, gates):
+    """Step 3's channel part: the summed density current (mA/cm²), its slope
+    conductance (S/cm²) and, for L5, the Ca current ``ica``, at V and gates
+    (eca from cai)."""
+    ion = _ion(ta, gates)
+    i_dens = jnp.zeros_like(v_seg)
+    g_dens = jnp.zeros_like(v_seg)
+    for ch, s in zip(ta.channels, gates):
+        i, g = ch.current(v_seg, s, ion)
+        i_dens = i_dens + i
+        g_dens = g_dens + g
+    cur = {"i": i_dens, "g": g_dens}
+    if ta.has_calcium:
+        ca = _calcium_slots(ta)[0]
+        cur["ica"] = ta.channels[ca].ica(v_seg, gates[ca], ion)
+    return cur
+
+
 def init_type_state(ta: TypeArrays):
     v = jnp.broadcast_to(ta.v_init, (ta.n_nodes, ta.n_cells))
     v_seg = v[:ta.n_seg]
@@ -94,6 +128,8 @@ def init_type_state(ta: TypeArrays):
     gates = tuple(ch.init(v_seg, ion) for ch in ta.channels)
     z = jnp.zeros((ta.n_sites, ta.n_cells), v.dtype)
     st = {"v": v, "gates": gates, "A": z, "B": z}
+    if ta.carry_currents:
+        st["cur"] = membrane_currents(ta, v_seg, gates)
     if ta.lfp_r.shape[0]:
         st["lfp"] = jnp.zeros(ta.lfp_r.shape[0], v.dtype)
     if ta.isec_site.shape[0]:
@@ -114,16 +150,12 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
     v_seg = v[:ta.n_seg]
     A = st["A"] + inc_a
     B = st["B"] + inc_b
+    cur = st["cur"] if ta.carry_currents else membrane_currents(ta, v_seg, gates)
+    i_dens, g_dens = cur["i"], cur["g"]
     ion = _ion(ta, gates)
-    i_dens = jnp.zeros_like(v_seg)
-    g_dens = jnp.zeros_like(v_seg)
-    for ch, s in zip(ta.channels, gates):
-        i, g = ch.current(v_seg, s, ion)
-        i_dens = i_dens + i
-        g_dens = g_dens + g
     if ta.has_calcium:
         ca, cad, kca = _calcium_slots(ta)
-        ion["ica"] = ta.channels[ca].ica(v_seg, gates[ca], ion)
+        ion["ica"] = cur["ica"]
     g_syn = B - A
     i_syn = g_syn * (ta.syn_v(v) - ta.syn_e)
     on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
@@ -146,7 +178,10 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
         new_gates.append(ch.advance(v_new_seg, s, dt, ion))
     A = A * jnp.exp(-dt / ta.syn_tau1)
     B = B * jnp.exp(-dt / ta.syn_tau2)
-    st = {"v": v_new, "gates": tuple(new_gates), "A": A, "B": B}
+    new_gates = tuple(new_gates)
+    st = {"v": v_new, "gates": new_gates, "A": A, "B": B}
+    if ta.carry_currents:
+        st["cur"] = membrane_currents(ta, v_new_seg, new_gates)
     if ta.lfp_r.shape[0]:  # NEURON's i_membrane_ (nA): membrane currents, not the clamp's
         i_mem = (ta.cap / dt + g_seg) * dv[:ta.n_seg] + i_seg + i_clamp
         st["lfp"] = jnp.einsum("ksc,sc->k", ta.lfp_r, i_mem)
