@@ -35,6 +35,12 @@ def test_update_types_from_gid_ranges():
     cr.update_types({'L2_basket': range(0, 2), 'L5_pyramidal': [2, 3], 'evdist1': range(4, 5)})
     assert cr.spike_types == [['evdist1', 'L2_basket', 'L5_pyramidal', 'L2_basket'], [],
                               ['L5_pyramidal', '']]  # gid 5 has no owner any more
+    cr.update_types({'a': range(0, 6, 2), 'b': [5, 3], 'c': []})
+    assert cr.spike_types == [['a', 'a', 'a', 'a'], [], ['b', 'b']]
+    cr.update_types({'a': range(0, 3, 2), 'c': [], 'd': range(9, 2, -1)})
+    assert cr.spike_types == [['d', 'a', 'a', 'a'], [], ['d', 'd']]
+    cr.add_trial([1.0, 0.5, 0.5], [4, 3, 100])  # types by gid_ranges, spikes sorted by time then gid
+    assert cr.spike_gids[-1] == [3, 100, 4] and cr.spike_types[-1] == ['d', None, 'd']
     with pytest.raises(ValueError, match='gid 1 is in both'):
         cr.update_types({'a': range(0, 2), 'b': range(1, 3)})
     with pytest.raises(TypeError, match='gid_ranges'):

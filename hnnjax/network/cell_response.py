@@ -132,14 +132,18 @@ class CellResponse:
         where none does, as hnn-core); ``gid_ranges`` must not overlap and
         becomes this response's ``gid_ranges``."""
         self.gid_ranges = _check_gid_ranges(gid_ranges)
-        self.spike_types = [[self._type_of(int(g)) or "" for g in gids]
-                            for gids in self.spike_gids]
+        self.spike_types = [[t or "" for t in self._types_of(gids)] for gids in self.spike_gids]
 
-    def _type_of(self, gid):
+    def _types_of(self, gids):
+        """The name whose gids hold each gid (None where none does)."""
+        g = np.asarray(gids, dtype=np.int64)
+        out = np.full(g.shape, None, object)
         for name, r in self.gid_ranges.items():
-            if gid in r:
-                return name
-        return None
+            if isinstance(r, range) and r.step == 1:
+                out[(g >= r.start) & (g < r.stop)] = name
+            else:
+                out[np.isin(g, np.asarray(list(r), dtype=np.int64))] = name
+        return out.tolist()
 
     def add_trial(self, times, gids, vsec=None, ca=None, types=None, isec=None):
         """Append one trial's spikes, sorted by time then gid; ``types``
@@ -147,9 +151,8 @@ class CellResponse:
         order = np.lexsort((gids, times))
         t, g = np.asarray(times)[order], np.asarray(gids)[order]
         self.spike_times.append(t.tolist())
-        self.spike_gids.append([int(x) for x in g])
-        self.spike_types.append([self._type_of(int(x)) for x in g] if types is None
-                                else [str(types[i]) for i in order])
+        self.spike_gids.append([int(x) for x in g.tolist()])
+        self.spike_types.append(self._types_of(g) if types is None else [str(types[i]) for i in order])
         self.vsec.append(vsec or {})
         self.isec.append(isec or {})
         self.ca.append(ca or {})
