@@ -80,9 +80,11 @@ def carries_currents(solver):
     traffic; the gate kernel then reads the gates once for both (est. 1,755
     -> 1,624 MB a step at 1,000 float32 somato trials,
     ``count_gpu_kernels.py``).  Not on CPU, where XLA splits the currents
-    into more fusions (197 -> 249) and the step ran 10-28 % slower, nor in
-    the gradient model, whose reverse-mode checkpoints would hold them
-    (+23 % memory).  The same arithmetic either way."""
+    into more fusions (197 -> 249) and 1-4 somato trials ran 10-28 %
+    slower, nor in the gradient model, whose reverse-mode checkpoints would
+    hold them (+23 % memory).  The same operations either way, compiled in
+    other fusions: spikes equal, dipoles within 1e-12 of their peak
+    (``tests/test_step_structure.py``)."""
     return solver in ("pallas", "pallas_interpret")
 
 
