@@ -19,9 +19,10 @@ The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms.  In order:
    1,000, each one compiled vmapped call (one warm-up call, then
    ``--repeats`` timed ones), and the float32 trial-averaged dipole against
    float64 on the CPU.
-5. ``--currents-ab``: float32 at that many trials with the channel currents
-   carried from the gate kernel (the GPU program's, ``kernel.carries_currents``)
-   and computed at step 3, calls interleaved: which is faster on this device.
+5. ``--currents-ab``: float32 at that many trials with the pyramidal cells'
+   channel currents carried from the gate kernel (the GPU program's,
+   ``kernel.carries_currents``) and with all computed at step 3, calls
+   interleaved: which is faster on this device.
 
 On one H200 the solver check and the float32 rows of 1 and 1,000 trials
 took 2 min (a 1,000-trial call: 20 s), so everything is an estimated ~12 min:
@@ -86,7 +87,8 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     for name in dict.fromkeys((solver, "loop")):
         t = time.perf_counter()
         arrays, tab, _, _, n_steps = compile_network(net, tstop, dt, np.float64, solver=name)
-        types = tuple(dataclasses.replace(ta, carry_currents=carries_currents(solver)) for ta in arrays.types)
+        types = tuple(dataclasses.replace(ta, carry_currents=carries_currents(solver, ta.n_nodes))
+                      for ta in arrays.types)
         arrays = dataclasses.replace(arrays, types=types)  # the currents where the solver's program has them
         ev = jax.device_put(drive_events(tab, spikes, dt, n_steps, np.float64), device)
         outs[name] = jax.device_get(_batched(arrays, n_steps, dt)(ev))
@@ -147,9 +149,10 @@ def _gradient_check(net, solver, device, dt, tstop, n_trials):
 
 
 def _currents_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
-    """Print the seconds per call of ``n_trials`` float32 trials with the
-    channel currents carried from the gate kernel and computed at step 3
-    (``kernel.carries_currents``), calls interleaved, and their ratio."""
+    """Print the seconds per call of ``n_trials`` float32 trials as compiled
+    (``arrays``: the pyramidal cells' channel currents carried from the gate
+    kernel on a GPU, ``kernel.carries_currents``) and with every type's
+    computed at step 3, calls interleaved, and their ratio."""
     import dataclasses
 
     import jax
@@ -159,10 +162,11 @@ def _currents_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
 
     ev = jax.device_put(_take(events, np.arange(n_trials)), device)
     calls, walls = {}, {}
-    for carry in (True, False):
-        types = tuple(dataclasses.replace(ta, carry_currents=carry) for ta in arrays.types)
+    step3 = dataclasses.replace(arrays, types=tuple(dataclasses.replace(ta, carry_currents=False)
+                                                    for ta in arrays.types))
+    for carry, a in ((True, arrays), (False, step3)):
         log(f"currents A/B, carried {carry}: compiling…")
-        calls[carry] = _batched(dataclasses.replace(arrays, types=types), n_steps, dt).trace(ev).lower().compile()
+        calls[carry] = _batched(a, n_steps, dt).trace(ev).lower().compile()
         jax.block_until_ready(calls[carry](ev))  # warm-up
         walls[carry] = []
     for r in range(rounds):

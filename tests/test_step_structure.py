@@ -107,14 +107,16 @@ def test_pallas_kernel_gives_the_loop_solves_bits_in_a_network_run():
 
 def test_currents_carried_from_the_gate_kernel_give_step_threes_results():
     """The GPU program computes the next step's channel currents after the
-    gates and carries them (``kernel.carries_currents``).  On a network whose
+    gates and carries them (``kernel.carries_currents``: the pyramidal cells',
+    not in the gradient model).  With every type's carried, on a network whose
     cells spike, with the L5 calcium mechanisms, float64: the spikes of
     computing them at step 3, and dipoles, somatic voltages and cai within
     1e-12 of their peaks (the same operations in other fusions: on this CPU
     the L5 results differ after ~5 ms in the last bits, 2.5e-15 of the
     dipole's peak)."""
-    assert carries_currents("pallas") and carries_currents("pallas_interpret")
-    assert not carries_currents("native") and not carries_currents("loop")
+    assert carries_currents("pallas", 65) and carries_currents("pallas_interpret", FUSED_MAX_NODES + 1)
+    assert not carries_currents("pallas", FUSED_MAX_NODES)  # the basket cells' trees
+    assert not carries_currents("native", 65) and not carries_currents("loop", 65)
     net = hnn.jones_2009_model(mesh_shape=(2, 2))
     w = {name: 0.02 for name in net.cell_types}
     net.add_evoked_drive("early", mu=2.0, sigma=0.5, numspikes=1, weights_ampa=w, location="proximal",
@@ -123,6 +125,9 @@ def test_currents_carried_from_the_gate_kernel_give_step_threes_results():
     arrays, drive_tab, _, _, n_steps = compile_network(net, tstop, DT, np.float64, record_vsec="soma",
                                                        record_ca="soma", solver="loop")
     assert any(ta.has_calcium for ta in arrays.types)
+    gpu = [ta.carry_currents for ta in compile_network(net, tstop, DT, np.float64, solver="pallas")[0].types]
+    assert gpu == [ta.n_nodes > FUSED_MAX_NODES for ta in arrays.types] and any(gpu) and not all(gpu)
+    assert not any(ta.carry_currents for ta in model.build(net, tstop, solver="pallas")[0].types)
     events = drive_events(drive_tab, instantiate_drives(net, tstop, 2), DT, n_steps, np.float64)
     outs = {}
     for carry in (False, True):

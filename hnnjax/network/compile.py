@@ -67,6 +67,9 @@ def _lfp_resistances(net, name):
 
 def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_isec=False,
                  carry_currents=False):
+    """One cell type's ``TypeArrays`` and its recorded sites; ``carry_currents``:
+    the step may carry its channel currents where ``kernel.carries_currents``
+    (the simulation's, not the gradient model's)."""
     ct = net.cell_types[name]
     tree = ct.tree
     n_cells = len(net.gid_ranges[name])
@@ -110,7 +113,8 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
         ca_node=idx(new[[c[0] for c in cs]]), ca_cell=idx([c[1] for c in cs]),
         tree_order=tuple(int(i) for i in new), tree_parent=tuple(int(i) for i in parent),
         solver=strategy(solver), n_cells=n_cells, soma_node=int(new[ct.soma_node]),
-        has_calcium=ct.has_calcium, carry_currents=carry_currents,
+        has_calcium=ct.has_calcium,
+        carry_currents=carry_currents and carries_currents(strategy(solver), len(parent)),
     )
     return arrays, vs, cs, js
 
@@ -185,7 +189,7 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
     types, rec_index = [], {}
     for name in layout.types:
         ta, vs, cs, js = _type_arrays(net, name, record_vsec, record_ca, tstop, solver, record_isec,
-                                      carries_currents(strategy(solver)))
+                                      carry_currents=True)
         types.append(ta)
         rec_index[name] = (vs, cs, js)
     cell_src, drive_src = [], []

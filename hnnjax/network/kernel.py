@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from ..cells.channels import nernst_eca
 from .row_sums import RowSums
-from .tree_solve import hines_solve, hines_solve_forward
+from .tree_solve import FUSED_MAX_NODES, hines_solve, hines_solve_forward
 
 
 class TypeArrays(eqx.Module):
@@ -73,19 +73,22 @@ class TypeArrays(eqx.Module):
         return self.syn_e.shape[0]
 
 
-def carries_currents(solver):
-    """Whether the simulation step computes the next step's channel currents
-    right after the gates (step 5) and carries them, instead of at step 3:
-    with the Pallas solve (a GPU program), whose step is bound by memory
-    traffic; the gate kernel then reads the gates once for both (est. 1,755
-    -> 1,624 MB a step at 1,000 float32 somato trials,
-    ``count_gpu_kernels.py``).  Not on CPU, where XLA splits the currents
-    into more fusions (197 -> 249) and 1-4 somato trials ran 10-28 %
-    slower, nor in the gradient model, whose reverse-mode checkpoints would
-    hold them (+23 % memory).  The same operations either way, compiled in
-    other fusions: spikes equal, dipoles within 1e-12 of their peak
+def carries_currents(solver, n_nodes):
+    """Whether the simulation step of a cell type of ``n_nodes`` nodes
+    computes the next step's channel currents right after the gates (step 5)
+    and carries them, instead of at step 3: where its tree solve is a Pallas
+    kernel (a GPU program, more than ``FUSED_MAX_NODES`` nodes), whose step
+    is bound by memory traffic; the gate kernel then reads the gates once for
+    both (est. 1,755 -> 1,623 MB a step at 1,000 float32 somato trials,
+    ``count_gpu_kernels.py``).  Not for the basket cells, whose few nodes
+    XLA fuses with their neighbours (carried, their currents took kernels of
+    their own), nor on CPU, where XLA splits the currents into more fusions
+    (197 -> 249) and 1-4 somato trials ran 10-28 % slower, nor in the
+    gradient model, whose reverse-mode checkpoints would hold them (+23 %
+    memory).  The same operations either way, compiled in other fusions:
+    spikes equal, dipoles within 1e-12 of their peak
     (``tests/test_step_structure.py``)."""
-    return solver in ("pallas", "pallas_interpret")
+    return solver in ("pallas", "pallas_interpret") and n_nodes > FUSED_MAX_NODES
 
 
 def _calcium_slots(ta: TypeArrays):
