@@ -29,7 +29,7 @@ took 2 min (a 1,000-trial call: 20 s), so everything is an estimated ~12 min:
 more than one 10-minute device call.  Split it with the flags (each step has one; 0
 skips it).  Without a GPU it says so and exits 0; ``--platform cpu`` runs
 the same code on the CPU (small ``--trials``, ``--tstop``, ``--grad-ms``:
-a smoke test).  Each row says whether every call gave the same bits of the
+a smoke test, `tests/test_bench_gpu.py`).  Each row says whether every call gave the same bits of the
 dipoles and spike counts: the forward sums network events as integers, exact
 in any order (``compile.fixed_point_weights``); the gradient's event sums are
 floating-point scatter-adds, summed in a fixed order only in XLA's
