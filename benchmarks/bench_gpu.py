@@ -46,6 +46,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+GRAD_SMOOTH_MS = 10.0  # the gradient check's loss smooths the dipole over this window
+
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
@@ -127,7 +129,7 @@ def _gradient_check(net, solver, device, dt, tstop, n_trials):
 
             def loss(th):
                 d, _ = fn(jnp.asarray(theta0).at[idx].set(th), z)
-                return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), 10.0, dt) - target) ** 2))
+                return jnp.sqrt(jnp.mean((hamming_smooth(d.mean(0), GRAD_SMOOTH_MS, dt) - target) ** 2))
 
             vg = jit(jax.value_and_grad(loss), reverse_mode=True)  # compiled as the fits compile it
             th = jnp.asarray(theta0[idx])
@@ -223,6 +225,9 @@ def main(argv=None):
     p.add_argument("--max-s", type=float, default=float("inf"),
                    help="skip the batches left once this many seconds have passed")
     args = p.parse_args(argv)
+    if 0 < args.grad_ms <= GRAD_SMOOTH_MS:
+        p.error(f"--grad-ms must be 0 (skip) or over {GRAD_SMOOTH_MS:g} ms, the gradient check's smoothing "
+                f"window; got {args.grad_ms:g}")
     start = time.perf_counter()
 
     import jax

@@ -28,3 +28,9 @@ def test_every_section_runs_on_cpu(capsys):
 def test_without_the_platform_it_says_so_and_exits_0(capsys):
     assert bench_gpu.main(["--platform", "no-such-platform"]) == 0
     assert "nothing to measure" in capsys.readouterr().out
+
+
+def test_a_gradient_window_shorter_than_its_smoothing_is_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit):
+        bench_gpu.main(["--platform", "cpu", "--grad-ms", "5"])
+    assert "--grad-ms must be 0 (skip) or over 10 ms" in capsys.readouterr().err
