@@ -71,12 +71,19 @@ def _batched(arrays, n_steps, dt):
     return jit(lambda ev: jax.vmap(one, in_axes=(None, 0, None, None))(arrays, ev, n_steps, dt)[:2])
 
 
+def _currents_where(arrays, rule):
+    """``arrays`` with each cell type's channel currents carried where
+    ``rule(type_arrays)`` (``kernel.carries_currents``)."""
+    import dataclasses
+
+    return dataclasses.replace(arrays, types=tuple(dataclasses.replace(ta, carry_currents=rule(ta))
+                                                   for ta in arrays.types))
+
+
 def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     """Print whether ``solver`` (its tree solve and listing of due chunks) gives
     the ``fori_loop`` solve's and ``jnp.nonzero``'s bits on ``device`` (float64,
     ``n_trials`` trials of ``tstop`` ms)."""
-    import dataclasses
-
     import jax
     import numpy as np
 
@@ -89,9 +96,7 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     for name in dict.fromkeys((solver, "loop")):
         t = time.perf_counter()
         arrays, tab, _, _, n_steps = compile_network(net, tstop, dt, np.float64, solver=name)
-        types = tuple(dataclasses.replace(ta, carry_currents=carries_currents(solver, ta.n_nodes))
-                      for ta in arrays.types)
-        arrays = dataclasses.replace(arrays, types=types)  # the currents where the solver's program has them
+        arrays = _currents_where(arrays, lambda ta: carries_currents(solver, ta.n_nodes))  # as the solver's program
         ev = jax.device_put(drive_events(tab, spikes, dt, n_steps, np.float64), device)
         outs[name] = jax.device_get(_batched(arrays, n_steps, dt)(ev))
         log(f"solver check: {name!r} {tstop} ms in {time.perf_counter() - t:.1f} s (compile included)")
@@ -155,8 +160,6 @@ def _currents_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
     (``arrays``: the pyramidal cells' channel currents carried from the gate
     kernel on a GPU, ``kernel.carries_currents``) and with every type's
     computed at step 3, calls interleaved, and their ratio."""
-    import dataclasses
-
     import jax
     import numpy as np
 
@@ -164,9 +167,7 @@ def _currents_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
 
     ev = jax.device_put(_take(events, np.arange(n_trials)), device)
     calls, walls = {}, {}
-    step3 = dataclasses.replace(arrays, types=tuple(dataclasses.replace(ta, carry_currents=False)
-                                                    for ta in arrays.types))
-    for carry, a in ((True, arrays), (False, step3)):
+    for carry, a in ((True, arrays), (False, _currents_where(arrays, lambda ta: False))):
         log(f"currents A/B, carried {carry}: compiling…")
         calls[carry] = _batched(a, n_steps, dt).trace(ev).lower().compile()
         jax.block_until_ready(calls[carry](ev))  # warm-up

@@ -151,7 +151,7 @@ class CellResponse:
         order = np.lexsort((gids, times))
         t, g = np.asarray(times)[order], np.asarray(gids)[order]
         self.spike_times.append(t.tolist())
-        self.spike_gids.append([int(x) for x in g.tolist()])
+        self.spike_gids.append(g.astype(np.int64).tolist())
         self.spike_types.append(self._types_of(g) if types is None else [str(types[i]) for i in order])
         self.vsec.append(vsec or {})
         self.isec.append(isec or {})

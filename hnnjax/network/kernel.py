@@ -157,10 +157,10 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
     B = st["B"] + inc_b
     cur = st["cur"] if ta.carry_currents else membrane_currents(ta, v_seg, gates)
     i_dens, g_dens = cur["i"], cur["g"]
-    ion = _ion(ta, gates)
+    ion = {}  # what the gates' updates read: cai and ica
     if ta.has_calcium:
-        ca, cad, kca = _calcium_slots(ta)
-        ion["ica"] = cur["ica"]
+        _, cad, kca = _calcium_slots(ta)
+        ion = {"cai": gates[cad][0], "ica": cur["ica"]}
     g_syn = B - A
     i_syn = g_syn * (ta.syn_v(v) - ta.syn_e)
     on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
