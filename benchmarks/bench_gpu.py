@@ -7,9 +7,11 @@ The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms.  In order:
 
 1. ``--solver-check-ms``: a short float64 window (30 ms: the somato cells
    spike from ~23 ms, so network events are delivered) with the chosen tree
-   solve and its listing of due chunks (``"pallas"``: two Pallas kernels) and
-   with the ``fori_loop`` solve and ``jnp.nonzero`` on the device: are their
-   bits equal?
+   solve and its listing of due chunks (``"pallas"``: Pallas kernels, the
+   pyramidal cells' matrices assembled in theirs) and with the ``fori_loop``
+   solve, XLA's assembly and ``jnp.nonzero`` on the device: the same spikes,
+   and dipoles equal to the last bits (the compilers may contract a
+   multiply-add differently inside one kernel than across two)?
 2. ``--grad-ms``: the gradient of a dipole loss through the differentiable
    model (float64, ``--grad-trials``) on the device and on the CPU (loop
    solve): agreement and the device's time.
@@ -19,10 +21,12 @@ The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms.  In order:
    1,000, each one compiled vmapped call (one warm-up call, then
    ``--repeats`` timed ones), and the float32 trial-averaged dipole against
    float64 on the CPU.
-5. ``--currents-ab``: float32 at that many trials with the pyramidal cells'
-   channel currents carried from the gate kernel (the GPU program's,
-   ``kernel.carries_currents``) and with all computed at step 3, calls
-   interleaved: which is faster on this device.
+5. ``--step-ab``: float32 at that many trials, three layouts of the
+   pyramidal cells' step, calls interleaved: as compiled (channel currents
+   carried from the gate kernel, ``kernel.carries_currents``, and the
+   matrix assembled in the solve kernel, ``kernel.assembles_in_solve``),
+   assembled by XLA, and everything at step 3: which is faster on this
+   device.
 
 On one H200 the solver check and the float32 rows of 1 and 1,000 trials
 took 2 min (a 1,000-trial call: 20 s), so everything is an estimated ~12 min:
@@ -71,19 +75,22 @@ def _batched(arrays, n_steps, dt):
     return jit(lambda ev: jax.vmap(one, in_axes=(None, 0, None, None))(arrays, ev, n_steps, dt)[:2])
 
 
-def _currents_where(arrays, rule):
+def _step_layout(arrays, carry, assemble=True):
     """``arrays`` with each cell type's channel currents carried where
-    ``rule(type_arrays)`` (``kernel.carries_currents``)."""
+    ``carry(type_arrays)`` (``kernel.carries_currents``) and, where
+    ``assemble`` too, its matrix assembled in the solve kernel as compiled
+    (``kernel.assembles_in_solve``: only where the currents are carried)."""
     import dataclasses
 
-    return dataclasses.replace(arrays, types=tuple(dataclasses.replace(ta, carry_currents=rule(ta))
-                                                   for ta in arrays.types))
+    return dataclasses.replace(arrays, types=tuple(
+        dataclasses.replace(ta, carry_currents=carry(ta), assembly=ta.assembly if assemble and carry(ta) else None)
+        for ta in arrays.types))
 
 
 def _solver_check(net, solver, device, dt, tstop, n_trials=2):
-    """Print whether ``solver`` (its tree solve and listing of due chunks) gives
-    the ``fori_loop`` solve's and ``jnp.nonzero``'s bits on ``device`` (float64,
-    ``n_trials`` trials of ``tstop`` ms)."""
+    """Print whether ``solver`` (its tree solve, assembly and listing of due
+    chunks) gives the ``fori_loop`` solve's and ``jnp.nonzero``'s spikes and
+    dipoles on ``device`` (float64, ``n_trials`` trials of ``tstop`` ms)."""
     import jax
     import numpy as np
 
@@ -96,7 +103,7 @@ def _solver_check(net, solver, device, dt, tstop, n_trials=2):
     for name in dict.fromkeys((solver, "loop")):
         t = time.perf_counter()
         arrays, tab, _, _, n_steps = compile_network(net, tstop, dt, np.float64, solver=name)
-        arrays = _currents_where(arrays, lambda ta: carries_currents(solver, ta.n_nodes))  # as the solver's program
+        arrays = _step_layout(arrays, lambda ta: carries_currents(solver, ta.n_nodes))  # as the solver's program
         ev = jax.device_put(drive_events(tab, spikes, dt, n_steps, np.float64), device)
         outs[name] = jax.device_get(_batched(arrays, n_steps, dt)(ev))
         log(f"solver check: {name!r} {tstop} ms in {time.perf_counter() - t:.1f} s (compile included)")
@@ -155,31 +162,36 @@ def _gradient_check(net, solver, device, dt, tstop, n_trials):
           f"({wa[0]:.1f} s with compiling)", flush=True)
 
 
-def _currents_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
-    """Print the seconds per call of ``n_trials`` float32 trials as compiled
-    (``arrays``: the pyramidal cells' channel currents carried from the gate
-    kernel on a GPU, ``kernel.carries_currents``) and with every type's
-    computed at step 3, calls interleaved, and their ratio."""
+def _step_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
+    """Print the seconds per call of ``n_trials`` float32 trials with three
+    layouts of the step, calls interleaved: as compiled (``arrays``: on a
+    GPU the pyramidal cells' channel currents carried from the gate kernel
+    and their matrix assembled in the solve kernel), assembled by XLA, and
+    every type's currents at step 3; each against the compiled one."""
     import jax
     import numpy as np
 
     from hnnjax.network.simulate import _take
 
     ev = jax.device_put(_take(events, np.arange(n_trials)), device)
+    layouts = {"as compiled": arrays,
+               "XLA-assembled": _step_layout(arrays, lambda ta: ta.carry_currents, assemble=False),
+               "step 3": _step_layout(arrays, lambda ta: False)}
     calls, walls = {}, {}
-    for carry, a in ((True, arrays), (False, _currents_where(arrays, lambda ta: False))):
-        log(f"currents A/B, carried {carry}: compiling…")
-        calls[carry] = _batched(a, n_steps, dt).trace(ev).lower().compile()
-        jax.block_until_ready(calls[carry](ev))  # warm-up
-        walls[carry] = []
+    for name, a in layouts.items():
+        log(f"step A/B, {name}: compiling…")
+        calls[name] = _batched(a, n_steps, dt).trace(ev).lower().compile()
+        jax.block_until_ready(calls[name](ev))  # warm-up
+        walls[name] = []
     for r in range(rounds):
-        for carry in ((True, False) if r % 2 == 0 else (False, True)):
+        for name in (list(layouts) if r % 2 == 0 else list(layouts)[::-1]):
             t = time.perf_counter()
-            jax.block_until_ready(calls[carry](ev))
-            walls[carry].append(time.perf_counter() - t)
-    a, b = statistics.median(walls[True]), statistics.median(walls[False])
-    print(f"# currents A/B, float32, {n_trials} trials, {rounds} interleaved rounds: carried {a:.2f} s, "
-          f"step 3 {b:.2f} s per call; step-3/carried {b / a:.3f}", flush=True)
+            jax.block_until_ready(calls[name](ev))
+            walls[name].append(time.perf_counter() - t)
+    med = {name: statistics.median(w) for name, w in walls.items()}
+    base = med["as compiled"]
+    print(f"# step A/B, float32, {n_trials} trials, {rounds} interleaved rounds, s per call (/ as compiled): "
+          + ", ".join(f"{name} {m:.2f} ({m / base:.3f})" for name, m in med.items()), flush=True)
 
 
 def _end_to_end(n_trials, tstop, dt):
@@ -221,8 +233,8 @@ def main(argv=None):
     p.add_argument("--grad-trials", type=int, default=2, help="trials of the gradient check")
     p.add_argument("--api-trials", type=int, default=1000,
                    help="simulate_dipole end to end, float32, this many trials; 0: skip")
-    p.add_argument("--currents-ab", type=int, default=1000,
-                   help="trials of the carried-vs-step-3 currents A/B, float32; 0: skip")
+    p.add_argument("--step-ab", type=int, default=1000,
+                   help="trials of the A/B of the step's layouts, float32; 0: skip")
     p.add_argument("--max-s", type=float, default=float("inf"),
                    help="skip the batches left once this many seconds have passed")
     args = p.parse_args(argv)
@@ -259,7 +271,7 @@ def main(argv=None):
     if args.api_trials > 0:
         with jax.default_device(device):
             _end_to_end(args.api_trials, tstop, dt)
-    n_max = max(args.trials + args.f64_trials + [args.check_trials, args.currents_ab])
+    n_max = max(args.trials + args.f64_trials + [args.check_trials, args.step_ab])
     t0 = time.perf_counter()
     spikes = instantiate_drives(net, tstop, n_max)
     host_s = time.perf_counter() - t0
@@ -311,8 +323,8 @@ def main(argv=None):
             if 0 < args.check_trials <= b:
                 dipoles[np.dtype(dtype).name] = np.asarray(out[1][:args.check_trials]).mean(0)
 
-    if args.currents_ab > 0 and time.perf_counter() - start <= args.max_s:
-        _currents_ab(*prep[np.float32], n_steps, dt, device, args.currents_ab)
+    if args.step_ab > 0 and time.perf_counter() - start <= args.max_s:
+        _step_ab(*prep[np.float32], n_steps, dt, device, args.step_ab)
     if not dipoles:
         return 0
     log(f"CPU float64 reference ('loop' solve), {args.check_trials} trials…")

@@ -15,13 +15,13 @@ def test_every_section_runs_on_cpu(capsys):
     assert bench_gpu.main(["--platform", "cpu", "--solver", "pallas_interpret", "--trials", "2",
                            "--f64-trials", "", "--tstop", "5", "--check-trials", "2",
                            "--solver-check-ms", "5", "--grad-ms", "12", "--grad-trials", "1",
-                           "--api-trials", "2", "--currents-ab", "2"]) == 0
+                           "--api-trials", "2", "--step-ab", "2"]) == 0
     out = capsys.readouterr().out
     assert "'pallas_interpret' vs 'loop'" in out and "identical True" in out
     assert "# gradient check" in out and "finite True" in out
     assert "simulate_dipole(somato, tstop=5, n_trials=2" in out
     assert "| float32 | 2 |" in out and "| NO |" not in out
-    assert "# currents A/B, float32, 2 trials" in out
+    assert "# step A/B, float32, 2 trials" in out
     assert "float32 on cpu vs float64 on cpu" in out
 
 

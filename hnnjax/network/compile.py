@@ -15,7 +15,8 @@ import numpy as np
 from ..extracellular import segment_geometry, transfer_resistance
 from . import compaction
 from .grid import Events, NetArrays
-from .kernel import TypeArrays, carries_currents
+from .assembled_solve import Assembly
+from .kernel import TypeArrays, assembles_in_solve, carries_currents
 from .row_sums import RowSums
 from .tree_solve import strategy
 
@@ -69,7 +70,9 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
                  carry_currents=False):
     """One cell type's ``TypeArrays`` and its recorded sites; ``carry_currents``:
     the step may carry its channel currents where ``kernel.carries_currents``
-    (the simulation's, not the gradient model's)."""
+    and assemble its matrix in the solve kernel where
+    ``kernel.assembles_in_solve`` (the simulation's, not the gradient
+    model's)."""
     ct = net.cell_types[name]
     tree = ct.tree
     n_cells = len(net.gid_ranges[name])
@@ -94,17 +97,22 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
     vs = _record_sites(ct, n_cells, record_vsec)
     cs = _record_sites(ct, n_cells, record_ca) if ct.has_calcium else []
     js = _isec_sites(ct, n_cells, record_isec)
+    lfp_r = _lfp_resistances(net, name)
+    carry = carry_currents and carries_currents(strategy(solver), len(parent))
+    cap, area_f = (1e-5 * tree.cm * tree.area)[seg], (1e-2 * tree.area)[seg]
+    syn_e = np.array([ct.receptor(r).e for _, r in ct.synapses])
+    assembly = (Assembly.of(syn_node, inv_r, sum_inv_r, area_f, cap, syn_e)
+                if assembles_in_solve(carry, len(syn_node), bool(lfp_r.shape[0] or js)) else None)
     arrays = TypeArrays(
-        lfp_r=_lfp_resistances(net, name),
+        lfp_r=lfp_r,
         isec_site=idx([j[0] for j in js]), isec_cell=idx([j[1] for j in js]),
-        inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None],
-        cap=(1e-5 * tree.cm * tree.area)[seg][:, None], area_f=(1e-2 * tree.area)[seg][:, None],
+        inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None], cap=cap[:, None], area_f=area_f[:, None],
         v_init=ct.v_init[perm][:, None], channels=ct.membrane_channels(),
         syn_v=RowSums.of_pairs(sites, syn_node, len(sites), len(nodes)),
         seg_syn=RowSums.of_pairs(syn_node, sites, int(seg.sum()), len(sites)),
         parent_v=RowSums.of_pairs(nodes, parent, len(nodes), len(nodes)),
         child_sum=RowSums.of_pairs(parent[is_child], nodes[is_child], len(nodes), len(nodes)),
-        syn_e=np.array([[ct.receptor(r).e] for _, r in ct.synapses]),
+        syn_e=syn_e[:, None],
         syn_tau1=np.array([[ct.receptor(r).tau1] for _, r in ct.synapses]),
         syn_tau2=np.array([[ct.receptor(r).tau2] for _, r in ct.synapses]),
         dipole_w=(tree.dipole_weight if name.endswith("pyramidal") else np.zeros(tree.n_nodes))[perm],
@@ -114,7 +122,7 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
         tree_order=tuple(int(i) for i in new), tree_parent=tuple(int(i) for i in parent),
         solver=strategy(solver), n_cells=n_cells, soma_node=int(new[ct.soma_node]),
         has_calcium=ct.has_calcium,
-        carry_currents=carry_currents and carries_currents(strategy(solver), len(parent)),
+        carry_currents=carry, assembly=assembly,
     )
     return arrays, vs, cs, js
 

@@ -3,7 +3,9 @@
 3. currents from V^n, gates^n, g_syn^n (eca from cai^n), clamp at t_n + dt/2
    (the channels' part carried from the last step's 5 where
    ``carry_currents``);
-4. backward-Euler tree solve for V^{n+1} (``tree_solve.py``, static order);
+4. backward-Euler tree solve for V^{n+1} (``tree_solve.py``, static order;
+   with step 3's assembly in one kernel where ``assembly``,
+   ``assembled_solve.py``);
 5. gates advanced with V^{n+1} (``cnexp``), cad then kca, Exp2Syn decay.
 
 States of one cell type are ``(n_nodes, n_cells)`` arrays; synapse→node
@@ -17,6 +19,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from ..cells.channels import nernst_eca
+from .assembled_solve import Assembly, assembled_solve
 from .row_sums import RowSums
 from .tree_solve import FUSED_MAX_NODES, hines_solve, hines_solve_forward
 
@@ -58,6 +61,7 @@ class TypeArrays(eqx.Module):
     soma_node: int = eqx.field(static=True)
     has_calcium: bool = eqx.field(static=True)
     carry_currents: bool = eqx.field(static=True, default=False)  # see ``carries_currents``
+    assembly: Assembly | None = eqx.field(static=True, default=None)  # see ``assembles_in_solve``
     forward_mode: bool = eqx.field(static=True, default=False)  # derivative rules for jax.jvp
 
     @property
@@ -89,6 +93,16 @@ def carries_currents(solver, n_nodes):
     spikes equal, dipoles within 1e-12 of their peak
     (``tests/test_step_structure.py``)."""
     return solver in ("pallas", "pallas_interpret") and n_nodes > FUSED_MAX_NODES
+
+
+def assembles_in_solve(carry_currents, n_sites, recorded):
+    """Whether a cell type's step assembles its matrix and solves it in one
+    Pallas kernel (``assembled_solve``): where it carries its channel
+    currents (a Pallas tree solve) and has synapses, unless its membrane or
+    synaptic currents are recorded (the electrode potentials, ``isec``),
+    which read the assembly's parts.  Est. 1,623 -> 1,369 MB a step at
+    1,000 float32 somato trials (``count_gpu_kernels.py``)."""
+    return carry_currents and n_sites > 0 and not recorded
 
 
 def _calcium_slots(ta: TypeArrays):
@@ -162,18 +176,22 @@ def type_step(ta: TypeArrays, st, inc_a, inc_b, t_mid, dt):
         _, cad, kca = _calcium_slots(ta)
         ion = {"cai": gates[cad][0], "ica": cur["ica"]}
     g_syn = B - A
-    i_syn = g_syn * (ta.syn_v(v) - ta.syn_e)
     on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
     i_clamp = jnp.sum(jnp.where(on[:, None, None], ta.clamp_amp, 0.0), axis=0)
-    i_seg = ta.area_f * i_dens + ta.seg_syn(i_syn) - i_clamp
-    g_seg = ta.area_f * g_dens + ta.seg_syn(g_syn)
-    pad = jnp.zeros((ta.n_nodes - ta.n_seg, v.shape[1]), v.dtype)
-    flow = ta.inv_r * (ta.parent_v(v) - v)  # nA into each node from its parent
-    axial = flow - ta.child_sum(flow)
-    rhs = axial - jnp.concatenate([i_seg, pad])
-    diag = ta.sum_inv_r + jnp.concatenate([ta.cap / dt + g_seg, pad])
-    dv = _tree_solve(ta, diag, rhs)
-    v_new = v + dv
+    if ta.assembly is not None:
+        v_new = assembled_solve(ta, v, i_dens, g_dens, g_syn, i_clamp if ta.clamp_on.shape[0] else None,
+                                dt, interpret=ta.solver == "pallas_interpret")
+    else:
+        i_syn = g_syn * (ta.syn_v(v) - ta.syn_e)
+        i_seg = ta.area_f * i_dens + ta.seg_syn(i_syn) - i_clamp
+        g_seg = ta.area_f * g_dens + ta.seg_syn(g_syn)
+        pad = jnp.zeros((ta.n_nodes - ta.n_seg, v.shape[1]), v.dtype)
+        flow = ta.inv_r * (ta.parent_v(v) - v)  # nA into each node from its parent
+        axial = flow - ta.child_sum(flow)
+        rhs = axial - jnp.concatenate([i_seg, pad])
+        diag = ta.sum_inv_r + jnp.concatenate([ta.cap / dt + g_seg, pad])
+        dv = _tree_solve(ta, diag, rhs)
+        v_new = v + dv
 
     v_new_seg = v_new[:ta.n_seg]
     new_gates = []
