@@ -23,11 +23,19 @@ every JAX program of its environment log a failed CUDA start):
 which compiling does not need.  Without the plugin it says so and exits 0.
 The counts are the compiler's for this spec: a real card's compile
 (``bench_gpu.py``) may fuse differently where its properties differ.
+
+``--ptxas PATH`` (``ptxas`` of the ``nvidia-cuda-nvcc`` wheel,
+``nvidia/cu13/bin/ptxas``) assembles the Pallas kernels' PTX as XLA dumps it
+and prints each kernel's registers and spills per thread: a spilled register
+is memory traffic the estimate does not count, and a kernel of many
+registers runs few threads per multiprocessor.
 """
 import argparse
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +43,29 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_gpu import _batched, _ints  # noqa: E402  (stdlib imports only until called)
 
 SPEC = Path(__file__).parent / "gpu_specs" / "h100_sxm.txtpb"
+
+
+PALLAS_KERNELS = ("hines_solve", "assembled_solve", "first_due_chunks")  # their ``pallas_call`` names
+
+
+def _ptxas_report(ptxas, folder):
+    """Registers and spills of the Pallas kernels whose PTX XLA dumped in
+    ``folder`` since the last call (each file removed once read)."""
+    out = []
+    for path in sorted(folder.glob("*.ptx")):
+        text = path.read_text()
+        entry = re.search(r"\.entry (\w+)", text)
+        name = entry.group(1) if entry else ""
+        if name.startswith(PALLAS_KERNELS):
+            arch = re.search(r"\.target (sm_\w+)", text).group(1)
+            info = subprocess.run([str(ptxas), "-v", f"-arch={arch}", "-o", os.devnull, str(path)],
+                                  capture_output=True, text=True).stderr
+            regs = re.search(r"Used (\d+) registers", info)
+            spill = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", info)
+            out.append(f"{name} {regs.group(1) if regs else '?'} registers, spills "
+                       + (f"{spill.group(1)} B stored / {spill.group(2)} B loaded" if spill else "?"))
+        path.unlink()
+    return "; ".join(out) or "none found"
 
 
 def main(argv=None):
@@ -45,13 +76,19 @@ def main(argv=None):
     p.add_argument("--tstop", type=float, default=170.0, help="ms")
     p.add_argument("--top", type=int, default=0,
                    help="after the table, list each row's N kernels that move the most bytes")
+    p.add_argument("--ptxas", type=Path, help="ptxas: report the Pallas kernels' registers and spills")
     args = p.parse_args(argv)
     dtypes = args.dtypes.split(",")
     if not set(dtypes) <= {"float32", "float64"}:
         p.error(f"--dtypes takes float32 and/or float64; got {args.dtypes!r}")
     if not args.spec.is_file():
         p.error(f"--spec: no file {args.spec}")
+    if args.ptxas and not os.access(args.ptxas, os.X_OK):
+        p.error(f"--ptxas: no executable {args.ptxas}")
     os.environ.setdefault("JAX_SKIP_CUDA_CONSTRAINTS_CHECK", "1")
+    dump = tempfile.TemporaryDirectory(prefix="count_gpu_kernels_") if args.ptxas else None
+    if dump:  # before JAX reads its flags
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_dump_to={dump.name}".strip()
     import jax
     import numpy as np
     from jax.experimental import topologies
@@ -96,6 +133,9 @@ def main(argv=None):
             traffic = sum(mb for mb, _ in kernels.values())
             print(f"| {name} | {b} | {thunks_per_step(text, n_steps):.0f} | {traffic / 1e6:.1f} | "
                   f"{traffic * n_steps / bandwidth:.2f} | {compile_s:.1f} |", flush=True)
+            if dump:
+                listings.append(f"\n{name}, {b} trials: Pallas kernels (ptxas -v), per thread: "
+                                + _ptxas_report(args.ptxas, Path(dump.name)))
             if args.top > 0:
                 listings.append(f"\n{name}, {b} trials: the {args.top} kernels that move the most bytes, MB/step\n"
                                 + "\n".join(f"  {mb / 1e6:9.1f}  {k:40s} {short_shape(shape)}"

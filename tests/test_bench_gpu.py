@@ -34,3 +34,25 @@ def test_a_gradient_window_shorter_than_its_smoothing_is_refused_before_anything
     with pytest.raises(SystemExit):
         bench_gpu.main(["--platform", "cpu", "--grad-ms", "5"])
     assert "--grad-ms must be 0 (skip) or over 10 ms" in capsys.readouterr().err
+
+
+def test_ptxas_report_reads_the_pallas_kernels_registers_and_spills(tmp_path):
+    """``count_gpu_kernels.py --ptxas``: the Pallas kernels' PTX (by their
+    ``pallas_call`` names) assembled with ``ptxas -v``, the rest skipped, every
+    dumped file removed; here with a stand-in ptxas that answers as ptxas does."""
+    count = pytest.importorskip("count_gpu_kernels")
+    ptxas = tmp_path / "ptxas"
+    ptxas.write_text("#!/bin/sh\ncase \"$*\" in *solve*) s=8;; *) s=0;; esac\n"
+                     "echo \"ptxas info    : Function properties for kernel\" >&2\n"
+                     "echo \"    0 bytes stack frame, $s bytes spill stores, $((s * 2)) bytes spill loads\" >&2\n"
+                     "echo \"ptxas info    : Used 200 registers, used 0 barriers\" >&2\n")
+    ptxas.chmod(0o755)
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for name in ("assembled_solve", "first_due_chunks", "loop_add_fusion"):
+        (dump / f"module.{name}.ptx").write_text(f".version 9.0\n.target sm_90a\n.visible .entry {name}(\n")
+    report = count._ptxas_report(ptxas, dump)
+    assert report == ("assembled_solve 200 registers, spills 8 B stored / 16 B loaded; "
+                      "first_due_chunks 200 registers, spills 0 B stored / 0 B loaded"), report
+    assert not list(dump.iterdir())
+    assert count._ptxas_report(ptxas, dump) == "none found"

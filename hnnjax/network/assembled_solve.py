@@ -125,5 +125,5 @@ def assembled_solve(ta, v, i_dens, g_dens, g_syn, i_clamp, dt, interpret=False):
     spec = lambda rows: pl.BlockSpec((rows, block), lambda j: (0, j))
     return pl.pallas_call(
         kernel, out_shape=jax.ShapeDtypeStruct((n, cols), dtype), grid=(pl.cdiv(cols, block),),
-        in_specs=[spec(a.shape[0]) for a in columns], out_specs=spec(n), interpret=interpret,
+        in_specs=[spec(a.shape[0]) for a in columns], out_specs=spec(n), interpret=interpret, name="assembled_solve",
         compiler_params=plgpu.CompilerParams(num_warps=4))(*columns)

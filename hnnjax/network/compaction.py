@@ -60,7 +60,7 @@ def _pallas(chunk_group, fired, size, interpret=False):
 
     idx, count = pl.pallas_call(
         kernel, out_shape=(jax.ShapeDtypeStruct((size,), np.int32), jax.ShapeDtypeStruct((1,), np.int32)),
-        interpret=interpret, compiler_params=plgpu.CompilerParams(num_warps=4),
+        interpret=interpret, name="first_due_chunks", compiler_params=plgpu.CompilerParams(num_warps=4),
     )(chunk_group.astype(np.int32), fired.reshape(-1))
     return idx, count[0]
 

@@ -142,7 +142,7 @@ def _pallas(order, parent, off, diag, rhs, interpret=False):
     o_spec = pl.BlockSpec((n, 1), lambda j: (0, 0)) if shared else spec
     x = pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct((n, cols), dt),
                        grid=(pl.cdiv(cols, block),), in_specs=[o_spec, spec, spec],
-                       out_specs=spec, interpret=interpret,
+                       out_specs=spec, interpret=interpret, name="hines_solve",
                        compiler_params=plgpu.CompilerParams(num_warps=4))(o2, d2, b2)
     return x.reshape(shape)
 
