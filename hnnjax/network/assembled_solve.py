@@ -6,11 +6,14 @@ read by the solve kernel, whose ΔV is written out and read again for
 V^{n+1} = V^n + ΔV: six per-node arrays a step.  Here one kernel reads the
 voltages, the carried channel currents (``kernel.carries_currents``) and
 the synaptic conductances, assembles the system in registers, solves it
-(``tree_solve._rows_solve``) and writes V^{n+1}.  The arithmetic is
+(``tree_solve.rows_solve``) and writes V^{n+1}.  The arithmetic is
 ``kernel.type_step``'s, operation for operation and in its order (the
 synapse and child sums over the same ascending lists, their padding's
-zeros added too), so it gives the same bits
-(``tests/test_step_structure.py``).
+zeros added too): op by op it gives the same bits
+(``tests/test_assembled_solve.py``).  Compiled, a compiler may contract a
+multiply and an add into one fused multiply-add inside the kernel where
+the same operations sat in two kernels (XLA's CPU compiler does): results
+may differ in the last bits.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .tree_solve import _rows_solve
+from .tree_solve import rows_solve
 
 
 class Assembly(NamedTuple):
@@ -93,7 +96,7 @@ def assemble_rows(order, parent, syn_node, n_seg, const, v, i_dens, g_dens, g_sy
         axial = flow[r] - _row_sum(flow, children[r], zero)
         rhs.append(axial - (i_seg[r] if r < n_seg else zero))
         diag.append(sum_inv_r[r] + (cap_dt[r] + g_seg[r] if r < n_seg else zero))
-    return _rows_solve(order, parent, [-o for o in inv_r], diag, rhs)
+    return rows_solve(order, parent, [-o for o in inv_r], diag, rhs)
 
 
 def assembled_solve(ta, v, i_dens, g_dens, g_syn, i_clamp, dt, interpret=False):

@@ -75,7 +75,7 @@ def _loop(order, parent, off, diag, rhs):
     return lax.fori_loop(1, n, substitute, x0)
 
 
-def _rows_solve(order, parent, off, d, b):
+def rows_solve(order, parent, off, d, b):
     """The Hines arithmetic on Python lists of rows (one entry per node)."""
     d, b = list(d), list(b)
     n = len(order)
@@ -95,7 +95,7 @@ def _rows_solve(order, parent, off, d, b):
 
 def _unrolled(order, parent, off, diag, rhs):
     rows = lambda a: [a[i] for i in range(len(order))]
-    return jnp.stack(_rows_solve(order, parent, rows(off), rows(diag), rows(rhs)))
+    return jnp.stack(rows_solve(order, parent, rows(off), rows(diag), rows(rhs)))
 
 
 FUSED_MAX_NODES = 3
@@ -134,7 +134,7 @@ def _pallas(order, parent, off, diag, rhs, interpret=False):
             return [plgpu.load(ref.at[pl.ds(i, 1)], mask=ok, other=fill) for i in range(n)]
 
         off_rows = ([o_ref[pl.ds(i, 1), :] for i in range(n)] if shared else rows(o_ref, 0.0))
-        x = _rows_solve(order, parent, off_rows, rows(d_ref, 1.0), rows(b_ref, 0.0))
+        x = rows_solve(order, parent, off_rows, rows(d_ref, 1.0), rows(b_ref, 0.0))
         for i in range(n):
             plgpu.store(x_ref.at[pl.ds(i, 1)], x[i], mask=ok)
 
