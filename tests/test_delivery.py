@@ -327,3 +327,34 @@ def test_gpu_compaction_gives_the_same_bits_in_a_network_run(capacity):
     assert spikes.sum(axis=(1, 2)).min() > 5 and list(overflow) == [capacity == 1] * 2
     for x, y in zip(jax.tree_util.tree_leaves(outs["pallas_interpret"]), jax.tree_util.tree_leaves(outs["xla"])):
         np.testing.assert_array_equal(x, y)
+
+
+def test_increments_gathered_by_the_synapses_give_the_scattered_bits():
+    """The GPU program's synapses gather their target slot's due sum (a zero
+    where none targets them) instead of a scatter of the slots into zeros
+    (``grid.increments_for_solver``): the same bits in a network run whose
+    cells spike and whose synapses get network events, float64 and float32."""
+    from hnnjax.network.grid import increments_for_solver
+
+    assert increments_for_solver("pallas") == increments_for_solver("pallas_interpret") == "gather"
+    assert increments_for_solver("native") == increments_for_solver("loop") == "scatter"
+    net = hnn.jones_2009_model(mesh_shape=(2, 2))
+    w = {name: 0.02 for name in net.cell_types}
+    net.add_evoked_drive("early", mu=2.0, sigma=0.5, numspikes=1, weights_ampa=w, location="proximal",
+                         synaptic_delays={name: 0.1 for name in w}, event_seed=3)
+    tstop = 15.0
+    for dtype in (np.float64, np.float32):
+        arrays, drive_tab, _, _, n_steps = compile_network(net, tstop, DT, dtype, record_vsec="all")
+        assert arrays.increments == "scatter"
+        _, n_syn = arrays.syn_offsets
+        untargeted = np.asarray(arrays.syn_target) == len(arrays.target_syn)
+        assert 0 < untargeted.sum() < n_syn  # synapses with and without network connections
+        events = drive_events(drive_tab, instantiate_drives(net, tstop, 2), DT, n_steps, dtype)
+        outs = {}
+        for how in ("scatter", "gather"):
+            a = dataclasses.replace(arrays, increments=how)
+            outs[how] = jax.device_get(jax.jit(
+                lambda ev: jax.vmap(run, in_axes=(None, 0, None, None))(a, ev, n_steps, DT))(events))
+        assert outs["scatter"][0].sum(axis=(1, 2)).min() > 5
+        for x, y in zip(jax.tree_util.tree_leaves(outs["gather"]), jax.tree_util.tree_leaves(outs["scatter"])):
+            np.testing.assert_array_equal(x, y)

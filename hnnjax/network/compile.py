@@ -14,7 +14,7 @@ import numpy as np
 
 from ..extracellular import segment_geometry, transfer_resistance
 from . import compaction
-from .grid import Events, NetArrays
+from .grid import Events, NetArrays, increments_for_solver
 from .assembled_solve import Assembly
 from .kernel import TypeArrays, assembles_in_solve, carries_currents
 from .row_sums import RowSums
@@ -211,10 +211,17 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
     src_idx = layout.cell_indices(net, src_gid[keep])
     tables = _delivery_tables(src_idx, dst[keep], w[keep], steps[keep], layout.n_cells_total,
                               dtype, capacity=capacity or 128)
+    n_syn = sum(ta.n_sites * ta.n_cells for ta in types)
+    n_targets = len(tables["target_syn"])
+    syn_target = np.full(n_syn, n_targets, np.int32)  # n_targets: no connection, a zero
+    syn_target[tables["target_syn"]] = np.arange(n_targets)
+    syn_scale = np.append(tables["target_scale"], 1.0)[syn_target]
     layers = tuple(layout.types.index(t) if t in layout.types else -1
                    for t in ("L2_pyramidal", "L5_pyramidal"))
-    arrays = NetArrays(types=tuple(types), **tables, threshold=net.threshold, dipole_layers=layers,
-                       compaction=compaction.for_solver(strategy(solver)))
+    arrays = NetArrays(types=tuple(types), **tables, syn_target=syn_target, syn_scale=syn_scale,
+                       threshold=net.threshold, dipole_layers=layers,
+                       compaction=compaction.for_solver(strategy(solver)),
+                       increments=increments_for_solver(strategy(solver)))
     drive_tab = tuple(cat(drive_src, i, d) for i, d in enumerate((int, int, float, float)))
     arrays = cast_floats(arrays, dtype)
     if arrays.conn_w_fixed.dtype != np.int64:  # JAX made them int32: sums could overflow

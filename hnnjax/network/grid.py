@@ -32,6 +32,8 @@ class NetArrays(eqx.Module):
     conn_rem: jnp.ndarray  # (K,) int, delay mod block (steps)
     conn_w_fixed: jnp.ndarray  # (K,) int64: µS times the target's Exp2Syn factor, times 2**S_t
     target_syn: jnp.ndarray  # (n_targets,) flat synapse index of each target slot
+    syn_target: jnp.ndarray  # (n_syn,) target slot of each synapse (n_targets: none)
+    syn_scale: jnp.ndarray  # (n_syn,) its slot's target_scale (1 where none)
     target_scale: jnp.ndarray  # (n_targets,) 2**-S_t (compile.fixed_point_weights)
     threshold: float = eqx.field(static=True)  # mV
     block: int = eqx.field(static=True)  # steps per delay block (rows of the pending buffer)
@@ -39,6 +41,7 @@ class NetArrays(eqx.Module):
     chunk_width: int = eqx.field(static=True)
     capacity: int = eqx.field(static=True)  # chunks scheduled per step at most
     compaction: str = eqx.field(static=True)  # how due chunks are listed (compaction.first_due)
+    increments: str = eqx.field(static=True)  # "scatter" or "gather" (increments_for_solver)
     dipole_layers: tuple = eqx.field(static=True)  # type index feeding L2, L5 (or -1)
 
     @property
@@ -67,6 +70,19 @@ class Events(eqx.Module):
     w: jnp.ndarray  # (E,) µS times the target's Exp2Syn factor, summed
     max_per_step: int = eqx.field(static=True)
 
+
+
+def increments_for_solver(solver):
+    """How the due row of pending sums reaches the synapses: ``"gather"``d
+    by each synapse from its target slot (a zero where it has none) with the
+    Pallas solve (a GPU program: one fusion instead of a zero fill, a
+    transposed copy of the row and a scatter; -2 kernels and est. -31 MB a
+    step at 1,000 float32 somato trials, ``count_gpu_kernels.py``), else
+    ``"scatter"``ed into zeros (on a CPU a gather of the 6,610 synapses
+    costs more than a scatter of the 1,940 slots: the forward ran 7-8 %
+    slower at 2 and 4 trials).  The same bits either way: each synapse gets
+    its slot's sum, or zero."""
+    return "gather" if solver in ("pallas", "pallas_interpret") else "scatter"
 
 
 class GridDelivery(eqx.Module):
@@ -134,9 +150,14 @@ class GridDelivery(eqx.Module):
         ring = carry["ring"].at[n % carry["ring"].shape[0]].set(spikes)
         pending, overflow = self._schedule(carry["pending"], ring, n)
         # the exact sum, rounded once: (int -> float) then a power of two
-        due = pending[n % (net.block + 1)].astype(soma_v.dtype) * net.target_scale
+        row = pending[n % (net.block + 1)]
         _, n_syn = net.syn_offsets
-        inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True)  # np.unique'd
+        if net.increments == "gather":  # the integers gathered, then converted (one fusion)
+            row = jnp.concatenate([row, jnp.zeros(1, row.dtype)])
+            inc = row[net.syn_target].astype(soma_v.dtype) * net.syn_scale
+        else:
+            due = row.astype(soma_v.dtype) * net.target_scale
+            inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True)  # np.unique'd
         # drive events: one per synapse and step (pre-summed); places past the
         # step's events point beyond the synapses, each a different index, and drop
         k = jnp.arange(ev.max_per_step)
