@@ -71,7 +71,6 @@ class Events(eqx.Module):
     max_per_step: int = eqx.field(static=True)
 
 
-
 def increments_for_solver(solver):
     """How the due row of pending sums reaches the synapses: ``"gather"``d
     by each synapse from its target slot (a zero where it has none) with the
