@@ -15,6 +15,7 @@ from hnnjax.network.assembled_solve import Assembly, assemble_rows, assembled_so
 from hnnjax.network.compile import compile_network, drive_events
 from hnnjax.network.grid import run
 from hnnjax.network.kernel import init_type_state, type_step
+from hnnjax.network.row_sums import RowSums
 from hnnjax.network.simulate import instantiate_drives
 from hnnjax.network.tree_solve import FUSED_MAX_NODES
 
@@ -58,7 +59,7 @@ def test_assembled_rows_do_type_steps_arithmetic():
                 rows = lambda x: [x[i:i + 1] for i in range(x.shape[0])]
                 on = (ta.clamp_on[:, 0] <= t_mid) & (t_mid < ta.clamp_on[:, 1])
                 clamp = jnp.sum(jnp.where(on[:, None, None], ta.clamp_amp, 0.0), axis=0)
-                got = assemble_rows(ta.tree_order, ta.tree_parent, ta.assembly.syn_node, ta.n_seg,
+                got = assemble_rows(ta.tree_order, ta.tree_parent, ta.assembly,
                                     ta.assembly.constants(np.float64, DT),
                                     rows(st["v"]), rows(st["cur"]["i"]), rows(st["cur"]["g"]),
                                     rows((st["B"] + inc) - (st["A"] + inc)),
@@ -110,10 +111,13 @@ def test_fused_step_gives_the_unfused_results_in_a_network_run():
 
 def _chain(n_cells):
     """A 4-node chain of 3 segments and its end node, 2 synapse sites."""
+    syn_node, nodes = [0, 2], [1, 2, 3]
+    plan = Assembly.of(syn_v=RowSums.of_pairs([0, 1], syn_node, 2, 4), seg_syn=RowSums.of_pairs(syn_node, [0, 1], 3, 2),
+                       child_sum=RowSums.of_pairs([0, 1, 2], nodes, 4, 4), inv_r=(0.0, 1.0, 2.0, 3.0),
+                       sum_inv_r=(1.0, 3.0, 5.0, 3.0), area_f=(1.0, 1.0, 1.0), cap=(0.1, 0.1, 0.1),
+                       syn_e=(0.0, -80.0))
     return SimpleNamespace(n_nodes=4, n_seg=3, n_cells=n_cells, tree_order=(0, 1, 2, 3), tree_parent=(0, 0, 1, 2),
-                           assembly=Assembly.of(syn_node=(0, 2), inv_r=(0.0, 1.0, 2.0, 3.0),
-                                                sum_inv_r=(1.0, 3.0, 5.0, 3.0), area_f=(1.0, 1.0, 1.0),
-                                                cap=(0.1, 0.1, 0.1), syn_e=(0.0, -80.0)))
+                           assembly=plan)
 
 
 @pytest.mark.parametrize("clamp", [False, True])

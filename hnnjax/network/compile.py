@@ -101,17 +101,18 @@ def _type_arrays(net, name, record_vsec, record_ca, tstop, solver=None, record_i
     carry = carry_currents and carries_currents(strategy(solver), len(parent))
     cap, area_f = (1e-5 * tree.cm * tree.area)[seg], (1e-2 * tree.area)[seg]
     syn_e = np.array([ct.receptor(r).e for _, r in ct.synapses])
-    assembly = (Assembly.of(syn_node, inv_r, sum_inv_r, area_f, cap, syn_e)
+    syn_v = RowSums.of_pairs(sites, syn_node, len(sites), len(nodes))
+    seg_syn = RowSums.of_pairs(syn_node, sites, int(seg.sum()), len(sites))
+    child_sum = RowSums.of_pairs(parent[is_child], nodes[is_child], len(nodes), len(nodes))
+    assembly = (Assembly.of(syn_v, seg_syn, child_sum, inv_r, sum_inv_r, area_f, cap, syn_e)
                 if assembles_in_solve(carry, len(syn_node), bool(lfp_r.shape[0] or js)) else None)
     arrays = TypeArrays(
         lfp_r=lfp_r,
         isec_site=idx([j[0] for j in js]), isec_cell=idx([j[1] for j in js]),
         inv_r=inv_r[:, None], sum_inv_r=sum_inv_r[:, None], cap=cap[:, None], area_f=area_f[:, None],
         v_init=ct.v_init[perm][:, None], channels=ct.membrane_channels(),
-        syn_v=RowSums.of_pairs(sites, syn_node, len(sites), len(nodes)),
-        seg_syn=RowSums.of_pairs(syn_node, sites, int(seg.sum()), len(sites)),
-        parent_v=RowSums.of_pairs(nodes, parent, len(nodes), len(nodes)),
-        child_sum=RowSums.of_pairs(parent[is_child], nodes[is_child], len(nodes), len(nodes)),
+        syn_v=syn_v, seg_syn=seg_syn, parent_v=RowSums.of_pairs(nodes, parent, len(nodes), len(nodes)),
+        child_sum=child_sum,
         syn_e=syn_e[:, None],
         syn_tau1=np.array([[ct.receptor(r).tau1] for _, r in ct.synapses]),
         syn_tau2=np.array([[ct.receptor(r).tau2] for _, r in ct.synapses]),
