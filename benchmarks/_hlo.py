@@ -197,20 +197,29 @@ def short_shape(shape):
     return ", ".join(p if n == 1 else f"{n} x {p}" for p, n in counts.items())
 
 
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name with its family and model numbers and whether it
+    has AVX-512 (from ``cpuinfo``): two hosts may share a name ("AMD EPYC"),
+    not their speed."""
+    import platform
+    try:
+        with open(cpuinfo) as f:
+            first = f.read().split("\n\n")[0]  # the first processor's block
+    except OSError:
+        return platform.processor() or "?"
+    info = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in first.splitlines() if ":" in line)}
+    avx512 = ", AVX-512" if "avx512f" in info.get("flags", "").split() else ""
+    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, "
+            f"model {info.get('model', '?')}{avx512})")
+
+
 def machine():
     """CPU model, cores and the jax version, for table headers."""
     import os
-    import platform
 
     import jax
-    model = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     devs = ", ".join(sorted({d.device_kind for d in jax.devices()}))
-    return json.dumps({"cpu": model, "cores": os.cpu_count(), "jax": jax.__version__,
+    return json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "jax": jax.__version__,
                        "devices": devs})
 
 

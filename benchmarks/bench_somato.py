@@ -44,7 +44,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -57,6 +56,7 @@ os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
 TSTOP, DT = 170.0, 0.025
 JSON_TAG = {"hnn_core": "HNN_CORE_TIMING_JSON ", "e2e": "HNNJAX_E2E_JSON "}
 
@@ -103,16 +103,9 @@ def source_hash():
 def machine_info():
     import jax
     import numpy as np
+    from _hlo import cpu_model
 
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem_gib = None
     try:
         with open("/proc/meminfo") as f:
