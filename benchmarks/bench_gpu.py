@@ -26,7 +26,9 @@ The somatosensory network (``somato_model``), 170 ms, dt 0.025 ms.  In order:
    carried from the gate kernel, ``kernel.carries_currents``, and the
    matrix assembled in the solve kernel, ``kernel.assembles_in_solve``),
    assembled by XLA, and everything at step 3: which is faster on this
-   device.
+   device; and the program as compiled with the time loop in a CUDA graph
+   (``COMMAND_BUFFER``: XLA's command buffers for the loop and its kernels,
+   no launch from the host per step).
 
 On one H200 the solver check and the float32 rows of 1 and 1,000 trials
 took 2 min (a 1,000-trial call: 20 s), so everything is an estimated ~12 min:
@@ -162,33 +164,50 @@ def _gradient_check(net, solver, device, dt, tstop, n_trials):
           f"({wa[0]:.1f} s with compiling)", flush=True)
 
 
+COMMAND_BUFFER = {"xla_gpu_enable_command_buffer": "FUSION,CUSTOM_CALL,WHILE,CONDITIONAL"}
+"""XLA's command buffers (CUDA graphs) for the time loop, its kernels and the
+Pallas calls: a compiler option of one program (deviceless compiles accept
+it; the CPU ignores it)."""
+
+
 def _step_ab(arrays, events, n_steps, dt, device, n_trials, rounds=3):
     """Print the seconds per call of ``n_trials`` float32 trials with three
     layouts of the step, calls interleaved: as compiled (``arrays``: on a
     GPU the pyramidal cells' channel currents carried from the gate kernel
     and their matrix assembled in the solve kernel), assembled by XLA, and
-    every type's currents at step 3; each against the compiled one."""
+    every type's currents at step 3; and as compiled in a CUDA graph
+    (``COMMAND_BUFFER``); each against the compiled one.  A variant that
+    fails to compile or run is reported and left out."""
     import jax
     import numpy as np
 
     from hnnjax.network.simulate import _take
 
     ev = jax.device_put(_take(events, np.arange(n_trials)), device)
-    layouts = {"as compiled": arrays,
-               "XLA-assembled": _step_layout(arrays, lambda ta: ta.carry_currents, assemble=False),
-               "step 3": _step_layout(arrays, lambda ta: False)}
+    layouts = {"as compiled": (arrays, {}),
+               "XLA-assembled": (_step_layout(arrays, lambda ta: ta.carry_currents, assemble=False), {}),
+               "step 3": (_step_layout(arrays, lambda ta: False), {}),
+               "CUDA graph": (arrays, COMMAND_BUFFER)}
     calls, walls = {}, {}
-    for name, a in layouts.items():
+    for name, (a, options) in layouts.items():
         log(f"step A/B, {name}: compiling…")
-        calls[name] = _batched(a, n_steps, dt).trace(ev).lower().compile()
-        jax.block_until_ready(calls[name](ev))  # warm-up
-        walls[name] = []
+        try:
+            call = _batched(a, n_steps, dt).trace(ev).lower().compile(compiler_options=options)
+            jax.block_until_ready(call(ev))  # warm-up
+        except Exception as e:  # noqa: BLE001  (a variant this device or XLA cannot run)
+            print(f"# step A/B, {name}: failed ({type(e).__name__}: {str(e).splitlines()[0][:200]})",
+                  flush=True)
+            continue
+        calls[name], walls[name] = call, []
+    layouts = [name for name in layouts if name in calls]
     for r in range(rounds):
-        for name in (list(layouts) if r % 2 == 0 else list(layouts)[::-1]):
+        for name in (layouts if r % 2 == 0 else layouts[::-1]):
             t = time.perf_counter()
             jax.block_until_ready(calls[name](ev))
             walls[name].append(time.perf_counter() - t)
     med = {name: statistics.median(w) for name, w in walls.items()}
+    if "as compiled" not in med:
+        return
     base = med["as compiled"]
     print(f"# step A/B, float32, {n_trials} trials, {rounds} interleaved rounds, s per call (/ as compiled): "
           + ", ".join(f"{name} {m:.2f} ({m / base:.3f})" for name, m in med.items()), flush=True)

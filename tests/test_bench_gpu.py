@@ -21,7 +21,7 @@ def test_every_section_runs_on_cpu(capsys):
     assert "# gradient check" in out and "finite True" in out
     assert "simulate_dipole(somato, tstop=5, n_trials=2" in out
     assert "| float32 | 2 |" in out and "| NO |" not in out
-    assert "# step A/B, float32, 2 trials" in out
+    assert "# step A/B, float32, 2 trials" in out and "CUDA graph" in out and "failed" not in out
     assert "float32 on cpu vs float64 on cpu" in out
 
 
@@ -56,3 +56,15 @@ def test_ptxas_report_reads_the_pallas_kernels_registers_and_spills(tmp_path):
                       "first_due_chunks 200 registers, spills 0 B stored / 0 B loaded"), report
     assert not list(dump.iterdir())
     assert count._ptxas_report(ptxas, dump) == "none found"
+
+
+def test_a_step_variant_that_cannot_compile_is_reported_and_left_out(capsys, monkeypatch):
+    monkeypatch.setattr(bench_gpu, "COMMAND_BUFFER", {"xla_gpu_enable_command_buffer": "NO_SUCH_COMMAND"})
+    assert bench_gpu.main(["--platform", "cpu", "--solver", "pallas_interpret", "--trials", "",
+                           "--f64-trials", "", "--tstop", "5", "--check-trials", "0",
+                           "--solver-check-ms", "0", "--grad-ms", "0", "--api-trials", "0",
+                           "--step-ab", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "# step A/B, CUDA graph: failed" in out
+    line = next(x for x in out.splitlines() if x.startswith("# step A/B, float32, 2 trials"))
+    assert "as compiled" in line and "step 3" in line and "CUDA graph" not in line
