@@ -151,9 +151,8 @@ class GridDelivery(eqx.Module):
         # the exact sum, rounded once: (int -> float) then a power of two
         row = pending[n % (net.block + 1)]
         _, n_syn = net.syn_offsets
-        if net.increments == "gather":  # the integers gathered, then converted (one fusion)
-            row = jnp.concatenate([row, jnp.zeros(1, row.dtype)])
-            inc = row[net.syn_target].astype(soma_v.dtype) * net.syn_scale
+        if net.increments == "gather":  # the integers gathered (no slot: 0), then converted (one fusion)
+            inc = row.at[net.syn_target].get(mode="fill", fill_value=0).astype(soma_v.dtype) * net.syn_scale
         else:
             due = row.astype(soma_v.dtype) * net.target_scale
             inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True)  # np.unique'd
