@@ -213,13 +213,9 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
     tables = _delivery_tables(src_idx, dst[keep], w[keep], steps[keep], layout.n_cells_total,
                               dtype, capacity=capacity or 128)
     n_syn = sum(ta.n_sites * ta.n_cells for ta in types)
-    n_targets = len(tables["target_syn"])
-    syn_target = np.full(n_syn, n_targets, np.int32)  # n_targets: no connection, a zero
-    syn_target[tables["target_syn"]] = np.arange(n_targets)
-    syn_scale = np.append(tables["target_scale"], 1.0)[syn_target]
     layers = tuple(layout.types.index(t) if t in layout.types else -1
                    for t in ("L2_pyramidal", "L5_pyramidal"))
-    arrays = NetArrays(types=tuple(types), **tables, syn_target=syn_target, syn_scale=syn_scale,
+    arrays = NetArrays(types=tuple(types), **tables, **synapse_slots(tables, n_syn),
                        threshold=net.threshold, dipole_layers=layers,
                        compaction=compaction.for_solver(strategy(solver)),
                        increments=increments_for_solver(strategy(solver)))
@@ -261,13 +257,32 @@ def fixed_point_weights(w, slot, n_targets):
     return fixed, np.ldexp(1.0, -shift)
 
 
+def synapse_slots(tables, n_syn):
+    """Each of the ``n_syn`` synapses' target slot (``n_targets``: none) and
+    its slot's scale (1 where none): ``NetArrays.syn_target``/``syn_scale``."""
+    n_targets = len(tables["target_syn"])
+    syn_target = np.full(n_syn, n_targets, np.int32)
+    syn_target[np.asarray(tables["target_syn"])] = np.arange(n_targets)
+    return dict(syn_target=syn_target, syn_scale=np.append(tables["target_scale"], 1.0)[syn_target])
+
+
 def _delivery_tables(src, dst, w, steps, n_cells, dtype, block=128, width=32, capacity=128):
-    """Connections sorted into groups (delay block q, source cell c), see
-    ``grid.NetArrays``, and each group cut into chunks of at most ``width``
-    connections; the pending buffer then needs only ``block`` rows.  Weights
-    are taken at ``dtype`` precision before their fixed-point form."""
+    """Connections (source cell, flat target synapse, weight, delay in
+    steps) as ``grid.NetArrays``' tables: target slots with fixed-point
+    weights, then ``chunked_tables``.  Weights are taken at ``dtype``
+    precision before their fixed-point form."""
     targets, slot = np.unique(dst, return_inverse=True)
     w_fixed, scale = fixed_point_weights(np.asarray(w, dtype).astype(np.float64), slot, len(targets))
+    return dict(chunked_tables(src, slot, w_fixed, steps, n_cells, block, width, capacity),
+                target_syn=(targets if len(targets) else np.zeros(1)).astype(np.int32),
+                target_scale=scale if len(targets) else np.ones(1))
+
+
+def chunked_tables(src, slot, w_fixed, steps, n_cells, block, width, capacity):
+    """Connections (source cell, target slot, fixed-point weight, delay in
+    steps) sorted into groups (delay block q, source cell c), see
+    ``grid.NetArrays``, and each group cut into chunks of at most ``width``
+    connections; the pending buffer then needs only ``block`` rows."""
     q, rem = steps // block, steps % block
     n_blocks = int(q.max()) + 1 if len(q) else 1
     order, chunk_group, chunk_start, chunk_count = chunk_table(q * n_cells + src,
@@ -280,9 +295,7 @@ def _delivery_tables(src, dst, w, steps, n_cells, dtype, block=128, width=32, ca
                 chunk_count=pad(chunk_count, 0).astype(np.int32),
                 conn_dst=pad(slot[order], 0).astype(np.int32),
                 conn_rem=pad(rem[order], 0).astype(np.int32),
-                conn_w_fixed=pad(w_fixed[order], 0),
-                target_syn=(targets if len(targets) else np.zeros(1)).astype(np.int32),
-                target_scale=scale if len(targets) else np.ones(1),
+                conn_w_fixed=pad(np.asarray(w_fixed, np.int64)[order], 0),
                 block=block, n_blocks=n_blocks, chunk_width=width, capacity=capacity)
 
 

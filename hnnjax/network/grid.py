@@ -96,17 +96,25 @@ class GridDelivery(eqx.Module):
     the scatter runs when some trial of the batch has an event due.  Off by
     default: XLA's GPU conditional reads its predicate back on the host, a
     synchronisation per step (not measured: no GPU was lent).
+
+    ``exchanged``: the delivery of a part of the network's cells
+    (``split.py``), whose connections all have delays of at least the
+    exchange block.  The step does not see the spikes: every cell's come in
+    once per block (``exchange``), and the first delay block's connections
+    (q = 0) are scheduled then, for the spikes of the block before.
     """
 
     net: NetArrays
     events: Events
     skip_idle: bool = eqx.field(static=True, default=False)
     batch_axis: str | None = eqx.field(static=True, default=None)
+    exchanged: bool = eqx.field(static=True, default=False)
 
     def init(self, soma_v0):
         net, n_tgt = self.net, self.net.target_syn.shape[0]
         rows = net.block + 1  # one more row than the horizon
-        return {"ring": jnp.zeros((net.n_blocks * net.block, soma_v0.shape[0]), bool),
+        n_src = net.group_live.shape[1]  # source cells: the network's, also in a part of it
+        return {"ring": jnp.zeros((net.n_blocks * net.block, n_src), bool),
                 "pending": jnp.zeros((rows, n_tgt), net.conn_w_fixed.dtype)}
 
     def _schedule(self, pending, ring, n):
@@ -125,6 +133,8 @@ class GridDelivery(eqx.Module):
         net = self.net
         n_tgt, ring_len, n_rows = net.target_syn.shape[0], ring.shape[0], net.block + 1
         fired = ring[(n - jnp.arange(net.n_blocks) * net.block) % ring_len]  # (q, c): c fired q blocks ago
+        if self.exchanged:  # q = 0 was scheduled at the exchange
+            fired = fired.at[0].set(False)
         pending = pending.at[(n - 1) % n_rows].set(jnp.zeros(n_tgt, pending.dtype))
         return unless_idle(self.skip_idle, (fired & net.group_live).any(), self.batch_axis,
                            lambda: self._add_chunks(pending, fired, n),
@@ -144,9 +154,31 @@ class GridDelivery(eqx.Module):
             net.conn_w_fixed[j].reshape(-1), mode="drop")
         return pending, n_due > net.capacity
 
+    def exchange(self, carry, n0, spikes):
+        """``exchanged``: every cell's ``spikes`` (block, n_cells) of the
+        steps before ``n0`` into the ring, and the connections of the first
+        delay block (q = 0) of each of those steps scheduled, as the step
+        would have done at the spike; returns the carry and whether some step
+        had more chunks due than ``capacity``."""
+        net, block = self.net, spikes.shape[0]
+        ring = carry["ring"]
+        ring = ring.at[(n0 - block + jnp.arange(block)) % ring.shape[0]].set(spikes)
+        live = spikes & net.group_live[0]
+
+        def one(i, acc):
+            pending, overflow = acc
+            fired = jnp.zeros_like(net.group_live).at[0].set(live[i])
+            pending, more = unless_idle(self.skip_idle, live[i].any(), None,
+                                        lambda: self._add_chunks(pending, fired, n0 - block + i),
+                                        lambda: (pending, jnp.zeros((), bool)))
+            return pending, overflow | more
+
+        pending, overflow = jax.lax.fori_loop(0, block, one, (carry["pending"], jnp.zeros((), bool)))
+        return {"ring": ring, "pending": pending}, overflow
+
     def __call__(self, carry, n, spikes, soma_v):
         net, ev = self.net, self.events
-        ring = carry["ring"].at[n % carry["ring"].shape[0]].set(spikes)
+        ring = carry["ring"] if self.exchanged else carry["ring"].at[n % carry["ring"].shape[0]].set(spikes)
         pending, overflow = self._schedule(carry["pending"], ring, n)
         # the exact sum, rounded once: (int -> float) then a power of two
         row = pending[n % (net.block + 1)]

@@ -19,6 +19,7 @@ from ..cells.cell_types import CELL_TYPES
 from ..dipole import Dipole
 from ..drives.events import drive_trains
 from ..progress import bar, compile_notices
+from . import split
 from .cell_response import CellResponse
 from .compile import compile_network, drive_events, spike_table
 from .grid import initial_carries, run
@@ -273,23 +274,38 @@ def prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype, first
     return spikes_by_trial, drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
 
 
+def split_block(arrays, n_trials, n_steps):
+    """Steps between the exchanges of a lone trial's two parts of cells, each
+    advanced on a core of its own (``split.py``), or 0 to run it whole: one
+    trial on one CPU device, where one call would leave a core idle, and a
+    network that ``split.exchange_block`` can split."""
+    if n_trials != 1 or not _host.one_cpu_device():
+        return 0
+    return split.exchange_block(arrays, n_steps, _host.usable_cores())
+
+
 def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_once=None):
     """All trials of ``events`` in compiled calls of ``batch_size`` trials
     (default: ``default_batch_size``), ``at_once`` calls at the same time
-    (default: ``_host.calls_at_once``), with a progress bar.  A call starts with
+    (default: ``_host.calls_at_once``), with a progress bar; a lone trial on
+    a CPU runs in two parts of its cells (``split_block``).  A call starts with
     the most delivery room an earlier call needed.  Returns the outputs
     (packed spikes, raw dipoles, traces) with a leading trial axis and the
     arrays with the delivery room that sufficed."""
     n_trials = events.ptr.shape[0]
     size = batch_size or default_batch_size(n_trials)
+    block = split_block(arrays, n_trials, n_steps)
     room = {"arrays": arrays}
     lock = threading.Lock()
 
     def call(first):
         with lock:
             start = room["arrays"]
-        out, grown = run_batch(start, _take(events, np.arange(first, min(first + size, n_trials))),
-                               n_steps, dt)
+        trials = _take(events, np.arange(first, min(first + size, n_trials)))
+        if block:
+            out, grown = split.run_trial(start, trials, n_steps, dt, block)
+        else:
+            out, grown = run_batch(start, trials, n_steps, dt)
         with lock:
             if grown.capacity > room["arrays"].capacity:
                 room["arrays"] = grown

@@ -1,0 +1,220 @@
+"""One trial with its cells in two parts, each advanced by a thread of its own.
+
+XLA's CPU runtime runs one trial's step on about one core: it hands work to a
+second thread only when more than 8 operations are ready at once, which a
+step never has.  So a single trial leaves the second core idle.  Every
+connection of a network has a delay of at least D steps (somato and Jones:
+1.0 ms, 40 steps), so a spike reaches another cell D steps later at the
+earliest: two parts of the cells can each advance D steps alone and then
+exchange their spikes (NEURON's minimum-delay rule between the ranks of a
+parallel run).
+
+A part is a ``NetArrays`` of its cells (about half of each cell type) and the
+connections into them; its ring holds every cell's spikes and is filled at
+each exchange, which also schedules the connections its step would have
+scheduled at the spike (``GridDelivery.exchanged``).  Each cell does the
+same arithmetic as in the whole network and event sums are integers, so
+spikes and voltages are the same bits; the dipole is summed per part, then
+the parts are added (its last bits change).
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from .._jit import jit
+from .compile import cast_floats, chunked_tables, synapse_slots
+from .grid import Events, GridDelivery, NetArrays
+from .integrate import initial_carry, make_step
+from .kernel import init_type_state, record_traces
+
+# Fewer steps between exchanges than this and the threads would mostly wait.
+MIN_BLOCK = 8
+# Smaller networks gain nothing from a second thread: a 3x3 Jones network's
+# step is too short (``benchmarks/bench_split.py``).
+MIN_CELLS = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """One part of a network's cells: its ``NetArrays`` (device), the
+    network's flat index of each of its cells and, per synapse of the
+    network, its index in the part (-1: not in it)."""
+
+    net: NetArrays
+    cells: np.ndarray
+    synapse: np.ndarray
+
+
+def connections(net: NetArrays):
+    """The connections of ``net``'s tables, one row each: source cell, target
+    slot, fixed-point weight and delay (steps)."""
+    group, start = np.asarray(net.chunk_group), np.asarray(net.chunk_start)[:-1]
+    count = np.asarray(net.chunk_count)[:-1]
+    chunk = np.repeat(np.arange(len(group)), count)
+    j = np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
+    n_cells = net.group_live.shape[1]
+    steps = group[chunk] // n_cells * net.block + np.asarray(net.conn_rem)[j]
+    return group[chunk] % n_cells, np.asarray(net.conn_dst)[j], np.asarray(net.conn_w_fixed)[j], steps
+
+
+def exchange_block(net: NetArrays, n_steps, cores, min_cells=MIN_CELLS):
+    """Steps between exchanges if one trial of ``net`` should run in two parts
+    on ``cores`` CPU cores, else 0: it needs 2 cores, at least ``min_cells``
+    cells and 2 of each type, nothing recorded but spikes and dipoles, and a
+    shortest delay of ``MIN_BLOCK`` steps; the block is that delay, at most
+    the delay block of ``net``'s tables (its pending rows) and ``n_steps``."""
+    types = net.types
+    if cores < 2 or sum(ta.n_cells for ta in types) < min_cells or min(ta.n_cells for ta in types) < 2:
+        return 0
+    if any(ta.rec_node.size or ta.ca_node.size or ta.isec_site.size or ta.lfp_r.shape[0] for ta in types):
+        return 0
+    steps = connections(net)[3]
+    block = min(int(steps.min(initial=net.block)), net.block, n_steps)
+    return block if block >= MIN_BLOCK else 0
+
+
+def split_network(net: NetArrays):
+    """The two ``Part``s of ``net``: the first ⌈n/2⌉ cells of each type and
+    the rest, each with the connections into its cells."""
+    src, slot, w_fixed, steps = connections(net)
+    target_syn, target_scale = np.asarray(net.target_syn), np.asarray(net.target_scale)
+    (cell_off, _), (syn_off, n_syn) = net.cell_offsets, net.syn_offsets
+    parts = []
+    for first in (True, False):
+        types, cells, synapse, n_part_syn = [], [], np.full(n_syn, -1), 0
+        for ta, c0, s0 in zip(net.types, cell_off, syn_off):
+            half = -(-ta.n_cells // 2)
+            sel = np.arange(half) if first else np.arange(half, ta.n_cells)
+            types.append(dataclasses.replace(ta, n_cells=len(sel), clamp_amp=ta.clamp_amp[..., sel],
+                                             lfp_r=ta.lfp_r[..., sel]))
+            cells.append(c0 + sel)
+            site = np.arange(ta.n_sites)[:, None]
+            synapse[s0 + site * ta.n_cells + sel] = n_part_syn + site * len(sel) + np.arange(len(sel))
+            n_part_syn += ta.n_sites * len(sel)
+        mine = synapse[target_syn[slot]] >= 0
+        targets, first_of, new_slot = np.unique(synapse[target_syn[slot[mine]]], return_index=True,
+                                                return_inverse=True)
+        tables = dict(chunked_tables(src[mine], new_slot, w_fixed[mine], steps[mine],
+                                     net.group_live.shape[1], net.block, net.chunk_width, net.capacity),
+                      target_syn=(targets if len(targets) else np.zeros(1)).astype(np.int32),
+                      target_scale=target_scale[slot[mine][first_of]] if len(targets) else np.ones(1))
+        part = NetArrays(types=tuple(types), **tables, **synapse_slots(tables, n_part_syn),
+                         threshold=net.threshold, compaction=net.compaction, increments=net.increments,
+                         dipole_layers=net.dipole_layers)
+        parts.append(Part(cast_floats(part, net.types[0].inv_r.dtype), np.concatenate(cells), synapse))
+    return tuple(parts)
+
+
+def part_events(events: Events, part: Part):
+    """A trial's drive events (host ``Events``, no trial axis) at the synapses
+    of ``part``, in its indices; same sizes as ``events``."""
+    ptr, dst, w = (np.asarray(a) for a in (events.ptr, events.dst, events.w))
+    n = int(ptr[-1])
+    mapped = part.synapse[dst[:n]]
+    mine = mapped >= 0
+    step = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    new_ptr = np.zeros_like(ptr)
+    np.cumsum(np.bincount(step[mine], minlength=len(ptr) - 1), out=new_ptr[1:])
+    new_dst, new_w = np.full_like(dst, -1), np.zeros_like(w)
+    new_dst[:mine.sum()], new_w[:mine.sum()] = mapped[mine], w[:n][mine]
+    return Events(ptr=new_ptr, dst=new_dst, w=new_w, max_per_step=events.max_per_step)
+
+
+@jit
+def _initial_carry(net):
+    return initial_carry(net.types, GridDelivery(net, None), net.threshold)
+
+
+@jit(static_argnums=(6, 7), donate_argnums=(2,))
+def _advance(net, events, carry, n0, spikes, columns, block, dt):
+    """One part's ``block`` steps from step ``n0``, after the exchange of the
+    block before's ``spikes`` of every part (at their ``columns``)."""
+    whole = jnp.zeros((block, net.group_live.shape[1]), bool)
+    for sp, col in zip(spikes, columns):
+        whole = whole.at[:, col].set(sp)
+    delivery = GridDelivery(net, events, skip_idle=True, exchanged=True)
+    dcarry, overflow = delivery.exchange(carry["delivery"], n0, whole)
+    carry = dict(carry, delivery=dcarry, overflow=carry["overflow"] | overflow)
+    step = make_step(net.types, delivery, net.threshold, net.dipole_layers, dt)
+    carry, (sp, dip, _) = lax.scan(step, carry, n0 + jnp.arange(block))
+    return carry, sp, dip
+
+
+def run_split(parts, events: Events, n_steps, dt, block):
+    """One trial (host ``Events``, no trial axis) with its ``parts`` advanced
+    by threads of their own, meeting every ``block`` steps (at most the
+    shortest delay, ``exchange_block``).  Returns its spikes (n_steps,
+    n_cells) bool, raw dipoles (n_steps, 2) fA·m and whether a part ran out
+    of delivery room."""
+    n_blocks = -(-n_steps // block)
+    columns = tuple(jax.device_put(p.cells) for p in parts)
+    evs = [jax.device_put(part_events(events, p)) for p in parts]
+    spikes = [[jnp.zeros((block, len(p.cells)), bool)] for p in parts]  # before step 0: none
+    dips = [[] for _ in parts]
+    last = [None] * len(parts)
+    meet, stop = threading.Barrier(len(parts)), threading.Event()
+    errors = []
+
+    def advance(k):
+        try:
+            carry = _initial_carry(parts[k].net)
+            for b in range(n_blocks):
+                if stop.is_set():
+                    return
+                before = tuple(s[b] for s in spikes)
+                carry, sp, dip = _advance(parts[k].net, evs[k], carry, b * block, before, columns, block,
+                                          float(dt))
+                spikes[k].append(jax.block_until_ready(sp))
+                dips[k].append(dip)
+                meet.wait()
+            last[k] = carry["overflow"]
+        except threading.BrokenBarrierError:
+            return
+        except BaseException as err:  # noqa: B036 - handed to the caller's thread
+            errors.append(err)
+            meet.abort()
+
+    threads = [threading.Thread(target=advance, args=(k,), name=f"hnnjax-part{k}", daemon=True)
+               for k in range(len(parts))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:  # on Ctrl-C the parts stop at their next block
+        stop.set()
+        meet.abort()
+    if errors:
+        raise errors[0]
+    n_cells = sum(len(p.cells) for p in parts)
+    out = np.zeros((n_steps, n_cells), bool)
+    for p, sp in zip(parts, spikes):
+        out[:, p.cells] = np.concatenate([np.asarray(s) for s in sp[1:]])[:n_steps]
+    dip = sum(np.concatenate([np.asarray(d) for d in ds])[:n_steps] for ds in dips)
+    return out, dip, bool(np.any([np.asarray(o) for o in last]))
+
+
+def run_trial(net: NetArrays, events: Events, n_steps, dt, block):
+    """``simulate.run_batch`` for one trial (``events`` with a trial axis of
+    1) run in two parts meeting every ``block`` steps (``exchange_block``):
+    (packed spikes, raw dipoles, traces) with a trial axis, and ``net`` with
+    the delivery room that sufficed (doubled and rerun while a part ran out)."""
+    one = jax.tree_util.tree_map(lambda a: np.asarray(a)[0], events)
+    while True:
+        spikes, dip, overflow = run_split(split_network(net), one, n_steps, dt, block)
+        if not overflow:
+            break
+        net = dataclasses.replace(net, capacity=2 * net.capacity)
+
+    def no_traces(ta):  # nothing is recorded where parts run: run_batch's empty traces
+        shapes = jax.eval_shape(lambda: record_traces(ta, init_type_state(ta)))
+        return jax.tree_util.tree_map(lambda a: np.zeros((1, n_steps + 1) + a.shape, a.dtype), shapes)
+
+    traces = tuple(no_traces(ta) for ta in net.types)
+    return (np.packbits(spikes, axis=-1)[None], dip[None], traces), net

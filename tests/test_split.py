@@ -1,0 +1,113 @@
+"""One trial in two parts of its cells, each advanced by a thread of its own
+and exchanging spikes every block (``network/split.py``): the same spikes as
+the whole network, dipoles within 1e-12 of their peak (summed per part), the
+overflow retry, the conditions under which ``simulate_dipole`` splits, and an
+error in a part reaching the caller."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import hnnjax as hnn
+from hnnjax.network import simulate, split
+from hnnjax.network.compile import compile_network, drive_events
+from hnnjax.network.simulate import instantiate_drives, run_batch
+
+TSTOP, DT = 60.0, 0.025
+
+
+def _setup(mesh=(3, 3), tstop=TSTOP, **compile_kw):
+    net = hnn.neymotin_2020_model(mesh_shape=mesh)
+    hnn.add_erp_drives_to_jones_model(net)
+    net.add_tonic_bias(cell_type="L5_pyramidal", amplitude=0.5, t0=5.0, tstop=30.0)
+    arrays, drive_tab, _, _, n_steps = compile_network(net, tstop, DT, np.float64, **compile_kw)
+    events = drive_events(drive_tab, instantiate_drives(net, tstop, 1), DT, n_steps, np.float64)
+    return arrays, events, n_steps
+
+
+def _unpack(packed, n_cells):
+    return np.unpackbits(packed, axis=-1)[..., :n_cells].astype(bool)
+
+
+def test_parts_give_the_whole_networks_spikes_and_dipoles():
+    arrays, events, n_steps = _setup()
+    block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
+    assert block == 40  # Jones: every delay >= 1.0 ms
+    parts = split.split_network(arrays)
+    n_cells = arrays.cell_offsets[1]
+    assert sorted(np.concatenate([p.cells for p in parts])) == list(range(n_cells))
+    (ref_spk, ref_dip, _), _ = run_batch(arrays, events, n_steps, DT)
+    (spk, dip, traces), room = split.run_trial(arrays, events, n_steps, DT, block)
+    whole, got = _unpack(ref_spk[0], n_cells), _unpack(spk[0], n_cells)
+    # cells of both parts fire, also after the drives' first volley (the network's own events)
+    for p in parts:
+        assert got[:, p.cells].sum() > 5
+    assert got[800:].sum() > 10
+    np.testing.assert_array_equal(got, whole)
+    assert dip.shape == ref_dip.shape
+    np.testing.assert_allclose(dip, ref_dip, rtol=0, atol=1e-12 * np.abs(ref_dip).max())
+    assert room.capacity == arrays.capacity
+    assert [t["v"].shape for t in traces] == [(1, n_steps + 1, 0)] * len(arrays.types)
+
+
+def test_a_run_whose_parts_overflow_is_rerun_with_more_room():
+    arrays, events, n_steps = _setup()
+    block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
+    (ref_spk, ref_dip, _), _ = run_batch(arrays, events, n_steps, DT)
+    tiny = dataclasses.replace(arrays, capacity=8)  # the parts of this network need 16
+    (spk, dip, _), room = split.run_trial(tiny, events, n_steps, DT, block)
+    assert room.capacity == 16
+    np.testing.assert_array_equal(spk, ref_spk)
+    np.testing.assert_allclose(dip, ref_dip, rtol=0, atol=1e-12 * np.abs(ref_dip).max())
+
+
+def test_when_a_trial_is_split():
+    arrays, _, n_steps = _setup(mesh=(10, 10), tstop=20.0)
+    assert split.exchange_block(arrays, n_steps, cores=2) == 40
+    assert split.exchange_block(arrays, n_steps, cores=1) == 0
+    assert split.exchange_block(arrays, 25, cores=2) == 25  # a run shorter than the shortest delay
+    assert split.exchange_block(arrays, 5, cores=2) == 0  # too short to meet usefully
+    small, _, n_small = _setup(tstop=20.0)
+    assert split.exchange_block(small, n_small, cores=2) == 0  # 27 cells: too few
+    recorded, _, _ = _setup(mesh=(10, 10), tstop=20.0, record_vsec="soma")
+    assert split.exchange_block(recorded, n_steps, cores=2) == 0
+    assert simulate.split_block(arrays, 2, n_steps) == 0  # two trials: a core each
+
+
+@pytest.mark.filterwarnings("ignore:drive .* cannot fire")
+def test_simulate_dipole_splits_a_lone_trial(monkeypatch):
+    """A lone trial of a 10x10 network runs in parts (when the host has 2
+    cores: forced here), with trial 0 of a two-trial run's spikes."""
+    monkeypatch.setattr(simulate._host, "usable_cores", lambda: 2)
+    net = hnn.neymotin_2020_model()
+    hnn.add_erp_drives_to_jones_model(net)
+    calls = []
+    real = split.run_trial
+    monkeypatch.setattr(split, "run_trial", lambda *a: calls.append(a[-1]) or real(*a))
+    kw = dict(tstop=40.0, progress=False, verbose=False)
+    one = hnn.simulate_dipole(net, n_trials=1, **kw)[0]
+    spikes_one = net.cell_response.spike_times[0]
+    two = hnn.simulate_dipole(net, n_trials=2, **kw)[0]
+    assert calls == [40]
+    assert len(spikes_one) > 20
+    np.testing.assert_array_equal(spikes_one, net.cell_response.spike_times[0])
+    agg = two.data["agg"]
+    np.testing.assert_allclose(one.data["agg"], agg, rtol=0, atol=1e-12 * np.abs(agg).max())
+
+
+def test_an_error_in_a_part_reaches_the_caller(monkeypatch):
+    """Part 1 fails at its third block: the error is raised in the caller's
+    thread and part 0, waiting at the meeting, stops instead of hanging."""
+    arrays, events, n_steps = _setup()
+    parts = split.split_network(arrays)
+    real = split._advance
+
+    def failing(net, events, carry, n0, *rest):
+        if net is parts[1].net and n0 == 80:
+            raise RuntimeError("part 1 failed")
+        return real(net, events, carry, n0, *rest)
+
+    monkeypatch.setattr(split, "_advance", failing)
+    trial = dataclasses.replace(events, ptr=events.ptr[0], dst=events.dst[0], w=events.w[0])
+    with pytest.raises(RuntimeError, match="part 1 failed"):
+        split.run_split(parts, trial, n_steps, DT, 40)
