@@ -37,11 +37,11 @@ def build(case, meta):
     return net
 
 
-def compare(case, dtype="float64"):
+def compare(case, dtype="float64", record_vsec="soma"):
     fix, meta = load(case)
     net = build(case, meta)
     dpls = hnn.simulate_dipole(net, tstop=meta["tstop"], dt=meta["dt"], n_trials=meta["n_trials"],
-                               record_vsec="soma", dtype=dtype)
+                               record_vsec=record_vsec, dtype=dtype)
     cr = net.cell_response
     out = {"dpl_rel": [], "spikes_matched": [], "count_err": [], "vsoma_rms": []}
     dt = meta["dt"]
@@ -67,7 +67,7 @@ def compare(case, dtype="float64"):
             n_ref = sum(g in r for g, _ in ref)
             n_mine = sum(g in r for g, _ in mine)
             out["count_err"].append(abs(n_mine - n_ref) / max(n_ref, 1))
-    for row, gid in enumerate(fix["vsoma_gids"]):
+    for row, gid in enumerate(fix["vsoma_gids"] if record_vsec else ()):
         d = cr.vsec[0][int(gid)]["soma"][::meta["record_step"]] - fix["vsoma"][row]
         out["vsoma_rms"].append(np.sqrt(np.mean(d ** 2)))
     return {k: np.array(v) for k, v in out.items()}, meta
@@ -102,3 +102,18 @@ def test_cases_have_activity():
     fix, meta = load("calcium")
     l5 = fix["spike_gids"] >= meta["n_cells"] - 9  # the 9 L5 pyramidal cells spike
     assert (l5 & (fix["spike_gids"] < meta["n_cells"])).sum() > 10 * meta["n_trials"]
+
+
+def test_a_lone_trial_in_two_parts_matches_neuron(monkeypatch):
+    """The Poisson case's one trial, nothing recorded but spikes and dipoles,
+    runs in two parts of its cells (``network/split.py``, forced to think the
+    host has 2 cores) and matches NEURON as the whole network does."""
+    from hnnjax.network import simulate, split
+    monkeypatch.setattr(simulate._host, "usable_cores", lambda: 2)
+    calls = []
+    real = split.run_trial
+    monkeypatch.setattr(split, "run_trial", lambda *a: calls.append(a[-1]) or real(*a))
+    out, meta = compare("poisson", record_vsec=False)
+    assert calls == [40] and meta["n_trials"] == 1
+    assert out["dpl_rel"].max() < 0.01, out["dpl_rel"]
+    assert out["spikes_matched"].min() >= 0.99 and out["count_err"].max() <= 0.01, out

@@ -5,6 +5,7 @@ overflow retry, the conditions under which ``simulate_dipole`` splits, and an
 error in a part reaching the caller."""
 import dataclasses
 
+import jax
 import numpy as np
 import pytest
 
@@ -16,7 +17,9 @@ from hnnjax.network.simulate import instantiate_drives, run_batch
 TSTOP, DT = 60.0, 0.025
 
 
-def _setup(mesh=(3, 3), tstop=TSTOP, **compile_kw):
+def _setup(mesh=(4, 6), tstop=TSTOP, **compile_kw):
+    """Jones' ERP network; on the default mesh, 24 pyramidal and 9 basket
+    cells per layer (the second part has an idle copy of a basket cell)."""
     net = hnn.neymotin_2020_model(mesh_shape=mesh)
     hnn.add_erp_drives_to_jones_model(net)
     net.add_tonic_bias(cell_type="L5_pyramidal", amplitude=0.5, t0=5.0, tstop=30.0)
@@ -35,7 +38,12 @@ def test_parts_give_the_whole_networks_spikes_and_dipoles():
     assert block == 40  # Jones: every delay >= 1.0 ms
     parts = split.split_network(arrays)
     n_cells = arrays.cell_offsets[1]
-    assert sorted(np.concatenate([p.cells for p in parts])) == list(range(n_cells))
+    cells = np.concatenate([p.cells for p in parts])
+    assert sorted(cells[cells >= 0]) == list(range(n_cells)) and (cells < 0).sum() == 2
+    # the same shapes: one compiled program serves both parts
+    shapes = [jax.tree_util.tree_map(np.shape, p.net) for p in parts]
+    assert jax.tree_util.tree_structure(parts[0].net) == jax.tree_util.tree_structure(parts[1].net)
+    assert jax.tree_util.tree_leaves(shapes[0]) == jax.tree_util.tree_leaves(shapes[1])
     (ref_spk, ref_dip, _), _ = run_batch(arrays, events, n_steps, DT)
     (spk, dip, traces), room = split.run_trial(arrays, events, n_steps, DT, block)
     whole, got = _unpack(ref_spk[0], n_cells), _unpack(spk[0], n_cells)
@@ -54,9 +62,9 @@ def test_a_run_whose_parts_overflow_is_rerun_with_more_room():
     arrays, events, n_steps = _setup()
     block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
     (ref_spk, ref_dip, _), _ = run_batch(arrays, events, n_steps, DT)
-    tiny = dataclasses.replace(arrays, capacity=8)  # the parts of this network need 16
+    tiny = dataclasses.replace(arrays, capacity=32)  # the parts of this network need 64
     (spk, dip, _), room = split.run_trial(tiny, events, n_steps, DT, block)
-    assert room.capacity == 16
+    assert room.capacity == 64
     np.testing.assert_array_equal(spk, ref_spk)
     np.testing.assert_allclose(dip, ref_dip, rtol=0, atol=1e-12 * np.abs(ref_dip).max())
 
@@ -68,7 +76,10 @@ def test_when_a_trial_is_split():
     assert split.exchange_block(arrays, 25, cores=2) == 25  # a run shorter than the shortest delay
     assert split.exchange_block(arrays, 5, cores=2) == 0  # too short to meet usefully
     small, _, n_small = _setup(tstop=20.0)
-    assert split.exchange_block(small, n_small, cores=2) == 0  # 27 cells: too few
+    assert split.exchange_block(small, n_small, cores=2) == 0  # 66 cells: too few
+    assert split.exchange_block(small, n_small, cores=2, min_cells=0) == 40
+    odd, _, _ = _setup(mesh=(3, 3), tstop=20.0)  # 9 pyramidal cells: an idle one would add to the dipole
+    assert split.exchange_block(odd, n_small, cores=2, min_cells=0) == 0
     recorded, _, _ = _setup(mesh=(10, 10), tstop=20.0, record_vsec="soma")
     assert split.exchange_block(recorded, n_steps, cores=2) == 0
     assert simulate.split_block(arrays, 2, n_steps) == 0  # two trials: a core each

@@ -278,13 +278,14 @@ def _delivery_tables(src, dst, w, steps, n_cells, dtype, block=128, width=32, ca
                 target_scale=scale if len(targets) else np.ones(1))
 
 
-def chunked_tables(src, slot, w_fixed, steps, n_cells, block, width, capacity):
+def chunked_tables(src, slot, w_fixed, steps, n_cells, block, width, capacity, n_blocks=None):
     """Connections (source cell, target slot, fixed-point weight, delay in
     steps) sorted into groups (delay block q, source cell c), see
     ``grid.NetArrays``, and each group cut into chunks of at most ``width``
-    connections; the pending buffer then needs only ``block`` rows."""
+    connections; the pending buffer then needs only ``block`` rows.
+    ``n_blocks``: delay blocks (default: as many as the longest delay needs)."""
     q, rem = steps // block, steps % block
-    n_blocks = int(q.max()) + 1 if len(q) else 1
+    n_blocks = n_blocks or (int(q.max()) + 1 if len(q) else 1)
     order, chunk_group, chunk_start, chunk_count = chunk_table(q * n_cells + src,
                                                                n_blocks * n_cells, width)
     pad = lambda a, v: np.append(a, v)  # one inert entry: the fill value of gathers

@@ -187,7 +187,8 @@ class GridDelivery(eqx.Module):
             inc = row.at[net.syn_target].get(mode="fill", fill_value=0).astype(soma_v.dtype) * net.syn_scale
         else:
             due = row.astype(soma_v.dtype) * net.target_scale
-            inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True)  # np.unique'd
+            # np.unique'd; slots past the synapses (padding, ``split.py``) drop
+            inc = jnp.zeros(n_syn, due.dtype).at[net.target_syn].add(due, unique_indices=True, mode="drop")
         # drive events: one per synapse and step (pre-summed); places past the
         # step's events point beyond the synapses, each a different index, and drop
         k = jnp.arange(ev.max_per_step)

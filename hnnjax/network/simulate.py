@@ -211,7 +211,9 @@ def simulate_dipole(net, tstop, dt=0.025, n_trials=None, record_vsec=False, reco
                     batch_size=None, progress=True, first_trial=0):
     """Simulate ``n_trials`` trials of ``net`` in compiled, vmapped calls
     (sharded over devices when there are several; on one CPU device, one
-    call per core at once).
+    call per core at once, and a lone trial in two parts of its cells, one
+    per core, ``network/split.py``: the same spikes, its dipole summed in
+    another order, within 1e-12 of its peak of the same trial run whole).
 
     Parameters are hnn-core's: ``tstop`` and ``dt`` in ms; ``n_trials``
     defaults to ``params['N_trials']``; ``record_vsec``/``record_isec``/``record_ca`` in

@@ -33,7 +33,9 @@ from .grid import Events, GridDelivery, NetArrays
 from .integrate import initial_carry, make_step
 from .kernel import init_type_state, record_traces
 
-# Fewer steps between exchanges than this and the threads would mostly wait.
+# Fewer steps between exchanges than this and the exchanges would cost what the
+# second core gains: each is a call and a meeting of the threads per part, ~0.3 ms
+# (8 µs a step with 40-step blocks on the ERP network).
 MIN_BLOCK = 8
 # Smaller networks gain nothing from a second thread: a 3x3 Jones network's
 # step is too short (``benchmarks/bench_split.py``).
@@ -43,8 +45,8 @@ MIN_CELLS = 100
 @dataclasses.dataclass(frozen=True)
 class Part:
     """One part of a network's cells: its ``NetArrays`` (device), the
-    network's flat index of each of its cells and, per synapse of the
-    network, its index in the part (-1: not in it)."""
+    network's flat index of each of its cells (-1: an idle copy) and, per
+    synapse of the network, its index in the part (-1: not in it)."""
 
     net: NetArrays
     cells: np.ndarray
@@ -66,12 +68,15 @@ def connections(net: NetArrays):
 def exchange_block(net: NetArrays, n_steps, cores, min_cells=MIN_CELLS):
     """Steps between exchanges if one trial of ``net`` should run in two parts
     on ``cores`` CPU cores, else 0: it needs 2 cores, at least ``min_cells``
-    cells and 2 of each type, nothing recorded but spikes and dipoles, and a
+    cells and 2 of each type (an even count in the types with a dipole),
+    nothing recorded but spikes and dipoles, and a
     shortest delay of ``MIN_BLOCK`` steps; the block is that delay, at most
     the delay block of ``net``'s tables (its pending rows) and ``n_steps``."""
     types = net.types
     if cores < 2 or sum(ta.n_cells for ta in types) < min_cells or min(ta.n_cells for ta in types) < 2:
         return 0
+    if any(ta.n_cells % 2 and np.any(np.asarray(ta.dipole_w)) for ta in types):
+        return 0  # an idle copy of one of its cells would add to the dipole
     if any(ta.rec_node.size or ta.ca_node.size or ta.isec_site.size or ta.lfp_r.shape[0] for ta in types):
         return 0
     steps = connections(net)[3]
@@ -81,33 +86,61 @@ def exchange_block(net: NetArrays, n_steps, cores, min_cells=MIN_CELLS):
 
 def split_network(net: NetArrays):
     """The two ``Part``s of ``net``: the first ⌈n/2⌉ cells of each type and
-    the rest, each with the connections into its cells."""
+    the rest, each with the connections into its cells.  Their arrays have
+    the same shapes, so one compiled program advances both: the second part
+    has an idle copy of a cell where a type's count is odd (no input, no
+    clamp, its spikes dropped; ``exchange_block`` lets only types without a
+    dipole have one), and its tables are padded with inert entries (chunks of
+    no connection in a group that never fires, target slots past the
+    synapses)."""
     src, slot, w_fixed, steps = connections(net)
     target_syn, target_scale = np.asarray(net.target_syn), np.asarray(net.target_scale)
-    (cell_off, _), (syn_off, n_syn) = net.cell_offsets, net.syn_offsets
-    parts = []
+    (cell_off, n_cells), (syn_off, n_syn) = net.cell_offsets, net.syn_offsets
+    drafts = []
     for first in (True, False):
         types, cells, synapse, n_part_syn = [], [], np.full(n_syn, -1), 0
         for ta, c0, s0 in zip(net.types, cell_off, syn_off):
             half = -(-ta.n_cells // 2)
             sel = np.arange(half) if first else np.arange(half, ta.n_cells)
-            types.append(dataclasses.replace(ta, n_cells=len(sel), clamp_amp=ta.clamp_amp[..., sel],
-                                             lfp_r=ta.lfp_r[..., sel]))
-            cells.append(c0 + sel)
+            idle = half - len(sel)
+
+            def cell_axis(a):  # (..., n_cells): the part's cells, then zeros for the idle copy
+                a = np.asarray(a)[..., sel]
+                return np.concatenate([a, np.zeros(a.shape[:-1] + (idle,), a.dtype)], axis=-1)
+            types.append(dataclasses.replace(ta, n_cells=half, clamp_amp=cell_axis(ta.clamp_amp),
+                                             lfp_r=cell_axis(ta.lfp_r)))
+            cells.append(np.concatenate([c0 + sel, np.full(idle, -1)]))
             site = np.arange(ta.n_sites)[:, None]
-            synapse[s0 + site * ta.n_cells + sel] = n_part_syn + site * len(sel) + np.arange(len(sel))
-            n_part_syn += ta.n_sites * len(sel)
+            synapse[s0 + site * ta.n_cells + sel] = n_part_syn + site * half + np.arange(len(sel))
+            n_part_syn += ta.n_sites * half
         mine = synapse[target_syn[slot]] >= 0
         targets, first_of, new_slot = np.unique(synapse[target_syn[slot[mine]]], return_index=True,
                                                 return_inverse=True)
-        tables = dict(chunked_tables(src[mine], new_slot, w_fixed[mine], steps[mine],
-                                     net.group_live.shape[1], net.block, net.chunk_width, net.capacity),
-                      target_syn=(targets if len(targets) else np.zeros(1)).astype(np.int32),
-                      target_scale=target_scale[slot[mine][first_of]] if len(targets) else np.ones(1))
-        part = NetArrays(types=tuple(types), **tables, **synapse_slots(tables, n_part_syn),
-                         threshold=net.threshold, compaction=net.compaction, increments=net.increments,
-                         dipole_layers=net.dipole_layers)
-        parts.append(Part(cast_floats(part, net.types[0].inv_r.dtype), np.concatenate(cells), synapse))
+        # one more source column than cells: nobody fires in it, the padding chunks' group
+        tables = chunked_tables(src[mine], new_slot, w_fixed[mine], steps[mine], n_cells + 1, net.block,
+                                net.chunk_width, net.capacity, n_blocks=net.n_blocks)
+        tables.update(target_syn=targets.astype(np.int32), target_scale=target_scale[slot[mine][first_of]])
+        tables.update(synapse_slots(tables, n_part_syn))
+        drafts.append((types, np.concatenate(cells), synapse, tables, n_part_syn))
+    size = {key: max(len(d[3][key]) for d in drafts)
+            for key in ("chunk_group", "chunk_start", "conn_dst", "target_syn")}
+    size["target_syn"] = max(size["target_syn"], 1)
+    parts = []
+    for types, cells, synapse, tables, n_part_syn in drafts:
+        def pad(key, fill, like):
+            tables[key] = np.append(tables[key], np.full(size[like] - len(tables[key]), fill,
+                                                         tables[key].dtype))
+        pad("chunk_group", n_cells, "chunk_group")  # group (q = 0, the idle column)
+        for key in ("chunk_start", "chunk_count"):
+            pad(key, 0, "chunk_start")
+        for key in ("conn_dst", "conn_rem", "conn_w_fixed"):
+            pad(key, 0, "conn_dst")
+        n_pad = size["target_syn"] - len(tables["target_syn"])
+        tables["target_syn"] = np.append(tables["target_syn"], n_part_syn + np.arange(n_pad)).astype(np.int32)
+        pad("target_scale", 1.0, "target_syn")
+        part = NetArrays(types=tuple(types), **tables, threshold=net.threshold, compaction=net.compaction,
+                         increments=net.increments, dipole_layers=net.dipole_layers)
+        parts.append(Part(cast_floats(part, net.types[0].inv_r.dtype), cells, synapse))
     return tuple(parts)
 
 
@@ -136,8 +169,8 @@ def _advance(net, events, carry, n0, spikes, columns, block, dt):
     """One part's ``block`` steps from step ``n0``, after the exchange of the
     block before's ``spikes`` of every part (at their ``columns``)."""
     whole = jnp.zeros((block, net.group_live.shape[1]), bool)
-    for sp, col in zip(spikes, columns):
-        whole = whole.at[:, col].set(sp)
+    for sp, col in zip(spikes, columns):  # idle copies' columns lie past the ring's and drop
+        whole = whole.at[:, col].set(sp, mode="drop")
     delivery = GridDelivery(net, events, skip_idle=True, exchanged=True)
     dcarry, overflow = delivery.exchange(carry["delivery"], n0, whole)
     carry = dict(carry, delivery=dcarry, overflow=carry["overflow"] | overflow)
@@ -153,16 +186,19 @@ def run_split(parts, events: Events, n_steps, dt, block):
     n_cells) bool, raw dipoles (n_steps, 2) fA·m and whether a part ran out
     of delivery room."""
     n_blocks = -(-n_steps // block)
-    columns = tuple(jax.device_put(p.cells) for p in parts)
+    n_cells = parts[0].net.group_live.shape[1] - 1
+    columns = tuple(jax.device_put(np.where(p.cells >= 0, p.cells, n_cells + 1)) for p in parts)
     evs = [jax.device_put(part_events(events, p)) for p in parts]
     spikes = [[jnp.zeros((block, len(p.cells)), bool)] for p in parts]  # before step 0: none
     dips = [[] for _ in parts]
     last = [None] * len(parts)
-    meet, stop = threading.Barrier(len(parts)), threading.Event()
+    meet, stop, compiled = threading.Barrier(len(parts)), threading.Event(), threading.Event()
     errors = []
 
     def advance(k):
         try:
+            if k:  # the first part compiles the program, the others then find it compiled
+                compiled.wait()
             carry = _initial_carry(parts[k].net)
             for b in range(n_blocks):
                 if stop.is_set():
@@ -170,6 +206,7 @@ def run_split(parts, events: Events, n_steps, dt, block):
                 before = tuple(s[b] for s in spikes)
                 carry, sp, dip = _advance(parts[k].net, evs[k], carry, b * block, before, columns, block,
                                           float(dt))
+                compiled.set()
                 spikes[k].append(jax.block_until_ready(sp))
                 dips[k].append(dip)
                 meet.wait()
@@ -179,6 +216,7 @@ def run_split(parts, events: Events, n_steps, dt, block):
         except BaseException as err:  # noqa: B036 - handed to the caller's thread
             errors.append(err)
             meet.abort()
+            compiled.set()
 
     threads = [threading.Thread(target=advance, args=(k,), name=f"hnnjax-part{k}", daemon=True)
                for k in range(len(parts))]
@@ -189,13 +227,14 @@ def run_split(parts, events: Events, n_steps, dt, block):
             t.join()
     finally:  # on Ctrl-C the parts stop at their next block
         stop.set()
+        compiled.set()
         meet.abort()
     if errors:
         raise errors[0]
-    n_cells = sum(len(p.cells) for p in parts)
     out = np.zeros((n_steps, n_cells), bool)
     for p, sp in zip(parts, spikes):
-        out[:, p.cells] = np.concatenate([np.asarray(s) for s in sp[1:]])[:n_steps]
+        real = p.cells >= 0
+        out[:, p.cells[real]] = np.concatenate([np.asarray(s) for s in sp[1:]])[:n_steps, real]
     dip = sum(np.concatenate([np.asarray(d) for d in ds])[:n_steps] for ds in dips)
     return out, dip, bool(np.any([np.asarray(o) for o in last]))
 
