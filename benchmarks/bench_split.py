@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _interleaved import log  # noqa: E402
 
-ROWS = ("somato:float64", "somato:float32", "erp10:float64", "erp5:float64", "erp3:float64")
+ROWS = ("somato:float64", "somato:float32", "erp10x10:float64", "erp10x10:float32", "erp4x6:float64",
+        "erp2x4:float64")
 
 
 def network(name):
@@ -33,8 +34,7 @@ def network(name):
     from hnnjax.network_models import somato_model
     if name == "somato":
         return somato_model()
-    mesh = int(name[3:])
-    net = hnn.neymotin_2020_model(mesh_shape=(mesh, mesh))
+    net = hnn.neymotin_2020_model(mesh_shape=tuple(int(x) for x in name[3:].split("x")))
     hnn.add_erp_drives_to_jones_model(net)
     return net
 
@@ -42,7 +42,8 @@ def network(name):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tstop", type=float, default=170.0, help="window, ms")
-    p.add_argument("--rows", default=",".join(ROWS), help="network:dtype (somato, erpN: an NxN mesh)")
+    p.add_argument("--rows", default=",".join(ROWS),
+                   help="network:dtype (somato, or erpAxB: the ERP network on an AxB mesh)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     args = p.parse_args(argv)
 
@@ -62,6 +63,9 @@ def main(argv=None):
         events = _take(drive_events(tab, instantiate_drives(net, args.tstop, 1), dt, n_steps,
                                     np.dtype(dtype).type), np.arange(1))
         block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
+        if not block:
+            log(f"{row}: cannot be split (split.exchange_block), left out")
+            continue
         n_cells = arrays.cell_offsets[1]
         whole = lambda a=arrays, e=events, n=n_steps: jax.device_get(_run_trials(a, e, n, dt))  # noqa: E731
         parts = lambda a=arrays, e=events, n=n_steps, b=block: split.run_trial(a, e, n, dt, b)[0]  # noqa: E731

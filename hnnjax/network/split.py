@@ -12,10 +12,13 @@ parallel run).
 A part is a ``NetArrays`` of its cells (about half of each cell type) and the
 connections into them; its ring holds every cell's spikes and is filled at
 each exchange, which also schedules the connections its step would have
-scheduled at the spike (``GridDelivery.exchanged``).  Each cell does the
-same arithmetic as in the whole network and event sums are integers, so
+scheduled at the spike (``GridDelivery.exchanged``).  Both parts have the
+same shapes, so one program, compiled once, advances either.  Each cell does
+the same arithmetic as in the whole network and event sums are integers, so
 spikes and voltages are the same bits; the dipole is summed per part, then
-the parts are added (its last bits change).
+the parts are added: in another order, within 1e-12 of its peak in float64
+(tested), ~6e-5 in float32 (the size of float32's own error,
+``benchmarks/bench_split.py``).
 """
 from __future__ import annotations
 
@@ -33,12 +36,15 @@ from .grid import Events, GridDelivery, NetArrays
 from .integrate import initial_carry, make_step
 from .kernel import init_type_state, record_traces
 
-# Fewer steps between exchanges than this and the exchanges would cost what the
-# second core gains: each is a call and a meeting of the threads per part, ~0.3 ms
-# (8 µs a step with 40-step blocks on the ERP network).
-MIN_BLOCK = 8
-# Smaller networks gain nothing from a second thread: a 3x3 Jones network's
-# step is too short (``benchmarks/bench_split.py``).
+# Fewer steps between exchanges than this and they would cost what the second
+# core gains: on the somato network (float64, AMD EPYC family 26) a part's block
+# of 40 steps takes 5.5 ms beside the other part's, 6.3-6.5 ms with their meeting
+# after it, against 7.9 ms for the whole network's 40 steps (~60 µs a step gained,
+# ~1 ms an exchange lost; ``benchmarks/README.md``, one trial in two parts).
+MIN_BLOCK = 20
+# Smaller networks gain too little or lose (``benchmarks/bench_split.py``, 170 ms,
+# float64): the ERP network's 10x10 mesh (270 cells) 1.25x, 8x8 (176) 1.18x, 6x8
+# (128) 1.05x, 6x6 (96) 1.04x, 4x6 (66) 0.38x.
 MIN_CELLS = 100
 
 
