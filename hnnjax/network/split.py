@@ -43,8 +43,8 @@ from .kernel import init_type_state, record_traces
 # ~1 ms an exchange lost; ``benchmarks/README.md``, one trial in two parts).
 MIN_BLOCK = 20
 # Smaller networks gain too little or lose (``benchmarks/bench_split.py``, 170 ms,
-# float64): the ERP network's 10x10 mesh (270 cells) 1.25x, 8x8 (176) 1.18x, 6x8
-# (128) 1.05x, 6x6 (96) 1.04x, 4x6 (66) 0.38x.
+# float64): the ERP network's 10x10 mesh (270 cells) 1.34x, 8x8 (176) 1.25x, 6x8
+# (128) 1.07x, 6x6 (96) 1.03x, 4x6 (66) 0.39x.
 MIN_CELLS = 100
 
 
