@@ -112,7 +112,7 @@ def test_a_lone_trial_in_two_parts_matches_neuron(monkeypatch):
     monkeypatch.setattr(simulate._host, "usable_cores", lambda: 2)
     calls = []
     real = split.run_trial
-    monkeypatch.setattr(split, "run_trial", lambda *a: calls.append(a[-1]) or real(*a))
+    monkeypatch.setattr(split, "run_trial", lambda *a: calls.append(a[4]) or real(*a))
     out, meta = compare("poisson", record_vsec=False)
     assert calls == [40] and meta["n_trials"] == 1
     assert out["dpl_rel"].max() < 0.01, out["dpl_rel"]

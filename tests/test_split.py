@@ -4,6 +4,9 @@ the whole network, dipoles within 1e-12 of their peak (summed per part), the
 overflow retry, the conditions under which ``simulate_dipole`` splits, and an
 error in a part reaching the caller."""
 import dataclasses
+import threading
+import time
+from concurrent.futures import CancelledError
 
 import jax
 import numpy as np
@@ -63,7 +66,7 @@ def test_a_run_whose_parts_overflow_is_rerun_with_more_room():
     block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
     (ref_spk, ref_dip, _), _ = run_batch(arrays, events, n_steps, DT)
     tiny = dataclasses.replace(arrays, capacity=32)  # the parts of this network need 64
-    (spk, dip, _), room = split.run_trial(tiny, events, n_steps, DT, block)
+    (spk, dip, _), room = split.run_trial(tiny, events, n_steps, DT, block, threading.Event())
     assert room.capacity == 64
     np.testing.assert_array_equal(spk, ref_spk)
     np.testing.assert_allclose(dip, ref_dip, rtol=0, atol=1e-12 * np.abs(ref_dip).max())
@@ -94,7 +97,7 @@ def test_simulate_dipole_splits_a_lone_trial(monkeypatch):
     hnn.add_erp_drives_to_jones_model(net)
     calls = []
     real = split.run_trial
-    monkeypatch.setattr(split, "run_trial", lambda *a: calls.append(a[-1]) or real(*a))
+    monkeypatch.setattr(split, "run_trial", lambda *a: calls.append(a[4]) or real(*a))
     kw = dict(tstop=40.0, progress=False, verbose=False)
     one = hnn.simulate_dipole(net, n_trials=1, **kw)[0]
     spikes_one = net.cell_response.spike_times[0]
@@ -122,3 +125,22 @@ def test_an_error_in_a_part_reaches_the_caller(monkeypatch):
     trial = dataclasses.replace(events, ptr=events.ptr[0], dst=events.dst[0], w=events.w[0])
     with pytest.raises(RuntimeError, match="part 1 failed"):
         split.run_split(parts, trial, n_steps, DT, 40)
+
+
+def test_a_stopped_trial_ends_at_the_next_block():
+    """What ``run_events`` does on Ctrl-C: the parts stop within a block and
+    the call raises instead of returning a partial trial."""
+    arrays, events, n_steps = _setup(tstop=600.0)
+    trial = dataclasses.replace(events, ptr=events.ptr[0], dst=events.dst[0], w=events.w[0])
+    parts = split.split_network(arrays)
+    split.run_split(parts, trial, 400, DT, 40)  # compiled
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    t0 = time.perf_counter()
+    with pytest.raises(CancelledError):
+        split.run_split(parts, trial, n_steps, DT, 40, stop)
+    stopped = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    split.run_split(parts, trial, n_steps, DT, 40)
+    assert stopped < 0.5 * (time.perf_counter() - t0)
+    assert not [t for t in threading.enumerate() if t.name.startswith("hnnjax-part")]

@@ -298,14 +298,14 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
     size = batch_size or default_batch_size(n_trials)
     block = split_block(arrays, n_trials, n_steps)
     room = {"arrays": arrays}
-    lock = threading.Lock()
+    lock, stop = threading.Lock(), threading.Event()
 
     def call(first):
         with lock:
             start = room["arrays"]
         trials = _take(events, np.arange(first, min(first + size, n_trials)))
         if block:
-            out, grown = split.run_trial(start, trials, n_steps, dt, block)
+            out, grown = split.run_trial(start, trials, n_steps, dt, block, stop)
         else:
             out, grown = run_batch(start, trials, n_steps, dt)
         with lock:
@@ -320,7 +320,8 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
             futures = [pool.submit(call, first) for first in range(0, n_trials, size)]
             for f in as_completed(futures):
                 trials_done.update(len(f.result()[1]))  # a call's error is raised here
-        finally:  # on an error or Ctrl-C, calls not yet started are dropped
+        finally:  # on an error or Ctrl-C, calls not yet started are dropped (a split trial stops)
+            stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
     outs = [f.result() for f in futures]  # in trial order
     if len(outs) == 1:  # one call (a GPU's): its outputs are not copied

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from concurrent.futures import CancelledError
 
 import jax
 import jax.numpy as jnp
@@ -185,12 +186,14 @@ def _advance(net, events, carry, n0, spikes, columns, block, dt):
     return carry, sp, dip
 
 
-def run_split(parts, events: Events, n_steps, dt, block):
+def run_split(parts, events: Events, n_steps, dt, block, stop=None):
     """One trial (host ``Events``, no trial axis) with its ``parts`` advanced
     by threads of their own, meeting every ``block`` steps (at most the
     shortest delay, ``exchange_block``).  Returns its spikes (n_steps,
     n_cells) bool, raw dipoles (n_steps, 2) fA·m and whether a part ran out
-    of delivery room."""
+    of delivery room.  ``stop`` (a ``threading.Event``), once set, stops the
+    parts at their next block and raises ``CancelledError`` (Ctrl-C in the
+    thread that waits for this one's result)."""
     n_blocks = -(-n_steps // block)
     n_cells = parts[0].net.group_live.shape[1] - 1
     columns = tuple(jax.device_put(np.where(p.cells >= 0, p.cells, n_cells + 1)) for p in parts)
@@ -198,7 +201,8 @@ def run_split(parts, events: Events, n_steps, dt, block):
     spikes = [[jnp.zeros((block, len(p.cells)), bool)] for p in parts]  # before step 0: none
     dips = [[] for _ in parts]
     last = [None] * len(parts)
-    meet, stop, compiled = threading.Barrier(len(parts)), threading.Event(), threading.Event()
+    meet, compiled, halt = threading.Barrier(len(parts)), threading.Event(), threading.Event()
+    stop = stop or halt
     errors = []
 
     def advance(k):
@@ -207,7 +211,7 @@ def run_split(parts, events: Events, n_steps, dt, block):
                 compiled.wait()
             carry = _initial_carry(parts[k].net)
             for b in range(n_blocks):
-                if stop.is_set():
+                if halt.is_set() or stop.is_set():
                     return
                 before = tuple(s[b] for s in spikes)
                 carry, sp, dip = _advance(parts[k].net, evs[k], carry, b * block, before, columns, block,
@@ -232,11 +236,13 @@ def run_split(parts, events: Events, n_steps, dt, block):
         for t in threads:
             t.join()
     finally:  # on Ctrl-C the parts stop at their next block
-        stop.set()
+        halt.set()
         compiled.set()
         meet.abort()
     if errors:
         raise errors[0]
+    if any(len(d) < n_blocks for d in dips):
+        raise CancelledError("the trial's parts were stopped")
     out = np.zeros((n_steps, n_cells), bool)
     for p, sp in zip(parts, spikes):
         real = p.cells >= 0
@@ -245,14 +251,15 @@ def run_split(parts, events: Events, n_steps, dt, block):
     return out, dip, bool(np.any([np.asarray(o) for o in last]))
 
 
-def run_trial(net: NetArrays, events: Events, n_steps, dt, block):
+def run_trial(net: NetArrays, events: Events, n_steps, dt, block, stop=None):
     """``simulate.run_batch`` for one trial (``events`` with a trial axis of
     1) run in two parts meeting every ``block`` steps (``exchange_block``):
     (packed spikes, raw dipoles, traces) with a trial axis, and ``net`` with
-    the delivery room that sufficed (doubled and rerun while a part ran out)."""
+    the delivery room that sufficed (doubled and rerun while a part ran out).
+    ``stop``: as in ``run_split``."""
     one = jax.tree_util.tree_map(lambda a: np.asarray(a)[0], events)
     while True:
-        spikes, dip, overflow = run_split(split_network(net), one, n_steps, dt, block)
+        spikes, dip, overflow = run_split(split_network(net), one, n_steps, dt, block, stop)
         if not overflow:
             break
         net = dataclasses.replace(net, capacity=2 * net.capacity)
