@@ -216,7 +216,7 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
     once (``at_once``: each of its own trials, from its own thread, as
     ``run_events`` runs them on one CPU device), and one trial in two parts
     of its cells (``split.run_trial``, what ``run_events`` runs for a lone
-    trial where ``split_block`` allows); returns the per-config results, the
+    trial where ``split_plan`` allows); returns the per-config results, the
     dipoles of the largest single-call batch per dtype, and each config's
     timed call by (dtype, batch, calls[, "parts"])."""
     from concurrent.futures import ThreadPoolExecutor
@@ -225,7 +225,7 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
     import numpy as np
     from hnnjax.network import split
     from hnnjax.network.compile import compile_network, drive_events
-    from hnnjax.network.simulate import _run_trials, _take, instantiate_drives, split_block
+    from hnnjax.network.simulate import _run_trials, _take, instantiate_drives, split_plan
 
     n_max = max(batches)
     spikes = instantiate_drives(net, TSTOP, n_max * max(at_once))
@@ -268,11 +268,11 @@ def bench_batches(net, batches, repeats, max_steady_s, at_once=(1,), dtypes=("fl
                 if b == n_max and k == 1:
                     dipoles[dtype] = _dipoles_nAm(out[0][1], n_steps, n_pyr)
                 del out
-        block = split_block(arrays, 1, n_steps) if 1 in batches else 0
-        if block:
+        plan = split_plan(arrays, 1, n_steps) if 1 in batches else None
+        if plan:
             one = _take(all_events, np.arange(1))
             call = lambda arrays=arrays, one=one, n_steps=n_steps: split.run_trial(  # noqa: E731
-                arrays, one, n_steps, DT, block)
+                arrays, one, n_steps, DT, plan)
             calls[(dtype, 1, 1, "parts")] = call
             _, c = timed(f"hnnjax {dtype} batch 1 in 2 parts", call,
                          lambda out, cap=arrays.capacity: out[1].capacity != cap)

@@ -62,13 +62,13 @@ def main(argv=None):
         arrays, tab, _, _, n_steps = compile_network(net, args.tstop, dt, np.dtype(dtype).type)
         events = _take(drive_events(tab, instantiate_drives(net, args.tstop, 1), dt, n_steps,
                                     np.dtype(dtype).type), np.arange(1))
-        block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
-        if not block:
-            log(f"{row}: cannot be split (split.exchange_block), left out")
+        plan = split.exchange_plan(arrays, n_steps, cores=2, min_cells=0)
+        if not plan:
+            log(f"{row}: cannot be split (split.exchange_plan), left out")
             continue
         n_cells = arrays.cell_offsets[1]
         whole = lambda a=arrays, e=events, n=n_steps: jax.device_get(_run_trials(a, e, n, dt))  # noqa: E731
-        parts = lambda a=arrays, e=events, n=n_steps, b=block: split.run_trial(a, e, n, dt, b)[0]  # noqa: E731
+        parts = lambda a=arrays, e=events, n=n_steps, p=plan: split.run_trial(a, e, n, dt, p)[0]  # noqa: E731
         first = {}
         for mode, fn in (("whole", whole), ("parts", parts)):
             log(f"{row}: {mode}, first call (compile + run)")
@@ -78,7 +78,7 @@ def main(argv=None):
         (w_spk, w_dip, *_), (p_spk, p_dip, _) = first["whole"][1], first["parts"][1]
         same = np.array_equal(np.unpackbits(w_spk, axis=-1)[..., :n_cells],
                               np.unpackbits(p_spk, axis=-1)[..., :n_cells])
-        rows.append(dict(row=row, cells=n_cells, block=block, whole=whole, parts=parts,
+        rows.append(dict(row=row, cells=n_cells, block=f"{plan.block}/{plan.lag}", whole=whole, parts=parts,
                          first={m: v[0] for m, v in first.items()}, same=same,
                          spikes=int(np.unpackbits(w_spk).sum()),
                          dip=float(np.abs(p_dip - w_dip).max() / np.abs(w_dip).max()),
@@ -94,15 +94,16 @@ def main(argv=None):
     print(f"machine {machine()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"bench_split.py --tstop {args.tstop:g} --repeats {args.repeats}")
     print(f"one trial of {args.tstop:g} ms (dt {dt} ms): whole network in one call vs two parts of its cells "
-          "on two threads meeting every block; s per trial, medians of interleaved rounds\n")
-    head = (f"{'row':<16} {'cells':>5} {'block':>5} {'whole s':>8} {'parts s':>8} {'whole/parts':>11} "
+          "on two threads (blocks of steps, a part waiting for the other's block lag blocks back); "
+          "s per trial, medians of interleaved rounds\n")
+    head = (f"{'row':<16} {'cells':>5} {'block/lag':>9} {'whole s':>8} {'parts s':>8} {'whole/parts':>11} "
             f"{'range':>11} {'first whole|parts s':>19} {'spikes':>6} {'same':>5} {'dipole diff/peak':>16}")
     print(head)
     print("-" * len(head))
     for row in rows:
         t = row["times"]
         ratios = [w / q for w, q in zip(t["whole"], t["parts"])]
-        print(f"{row['row']:<16} {row['cells']:>5} {row['block']:>5} {statistics.median(t['whole']):>8.3f} "
+        print(f"{row['row']:<16} {row['cells']:>5} {row['block']:>9} {statistics.median(t['whole']):>8.3f} "
               f"{statistics.median(t['parts']):>8.3f} {statistics.median(ratios):>10.2f}x "
               f"{min(ratios):>5.2f}-{max(ratios):<5.2f} "
               f"{row['first']['whole']:>9.2f}|{row['first']['parts']:<9.2f} {row['spikes']:>6} "

@@ -35,10 +35,11 @@ def _unpack(packed, n_cells):
     return np.unpackbits(packed, axis=-1)[..., :n_cells].astype(bool)
 
 
-def test_parts_give_the_whole_networks_spikes_and_dipoles():
+@pytest.mark.parametrize("lag", [2, 1])
+def test_parts_give_the_whole_networks_spikes_and_dipoles(lag):
     arrays, events, n_steps = _setup()
-    block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
-    assert block == 40  # Jones: every delay >= 1.0 ms
+    assert split.exchange_plan(arrays, n_steps, cores=2, min_cells=0) == (20, 2)  # delays >= 40 steps
+    plan = split.Exchange(40 // lag, lag)
     parts = split.split_network(arrays)
     n_cells = arrays.cell_offsets[1]
     cells = np.concatenate([p.cells for p in parts])
@@ -48,7 +49,7 @@ def test_parts_give_the_whole_networks_spikes_and_dipoles():
     assert jax.tree_util.tree_structure(parts[0].net) == jax.tree_util.tree_structure(parts[1].net)
     assert jax.tree_util.tree_leaves(shapes[0]) == jax.tree_util.tree_leaves(shapes[1])
     (ref_spk, ref_dip, _), _ = run_batch(arrays, events, n_steps, DT)
-    (spk, dip, traces), room = split.run_trial(arrays, events, n_steps, DT, block)
+    (spk, dip, traces), room = split.run_trial(arrays, events, n_steps, DT, plan)
     whole, got = _unpack(ref_spk[0], n_cells), _unpack(spk[0], n_cells)
     # cells of both parts fire, also after the drives' first volley (the network's own events)
     for p in parts:
@@ -63,29 +64,31 @@ def test_parts_give_the_whole_networks_spikes_and_dipoles():
 
 def test_a_run_whose_parts_overflow_is_rerun_with_more_room():
     arrays, events, n_steps = _setup()
-    block = split.exchange_block(arrays, n_steps, cores=2, min_cells=0)
+    plan = split.exchange_plan(arrays, n_steps, cores=2, min_cells=0)
     (ref_spk, ref_dip, _), _ = run_batch(arrays, events, n_steps, DT)
-    tiny = dataclasses.replace(arrays, capacity=32)  # the parts of this network need 64
-    (spk, dip, _), room = split.run_trial(tiny, events, n_steps, DT, block, threading.Event())
-    assert room.capacity == 64
+    tiny = dataclasses.replace(arrays, capacity=16)  # the parts of this network need 32
+    (spk, dip, _), room = split.run_trial(tiny, events, n_steps, DT, plan, threading.Event())
+    assert room.capacity == 32
     np.testing.assert_array_equal(spk, ref_spk)
     np.testing.assert_allclose(dip, ref_dip, rtol=0, atol=1e-12 * np.abs(ref_dip).max())
 
 
 def test_when_a_trial_is_split():
     arrays, _, n_steps = _setup(mesh=(10, 10), tstop=20.0)
-    assert split.exchange_block(arrays, n_steps, cores=2) == 40
-    assert split.exchange_block(arrays, n_steps, cores=1) == 0
-    assert split.exchange_block(arrays, 25, cores=2) == 25  # a run shorter than the shortest delay
-    assert split.exchange_block(arrays, 5, cores=2) == 0  # too short to meet usefully
+    assert split.exchange_plan(arrays, n_steps, cores=2) == (20, 2)
+    assert split.exchange_plan(arrays, n_steps, cores=1) is None
+    assert split.exchange_plan(arrays, 30, cores=2) == (20, 2)  # blocks past the run's end are cut
+    assert split.exchange_plan(arrays, 5, cores=2) is None  # too short to meet usefully
+    short = dataclasses.replace(arrays, block=30)  # 30-step delay blocks: blocks of 15 are too short
+    assert split.exchange_plan(short, n_steps, cores=2) == (30, 1)
     small, _, n_small = _setup(tstop=20.0)
-    assert split.exchange_block(small, n_small, cores=2) == 0  # 66 cells: too few
-    assert split.exchange_block(small, n_small, cores=2, min_cells=0) == 40
+    assert split.exchange_plan(small, n_small, cores=2) is None  # 66 cells: too few
+    assert split.exchange_plan(small, n_small, cores=2, min_cells=0) == (20, 2)
     odd, _, _ = _setup(mesh=(3, 3), tstop=20.0)  # 9 pyramidal cells: an idle one would add to the dipole
-    assert split.exchange_block(odd, n_small, cores=2, min_cells=0) == 0
+    assert split.exchange_plan(odd, n_small, cores=2, min_cells=0) is None
     recorded, _, _ = _setup(mesh=(10, 10), tstop=20.0, record_vsec="soma")
-    assert split.exchange_block(recorded, n_steps, cores=2) == 0
-    assert simulate.split_block(arrays, 2, n_steps) == 0  # two trials: a core each
+    assert split.exchange_plan(recorded, n_steps, cores=2) is None
+    assert simulate.split_plan(arrays, 2, n_steps) is None  # two trials: a core each
 
 
 @pytest.mark.filterwarnings("ignore:drive .* cannot fire")
@@ -102,7 +105,7 @@ def test_simulate_dipole_splits_a_lone_trial(monkeypatch):
     one = hnn.simulate_dipole(net, n_trials=1, **kw)[0]
     spikes_one = net.cell_response.spike_times[0]
     two = hnn.simulate_dipole(net, n_trials=2, **kw)[0]
-    assert calls == [40]
+    assert calls == [(20, 2)]
     assert len(spikes_one) > 20
     np.testing.assert_array_equal(spikes_one, net.cell_response.spike_times[0])
     agg = two.data["agg"]
@@ -117,14 +120,14 @@ def test_an_error_in_a_part_reaches_the_caller(monkeypatch):
     real = split._advance
 
     def failing(net, events, carry, n0, *rest):
-        if net is parts[1].net and n0 == 80:
+        if net is parts[1].net and n0 == 60:
             raise RuntimeError("part 1 failed")
         return real(net, events, carry, n0, *rest)
 
     monkeypatch.setattr(split, "_advance", failing)
     trial = dataclasses.replace(events, ptr=events.ptr[0], dst=events.dst[0], w=events.w[0])
     with pytest.raises(RuntimeError, match="part 1 failed"):
-        split.run_split(parts, trial, n_steps, DT, 40)
+        split.run_split(parts, trial, n_steps, DT, (20, 2))
 
 
 def test_a_stopped_trial_ends_at_the_next_block():
@@ -133,14 +136,14 @@ def test_a_stopped_trial_ends_at_the_next_block():
     arrays, events, n_steps = _setup(tstop=600.0)
     trial = dataclasses.replace(events, ptr=events.ptr[0], dst=events.dst[0], w=events.w[0])
     parts = split.split_network(arrays)
-    split.run_split(parts, trial, 400, DT, 40)  # compiled
+    split.run_split(parts, trial, 400, DT, (20, 2))  # compiled
     stop = threading.Event()
     threading.Timer(0.3, stop.set).start()
     t0 = time.perf_counter()
     with pytest.raises(CancelledError):
-        split.run_split(parts, trial, n_steps, DT, 40, stop)
+        split.run_split(parts, trial, n_steps, DT, (20, 2), stop)
     stopped = time.perf_counter() - t0
     t0 = time.perf_counter()
-    split.run_split(parts, trial, n_steps, DT, 40)
+    split.run_split(parts, trial, n_steps, DT, (20, 2))
     assert stopped < 0.5 * (time.perf_counter() - t0)
     assert not [t for t in threading.enumerate() if t.name.startswith("hnnjax-part")]

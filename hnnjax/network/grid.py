@@ -154,22 +154,23 @@ class GridDelivery(eqx.Module):
             net.conn_w_fixed[j].reshape(-1), mode="drop")
         return pending, n_due > net.capacity
 
-    def exchange(self, carry, n0, spikes):
-        """``exchanged``: every cell's ``spikes`` (block, n_cells) of the
-        steps before ``n0`` into the ring, and the connections of the first
-        delay block (q = 0) of each of those steps scheduled, as the step
-        would have done at the spike; returns the carry and whether some step
-        had more chunks due than ``capacity``."""
+    def exchange(self, carry, start, spikes, columns):
+        """``exchanged``: the ``spikes`` (block, n) of the cells at
+        ``columns`` (past the ring's: dropped) in the steps from ``start``
+        into the ring, and their connections of the first delay block (q = 0)
+        scheduled, as the step would have done at each spike; returns the
+        carry and whether some step had more chunks due than ``capacity``."""
         net, block = self.net, spikes.shape[0]
-        ring = carry["ring"]
-        ring = ring.at[(n0 - block + jnp.arange(block)) % ring.shape[0]].set(spikes)
-        live = spikes & net.group_live[0]
+        rows = (start + jnp.arange(block)) % carry["ring"].shape[0]
+        ring = carry["ring"].at[rows[:, None], columns[None, :]].set(spikes, mode="drop")
+        live = jnp.zeros((block, net.group_live.shape[1]), bool).at[:, columns].set(spikes, mode="drop")
+        live = live & net.group_live[0]
 
         def one(i, acc):
             pending, overflow = acc
             fired = jnp.zeros_like(net.group_live).at[0].set(live[i])
             pending, more = unless_idle(self.skip_idle, live[i].any(), None,
-                                        lambda: self._add_chunks(pending, fired, n0 - block + i),
+                                        lambda: self._add_chunks(pending, fired, start + i),
                                         lambda: (pending, jnp.zeros((), bool)))
             return pending, overflow | more
 

@@ -276,27 +276,27 @@ def prepare_events(net, drive_tab, tstop, dt, n_steps, n_trials, np_dtype, first
     return spikes_by_trial, drive_events(drive_tab, spikes_by_trial, dt, n_steps, np_dtype)
 
 
-def split_block(arrays, n_trials, n_steps):
-    """Steps between the exchanges of a lone trial's two parts of cells, each
-    advanced on a core of its own (``split.py``), or 0 to run it whole: one
-    trial on one CPU device, where one call would leave a core idle, and a
-    network that ``split.exchange_block`` can split."""
+def split_plan(arrays, n_trials, n_steps):
+    """How a lone trial's two parts of cells, each advanced on a core of its
+    own, exchange their spikes (``split.Exchange``), or None to run it whole:
+    one trial on one CPU device, where one call would leave a core idle, and
+    a network that ``split.exchange_plan`` can split."""
     if n_trials != 1 or not _host.one_cpu_device():
-        return 0
-    return split.exchange_block(arrays, n_steps, _host.usable_cores())
+        return None
+    return split.exchange_plan(arrays, n_steps, _host.usable_cores())
 
 
 def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_once=None):
     """All trials of ``events`` in compiled calls of ``batch_size`` trials
     (default: ``default_batch_size``), ``at_once`` calls at the same time
     (default: ``_host.calls_at_once``), with a progress bar; a lone trial on
-    a CPU runs in two parts of its cells (``split_block``).  A call starts with
+    a CPU runs in two parts of its cells (``split_plan``).  A call starts with
     the most delivery room an earlier call needed.  Returns the outputs
     (packed spikes, raw dipoles, traces) with a leading trial axis and the
     arrays with the delivery room that sufficed."""
     n_trials = events.ptr.shape[0]
     size = batch_size or default_batch_size(n_trials)
-    block = split_block(arrays, n_trials, n_steps)
+    plan = split_plan(arrays, n_trials, n_steps)
     room = {"arrays": arrays}
     lock, stop = threading.Lock(), threading.Event()
 
@@ -304,8 +304,8 @@ def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_
         with lock:
             start = room["arrays"]
         trials = _take(events, np.arange(first, min(first + size, n_trials)))
-        if block:
-            out, grown = split.run_trial(start, trials, n_steps, dt, block, stop)
+        if plan:
+            out, grown = split.run_trial(start, trials, n_steps, dt, plan, stop)
         else:
             out, grown = run_batch(start, trials, n_steps, dt)
         with lock:

@@ -7,7 +7,9 @@ connection of a network has a delay of at least D steps (somato and Jones:
 1.0 ms, 40 steps), so a spike reaches another cell D steps later at the
 earliest: two parts of the cells can each advance D steps alone and then
 exchange their spikes (NEURON's minimum-delay rule between the ranks of a
-parallel run).
+parallel run).  They advance in blocks of D/2 steps, each part starting a
+block once the other has done the block before last, so that one can run a
+block ahead instead of both waiting at every exchange (``Exchange``).
 
 A part is a ``NetArrays`` of its cells (about half of each cell type) and the
 connections into them; its ring holds every cell's spikes and is filled at
@@ -25,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from concurrent.futures import CancelledError
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -37,15 +40,17 @@ from .grid import Events, GridDelivery, NetArrays
 from .integrate import initial_carry, make_step
 from .kernel import init_type_state, record_traces
 
-# Fewer steps between exchanges than this and they would cost what the second
-# core gains: on the somato network (float64, AMD EPYC family 26) a part's block
-# of 40 steps takes 5.5 ms beside the other part's, 6.3-6.5 ms with their meeting
-# after it, against 7.9 ms for the whole network's 40 steps (~60 µs a step gained,
-# ~1 ms an exchange lost; ``benchmarks/README.md``, one trial in two parts).
+# Fewer steps in a block than this and the exchanges would cost what the second
+# core gains: each block is a call of each part (~0.1 ms to dispatch its ~190
+# arrays) and a wait for the others.  Somato, float64, one trial (AMD EPYC family
+# 26, interleaved rounds): the whole network 1.32 s; parts in blocks of 40 steps
+# meeting after each (lag 1) 1.07 s, blocks of 20 with a lag of 2 1.01 s, of 13
+# with a lag of 3 1.08 s.  A part's 40 steps took 5.5 ms beside the other part's
+# without waiting, 6.3-6.5 ms meeting after each block (``benchmarks/README.md``).
 MIN_BLOCK = 20
-# Smaller networks gain too little or lose (``benchmarks/bench_split.py``, 170 ms,
-# float64): the ERP network's 10x10 mesh (270 cells) 1.34x, 8x8 (176) 1.25x, 6x8
-# (128) 1.07x, 6x6 (96) 1.03x, 4x6 (66) 0.39x.
+# A part starts a block once the others have done the block before last, so a
+# part can run a block ahead: blocks of a half the shortest delay.
+LAG = 2
 MIN_CELLS = 100
 
 
@@ -72,23 +77,35 @@ def connections(net: NetArrays):
     return group[chunk] % n_cells, np.asarray(net.conn_dst)[j], np.asarray(net.conn_w_fixed)[j], steps
 
 
-def exchange_block(net: NetArrays, n_steps, cores, min_cells=MIN_CELLS):
-    """Steps between exchanges if one trial of ``net`` should run in two parts
-    on ``cores`` CPU cores, else 0: it needs 2 cores, at least ``min_cells``
+class Exchange(NamedTuple):
+    """How the parts advance: blocks of ``block`` steps, a part starting block
+    b once the others have done block b - ``lag``; ``block`` x ``lag`` is at
+    most the shortest delay (steps)."""
+
+    block: int
+    lag: int
+
+
+def exchange_plan(net: NetArrays, n_steps, cores, min_cells=MIN_CELLS):
+    """The ``Exchange`` if one trial of ``net`` should run in two parts on
+    ``cores`` CPU cores, else None: it needs 2 cores, at least ``min_cells``
     cells and 2 of each type (an even count in the types with a dipole),
-    nothing recorded but spikes and dipoles, and a
-    shortest delay of ``MIN_BLOCK`` steps; the block is that delay, at most
-    the delay block of ``net``'s tables (its pending rows) and ``n_steps``."""
+    nothing recorded but spikes and dipoles, and blocks of ``MIN_BLOCK``
+    steps: the shortest delay (at most the delay block of ``net``'s tables,
+    its pending rows) divided by ``LAG``, else by 1, at most ``n_steps``."""
     types = net.types
     if cores < 2 or sum(ta.n_cells for ta in types) < min_cells or min(ta.n_cells for ta in types) < 2:
-        return 0
+        return None
     if any(ta.n_cells % 2 and np.any(np.asarray(ta.dipole_w)) for ta in types):
-        return 0  # an idle copy of one of its cells would add to the dipole
+        return None  # an idle copy of one of its cells would add to the dipole
     if any(ta.rec_node.size or ta.ca_node.size or ta.isec_site.size or ta.lfp_r.shape[0] for ta in types):
-        return 0
-    steps = connections(net)[3]
-    block = min(int(steps.min(initial=net.block)), net.block, n_steps)
-    return block if block >= MIN_BLOCK else 0
+        return None
+    reach = min(int(connections(net)[3].min(initial=net.block)), net.block)
+    for lag in (LAG, 1):
+        block = min(reach // lag, n_steps)
+        if block >= MIN_BLOCK:
+            return Exchange(block, lag)
+    return None
 
 
 def split_network(net: NetArrays):
@@ -96,7 +113,7 @@ def split_network(net: NetArrays):
     the rest, each with the connections into its cells.  Their arrays have
     the same shapes, so one compiled program advances both: the second part
     has an idle copy of a cell where a type's count is odd (no input, no
-    clamp, its spikes dropped; ``exchange_block`` lets only types without a
+    clamp, its spikes dropped; ``exchange_plan`` lets only types without a
     dipole have one), and its tables are padded with inert entries (chunks of
     no connection in a group that never fires, target slots past the
     synapses)."""
@@ -171,37 +188,40 @@ def _initial_carry(net):
     return initial_carry(net.types, GridDelivery(net, None), net.threshold)
 
 
-@jit(static_argnums=(6, 7), donate_argnums=(2,))
-def _advance(net, events, carry, n0, spikes, columns, block, dt):
-    """One part's ``block`` steps from step ``n0``, after the exchange of the
-    block before's ``spikes`` of every part (at their ``columns``)."""
-    whole = jnp.zeros((block, net.group_live.shape[1]), bool)
-    for sp, col in zip(spikes, columns):  # idle copies' columns lie past the ring's and drop
-        whole = whole.at[:, col].set(sp, mode="drop")
+@jit(static_argnums=(7, 8), donate_argnums=(2,))
+def _advance(net, events, carry, n0, spikes, starts, columns, block, dt):
+    """One part's ``block`` steps from step ``n0``, after the exchange of each
+    part's ``spikes`` (block, cells) of the block from ``starts`` (at its
+    ``columns``)."""
     delivery = GridDelivery(net, events, skip_idle=True, exchanged=True)
-    dcarry, overflow = delivery.exchange(carry["delivery"], n0, whole)
-    carry = dict(carry, delivery=dcarry, overflow=carry["overflow"] | overflow)
+    dcarry, overflow = carry["delivery"], carry["overflow"]
+    for sp, start, col in zip(spikes, starts, columns):
+        dcarry, more = delivery.exchange(dcarry, start, sp, col)
+        overflow = overflow | more
+    carry = dict(carry, delivery=dcarry, overflow=overflow)
     step = make_step(net.types, delivery, net.threshold, net.dipole_layers, dt)
     carry, (sp, dip, _) = lax.scan(step, carry, n0 + jnp.arange(block))
     return carry, sp, dip
 
 
-def run_split(parts, events: Events, n_steps, dt, block, stop=None):
+def run_split(parts, events: Events, n_steps, dt, plan: Exchange, stop=None):
     """One trial (host ``Events``, no trial axis) with its ``parts`` advanced
-    by threads of their own, meeting every ``block`` steps (at most the
-    shortest delay, ``exchange_block``).  Returns its spikes (n_steps,
+    by threads of their own in blocks, as ``plan`` says (``exchange_plan``).
+    Returns its spikes (n_steps,
     n_cells) bool, raw dipoles (n_steps, 2) fA·m and whether a part ran out
     of delivery room.  ``stop`` (a ``threading.Event``), once set, stops the
     parts at their next block and raises ``CancelledError`` (Ctrl-C in the
     thread that waits for this one's result)."""
+    block, lag = plan
     n_blocks = -(-n_steps // block)
     n_cells = parts[0].net.group_live.shape[1] - 1
     columns = tuple(jax.device_put(np.where(p.cells >= 0, p.cells, n_cells + 1)) for p in parts)
     evs = [jax.device_put(part_events(events, p)) for p in parts]
-    spikes = [[jnp.zeros((block, len(p.cells)), bool)] for p in parts]  # before step 0: none
-    dips = [[] for _ in parts]
+    none = [jnp.zeros((block, len(p.cells)), bool) for p in parts]  # the blocks before step 0
+    spikes, dips = [[] for _ in parts], [[] for _ in parts]
     last = [None] * len(parts)
-    meet, compiled, halt = threading.Barrier(len(parts)), threading.Event(), threading.Event()
+    done, turn = [0] * len(parts), threading.Condition()
+    compiled, halt = threading.Event(), threading.Event()
     stop = stop or halt
     errors = []
 
@@ -211,22 +231,29 @@ def run_split(parts, events: Events, n_steps, dt, block, stop=None):
                 compiled.wait()
             carry = _initial_carry(parts[k].net)
             for b in range(n_blocks):
+                with turn:
+                    turn.wait_for(lambda: halt.is_set() or stop.is_set() or all(
+                        done[j] > b - lag for j in range(len(parts)) if j != k))
                 if halt.is_set() or stop.is_set():
                     return
-                before = tuple(s[b] for s in spikes)
-                carry, sp, dip = _advance(parts[k].net, evs[k], carry, b * block, before, columns, block,
-                                          float(dt))
+                seen = [b - 1 if j == k else b - lag for j in range(len(parts))]
+                before = tuple(spikes[j][i] if i >= 0 else none[j] for j, i in enumerate(seen))
+                carry, sp, dip = _advance(parts[k].net, evs[k], carry, b * block, before,
+                                          tuple(i * block for i in seen), columns, block, float(dt))
                 compiled.set()
                 spikes[k].append(jax.block_until_ready(sp))
                 dips[k].append(dip)
-                meet.wait()
+                with turn:
+                    done[k] += 1
+                    turn.notify_all()
             last[k] = carry["overflow"]
-        except threading.BrokenBarrierError:
-            return
         except BaseException as err:  # noqa: B036 - handed to the caller's thread
             errors.append(err)
-            meet.abort()
+            halt.set()
+        finally:  # a part that waits sees this one's end
             compiled.set()
+            with turn:
+                turn.notify_all()
 
     threads = [threading.Thread(target=advance, args=(k,), name=f"hnnjax-part{k}", daemon=True)
                for k in range(len(parts))]
@@ -238,7 +265,8 @@ def run_split(parts, events: Events, n_steps, dt, block, stop=None):
     finally:  # on Ctrl-C the parts stop at their next block
         halt.set()
         compiled.set()
-        meet.abort()
+        with turn:
+            turn.notify_all()
     if errors:
         raise errors[0]
     if any(len(d) < n_blocks for d in dips):
@@ -246,20 +274,20 @@ def run_split(parts, events: Events, n_steps, dt, block, stop=None):
     out = np.zeros((n_steps, n_cells), bool)
     for p, sp in zip(parts, spikes):
         real = p.cells >= 0
-        out[:, p.cells[real]] = np.concatenate([np.asarray(s) for s in sp[1:]])[:n_steps, real]
+        out[:, p.cells[real]] = np.concatenate([np.asarray(s) for s in sp])[:n_steps, real]
     dip = sum(np.concatenate([np.asarray(d) for d in ds])[:n_steps] for ds in dips)
     return out, dip, bool(np.any([np.asarray(o) for o in last]))
 
 
-def run_trial(net: NetArrays, events: Events, n_steps, dt, block, stop=None):
+def run_trial(net: NetArrays, events: Events, n_steps, dt, plan: Exchange, stop=None):
     """``simulate.run_batch`` for one trial (``events`` with a trial axis of
-    1) run in two parts meeting every ``block`` steps (``exchange_block``):
+    1) run in two parts as ``plan`` says (``exchange_plan``):
     (packed spikes, raw dipoles, traces) with a trial axis, and ``net`` with
     the delivery room that sufficed (doubled and rerun while a part ran out).
     ``stop``: as in ``run_split``."""
     one = jax.tree_util.tree_map(lambda a: np.asarray(a)[0], events)
     while True:
-        spikes, dip, overflow = run_split(split_network(net), one, n_steps, dt, block, stop)
+        spikes, dip, overflow = run_split(split_network(net), one, n_steps, dt, plan, stop)
         if not overflow:
             break
         net = dataclasses.replace(net, capacity=2 * net.capacity)
