@@ -42,16 +42,18 @@ from .kernel import init_type_state, record_traces
 
 # Fewer steps in a block than this and the exchanges would cost what the second
 # core gains: each block is a call of each part (~0.1 ms to dispatch its ~190
-# arrays) and a wait for the others.  Somato, float64, one trial (AMD EPYC family
-# 26, interleaved rounds): the whole network 1.32 s; parts in blocks of 40 steps
-# meeting after each (lag 1) 1.07 s, blocks of 20 with a lag of 2 1.01 s, of 13
-# with a lag of 3 1.08 s.  A part's 40 steps took 5.5 ms beside the other part's
-# without waiting, 6.3-6.5 ms meeting after each block (``benchmarks/README.md``).
+# arrays) and a wait for the others.  Somato, one trial, 9 interleaved rounds (AMD
+# EPYC family 26), the whole network's time over the parts': blocks of 40 steps
+# meeting after each (lag 1) 1.256x float64, 1.194x float32; blocks of 20 with a
+# lag of 2 1.287x and 1.272x; blocks of 13 with a lag of 3 1.250x float64 (7 rounds).
 MIN_BLOCK = 20
-# A part starts a block once the others have done the block before last, so a
-# part can run a block ahead: blocks of a half the shortest delay.
+# A part starts a block once the others have done the block before last, so one
+# can run a block ahead: blocks of half the shortest delay.
 LAG = 2
-MIN_CELLS = 100
+# Smaller networks gain too little or lose (``benchmarks/bench_split.py``, 170 ms,
+# float64, blocks of 20 steps, lag 2): the ERP network's 10x10 mesh (270 cells)
+# 1.26x, 8x8 (176) 1.15x, 6x8 (128) 0.95x, 6x6 (96) 0.97x, 4x6 (66) 0.37x.
+MIN_CELLS = 150
 
 
 @dataclasses.dataclass(frozen=True)
