@@ -113,7 +113,7 @@ def test_simulate_dipole_splits_a_lone_trial(monkeypatch):
 
 
 def test_an_error_in_a_part_reaches_the_caller(monkeypatch):
-    """Part 1 fails at its third block: the error is raised in the caller's
+    """Part 1 fails at step 60 (its fourth block): the error is raised in the caller's
     thread and part 0, waiting at the meeting, stops instead of hanging."""
     arrays, events, n_steps = _setup()
     parts = split.split_network(arrays)
