@@ -68,7 +68,6 @@ import numpy as np  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_TARGET = os.path.join(REPO, "hnnjax", "data", "meg", "yes_trial_S1_ERP_all_avg.txt")
-DEFAULT_HAND = "/work/shared/data/params/ERPYes100Trials.param"
 DRIVES = ("evprox1", "evdist1", "evdist2", "evprox2")
 TSTOP, DT, SMOOTH = 170.0, 0.025, 20.0
 
@@ -161,10 +160,6 @@ def hand_fit(path, n_trials, tgt_t, tgt_v):
     """HNN's hand-tuned fit: the param file's network and drives, smoothed by
     its dipole_smooth_win and scaled by its dipole_scalefctr."""
     from hnnjax import neymotin_2020_model, read_params
-    if not path or not os.path.exists(path):
-        log(f"hand-tuned params not found at {path!r}: skipping the hand-fit comparison "
-            "(pass --hand-params PATH to ERPYes100Trials.param from HNN)")
-        return None
     params = read_params(path)
     smooth = float(params["dipole_smooth_win"])
     scale = float(params["dipole_scalefctr"])
@@ -209,9 +204,8 @@ def plot(path, tgt, hand, init, fit_grad, fit_faithful, history):
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True,
                                   gridspec_kw=dict(width_ratios=[2, 1]))
     ax.plot(tgt[0], tgt[1], color="k", lw=2, label="MEG target (yes trials, S1)")
-    if hand is not None:
-        ax.plot(hand["times"], hand["agg"], color="tab:orange",
-                label=f"HNN hand fit, ERPYes100Trials ({hand['rmse_nAm']:.1f} nAm)")
+    ax.plot(hand["times"], hand["agg"], color="tab:orange",
+            label=f"HNN hand fit, {os.path.basename(hand['path'])} ({hand['rmse_nAm']:.1f} nAm)")
     ax.plot(*init[:2], color="0.6", ls=":", label=f"somato_model() start ({init[2]:.1f} nAm)")
     ax.plot(*fit_grad[:2], color="tab:blue",
             label=f"gradient fit, differentiable model ({fit_grad[2]:.1f} nAm)")
@@ -245,11 +239,8 @@ def report(out, json_path=""):
         row("start: somato_model(), faithful", st["rmse_nAm"], st["scale"], st["wall_s"]),
         row("gradient fit, differentiable model", fit["rmse_nAm"], fit["scale"], fit["wall_s"]),
         row("gradient fit (result.net), faithful", ff["rmse_nAm"], ff["scale"], ff["wall_s"])]
-    if hand is None:
-        lines.append(f"{'HNN hand fit':46s} skipped (hand-tuned .param file not found)")
-    else:
-        lines.append(row("HNN hand fit (ERPYes100Trials), faithful", hand["rmse_nAm"],
-                         hand["scale"], hand["wall_s"]))
+    lines.append(row(f"HNN hand fit ({os.path.basename(hand['path'])}), faithful"[:46],
+                     hand["rmse_nAm"], hand["scale"], hand["wall_s"]))
     lines.append(f"(faithful rows: {st['n_trials']} trials of hnnjax.simulate_dipole; the hand fit "
                  "uses its file's smoothing and scale; 'wall' of the gradient fit includes compiling)")
     if min(st["scale"], fit["scale"], ff["scale"]) < 0:
@@ -275,8 +266,9 @@ def main(argv=None):
                     help="comma-separated parameter names (default: the 4 drives' mu, sigma and "
                          "AMPA/NMDA weights onto L2/L5 pyramidal cells)")
     ap.add_argument("--target", default=DEFAULT_TARGET, help="waveform file: time (ms), nAm")
-    ap.add_argument("--hand-params", default=DEFAULT_HAND,
-                    help="HNN's hand-tuned .param file for this ERP (skipped if absent)")
+    ap.add_argument("--hand-params", default=None,
+                    help="HNN's hand-tuned .param file for this ERP (default: the copy shipped "
+                         "with hnnjax, hnnjax/data/params/ERPYes100Trials.param)")
     ap.add_argument("--eval-trials", type=int, default=3,
                     help="trials of each faithful simulation (hand fit, start, fitted; default 3)")
     ap.add_argument("--out", default="fit_somato_meg", help="output folder (figure and JSON)")
@@ -284,6 +276,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.n_trials < 1 or args.n_steps < 1 or args.eval_trials < 1:
         ap.error("--n-trials, --n-steps and --eval-trials must be >= 1")
+    if args.hand_params is None:
+        from hnnjax.io.params import params_path
+        args.hand_params = str(params_path("ERPYes100Trials"))
+    elif not os.path.isfile(args.hand_params):
+        ap.error(f"--hand-params: no file {args.hand_params!r}")
     os.makedirs(args.out, exist_ok=True)
     t_all = time.perf_counter()
 
@@ -323,8 +320,7 @@ def main(argv=None):
                                  wall_s=wall0)
 
     hand = hand_fit(args.hand_params, args.eval_trials, tgt_t, tgt_v)
-    out["hand_fit"] = None if hand is None else {k: v for k, v in hand.items()
-                                                 if k not in ("times", "agg")}
+    out["hand_fit"] = {k: v for k, v in hand.items() if k not in ("times", "agg")}
     out["total_wall_s"] = time.perf_counter() - t_all
     out["load_end"] = list(os.getloadavg())
     dump()
