@@ -1,14 +1,10 @@
-"""A fit's objective on one CPU device: one point in one compiled call against
-split into parts run at once (``hnnjax/fit/parts.py``), interleaved: its
-trials, or where they do not split (``--trials 1``) the forward-mode
-gradient's parameters.
+"""A fit's objective on one CPU device: its trials in one compiled call against
+split into parts run at once (``hnnjax/fit/parts.py``), interleaved.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--params 3]
-                                                                [--repeats 2]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--repeats 2]
 
-``Objective`` on ``somato_model()`` (the first ``--params`` of the
-``bench_grad.py`` parameters, its sine target, smoothed RMSE; ``autodiff``
-'auto'), float64.  Rows: ``value_and_grad`` and one point's
+``Objective`` on ``somato_model()`` (the ``bench_grad.py`` parameters and sine
+target, smoothed RMSE), float64.  Rows: ``value_and_grad`` and one point's
 loss (a new point each time, so no cache answers), each timed as a user's
 fit sees it, after a warm-up that compiles every call and runs one steady
 gradient (from whose time ``Objective`` decides how to run a loss).  "one
@@ -33,7 +29,6 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tstop", type=float, default=170.0, help="window, ms")
     p.add_argument("--trials", type=int, default=4)
-    p.add_argument("--params", type=int, default=3, help="fitted parameters (1-6)")
     p.add_argument("--repeats", type=int, default=2, help="interleaved rounds (median)")
     args = p.parse_args(argv)
 
@@ -42,7 +37,7 @@ def main(argv=None):
 
     jax.config.update("jax_enable_x64", True)
     from _hlo import machine
-    from bench_grad import MORE_PARAMS, PARAMS
+    from bench_grad import PARAMS
     from hnnjax.fit import Objective
     from hnnjax.network_models import somato_model
 
@@ -50,16 +45,15 @@ def main(argv=None):
     target = (times, 0.05 * np.sin(times / 20.0) * 1e3)
     objs = {}
     for mode in ("one call", "parts at once"):
-        objs[mode] = Objective(somato_model(), target, (PARAMS + MORE_PARAMS)[:args.params],
-                               n_trials=args.trials, tstop=args.tstop, progress=False)
+        objs[mode] = Objective(somato_model(), target, PARAMS, n_trials=args.trials,
+                               tstop=args.tstop, progress=False)
         objs[mode]._build()
         if mode == "one call":
             objs[mode]._compiled["parts"] = None
-    parts = objs["parts at once"]._compiled["parts"]
-    along = {"TrialParts": "trials", "DirectionParts": "parameters"}
-    split = f"{parts.n_parts} parts of its {along[type(parts).__name__]}" if parts else "1 part"
+    n_parts = objs["parts at once"]._compiled["parts"]
+    n_parts = n_parts.n_parts if n_parts else 1
     u0 = objs["one call"].u0
-    log(f"compiling ({args.trials} trials, {args.tstop:g} ms, {split})")
+    log(f"compiling ({args.trials} trials, {args.tstop:g} ms, {n_parts} parts)")
     first = {}
     for mode, obj in objs.items():
         t0 = time.perf_counter()
@@ -87,8 +81,7 @@ def main(argv=None):
             t["loss", m].append(time.perf_counter() - t0)
         log(f"round {r + 1}/{args.repeats} done")
     print(f"# bench_fit_parts: {machine()}; {args.trials} trials of {args.tstop:g} ms, float64, "
-          f"{args.params} parameters ({objs['one call'].autodiff} mode), {split} at once; "
-          f"median of {args.repeats} interleaved rounds")
+          f"{n_parts} parts at once; median of {args.repeats} interleaved rounds")
     print("| call | one call s | parts at once s | one / parts | loss bit-equal | max rel. diff |")
     print("|---|---|---|---|---|---|")
     for row, (equal, rel) in same.items():

@@ -10,7 +10,6 @@ import pytest
 
 import hnnjax as hnn
 from hnnjax.fit import objective as objective_module
-from hnnjax.fit import parts as parts_module
 from hnnjax.fit import (CMAES, GradientDescent, Grid, LevenbergMarquardt, Objective, dipole_fn,
                         faithful_score, fit_drives, score_trials, settings_from_params)
 from hnnjax.grad import model
@@ -58,14 +57,12 @@ def test_cma_es_stage_lowers_the_loss_evaluating_each_generation_in_one_batch(mo
 def test_a_forward_after_gradients_reuses_them_only_when_they_are_fast(monkeypatch):
     """After steady gradients quicker than REUSE_GRADIENT_S, one point's loss
     runs the compiled gradient; after slower ones it compiles the forward
-    (a gradient of HNN's ERP network takes ~4 forwards).  One core: no parts
-    (their loss alone: test_fit_parts)."""
-    monkeypatch.setattr(parts_module, "calls_at_once", lambda: 1)
+    (a gradient of HNN's ERP network takes ~4 forwards)."""
     obj = toy_objective()
     val, _ = obj.value_and_grad(obj.u0)  # compiles
     obj.value_and_grad(obj.u0 + 0.05)  # steady: timed
     called = []
-    assert obj._compiled["parts"] is None
+    assert obj._compiled["parts"] is None  # one trial: one call
     obj._compiled = {k: (lambda k, f: lambda *a: called.append(k) or f(*a))(k, f) if f else f
                      for k, f in obj._compiled.items()}
     for limit_s, u, used in ((1e9, obj.u0, "grad"), (0.0, obj.u0 + 0.05, "forward")):

@@ -20,7 +20,7 @@ from .arguments import (check_bounds, check_fit_memory, check_key, check_run, ch
                         check_target, check_trials_per_average)
 from .forward import dipole_fn, evoked_normals, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
-from .parts import DirectionParts, TrialParts, direction_count, part_count
+from .parts import TrialParts, part_count
 
 
 REUSE_GRADIENT_S = 10.0  # see Objective._call
@@ -40,8 +40,7 @@ class Objective:
     residual waveforms -- and when a trial has more events than the model
     has room for, doubles the room, compiles again and repeats the call.
     On one CPU device with several cores, one point's trials (its gradient
-    and forward) are split into parts run at once; where they do not split,
-    a forward-mode gradient's parameters are (``parts.py``).
+    and forward) are split into parts run at once (``parts.py``).
     ``n_simulations`` counts the trial simulations run (a gradient counts as
     its forward trials).
 
@@ -160,41 +159,33 @@ class Objective:
             return (val, aux), dval
 
         forward_mode = self.autodiff == "forward"
-        n_parts, n_directions = part_count(self.n_trials), direction_count(len(self.free))
-        if n_parts > 1:
-            parts = TrialParts(dipoles, head, n_parts, forward_mode)
-        elif forward_mode and n_directions > 1:
-            parts = DirectionParts(dipoles, head, n_directions, len(self.free))
-        else:
-            parts = None
+        n_parts = part_count(self.n_trials)
         grad = jit(forward_mode_grad) if forward_mode else \
             jit(jax.value_and_grad(objective, has_aux=True), reverse_mode=True)
         return dict(forward=jit(objective), grad=grad, losses=jit(losses), residuals=jit(residuals),
-                    parts=parts)
+                    parts=TrialParts(dipoles, head, n_parts, forward_mode) if n_parts > 1 else None)
 
     def _call(self, kind, u, z=None):
         """The compiled ``kind`` at ``u``; on event overflow the model's room
         doubles and everything compiles again (rare).  With the trials in
         parts, one point's forward is the parts' forward passes of the
         gradient (no other compile; in forward mode, their passes without
-        tangents).  Otherwise, after gradients that run in under
-        REUSE_GRADIENT_S each, one point's forward reuses the compiled
-        gradient (with the parameters in parts, the first part's call, its
-        tangents unused): that costs less than compiling the forward; after
-        slower ones the forward compiles (HNN's ERP network, 8 trials: ~160 s
-        per gradient, ~4x a forward).  ``z``: the trials' drive draws
-        (default: the objective's own)."""
+        tangents).  In one call, after gradients that
+        run in under REUSE_GRADIENT_S each, one point's forward reuses the
+        compiled gradient (its backward pass then costs less than compiling
+        the forward); after slower ones the forward compiles (HNN's ERP
+        network, 8 trials: ~160 s per gradient, ~4x a forward).  ``z``:
+        the trials' drive draws (default: the objective's own)."""
         if self._compiled is None:
             self._build()
         z = self._z if z is None else z
         while True:
             t0 = time.perf_counter()
-            parts, reuse = self._compiled["parts"], self._grad_s < REUSE_GRADIENT_S
-            if parts is not None and (kind == "grad" or kind == "forward" and (
-                    parts.splits_forward or reuse)):
+            parts = self._compiled["parts"]
+            if parts is not None and kind in ("grad", "forward"):
                 (val, (s, avg)), g, overflow = parts(u, z, grad=kind == "grad")
                 out = (val, g) if kind == "grad" else (avg, s, val)
-            elif kind == "grad" or (kind == "forward" and reuse):
+            elif kind == "grad" or (kind == "forward" and self._grad_s < REUSE_GRADIENT_S):
                 (val, (s, overflow, avg)), g = self._compiled["grad"](u, z)
                 out = (val, g) if kind == "grad" else (avg, s, val)
             elif kind == "forward":

@@ -1,24 +1,16 @@
-"""One point's loss and gradient as compiled calls run at the same time, one
-per core on one CPU device (``calls_at_once``): one compiled call keeps about
-one core busy (``benchmarks/bench_fit_parts.py``).
+"""``TrialParts``: one point's loss and gradient with its trials split into
+equal parts, the parts' compiled calls run at the same time, one per core on
+one CPU device (``calls_at_once``): one compiled call keeps about one core
+busy (``benchmarks/bench_fit_parts.py``).
 
-``TrialParts`` splits the point's trials into equal parts.  The loss depends
-on all trials through their average, so the gradient goes in three steps:
-each part's forward pass (``jax.vjp``: its trial dipoles and what its
+The loss depends on all trials through their average, so the gradient goes
+in three steps: each part's forward pass (``jax.vjp``: its trial dipoles and what its
 backward pass needs; in forward mode ``jax.jvp``: the dipoles and their
 derivatives along every parameter), the loss and its cotangent with respect
 to every trial's dipole, each part's backward pass (in forward mode, the
 cotangent times the derivatives).  The parts' gradients are added in
 part order, so a run is reproducible; it differs from one call over all
 trials only in that order (~1e-15 relative).
-
-``DirectionParts``: where the trials do not split (one trial, or an odd
-count on two cores), a forward-mode gradient splits its parameters instead:
-each call runs all the trials with the tangents of some parameters (their
-values run again in every call), and each parameter's derivative is its own
-call's.  One somato trial on the 2-core AMD EPYC family-26 host, ad hoc
-interleaved A/B: 5 parameters at 70 ms 1.30x (3 + 3 tangents, one of them
-zero, against 5 in one call), 2 at 70 ms 1.08x, 3 at 170 ms 1.07x.
 
 A batch of points (CMA-ES, grids, Levenberg-Marquardt) stays one call: split
 into parts it ran no faster (9 points of 170 ms, 5 + 5 at once: 0.91x).
@@ -49,10 +41,7 @@ class TrialParts:
 
     ``dipoles(u, z)`` -> (trial dipoles (n, n_times) nAm, overflow flag);
     ``head(dipoles)`` -> (loss, aux); ``forward_mode``: ``dipoles`` is
-    differentiated by ``jax.jvp`` (``Objective``'s ``autodiff``).
-    ``splits_forward``: a loss alone runs in parts too."""
-
-    splits_forward = True
+    differentiated by ``jax.jvp`` (``Objective``'s ``autodiff``)."""
 
     def __init__(self, dipoles, head, n_parts, forward_mode=False):
         self.n_parts = n_parts
@@ -91,45 +80,3 @@ class TrialParts:
                     self._backward(fwd[k][1], ct[k * size:(k + 1) * size])),
                 range(self.n_parts)))
         return (val, aux), np.asarray(sum(grads[1:], grads[0])), overflow
-
-
-def direction_count(n_params):
-    """Parts to split a forward-mode gradient of ``n_params`` parameters
-    into: one per core, each with at least one parameter."""
-    return min(calls_at_once(), n_params)
-
-
-class DirectionParts:
-    """The loss ``head(dipoles(u, z))`` and its forward-mode gradient with
-    respect to u (``n_params``), the parameters in ``n_parts`` calls at once,
-    padded with zero directions to equal parts (one compiled program).
-    ``splits_forward``: a loss alone is one call (``Objective`` picks it)."""
-
-    splits_forward = False
-
-    def __init__(self, dipoles, head, n_parts, n_params):
-        self.n_parts, self.n_params = n_parts, n_params
-        size = -(-n_params // n_parts)
-        rows = np.eye(size * n_parts, n_params)  # rows past n_params: zero directions
-        self._directions = [rows[k * size:(k + 1) * size] for k in range(n_parts)]
-        self._head = jit(jax.value_and_grad(head, has_aux=True), reverse_mode=True)
-        self._forward = jit(lambda u, z, d: jvp_along_axes(lambda u_: dipoles(u_, z), u,
-                                                           has_aux=True, directions=d))
-        self._backward = jit(lambda tangents, ct: jnp.tensordot(tangents, ct, axes=ct.ndim))
-
-    def __call__(self, u, z, grad=True):
-        """((loss, aux), gradient or None, overflow).  ``grad=False``: the
-        loss from the first part's call alone (its tangents unused), for a
-        point's loss once that call runs faster than compiling a forward."""
-        if not grad:
-            dpl, _, overflow = self._forward(u, z, self._directions[0])
-            (val, aux), _ = self._head(dpl)
-            return (val, aux), None, bool(overflow)
-        with ThreadPoolExecutor(self.n_parts, thread_name_prefix="hnnjax-fit") as pool:
-            fwd = list(pool.map(lambda d: jax.block_until_ready(self._forward(u, z, d)),
-                                self._directions))
-        (val, aux), ct = self._head(fwd[0][0])  # every part ran the same values
-        if any(bool(overflow) for _, _, overflow in fwd):
-            return (val, aux), None, True
-        g = np.concatenate([np.asarray(self._backward(tangents, ct)) for _, tangents, _ in fwd])
-        return (val, aux), g[:self.n_params], False

@@ -7,12 +7,10 @@ import jax
 import jax.numpy as jnp
 
 
-def jvp_along_axes(f, u, has_aux=False, directions=None):
+def jvp_along_axes(f, u, has_aux=False):
     """(f(u), the derivatives of f's output along each coordinate of ``u``
-    (n,), stacked on a new leading axis of size n[, aux]).  ``directions``
-    (k, n): along these rows instead of the n unit vectors."""
+    (n,), stacked on a new leading axis of size n[, aux])."""
     def along(t):
         return jax.jvp(f, (u,), (t,), has_aux=has_aux)
     out_axes = (None, 0, None) if has_aux else (None, 0)
-    rows = jnp.eye(u.shape[0], dtype=u.dtype) if directions is None else jnp.asarray(directions, u.dtype)
-    return jax.vmap(along, out_axes=out_axes)(rows)
+    return jax.vmap(along, out_axes=out_axes)(jnp.eye(u.shape[0], dtype=u.dtype))
