@@ -1,10 +1,12 @@
 """A fit's objective on one CPU device: its trials in one compiled call against
 split into parts run at once (``hnnjax/fit/parts.py``), interleaved.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--repeats 2]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--params 3]
+                                                                [--repeats 2]
 
-``Objective`` on ``somato_model()`` (the ``bench_grad.py`` parameters and sine
-target, smoothed RMSE), float64.  Rows: ``value_and_grad`` and one point's
+``Objective`` on ``somato_model()`` (``--params``: names, or the first N of
+the ``bench_grad.py`` parameters; its sine target, smoothed RMSE;
+``autodiff`` 'auto'), float64.  Rows: ``value_and_grad`` and one point's
 loss (a new point each time, so no cache answers), each timed as a user's
 fit sees it, after a warm-up that compiles every call and runs one steady
 gradient (from whose time ``Objective`` decides how to run a loss).  "one
@@ -29,6 +31,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tstop", type=float, default=170.0, help="window, ms")
     p.add_argument("--trials", type=int, default=4)
+    p.add_argument("--params", default="3",
+                   help="fitted parameters: the first N (1-6) of bench_grad.py's, or names, comma separated")
     p.add_argument("--repeats", type=int, default=2, help="interleaved rounds (median)")
     args = p.parse_args(argv)
 
@@ -37,23 +41,24 @@ def main(argv=None):
 
     jax.config.update("jax_enable_x64", True)
     from _hlo import machine
-    from bench_grad import PARAMS
+    from bench_grad import MORE_PARAMS, PARAMS
     from hnnjax.fit import Objective
     from hnnjax.network_models import somato_model
 
     times = np.arange(0.0, args.tstop + 0.0125, 0.025)
     target = (times, 0.05 * np.sin(times / 20.0) * 1e3)
+    params = (PARAMS + MORE_PARAMS)[:int(args.params)] if args.params.isdigit() else args.params.split(",")
     objs = {}
     for mode in ("one call", "parts at once"):
-        objs[mode] = Objective(somato_model(), target, PARAMS, n_trials=args.trials,
-                               tstop=args.tstop, progress=False)
+        objs[mode] = Objective(somato_model(), target, params,
+                               n_trials=args.trials, tstop=args.tstop, progress=False)
         objs[mode]._build()
         if mode == "one call":
             objs[mode]._compiled["parts"] = None
-    n_parts = objs["parts at once"]._compiled["parts"]
-    n_parts = n_parts.n_parts if n_parts else 1
+    parts = objs["parts at once"]._compiled["parts"]
+    split = f"{parts.n_parts} parts" if parts else "1 part"
     u0 = objs["one call"].u0
-    log(f"compiling ({args.trials} trials, {args.tstop:g} ms, {n_parts} parts)")
+    log(f"compiling ({args.trials} trials, {args.tstop:g} ms, {split})")
     first = {}
     for mode, obj in objs.items():
         t0 = time.perf_counter()
@@ -81,12 +86,16 @@ def main(argv=None):
             t["loss", m].append(time.perf_counter() - t0)
         log(f"round {r + 1}/{args.repeats} done")
     print(f"# bench_fit_parts: {machine()}; {args.trials} trials of {args.tstop:g} ms, float64, "
-          f"{n_parts} parts at once; median of {args.repeats} interleaved rounds")
-    print("| call | one call s | parts at once s | one / parts | loss bit-equal | max rel. diff |")
+          f"{len(params)} parameters ({objs['one call'].autodiff} mode), {split} at once; "
+          f"median of {args.repeats} interleaved rounds")
+    print("| call | one call s | parts at once s | one / parts (range) | loss bit-equal | max rel. diff |")
     print("|---|---|---|---|---|---|")
     for row, (equal, rel) in same.items():
-        a, b = (statistics.median(t[row, m]) for m in objs)
-        print(f"| {row} | {a:.2f} | {b:.2f} | {a / b:.2f}x | {'yes' if equal else 'no'} | {rel:.1e} |")
+        one, at_once = (t[row, m] for m in objs)
+        ratios = [x / y for x, y in zip(one, at_once)]  # per round: the host's drifts cancel
+        print(f"| {row} | {statistics.median(one):.2f} | {statistics.median(at_once):.2f} | "
+              f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
+              f"{'yes' if equal else 'no'} | {rel:.1e} |")
     print("max rel. diff: gradient entries (of the largest), loss; first calls "
           "(compiles, then a steady gradient): "
           + ", ".join(f"{m} {s:.1f} s" for m, s in first.items()))
