@@ -30,9 +30,9 @@ fit in the middle (``hnnjax somato`` runs the same):
    target_dpl.txt, seed_dpl.txt, fitted_dpl.txt, fitted_drives.txt, each
    with a header saying what it holds.
 
-About 6 minutes on a 2-core CPU without the dataset (5 min 49 s measured on
-2026-12-03): RMSE over 0-170 ms on 2 fresh trials 5.21 nAm for HNN's hand
-fit, 5.76 nAm fitted (6.11 -> 5.32 on the fit's 4 trials), where a mean of
+Without the dataset, on 2-core CPUs: 1 min 28 s on 2026-12-07 (an AMD EPYC
+of family 26), 2 min 28 s on 2026-12-06 (an older AMD EPYC); RMSE over 0-170 ms on 2 fresh trials
+5.21 nAm for HNN's hand fit, 5.76 nAm fitted (6.11 -> 5.32 on the fit's 4 trials), where a mean of
 2 trials scatters 4.8 and 5.0 nAm RMS about its network's expected dipole
 (printed, from the trials' spread): two fresh trials do not tell them
 apart. Ctrl-C stops it at once (exit status 130) and leaves the output

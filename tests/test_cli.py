@@ -223,7 +223,7 @@ def test_somato_end_to_end(tmp_path, capsys):
     # the fallback: HNN's hand fit of the shipped yes-trial ERP, its latencies refined
     assert 'target: yes-trial S1 ERP' in printed and 'ERPYes100Trials.param' in printed
     assert "somato dataset is not in" in printed  # why the fallback
-    assert ('1 Levenberg-Marquardt steps on evprox1.mu, evdist1.mu, evprox2.mu over 0-170 ms'
+    assert ('1 Levenberg-Marquardt step on evprox1.mu, evdist1.mu, evprox2.mu over 0-170 ms'
             in printed)
     assert 'RMSE against the target' in printed and 'run time' in printed
     assert (out_dir / 'somato.png').is_file()

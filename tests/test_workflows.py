@@ -326,7 +326,7 @@ def test_run_somato_reduced(tmp_path, capsys):
                           target='waveform', mesh_shape=(3, 3))
     printed = capsys.readouterr().out
     assert 'target: S1 waveform' in printed and 'least squares' in printed
-    for stage in ('[1/4] seed', '[2/4] fit: 1 Adam steps', '[3/4] fitted',
+    for stage in ('[1/4] seed', '[2/4] fit: 1 Adam step ', '[3/4] fitted',
                   '[4/4]', f'files in {out_dir.resolve()}/'):
         assert stage in printed
     assert res.files == sorted(wsom.OUTPUT_FILES)

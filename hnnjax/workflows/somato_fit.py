@@ -40,8 +40,8 @@ class FitPlan:
     n_trials: int
 
     def describe(self, steps):
-        how = ('Adam steps' if self.optimizer == 'adam'
-               else 'Levenberg-Marquardt steps')
+        how = ('Adam step' if self.optimizer == 'adam'
+               else 'Levenberg-Marquardt step') + 's' * (steps != 1)
         return (f"{steps} {how} on {', '.join(self.params)} over "
                 f"0-{self.window_ms:g} ms, {self.n_trials} trial"
                 f"{'s' * (self.n_trials > 1)} (hnn-core's drive draws)")
