@@ -131,8 +131,8 @@ def add_somato_arguments(parser):
     _add_common(parser, n_trials=2)
     parser.add_argument('--fit-steps', type=trial_count, default=None,
                         metavar='N', help='steps of the drive fit (default: 1 '
-                        'Levenberg-Marquardt step for the yes-trial ERP, about 2.5 min '
-                        'on 2 CPU cores; 6 Adam steps for the N20 seed, about 15 s each)')
+                        'Levenberg-Marquardt step for the yes-trial ERP, about 1-2.5 min '
+                        'on 2 CPU cores; 6 Adam steps for the N20 seed, a few s each)')
     _add_out_dir(parser, 'somato', 'somato.png, the target and the mean '
                  'dipoles of the seed and fitted networks (*_dpl.txt) and '
                  'fitted_drives.txt')

@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -125,8 +124,9 @@ def _hnnjax(*argv, **kwargs):
     (['--version'], 0, 'hnnjax '),
 ])
 def test_usage_answers_fast(argv, status, message):
-    """The module runs as a program; help, version and usage errors answer
-    without importing JAX, MNE or matplotlib (a second or two each)."""
+    """The module (and the package, ``python -m hnnjax``) runs as a program;
+    help, version and usage errors answer without importing JAX, MNE or
+    matplotlib (a second or two each)."""
     probe = ('import runpy, sys; sys.argv = ["hnnjax", *sys.argv[1:]]\n'
              'try:\n    runpy.run_module("hnnjax.cli", run_name="__main__")\n'
              'finally:\n    print("imported:", sorted(m for m in ("jax", '
@@ -142,6 +142,9 @@ def test_usage_answers_fast(argv, status, message):
     assert seconds < 2.5  # importing JAX alone takes 2-3 s on 2 cores
     direct = _hnnjax(*argv)
     assert direct.wait(timeout=30) == status
+    package = subprocess.run([sys.executable, '-m', 'hnnjax', *argv], capture_output=True,
+                             text=True, timeout=30)  # hnnjax/__main__.py
+    assert package.returncode == status and message in package.stdout + package.stderr
 
 
 @pytest.mark.parametrize('signum, status', [(signal.SIGINT, 130),

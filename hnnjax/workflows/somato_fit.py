@@ -7,7 +7,7 @@ was tuned for the early median-nerve response: its first drives, evprox1
 (21 ms) and evdist1 (32 ms), shape the first ~60 ms.  ``ADAM_PLAN`` moves
 those two drives -- their latencies and their AMPA weights onto the
 pyramidal cells, whose currents *are* the dipole -- over 0-70 ms, with Adam
-on one trial (a gradient costs ~15 s for 70 ms on 2 CPU cores).
+on one trial (a gradient for 70 ms: 1.1-2.0 s on a 2-core AMD EPYC, 2026-12-07).
 
 HNN's published yes-trial ERP fit (``ERPYes100Trials.param``) already has
 the right drives for its target; what a hand fit leaves is their timing.
