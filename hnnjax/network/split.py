@@ -209,7 +209,12 @@ def _advance(net, events, carry, n0, spikes, starts, columns, block, dt):
 def run_split(parts, events: Events, n_steps, dt, plan: Exchange, stop=None):
     """One trial (host ``Events``, no trial axis) with its ``parts`` advanced
     by threads of their own in blocks, as ``plan`` says (``exchange_plan``).
-    Returns its spikes (n_steps,
+    A part counts a block as done once it has called it and its block before
+    has finished: the other part's call of a later block takes that block's
+    spikes as the runtime computes them, so each part has its next call
+    queued while one runs (somato, one trial: 1.06-1.09x in float64, 1.02x
+    in float32, against waiting for each block; interleaved, AMD EPYC
+    family 26).  Returns its spikes (n_steps,
     n_cells) bool, raw dipoles (n_steps, 2) fA·m and whether a part ran out
     of delivery room.  ``stop`` (a ``threading.Event``), once set, stops the
     parts at their next block and raises ``CancelledError`` (Ctrl-C in the
@@ -243,8 +248,10 @@ def run_split(parts, events: Events, n_steps, dt, plan: Exchange, stop=None):
                 carry, sp, dip = _advance(parts[k].net, evs[k], carry, b * block, before,
                                           tuple(i * block for i in seen), columns, block, float(dt))
                 compiled.set()
-                spikes[k].append(jax.block_until_ready(sp))
+                spikes[k].append(sp)
                 dips[k].append(dip)
+                if b:  # one block in flight: the runtime waits for the other part's spikes itself
+                    jax.block_until_ready(spikes[k][b - 1])
                 with turn:
                     done[k] += 1
                     turn.notify_all()
