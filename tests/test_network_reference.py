@@ -114,6 +114,6 @@ def test_a_lone_trial_in_two_parts_matches_neuron(monkeypatch):
     real = split.run_trial
     monkeypatch.setattr(split, "run_trial", lambda *a: calls.append(a[4]) or real(*a))
     out, meta = compare("poisson", record_vsec=False)
-    assert calls == [(20, 2)] and meta["n_trials"] == 1
+    assert calls == [(40, 1)] and meta["n_trials"] == 1
     assert out["dpl_rel"].max() < 0.01, out["dpl_rel"]
     assert out["spikes_matched"].min() >= 0.99 and out["count_err"].max() <= 0.01, out

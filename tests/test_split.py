@@ -38,7 +38,7 @@ def _unpack(packed, n_cells):
 @pytest.mark.parametrize("lag", [2, 1])
 def test_parts_give_the_whole_networks_spikes_and_dipoles(lag):
     arrays, events, n_steps = _setup()
-    assert split.exchange_plan(arrays, n_steps, cores=2, min_cells=0) == (20, 2)  # delays >= 40 steps
+    assert split.exchange_plan(arrays, n_steps, cores=2, min_cells=0) == (40, 1)  # delays >= 40 steps
     plan = split.Exchange(40 // lag, lag)
     parts = split.split_network(arrays)
     n_cells = arrays.cell_offsets[1]
@@ -75,15 +75,16 @@ def test_a_run_whose_parts_overflow_is_rerun_with_more_room():
 
 def test_when_a_trial_is_split():
     arrays, _, n_steps = _setup(mesh=(10, 10), tstop=20.0)
-    assert split.exchange_plan(arrays, n_steps, cores=2) == (20, 2)
+    assert split.exchange_plan(arrays, n_steps, cores=2) == (40, 1)
     assert split.exchange_plan(arrays, n_steps, cores=1) is None
-    assert split.exchange_plan(arrays, 30, cores=2) == (20, 2)  # blocks past the run's end are cut
+    assert split.exchange_plan(arrays, 30, cores=2) == (30, 1)  # blocks past the run's end are cut
     assert split.exchange_plan(arrays, 5, cores=2) is None  # too short to meet usefully
-    short = dataclasses.replace(arrays, block=30)  # 30-step delay blocks: blocks of 15 are too short
+    short = dataclasses.replace(arrays, block=30)  # 30-step delay blocks
     assert split.exchange_plan(short, n_steps, cores=2) == (30, 1)
+    assert split.exchange_plan(dataclasses.replace(arrays, block=16), n_steps, cores=2) is None
     small, _, n_small = _setup(tstop=20.0)
     assert split.exchange_plan(small, n_small, cores=2) is None  # 66 cells: too few
-    assert split.exchange_plan(small, n_small, cores=2, min_cells=0) == (20, 2)
+    assert split.exchange_plan(small, n_small, cores=2, min_cells=0) == (40, 1)
     odd, _, _ = _setup(mesh=(3, 3), tstop=20.0)  # 9 pyramidal cells: an idle one would add to the dipole
     assert split.exchange_plan(odd, n_small, cores=2, min_cells=0) is None
     recorded, _, _ = _setup(mesh=(10, 10), tstop=20.0, record_vsec="soma")
@@ -105,7 +106,7 @@ def test_simulate_dipole_splits_a_lone_trial(monkeypatch):
     one = hnn.simulate_dipole(net, n_trials=1, **kw)[0]
     spikes_one = net.cell_response.spike_times[0]
     two = hnn.simulate_dipole(net, n_trials=2, **kw)[0]
-    assert calls == [(20, 2)]
+    assert calls == [(40, 1)]
     assert len(spikes_one) > 20
     np.testing.assert_array_equal(spikes_one, net.cell_response.spike_times[0])
     agg = two.data["agg"]

@@ -7,9 +7,10 @@ connection of a network has a delay of at least D steps (somato and Jones:
 1.0 ms, 40 steps), so a spike reaches another cell D steps later at the
 earliest: two parts of the cells can each advance D steps alone and then
 exchange their spikes (NEURON's minimum-delay rule between the ranks of a
-parallel run).  They advance in blocks of D/2 steps, each part starting a
-block once the other has done the block before last, so that one can run a
-block ahead instead of both waiting at every exchange (``Exchange``).
+parallel run).  They advance in blocks of D steps, each part starting a
+block once the other has done the block before; a part has its next block
+queued while one runs, so neither waits for the exchange itself
+(``Exchange``, ``run_split``).
 
 A part is a ``NetArrays`` of its cells (about half of each cell type) and the
 connections into them; its ring holds every cell's spikes and is filled at
@@ -43,16 +44,21 @@ from .kernel import init_type_state, record_traces
 # Fewer steps in a block than this and the exchanges would cost what the second
 # core gains: each block is a call of each part (~0.1 ms to dispatch its ~190
 # arrays) and a wait for the others.  Somato, one trial, 9 interleaved rounds (AMD
-# EPYC family 26), the whole network's time over the parts': blocks of 40 steps
-# meeting after each (lag 1) 1.256x float64, 1.194x float32; blocks of 20 with a
-# lag of 2 1.287x and 1.272x; blocks of 13 with a lag of 3 1.250x float64 (7 rounds).
+# EPYC family 26), the whole network's time over the parts', each part waiting for
+# its block to finish: blocks of 40 steps meeting after each (lag 1) 1.256x
+# float64, 1.194x float32; blocks of 20 with a lag of 2 1.287x and 1.272x; blocks
+# of 13 with a lag of 3 1.250x float64 (7 rounds).
 MIN_BLOCK = 20
-# A part starts a block once the others have done the block before last, so one
-# can run a block ahead: blocks of half the shortest delay.
-LAG = 2
+# A part starts block b once the others have done block b - LAG (blocks of the
+# shortest delay / LAG).  With each part's next block queued while one runs
+# (``run_split``), blocks of the whole delay (lag 1) ran 1.073x (1.019-1.098) and
+# 1.022x float64, 1.019x float32 against blocks of 20 with a lag of 2 (somato, 7-9
+# interleaved rounds each); lag 3 0.955x, lag 4 0.904x.
+LAG = 1
 # Smaller networks gain too little or lose (``benchmarks/bench_split.py``, 170 ms,
 # float64, blocks of 20 steps, lag 2): the ERP network's 10x10 mesh (270 cells)
-# 1.26x, 8x8 (176) 1.15x, 6x8 (128) 0.95x, 6x6 (96) 0.97x, 4x6 (66) 0.37x.
+# 1.26x, 8x8 (176) 1.15x, 6x8 (128) 0.95x, 6x6 (96) 0.97x, 4x6 (66) 0.37x; with
+# the next blocks queued 1.32x, 1.22x, 1.09x, 1.08x, 0.41x.
 MIN_CELLS = 150
 
 
@@ -94,7 +100,7 @@ def exchange_plan(net: NetArrays, n_steps, cores, min_cells=MIN_CELLS):
     cells and 2 of each type (an even count in the types with a dipole),
     nothing recorded but spikes and dipoles, and blocks of ``MIN_BLOCK``
     steps: the shortest delay (at most the delay block of ``net``'s tables,
-    its pending rows) divided by ``LAG``, else by 1, at most ``n_steps``."""
+    its pending rows) divided by ``LAG``, at most ``n_steps``."""
     types = net.types
     if cores < 2 or sum(ta.n_cells for ta in types) < min_cells or min(ta.n_cells for ta in types) < 2:
         return None
@@ -103,11 +109,8 @@ def exchange_plan(net: NetArrays, n_steps, cores, min_cells=MIN_CELLS):
     if any(ta.rec_node.size or ta.ca_node.size or ta.isec_site.size or ta.lfp_r.shape[0] for ta in types):
         return None
     reach = min(int(connections(net)[3].min(initial=net.block)), net.block)
-    for lag in (LAG, 1):
-        block = min(reach // lag, n_steps)
-        if block >= MIN_BLOCK:
-            return Exchange(block, lag)
-    return None
+    block = min(reach // LAG, n_steps)
+    return Exchange(block, LAG) if block >= MIN_BLOCK else None
 
 
 def split_network(net: NetArrays):
