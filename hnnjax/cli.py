@@ -76,10 +76,9 @@ def cache_folder(text):
     return text
 
 
-def _add_common(parser, n_trials):
+def _add_common(parser, n_trials, trials_help):
     parser.add_argument('--n-trials', type=trial_count, default=n_trials,
-                        metavar='N', help='number of trials, simulated in one '
-                        f'call (default {n_trials})')
+                        metavar='N', help=f'{trials_help} (default {n_trials})')
     parser.add_argument('--dtype', choices=DTYPES,
                         default='float64', help='float64 (NEURON-faithful, '
                         'default) or float32 (faster)')
@@ -106,7 +105,7 @@ def add_simulate_arguments(parser):
                         metavar='MS', help='duration in ms (default 170)')
     parser.add_argument('--dt', type=positive_float, default=0.025,
                         metavar='MS', help='time step in ms (default 0.025)')
-    _add_common(parser, n_trials=1)
+    _add_common(parser, n_trials=1, trials_help='number of trials')
     parser.add_argument('--erp-drives', action='store_true',
                         help='add the canonical ERP drives (evdist1, evprox1,'
                         ' evprox2)')
@@ -128,7 +127,9 @@ def add_simulate_arguments(parser):
 
 def add_somato_arguments(parser):
     """The options of ``hnnjax somato`` (and of the somato example)."""
-    _add_common(parser, n_trials=2)
+    _add_common(parser, n_trials=2, trials_help='fresh trials (not the fit\'s own) on which '
+                'the seed and fitted networks are scored; more tell them apart better, '
+                'each adds ~2 s on 2 CPU cores')
     parser.add_argument('--fit-steps', type=trial_count, default=None,
                         metavar='N', help='steps of the drive fit (default: 1 '
                         'Levenberg-Marquardt step for the yes-trial ERP, about 1-2.5 min '

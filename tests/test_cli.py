@@ -121,6 +121,7 @@ def _hnnjax(*argv, **kwargs):
     (['simulate', 'nope.param'], 2, 'params file not found'),
     (['somato', '--n-trials', '0'], 2, 'an integer >= 1'),
     (['--help'], 0, 'usage: hnnjax'),
+    (['somato', '--help'], 0, "fresh trials (not the fit's own)"),
     (['--version'], 0, 'hnnjax '),
 ])
 def test_usage_answers_fast(argv, status, message):
