@@ -14,14 +14,14 @@ fit in the middle (``hnnjax somato`` runs the same):
    (ERPYes100Trials.param, with its x3000 scale and 30 ms smoothing). The
    terminal and the figure say which target was used, why, and which scale.
 2. The seed simulated with the NEURON-faithful ``simulate_dipole`` (170 ms
-   trials, each smoothed): the fit's trials and ``--n-trials`` (2) more.
+   trials, each smoothed): the fit's trials and ``--n-trials`` (8) more.
 3. Fit: :func:`hnnjax.fit.fit_drives`. N20 seed: 6 Adam steps on the
    latencies of evprox1 and evdist1 and their AMPA weights onto pyramidal
    cells, over 0-70 ms, on one trial. Hand fit: one Levenberg-Marquardt
    step on the latencies of its three evoked drives over 0-170 ms, on
-   hnn-core's first 4 trials (hnnjax/workflows/somato_fit.py says why).
+   hnn-core's first 8 trials (hnnjax/workflows/somato_fit.py says why).
 4. Both networks simulated on further faithful trials the fit never saw
-   (``--n-trials``, 2); the RMSE (nAm) of each against the target over the
+   (``--n-trials``, 8); the RMSE (nAm) of each against the target over the
    fit window there, and on the fit's own trials in brackets; and the trial
    noise of that mean (how far it scatters about the network's expected
    dipole, from the spread of all its trials).
@@ -30,13 +30,13 @@ fit in the middle (``hnnjax somato`` runs the same):
    target_dpl.txt, seed_dpl.txt, fitted_dpl.txt, fitted_drives.txt, each
    with a header saying what it holds.
 
-Without the dataset, on 2-core CPUs: 1 min 28 s on 2026-12-07 (an AMD EPYC
-of family 26), 2 min 28 s on 2026-12-06 (an older AMD EPYC); RMSE over 0-170 ms on 2 fresh trials
-5.21 nAm for HNN's hand fit, 5.76 nAm fitted (6.11 -> 5.32 on the fit's 4 trials), where a mean of
-2 trials scatters 4.8 and 5.0 nAm RMS about its network's expected dipole
-(printed, from the trials' spread): two fresh trials do not tell them
-apart. Ctrl-C stops it at once (exit status 130) and leaves the output
-folder as it was.
+Without the dataset, on a 2-core CPU (an AMD EPYC of family 26, 2026-12-07):
+3 min 22 s, compiling included; RMSE over 0-170 ms on 8 fresh trials
+6.37 nAm for HNN's hand fit, 6.14 nAm fitted (5.38 -> 4.99 on the fit's 8
+trials), where a mean of 8 trials scatters 1.9 nAm RMS about its network's
+expected dipole (printed, from the trials' spread); both networks run the
+same fresh trials. Ctrl-C stops it at once (exit status 130) and leaves the
+output folder as it was.
 
 hnnjax never downloads data. To use MNE's somato recording, copy the
 ``MNE-somato-data`` folder (``mne.datasets.somato.data_path()`` on a machine

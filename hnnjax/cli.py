@@ -127,12 +127,12 @@ def add_simulate_arguments(parser):
 
 def add_somato_arguments(parser):
     """The options of ``hnnjax somato`` (and of the somato example)."""
-    _add_common(parser, n_trials=2, trials_help='fresh trials (not the fit\'s own) on which '
+    _add_common(parser, n_trials=8, trials_help='fresh trials (not the fit\'s own) on which '
                 'the seed and fitted networks are scored; more tell them apart better, '
                 'each adds ~2 s on 2 CPU cores')
     parser.add_argument('--fit-steps', type=trial_count, default=None,
                         metavar='N', help='steps of the drive fit (default: 1 '
-                        'Levenberg-Marquardt step for the yes-trial ERP, about 1-2.5 min '
+                        'Levenberg-Marquardt step for the yes-trial ERP, about 2.5-5 min '
                         'on 2 CPU cores; 6 Adam steps for the N20 seed, a few s each)')
     _add_out_dir(parser, 'somato', 'somato.png, the target and the mean '
                  'dipoles of the seed and fitted networks (*_dpl.txt) and '

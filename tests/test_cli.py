@@ -41,7 +41,7 @@ def test_simulate_defaults():
 
 def test_somato_defaults():
     args = cli.build_parser().parse_args(['somato'])
-    assert (args.n_trials, args.fit_steps, args.target) == (2, None, 'auto')
+    assert (args.n_trials, args.fit_steps, args.target) == (8, None, 'auto')
     assert args.data_path is None and args.out_dir is None
     assert args.mesh_shape is None
 

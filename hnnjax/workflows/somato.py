@@ -337,7 +337,7 @@ def _write_outputs(stage, result, fig, *, n_trials, smooth_ms, dtype,
     return sorted(path.name for path in stage.iterdir())
 
 
-def run_somato(n_trials=2, fit_steps=None, out_dir=None, target='auto',
+def run_somato(n_trials=8, fit_steps=None, out_dir=None, target='auto',
                data_path=None, dtype='float64', *, tstop_ms=170.0,
                dt_ms=0.025, smooth_ms=20.0, mesh_shape=None, verbose=True):
     """Run the somato workflow end to end.

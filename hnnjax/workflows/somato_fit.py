@@ -13,11 +13,13 @@ HNN's published yes-trial ERP fit (``ERPYes100Trials.param``) already has
 the right drives for its target; what a hand fit leaves is their timing.
 ``ERP_PLAN`` refines the latencies of its three evoked drives over the
 whole 0-170 ms with one Levenberg-Marquardt step (2·3 + 4 forward runs of
-four trials, batched) on hnn-core's first four trials.  Fewer trials fit
-their own noise: on two trials two steps took the RMSE of those trials from
-9.56 to 4.88 nAm but that of six fresh trials from 5.25 to 6.13; on four
-trials one step gave 5.32 (fit trials) and 5.46 (four fresh ones), 5.03 on
-all eight against the hand fit's 5.38 (measured 2026-12-02).
+eight trials, batched) on hnn-core's first eight trials.  Fewer trials fit
+their own noise.  On two trials, two steps took the RMSE of those trials
+from 9.56 to 4.88 nAm but that of six fresh trials from 5.25 to 6.13
+(2026-12-02).  On four trials, one step took them from 6.11 to 5.32, and
+16 fresh trials (hnn-core's 4-19) from 5.92 to 5.97: no gain.  On eight,
+from 5.38 to 4.99, and 16 fresh trials (8-23) from 6.06 to 5.72
+(2026-12-07; the step took 152 s on a 2-core AMD EPYC).
 """
 from dataclasses import dataclass
 
@@ -51,7 +53,7 @@ ADAM_PLAN = FitPlan(('evprox1.mu', 'evdist1.mu', 'evprox1.weights_ampa.L2_pyrami
                      'evprox1.weights_ampa.L5_pyramidal', 'evdist1.weights_ampa.L2_pyramidal'),
                     window_ms=70.0, optimizer='adam', default_steps=6, n_trials=1)
 ERP_PLAN = FitPlan(('evprox1.mu', 'evdist1.mu', 'evprox2.mu'), window_ms=170.0,
-                   optimizer='lm', default_steps=1, n_trials=4)
+                   optimizer='lm', default_steps=1, n_trials=8)
 LEARNING_RATE = 0.1  # Adam, on unconstrained values (logit mu, log-ish weights)
 
 
