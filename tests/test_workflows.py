@@ -190,6 +190,26 @@ def test_somato_figure_one_nam_axis(tmp_path):
     fig.savefig(tmp_path / 'somato.png')
 
 
+def test_somato_figure_legend_leaves_the_curves_clear(tmp_path):
+    """With the fit window over the whole time axis (the yes-trial ERP's)
+    and the main job's long labels, no point of the target, seed or fitted
+    curve lies under the dipole panel's legend ('best' had put it over
+    them: the shading covers every corner)."""
+    label = ('seed: HNN\'s hand fit, mean of 8 fresh trials x3,000 (stated): RMSE 6.37 nAm '
+             '(5.38 on the fit\'s 8)')
+    curves = {'seed': (_dipole(60.0), label), 'fitted': (_dipole(55.0), label)}
+    note = '\n'.join(['a line of the note that says what was fitted and why ' * 3] * 5)
+    fig = plot_somato_figure(_target(60.0), curves, _cell_response(),
+                             fit_window_ms=170.0, note=note)
+    fig.savefig(tmp_path / 'somato.png')  # lays the figure out
+    dipole = fig.axes[1]
+    box = dipole.get_legend().get_window_extent()
+    curves_xy = [line.get_xydata() for line in dipole.get_lines()[1:]]
+    inside = [box.contains(*dipole.transData.transform(xy))
+              for xy in np.concatenate(curves_xy)]
+    assert not any(inside)
+
+
 def test_somato_figure_rejects_non_dipoles():
     with pytest.raises(ValueError, match='Dipole'):
         plot_somato_figure(_target(), {'seed': ([_dipole()], 'x')},

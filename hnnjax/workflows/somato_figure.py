@@ -10,6 +10,7 @@ DRIVE_TYPES = ('evprox', 'evdist')
 TARGET_STYLE = dict(color='tab:red', ls='--', lw=2.0)
 CURVE_STYLES = {'seed': dict(color='0.55', lw=1.5),
                 'fitted': dict(color='k', lw=1.5)}
+LEGEND_ROOM = 0.45  # of the curves' range, added above them for the legend
 
 
 def plot_somato_figure(target, curves, cell_response, fit_window_ms=None,
@@ -45,7 +46,11 @@ def plot_somato_figure(target, curves, cell_response, fit_window_ms=None,
     ax.set_ylabel('Current dipole (nAm)')
     ax.set_title('(b) Target vs simulations (RMSE of the faithful '
                  're-simulations over the fit window)')
-    ax.legend(loc='best', fontsize='small')
+    # the fit window's shading covers the whole axis, so 'best' finds no free
+    # corner: the legend goes above the curves, in room made for it
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + LEGEND_ROOM * (high - low))
+    ax.legend(loc='upper left', fontsize='small')
     if note:
         fig.suptitle('\n'.join(textwrap.fill(line, 110)
                                for line in note.splitlines()),
