@@ -410,4 +410,3 @@ def test_run_simulation_reduced(tmp_path, capsys):
     assert res.average_file.is_file() and res.figure_file.is_file()
     assert res.average.nave == 2 and res.average.scale_applied == 100
     assert sum(res.spike_counts.values()) > 0
-
