@@ -31,7 +31,7 @@ fit in the middle (``hnnjax somato`` runs the same):
    with a header saying what it holds.
 
 Without the dataset, on a 2-core CPU (an AMD EPYC of family 26, 2026-12-07):
-3 min 22 s, compiling included; RMSE over 0-170 ms on 8 fresh trials
+2 min 25 s, compiling included; RMSE over 0-170 ms on 8 fresh trials
 6.37 nAm for HNN's hand fit, 6.14 nAm fitted (5.38 -> 4.99 on the fit's 8
 trials), where a mean of 8 trials scatters 1.9 nAm RMS about its network's
 expected dipole (printed, from the trials' spread); both networks run the

@@ -132,7 +132,7 @@ def add_somato_arguments(parser):
                 'each adds ~2 s on 2 CPU cores')
     parser.add_argument('--fit-steps', type=trial_count, default=None,
                         metavar='N', help='steps of the drive fit (default: 1 '
-                        'Levenberg-Marquardt step for the yes-trial ERP, about 2.5-5 min '
+                        'Levenberg-Marquardt step for the yes-trial ERP, about 1.5-3.5 min '
                         'on 2 CPU cores; 6 Adam steps for the N20 seed, a few s each)')
     _add_out_dir(parser, 'somato', 'somato.png, the target and the mean '
                  'dipoles of the seed and fitted networks (*_dpl.txt) and '

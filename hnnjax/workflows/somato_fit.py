@@ -19,7 +19,7 @@ from 9.56 to 4.88 nAm but that of six fresh trials from 5.25 to 6.13
 (2026-12-02).  On four trials, one step took them from 6.11 to 5.32, and
 16 fresh trials (hnn-core's 4-19) from 5.92 to 5.97: no gain.  On eight,
 from 5.38 to 4.99, and 16 fresh trials (8-23) from 6.06 to 5.72
-(2026-12-07; the step took 152 s on a 2-core AMD EPYC).
+(2026-12-07; the step takes ~100 s on a 2-core AMD EPYC).
 """
 from dataclasses import dataclass
 
