@@ -253,13 +253,13 @@ class Objective:
         return self._last[1]
 
     def losses(self, us, z=None):
-        """Losses at the rows of ``us`` (m, d), in one vmapped call, on the
+        """Losses at the rows of ``us`` (m, d), in one batch (see ``_call``), on the
         objective's trials or on the drive draws ``z`` (``fresh_draws``)."""
         return np.asarray(self._call("losses", jnp.asarray(us), z))
 
     def residuals(self, us):
         """Residual waveforms scale·sim - target (m, n_times), nAm, at the
-        rows of ``us``, in one vmapped call.  With ``trials_per_average``,
+        rows of ``us``, in one batch (see ``_call``).  With ``trials_per_average``,
         each row holds every average's residuals, divided by √(number of
         averages): their sum of squares is the mean over the averages of
         each one's, what Levenberg-Marquardt minimises."""
