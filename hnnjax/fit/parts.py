@@ -20,7 +20,8 @@ Levenberg-Marquardt) in calls of one point and a few trials each, as
 steps without events and stays in the caches.  A Levenberg-Marquardt step's
 6 points x 8 trials of HNN's ERP network ran 1.62x faster in calls of
 1 x 2, two at once, than in one call (1.40x in calls of 1 x 8; 2026-12-07,
-``benchmarks/README.md``).  Halving a batch of points into two calls of
+``benchmarks/README.md``); on the somato network (four evoked drives, no
+Poisson drive) the same batch ran 0.97x.  Halving a batch of points into two calls of
 many trials had run no faster (9 points of 170 ms, 5 + 5 at once: 0.91x).
 """
 from __future__ import annotations
