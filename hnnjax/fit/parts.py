@@ -21,8 +21,9 @@ steps without events and stays in the caches.  A Levenberg-Marquardt step's
 6 points x 8 trials of HNN's ERP network ran 1.62x faster in calls of
 1 x 2, two at once, than in one call (1.40x in calls of 1 x 8; 2026-12-07,
 ``benchmarks/README.md``); on the somato network (four evoked drives, no
-Poisson drive) the same batch ran 0.97x.  Halving a batch of points into two calls of
-many trials had run no faster (9 points of 170 ms, 5 + 5 at once: 0.91x).
+Poisson drive) the same batch ran 0.97x.  Halving a batch of points into two
+calls of many trials had run no faster (9 points of 170 ms, 5 + 5 at once:
+0.91x).
 """
 from __future__ import annotations
 
@@ -42,13 +43,18 @@ def part_count(n_trials):
     """Parts to split ``n_trials`` into: the largest count up to
     ``calls_at_once()`` that divides them evenly (equal parts share one
     compiled program); 1 where that is 1."""
-    return max(k for k in range(1, min(calls_at_once(), n_trials) + 1) if n_trials % k == 0)
+    return _largest_divisor(n_trials, calls_at_once())
 
 
 def trials_per_call(n_trials):
     """Trials of one point per ``PointCalls`` call: the largest count up to
     ``CPU_BATCH`` that divides ``n_trials`` (one compiled program)."""
-    return max(k for k in range(1, min(CPU_BATCH, n_trials) + 1) if n_trials % k == 0)
+    return _largest_divisor(n_trials, CPU_BATCH)
+
+
+def _largest_divisor(n, most):
+    """The largest k <= ``most`` that divides n (at least 1)."""
+    return max(k for k in range(1, min(most, n) + 1) if n % k == 0)
 
 
 def point_calls(dipoles, n_trials):
