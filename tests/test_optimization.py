@@ -1,4 +1,7 @@
-"""Optimizer (hnn-core's API): each solver recovers a drive on a tiny network."""
+"""Optimizer (hnn-core's API): each solver recovers a drive on a tiny network;
+CMA-ES against hnn-core's (opt_cma.npz)."""
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use('Agg')
@@ -7,17 +10,19 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import hnnjax as hnn  # noqa: E402
+from hnnjax.batch_simulate import BatchSimulate  # noqa: E402
 from hnnjax.optimization import Optimizer  # noqa: E402
 from hnnjax.optimization.bayesopt import bayes_opt  # noqa: E402
-from hnnjax.optimization.objective_functions import (dipole_rmse,  # noqa: E402
-                                                     relative_bandpower)
+from hnnjax.optimization.objective_functions import (_rmse_evoked,  # noqa: E402
+                                                     dipole_rmse, relative_bandpower)
 
 TSTOP = 20.
 CONSTRAINTS = {'mu': (5., 13.), 'w': (0.01, 0.3)}
 
 
 def set_params(net, params):
-    """hnn-core's Optimizer order: the network, then name -> value."""
+    """hnn-core's Optimizer order: the network, then name -> value (the
+    fixture's ``opt_set_params``)."""
     w = params['w']
     net.add_evoked_drive('evprox', mu=params['mu'], sigma=1., numspikes=1,
                          location='proximal', event_seed=1,
@@ -82,6 +87,76 @@ def test_maximize_psd_and_user_objective(problem):
     assert -1 <= psd.obj_[-1] <= psd.obj_[0] < 0
 
 
+def test_cma_matches_hnn_core():
+    """Seeded as in hnn-core, the solver asks for hnn-core's parameter sets,
+    generation after generation, and gets hnn-core's RMSEs for them."""
+    ref = np.load(Path(__file__).parent / 'fixtures' / 'opt_cma.npz')
+    target = hnn.Dipole(ref['target_times'], np.stack([ref['target_agg']] * 3, axis=1))
+    sets, values = [], []
+
+    def recorded(**kwargs):  # a user objective: sees each generation at once
+        sets.append(np.array(kwargs['predicted_params']))
+        values.append(_rmse_evoked(**kwargs))
+        return values[-1]
+
+    opt = Optimizer(hnn.neymotin_2020_model(mesh_shape=(3, 3)), TSTOP, CONSTRAINTS, set_params,
+                    solver='cma', obj_fun=recorded, max_iter=3)
+    opt.fit(target=target, popsize=4, tolfun=1e-9, verbose=False)  # seed 123, sigma0 0.25
+    np.testing.assert_array_equal(np.stack(sets), ref['sets'])
+    np.testing.assert_allclose(np.stack(values), ref['values'], rtol=1e-6)
+    np.testing.assert_allclose(opt.obj_, ref['obj'], rtol=1e-6)
+    np.testing.assert_array_equal(opt.opt_params_, ref['opt_params'])
+
+
+def test_cma_runs_each_generation_as_one_batch(problem, monkeypatch):
+    net, target = problem
+    runs = []
+    simulate_group = BatchSimulate._simulate_group
+    monkeypatch.setattr(BatchSimulate, '_simulate_group',
+                        lambda self, nets: runs.append(len(nets)) or simulate_group(self, nets))
+    opt = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma', max_iter=2)
+    opt.fit(target=target, popsize=5, seed=7, tolfun=0., n_trials=2, verbose=False)
+    assert runs == [5, 5]  # two generations, five sets each, one compiled group each
+    assert len(opt.obj_) == 2 and opt.obj_[1] <= opt.obj_[0]
+    assert opt.net_.external_drives['evprox']['dynamics']['mu'] == opt.opt_params_[0]
+    assert all(low <= x <= high for x, (low, high) in zip(opt.opt_params_, CONSTRAINTS.values()))
+    dpls = hnn.simulate_dipole(opt.net_, tstop=TSTOP, n_trials=2, verbose=False, progress=False)
+    best = dipole_rmse(hnn.average_dipoles(dpls), target, tstop=TSTOP)
+    assert best == pytest.approx(opt.obj_[-1], rel=1e-9)
+    assert opt.plot_convergence(show=False).axes[0].get_xlabel() == 'Generation'
+
+
+def test_cma_user_objective_and_nan(problem):
+    net, _ = problem
+    generations = []
+
+    def obj_fun(initial_net, initial_params, set_params, predicted_params, update_params,
+                obj_values, tstop, obj_fun_kwargs, best=None):
+        sets = np.asarray(predicted_params)
+        generations.append(sets.shape)
+        obj = list(((sets - [6., 0.2]) / [8., 0.29]) ** 2 @ [1., 1.])
+        if len(generations) == 2:
+            obj[0] = float('nan')  # e.g. the correlation of a flat dipole
+        obj_values.append(obj)
+        return obj
+
+    opt = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma', obj_fun=obj_fun,
+                    max_iter=40)
+    np.random.seed(11)
+    state = np.random.get_state()
+    with pytest.warns(UserWarning, match='generation 2: the objective is nan at .*ranks that set last'):
+        opt.fit(popsize=6, tolfun=1e-12, verbose=False)
+    assert generations[0] == (6, 2) and len(generations) == len(opt.obj_) <= 40
+    assert np.isfinite(opt.obj_).all()
+    np.testing.assert_allclose(opt.opt_params_, [6., 0.2], atol=0.02)
+    # cma seeds NumPy's global generator; the user's stream goes on as before the fit
+    assert np.random.random() == (np.random.set_state(state) or np.random.random())
+    scalar = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma', max_iter=2,
+                       obj_fun=lambda **kwargs: 1.0)
+    with pytest.raises(ValueError, match='must return one value per set'):
+        scalar.fit(verbose=False)
+
+
 def test_gradient_solver_uses_fit_drives(problem):
     net, target = problem
     opt = Optimizer(net, TSTOP, {'evprox.mu': (5., 13.)}, lambda n, p: set_params(
@@ -111,8 +186,14 @@ def test_bad_arguments(problem):
     net, target = problem
     with pytest.raises(ValueError, match='solver'):
         Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='adam')
-    with pytest.raises(NotImplementedError, match='cobyla'):
-        Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma')
+    cma = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma')
+    for kwargs, match in [({'sigma0': [0.1]}, r'sigma0 .* 2 positive values'),
+                          ({'sigma0': -0.1}, 'sigma0 must be a finite number > 0'),
+                          ({'popsize': 1}, 'popsize must be an integer >= 2'),
+                          ({'seed': 0}, 'seed must be an integer >= 1'),
+                          ({'tolfun': float('nan')}, 'tolfun')]:
+        with pytest.raises(ValueError, match=match):
+            cma.fit(target=target, **kwargs)
     with pytest.raises(ValueError, match='obj_fun'):
         Optimizer(net, TSTOP, CONSTRAINTS, set_params, obj_fun='rmse')
     with pytest.raises(ValueError, match='constraints'):

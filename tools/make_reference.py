@@ -19,6 +19,8 @@ Command line
                          somato, erp, poisson, bursty, calcium.
 ``--lfp``                write ``net_lfp.npz`` (extracellular arrays, 3x3 network).
 ``--law``                write ``net_law.npz`` (``law_2021_model``, 3x3 network).
+``--optimizer``          write ``opt_cma.npz`` (``Optimizer(solver='cma')``, 3x3
+                         network; needs ``cma`` and ``joblib`` besides hnn-core).
 ``--all``                everything above.
 ``--out DIR``            output folder (default ``tests/fixtures``).
 ``--summary``            load the files in DIR and print a short summary
@@ -925,6 +927,61 @@ def make_lfp(out_dir):
     print(f"[lfp] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
 
 
+OPT_TSTOP = 20.0
+OPT_CONSTRAINTS = {"mu": (5.0, 13.0), "w": (0.01, 0.3)}  # ms, µS
+OPT_TRUTH = {"mu": 8.0, "w": 0.1}
+
+
+def opt_set_params(net, params):
+    """The Optimizer case's parameters: one proximal evoked drive, its time
+    ``mu`` (ms) and its AMPA weight ``w`` (µS) onto both pyramidal types."""
+    w = params["w"]
+    net.add_evoked_drive("evprox", mu=params["mu"], sigma=1.0, numspikes=1, location="proximal",
+                         event_seed=1, weights_ampa={"L2_pyramidal": w, "L5_pyramidal": w})
+
+
+def make_optimizer(out_dir):
+    """opt_cma.npz: hnn-core's ``Optimizer(solver='cma')`` recovering
+    ``OPT_TRUTH`` on a 3x3 ``neymotin_2020_model`` over 20 ms: the target
+    dipole, every generation's parameter sets and RMSE (nAm), ``obj_`` and
+    ``opt_params_`` (3 generations of 4, seed 123, sigma0 0.25, tolfun 1e-9
+    so that all 3 run)."""
+    from hnn_core import neymotin_2020_model, simulate_dipole
+    from hnn_core.optimization import Optimizer
+    from hnn_core.optimization.objective_functions import _rmse_evoked
+
+    net = neymotin_2020_model(mesh_shape=(3, 3))
+    truth = net.copy()
+    opt_set_params(truth, OPT_TRUTH)
+    target = simulate_dipole(_quiet_net(truth), tstop=OPT_TSTOP, dt=DT, n_trials=1)[0]
+    sets, values = [], []
+
+    def recorded(**kwargs):  # hnn-core's objective, keeping what the solver asked and got
+        sets.append(np.array(kwargs["predicted_params"], float))
+        values.append(np.array(_rmse_evoked(**kwargs), float))
+        return values[-1].tolist()
+
+    fit = dict(popsize=4, seed=123, sigma0=0.25, tolfun=1e-9, n_trials=1)
+    opt = Optimizer(net, tstop=OPT_TSTOP, constraints=OPT_CONSTRAINTS, set_params=opt_set_params,
+                    solver="cma", obj_fun=recorded, max_iter=3)
+    start = time.perf_counter()
+    opt.fit(target=target, **fit)
+    arrays = dict(
+        target_times=np.asarray(target.times, float),
+        target_agg=np.asarray(target.data["agg"], float),
+        sets=np.stack(sets), values=np.stack(values),
+        obj=np.asarray(opt.obj_, float), opt_params=np.asarray(opt.opt_params_, float),
+        meta=np.array(json.dumps(_jsonable(dict(
+            case="optimizer_cma", tstop=OPT_TSTOP, dt=DT, mesh_shape=[3, 3],
+            constraints=OPT_CONSTRAINTS, truth=OPT_TRUTH, fit=fit, max_iter=3,
+            seconds=time.perf_counter() - start, cma_version=__import__("cma").__version__,
+            **_versions())))),
+    )
+    fname = op.join(out_dir, "opt_cma.npz")
+    np.savez_compressed(fname, **arrays)
+    print(f"[optimizer] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB); best {opt.opt_params_}")
+
+
 # ---------------------------------------------------------------------------
 # summary
 # ---------------------------------------------------------------------------
@@ -960,6 +1017,11 @@ def summarize(out_dir):
             print(f"   node_v at steps {f['node_v_steps'].tolist()}: zero-area "
                   f"nodes {np.round(f['node_v'][:, f['node_area'] == 0][:, :6], 3).tolist()}")
             continue
+        if fname.startswith("opt"):
+            print(f"   best RMSE by generation {f['obj'].tolist()} (nAm) at {f['opt_params'].tolist()}")
+            continue
+        if "gid_range_names" not in f.files:  # net_law, net_lfp: the arrays above are all
+            continue
         names = list(f["gid_range_names"])
         starts, stops = f["gid_range_start"], f["gid_range_stop"]
         for tr in np.unique(f["spike_trials"]):
@@ -988,6 +1050,8 @@ def main(argv=None):
                         help=f"network cases to write: {NETWORK_CASES}")
     parser.add_argument("--lfp", action="store_true", help="write net_lfp.npz (electrode arrays)")
     parser.add_argument("--law", action="store_true", help="write net_law.npz (law_2021_model)")
+    parser.add_argument("--optimizer", action="store_true",
+                        help="write opt_cma.npz (Optimizer with solver='cma')")
     parser.add_argument("--all", action="store_true", help="write everything")
     parser.add_argument("--out", default=op.join(HERE, "..", "tests", "fixtures"),
                         help="output directory (default tests/fixtures)")
@@ -1000,9 +1064,10 @@ def main(argv=None):
     networks = NETWORK_CASES if args.all else args.network
     cells_calcium = args.cells_calcium or args.all
     lfp, law = args.lfp or args.all, args.law or args.all
-    if not (cells or cells_calcium or networks or lfp or law or args.summary):
-        parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, --all "
-                     "or --summary")
+    optimizer = args.optimizer or args.all
+    if not (cells or cells_calcium or networks or lfp or law or optimizer or args.summary):
+        parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, "
+                     "--optimizer, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -1017,6 +1082,8 @@ def main(argv=None):
         make_lfp(out_dir)
     if law:
         make_law(out_dir)
+    if optimizer:
+        make_optimizer(out_dir)
     if args.summary:
         summarize(out_dir)
     return 0

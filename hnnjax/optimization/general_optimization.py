@@ -3,22 +3,26 @@
 The solvers search the box ``constraints`` for the parameters that minimize
 an objective of the simulated dipole: 'cobyla' (SciPy's ``fmin_cobyla``, with
 hnn-core's settings), 'bayesian' (a Gaussian-process search,
-``bayesopt.bayes_opt``) and, beyond hnn-core, 'gradient': hnnjax's
-differentiable ``fit_drives`` (Adam on the RMSE or anticorrelation; then the
-constraints' names are drive parameters as ``fit_drives`` names them, e.g.
-``'evprox1.mu'``).
+``bayesopt.bayes_opt``), 'cma' (CMA-ES from ``cma``, the package and
+options hnn-core uses, so a seed gives hnn-core's populations; each
+generation is simulated by one ``BatchSimulate`` run) and, beyond hnn-core,
+'gradient': hnnjax's differentiable ``fit_drives`` (Adam on the RMSE or
+anticorrelation; then the constraints' names are drive parameters as
+``fit_drives`` names them, e.g. ``'evprox1.mu'``).
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from scipy.optimize import fmin_cobyla
 
-from .._checks import check_int, check_number
+from .._checks import check_array, check_int, check_number
 from ..network.network import Network
 from .bayesopt import bayes_opt
 from .objective_functions import _anticorr_evoked, _maximize_psd, _rmse_evoked
 
-SOLVERS = ("bayesian", "cobyla", "gradient")
+SOLVERS = ("bayesian", "cobyla", "cma", "gradient")
 OBJECTIVES = {"dipole_rmse": _rmse_evoked, "dipole_corr": _anticorr_evoked,
               "maximize_psd": _maximize_psd}
 
@@ -39,13 +43,14 @@ class Optimizer:
 
     ``tstop`` (ms): the simulated duration.  ``constraints``: name -> (low,
     high).  ``initial_params``: name -> start value (default: midpoints).
-    ``solver``: 'bayesian', 'cobyla' or 'gradient' (module docstring).
+    ``solver``: 'bayesian', 'cobyla', 'cma' or 'gradient' (module docstring).
     ``obj_fun``: 'dipole_rmse', 'dipole_corr', 'maximize_psd' or a function
     with hnn-core's objective signature (``objective_functions``).
-    ``max_iter``: calls of the objective (gradient steps for 'gradient').
-    After ``fit``: ``opt_params_`` (values in the constraints' order),
-    ``obj_`` (the best objective so far, call by call) and ``net_`` (the
-    network with the optimized parameters).
+    ``max_iter``: calls of the objective (generations for 'cma', gradient
+    steps for 'gradient').  After ``fit``: ``opt_params_`` (values in the
+    constraints' order), ``obj_`` (the best objective so far, call by call,
+    or generation by generation) and ``net_`` (the network with the
+    optimized parameters).
     """
 
     def __init__(self, initial_net, tstop, constraints, set_params, initial_params=None,
@@ -64,9 +69,6 @@ class Optimizer:
         if not callable(set_params):
             raise TypeError(f"set_params must be a function set_params(net, params); "
                             f"got {set_params!r}")
-        if solver == "cma":
-            raise NotImplementedError("solver='cma' (hnn-core's CMA-ES) is not in hnnjax; use "
-                                      "'cobyla', 'bayesian' or 'gradient'")
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
         if callable(obj_fun):
@@ -102,7 +104,15 @@ class Optimizer:
         ``f_bands`` [(low, high)] Hz and ``relative_bandpower`` (for
         'maximize_psd'), ``dt`` (ms, default 0.025), ``scale_factor`` and
         ``smooth_window_len`` (ms; applied to each simulated dipole before
-        the comparison; none by default), ``verbose`` (print each loss)."""
+        the comparison; none by default), ``verbose`` (print each loss).
+        'cma' also takes hnn-core's ``popsize`` (parameter sets per
+        generation, default 16), ``sigma0`` (the initial standard deviation:
+        a float times each parameter's range, default 0.25, or one value per
+        parameter in its units), ``tolfun`` (stop when the best values of
+        recent generations and all of the last lie within this range,
+        default 0.01), ``seed`` (default 123) and ``n_jobs`` (unused: a
+        generation runs as compiled batches)."""
+        cma_options = _cma_options(self, obj_fun_kwargs) if self.solver == "cma" else None
         if self.obj_fun_name in ("dipole_rmse", "dipole_corr"):
             if "target" not in obj_fun_kwargs:
                 raise ValueError("target must be specified")
@@ -110,19 +120,25 @@ class Optimizer:
         elif self.obj_fun_name == "maximize_psd" and not {
                 "f_bands", "relative_bandpower"} <= set(obj_fun_kwargs):
             raise ValueError("f_bands and relative_bandpower must be specified")
-        run = _fit_gradient if self.solver == "gradient" else _fit_search
-        self.opt_params_, obj_values, self.net_ = run(self, obj_fun_kwargs)
-        self.obj_ = [float(v) for v in np.minimum.accumulate(obj_values)[:self.max_iter]]
+        if self.solver == "cma":
+            self.opt_params_, obj_values, self.net_ = _fit_cma(self, obj_fun_kwargs, cma_options)
+        else:
+            run = _fit_gradient if self.solver == "gradient" else _fit_search
+            self.opt_params_, obj_values, self.net_ = run(self, obj_fun_kwargs)
+        # a generation's list: its best; NaN (a failed set) never counts as best
+        lowest = [np.fmin.reduce(np.atleast_1d(np.asarray(v, float))) for v in obj_values]
+        self.obj_ = [float(v) for v in np.fmin.accumulate(lowest)[:self.max_iter]]
 
     def plot_convergence(self, ax=None, show=True):
-        """The best objective value against the number of calls."""
+        """The best objective value against the number of calls (of
+        generations for 'cma')."""
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(constrained_layout=True)
         ax.plot(np.arange(1, len(self.obj_) + 1), self.obj_, color="black")
         ax.set_title("Convergence")
-        ax.set_xlabel("Number of calls")
+        ax.set_xlabel("Generation" if self.solver == "cma" else "Number of calls")
         ax.set_ylabel("Objective value")
         ax.grid(visible=True)
         if show:
@@ -155,6 +171,75 @@ def _fit_search(opt, obj_fun_kwargs):
     net = opt._initial_net.copy()
     opt._set_params(net, _update_params(opt.initial_params, x))
     return [float(v) for v in x], obj_values, net
+
+
+def _cma_options(opt, obj_fun_kwargs):
+    """``cma.CMAEvolutionStrategy``'s options from ``fit``'s keywords, with
+    hnn-core's defaults, checked before anything is simulated."""
+    names = list(opt.constraints)
+    low, high = (np.array([opt.constraints[n][k] for n in names], float) for k in (0, 1))
+    sigma0 = obj_fun_kwargs.get("sigma0", 0.25)
+    if np.ndim(sigma0) == 0:
+        stds = check_number("sigma0", sigma0, gt=0) * (high - low)
+    else:
+        stds = check_array("sigma0", sigma0)
+        if stds.shape != (len(names),) or not np.all(stds > 0):
+            raise ValueError(f"sigma0 must be a positive float (times each parameter's range) or "
+                             f"{len(names)} positive values, one per parameter {names}; "
+                             f"got {sigma0!r}")
+    n_jobs = obj_fun_kwargs.get("n_jobs")
+    if n_jobs is not None:
+        check_int("n_jobs", n_jobs)
+    seed = check_int("seed", obj_fun_kwargs.get("seed", 123), ge=1)  # cma: 0 draws from the clock
+    return {"bounds": [list(low), list(high)], "CMA_stds": list(stds), "seed": seed,
+            "popsize": check_int("popsize", obj_fun_kwargs.get("popsize", 16), ge=2),
+            "tolfun": check_number("tolfun", obj_fun_kwargs.get("tolfun", 0.01), ge=0),
+            "maxiter": opt.max_iter,
+            "verbose": 0 if obj_fun_kwargs.get("verbose", True) else -9}
+
+
+def _fit_cma(opt, obj_fun_kwargs, options):
+    """'cma': ``max_iter`` generations at most, each population passed to
+    the objective at once (2-D ``predicted_params``).  Returns (best values,
+    each generation's objective values, network)."""
+    import cma
+
+    obj_values = []
+    numpy_state = np.random.get_state()  # cma seeds NumPy's global generator and draws from it
+    try:
+        es = cma.CMAEvolutionStrategy(list(opt.initial_params.values()), 1, options)
+        _generations(opt, es, obj_values, obj_fun_kwargs, options["verbose"] == 0)
+    finally:
+        np.random.set_state(numpy_state)
+    x = [float(v) for v in es.result.xbest]
+    net = opt._initial_net.copy()
+    opt._set_params(net, _update_params(opt.initial_params, x))
+    return x, obj_values, net
+
+
+def _generations(opt, es, obj_values, obj_fun_kwargs, verbose):
+    """Ask, evaluate and tell until ``es`` stops."""
+    while not es.stop():
+        population = es.ask()
+        if verbose:
+            print(f"CMA-ES generation {es.countiter + 1} of at most {opt.max_iter}: "
+                  f"{len(population)} parameter sets")
+        values = opt.obj_fun(initial_net=opt._initial_net, initial_params=opt.initial_params,
+                             set_params=opt._set_params, predicted_params=np.array(population),
+                             update_params=_update_params, obj_values=obj_values,
+                             tstop=opt.tstop, obj_fun_kwargs=obj_fun_kwargs)
+        if np.shape(values) != (len(population),):
+            raise ValueError(f"with solver='cma' the objective gets a generation's "
+                             f"{len(population)} parameter sets (predicted_params, one per row) "
+                             f"and must return one value per set; got {values!r}")
+        values = [float(v) for v in values]
+        for i in np.flatnonzero(~np.isfinite(values)):
+            warnings.warn(f"CMA-ES generation {es.countiter + 1}: the objective is {values[i]} at "
+                          f"{_update_params(opt.initial_params, population[i])}; CMA-ES ranks "
+                          f"that set last", UserWarning, stacklevel=4)
+        es.tell(population, values)
+    if verbose:
+        es.result_pretty()
 
 
 def _fit_gradient(opt, obj_fun_kwargs):

@@ -1,17 +1,23 @@
 """The objectives ``Optimizer`` minimizes, with hnn-core's signature.
 
 Each objective simulates ``initial_net`` with one parameter set and returns
-a float to minimize.  The signature is hnn-core 0.6.1's (``initial_net,
-initial_params, set_params, predicted_params, update_params, obj_values,
-tstop, obj_fun_kwargs, best``), so a user objective written for hnn-core's
-``Optimizer`` runs here too.  ``obj_values`` collects every value and
-``best`` ({'obj', 'params'}) the best one, both in place.
+a float to minimize, or, given a 2-D ``predicted_params`` (the solver 'cma'
+passes each generation's population, one row per set), a list of floats,
+one per set: the sets are simulated by one ``BatchSimulate`` run, which
+runs sets that change only drives as one trial axis of compiled calls.
+The signature is hnn-core 0.6.1's (``initial_net, initial_params,
+set_params, predicted_params, update_params, obj_values, tstop,
+obj_fun_kwargs, best``), so a user objective written for hnn-core's
+``Optimizer`` runs here too.  ``obj_values`` collects every value (a list
+per population) and ``best`` ({'obj', 'params'}) the best one, both in
+place.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.signal import periodogram, resample
 
+from ..batch_simulate import BatchSimulate
 from ..dipole import average_dipoles
 from ..network.simulate import simulate_dipole
 
@@ -60,28 +66,59 @@ def relative_bandpower(dpl, f_bands, weights):
     return float(-sum(band) / psd.sum())
 
 
+def _is_population(predicted_params):
+    """True for a 2-D ``predicted_params`` (one parameter set per row),
+    False for one set."""
+    ndim = np.ndim(predicted_params)
+    if ndim not in (1, 2):
+        raise ValueError(f"predicted_params must be one parameter set (1-D) or one per row (2-D); "
+                         f"got shape {np.shape(predicted_params)}")
+    return ndim == 2
+
+
 def _simulate(initial_net, initial_params, set_params, predicted_params, update_params, tstop,
               obj_fun_kwargs, n_trials):
-    """The trials of one parameter set, each scaled by ``scale_factor`` and
-    smoothed over ``smooth_window_len`` ms when those are given."""
-    net = initial_net.copy()
-    set_params(net, update_params(initial_params, predicted_params))
-    dpls = simulate_dipole(net, tstop=tstop, dt=obj_fun_kwargs.get("dt", 0.025),
-                           n_trials=n_trials, verbose=False, progress=False)
-    for dpl in dpls:
+    """The trials of each parameter set (a list of Dipoles per row of a 2-D
+    ``predicted_params``; one list for one set), each scaled by
+    ``scale_factor`` and smoothed over ``smooth_window_len`` ms when those
+    are given."""
+    dt = obj_fun_kwargs.get("dt", 0.025)
+    if _is_population(predicted_params):
+        rows = np.asarray(predicted_params, float)
+
+        def set_row(values, net):  # BatchSimulate's argument order
+            set_params(net, {name: float(v) for name, v in values.items()})
+        batch = BatchSimulate(set_row, net=initial_net, tstop=tstop, dt=dt, n_trials=n_trials,
+                              batch_size=len(rows))
+        grid = {name: rows[:, i] for i, name in enumerate(initial_params)}
+        res = batch.run(grid, combinations=False, n_jobs=obj_fun_kwargs.get("n_jobs") or 1,
+                        verbose=obj_fun_kwargs.get("verbose", True))
+        sets = [r["dpl"] for r in res["simulated_data"][0]]
+    else:
+        net = initial_net.copy()
+        set_params(net, update_params(initial_params, predicted_params))
+        sets = [simulate_dipole(net, tstop=tstop, dt=dt, n_trials=n_trials, verbose=False,
+                                progress=False)]
+    for dpl in (d for dpls in sets for d in dpls):
         if "scale_factor" in obj_fun_kwargs:
             dpl.scale(obj_fun_kwargs["scale_factor"])
         if "smooth_window_len" in obj_fun_kwargs:
             dpl.smooth(obj_fun_kwargs["smooth_window_len"])
-    return dpls
+    return sets
 
 
 def _record(obj, predicted_params, obj_values, best, obj_fun_kwargs):
+    """Append ``obj`` (a float, or a list of them for a population) to
+    ``obj_values``, update ``best`` and print the losses when verbose."""
     obj_values.append(obj)
-    if best is not None and obj < best["obj"]:
-        best["obj"], best["params"] = obj, list(predicted_params)
+    values = np.atleast_1d(np.asarray(obj, float))
+    i = int(np.argmin(np.where(np.isnan(values), np.inf, values)))  # NaN: never the best
+    if best is not None and values[i] < best["obj"]:
+        best["obj"], best["params"] = float(values[i]), list(np.atleast_2d(predicted_params)[i])
     if obj_fun_kwargs.get("verbose", True):
-        print(f"Loss: {obj:.4g}; Min Loss: {min(obj_values):.4g}")
+        lowest = np.fmin.reduce([np.fmin.reduce(np.atleast_1d(v)) for v in obj_values])
+        now = f"Mean Loss: {values.mean():.4g}" if values.size > 1 else f"Loss: {values[0]:.4g}"
+        print(f"{now}; Min Loss: {lowest:.4g}")
     return obj
 
 
@@ -90,9 +127,11 @@ def _average_objective(metric, doc):
     ``obj_fun_kwargs['target']`` with ``metric`` (``n_trials`` trials, default 1)."""
     def objective(initial_net, initial_params, set_params, predicted_params, update_params,
                   obj_values, tstop, obj_fun_kwargs, best=None):
-        dpls = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
+        sets = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
                          tstop, obj_fun_kwargs, obj_fun_kwargs.get("n_trials", 1))
-        obj = metric(average_dipoles(dpls), obj_fun_kwargs["target"], tstop=tstop)
+        obj = [metric(average_dipoles(dpls), obj_fun_kwargs["target"], tstop=tstop)
+               for dpls in sets]
+        obj = obj if _is_population(predicted_params) else obj[0]
         return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)
     objective.__doc__ = doc
     return objective
@@ -108,7 +147,9 @@ def _maximize_psd(initial_net, initial_params, set_params, predicted_params, upd
                   obj_values, tstop, obj_fun_kwargs, best=None):
     """'maximize_psd': minus the weighted relative power of one trial in
     ``f_bands`` (``relative_bandpower``: the weights)."""
-    dpl = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
-                    tstop, obj_fun_kwargs, 1)[0]
-    obj = relative_bandpower(dpl, obj_fun_kwargs["f_bands"], obj_fun_kwargs["relative_bandpower"])
+    sets = _simulate(initial_net, initial_params, set_params, predicted_params, update_params,
+                     tstop, obj_fun_kwargs, 1)
+    obj = [relative_bandpower(dpls[0], obj_fun_kwargs["f_bands"],
+                              obj_fun_kwargs["relative_bandpower"]) for dpls in sets]
+    obj = obj if _is_population(predicted_params) else obj[0]
     return _record(obj, predicted_params, obj_values, best, obj_fun_kwargs)
