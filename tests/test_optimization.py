@@ -85,6 +85,11 @@ def test_maximize_psd_and_user_objective(problem):
     dpl = _simulate(net, psd.initial_params)
     assert psd.obj_[0] == pytest.approx(relative_bandpower(dpl, [(50., 200.)], 1.))
     assert -1 <= psd.obj_[-1] <= psd.obj_[0] < 0
+    cma = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma', obj_fun='maximize_psd',
+                    max_iter=1)
+    cma.fit(f_bands=[(50., 200.)], relative_bandpower=1., popsize=3, verbose=False)
+    best = _simulate(net, dict(zip(CONSTRAINTS, cma.opt_params_)))
+    assert cma.obj_[0] == pytest.approx(relative_bandpower(best, [(50., 200.)], 1.), rel=1e-9)
 
 
 def test_cma_matches_hnn_core():
