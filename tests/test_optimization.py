@@ -128,7 +128,8 @@ def test_cma_runs_each_generation_as_one_batch(problem, monkeypatch):
     dpls = hnn.simulate_dipole(opt.net_, tstop=TSTOP, n_trials=2, verbose=False, progress=False)
     best = dipole_rmse(hnn.average_dipoles(dpls), target, tstop=TSTOP)
     assert best == pytest.approx(opt.obj_[-1], rel=1e-9)
-    assert opt.plot_convergence(show=False).axes[0].get_xlabel() == 'Generation'
+    ax = opt.plot_convergence(show=False).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ('Generation', 'Best RMSE (nAm)')
 
 
 def test_cma_user_objective_and_nan(problem):

@@ -25,6 +25,8 @@ from .objective_functions import _anticorr_evoked, _maximize_psd, _rmse_evoked
 SOLVERS = ("bayesian", "cobyla", "cma", "gradient")
 OBJECTIVES = {"dipole_rmse": _rmse_evoked, "dipole_corr": _anticorr_evoked,
               "maximize_psd": _maximize_psd}
+YLABELS = {"dipole_rmse": "Best RMSE (nAm)", "dipole_corr": "Best 1 - correlation",
+           "maximize_psd": "Best minus relative band power"}
 
 
 def _update_params(initial_params, predicted_params):
@@ -130,8 +132,8 @@ class Optimizer:
         self.obj_ = [float(v) for v in np.fmin.accumulate(lowest)[:self.max_iter]]
 
     def plot_convergence(self, ax=None, show=True):
-        """The best objective value against the number of calls (of
-        generations for 'cma')."""
+        """The best objective value so far (its unit for the named
+        objectives) against the number of calls (of generations for 'cma')."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -139,7 +141,7 @@ class Optimizer:
         ax.plot(np.arange(1, len(self.obj_) + 1), self.obj_, color="black")
         ax.set_title("Convergence")
         ax.set_xlabel("Generation" if self.solver == "cma" else "Number of calls")
-        ax.set_ylabel("Objective value")
+        ax.set_ylabel(YLABELS.get(self.obj_fun_name, "Objective value"))
         ax.grid(visible=True)
         if show:
             plt.show()
