@@ -161,6 +161,10 @@ def test_cma_user_objective_and_nan(problem):
                        obj_fun=lambda **kwargs: 1.0)
     with pytest.raises(ValueError, match='must return one value per set'):
         scalar.fit(verbose=False)
+    failing = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cma', max_iter=2,
+                        obj_fun=lambda predicted_params, **kwargs: [np.nan] * len(predicted_params))
+    with pytest.warns(UserWarning), pytest.raises(FloatingPointError, match='not finite at any'):
+        failing.fit(popsize=3, verbose=False)
 
 
 def test_gradient_solver_uses_fit_drives(problem):

@@ -213,6 +213,9 @@ def _fit_cma(opt, obj_fun_kwargs, options):
         _generations(opt, es, obj_values, obj_fun_kwargs, options["verbose"] == 0)
     finally:
         np.random.set_state(numpy_state)
+    if es.result.xbest is None:
+        raise FloatingPointError(f"CMA-ES: the objective was not finite at any of the "
+                                 f"{es.countevals} parameter sets it was given")
     x = [float(v) for v in es.result.xbest]
     net = opt._initial_net.copy()
     opt._set_params(net, _update_params(opt.initial_params, x))
