@@ -2,19 +2,23 @@
 split into parts run at once (``hnnjax/fit/parts.py``), interleaved.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit_parts.py [--tstop 170] [--trials 4] [--params 3]
-                                                                [--repeats 2] [--network somato|erp]
+                                                                [--repeats 2] [--points N]
+                                                                [--network somato|erp]
 
 ``Objective`` on ``somato_model()``, or with ``--network erp`` on HNN's hand
 fit of the yes-trial ERP (``ERPYes100Trials.param``, the main job's
 network: three evoked drives and a Poisson drive); ``--params``: names, or
-the first N of the ``bench_grad.py`` parameters; its sine target, smoothed RMSE;
-``autodiff`` 'auto'; float64.  Rows: ``value_and_grad`` and one point's
+the first N of the ``bench_grad.py`` parameters; its sine target, smoothed
+RMSE; ``autodiff`` 'auto'; float64.  Rows: ``value_and_grad`` and one point's
 loss (a new point each time, so no cache answers), each timed as a user's
 fit sees it, after a warm-up that compiles every call and runs one steady
 gradient (from whose time ``Objective`` decides how to run a loss).  "one
 call" is the objective with its trial parts switched off: its loss then
 reuses the compiled gradient after gradients under ``REUSE_GRADIENT_S``
-(10 s), else a compiled forward, as ``Objective`` does.
+(10 s), else a compiled forward, as ``Objective`` does.  ``--points N``
+times instead the residuals of N points (a Levenberg-Marquardt step's batch:
+``Objective.residuals``) in one call against ``PointCalls`` (calls of one
+point and up to 2 trials, two at once).
 """
 import argparse
 import os
@@ -38,6 +42,8 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=2, help="interleaved rounds (median)")
     p.add_argument("--network", choices=("somato", "erp"), default="somato",
                    help="somato_model() or HNN's ERP hand fit (the main job's network)")
+    p.add_argument("--points", type=int, default=0,
+                   help="time the residuals of this many points instead (0: the gradient and loss rows)")
     args = p.parse_args(argv)
 
     import jax
@@ -60,7 +66,9 @@ def main(argv=None):
                                n_trials=args.trials, tstop=args.tstop, progress=False)
         objs[mode]._build()
         if mode == "one call":
-            objs[mode]._compiled["parts"] = None
+            objs[mode]._compiled.update(parts=None, points=None)
+    if args.points:
+        return _points(objs, args, params)
     parts = objs["parts at once"]._compiled["parts"]
     split = f"{parts.n_parts} parts" if parts else "1 part"
     u0 = objs["one call"].u0
@@ -106,6 +114,36 @@ def main(argv=None):
     print("max rel. diff: gradient entries (of the largest), loss; first calls "
           "(compiles, then a steady gradient): "
           + ", ".join(f"{m} {s:.1f} s" for m, s in first.items()))
+
+
+def _points(objs, args, params):
+    """The residuals of ``args.points`` points in one call against PointCalls."""
+    import numpy as np
+    from _hlo import machine
+
+    u0 = objs["one call"].u0
+    us = u0 + 0.3 * np.random.default_rng(0).standard_normal((args.points, u0.size))
+    at_once = objs["parts at once"]._compiled["points"]
+    log(f"compiling ({args.points} points x {args.trials} trials, {args.tstop:g} ms)")
+    res = {m: obj.residuals(us) for m, obj in objs.items()}  # compiles
+    ref = res["one call"]
+    rel = float(np.max(np.abs(res["parts at once"] - ref)) / np.max(np.abs(ref)))
+    t = {m: [] for m in objs}
+    for r in range(args.repeats):
+        for m, obj in objs.items():
+            t0 = time.perf_counter()
+            obj.residuals(us + 1e-4 * (r + 1))
+            t[m].append(time.perf_counter() - t0)
+        log(f"round {r + 1}/{args.repeats} done")
+    print(f"# bench_fit_parts --points: {machine()}; {args.network} network, {args.points} points x "
+          f"{args.trials} trials of "
+          f"{args.tstop:g} ms, float64, {len(params)} parameters; calls of 1 point x {at_once.size} "
+          f"trials, 2 at once; median of {args.repeats} interleaved rounds")
+    print("| call | one call s | point calls s | one / point calls (range) | max diff / peak |")
+    print("|---|---|---|---|---|")
+    ratios = [x / y for x, y in zip(t["one call"], t["parts at once"])]
+    print(f"| residuals | {statistics.median(t['one call']):.2f} | {statistics.median(t['parts at once']):.2f} | "
+          f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | {rel:.1e} |")
 
 
 if __name__ == "__main__":

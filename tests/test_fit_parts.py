@@ -23,6 +23,33 @@ def test_trials_split_into_the_most_equal_parts_that_cores_allow(monkeypatch, co
     assert parts_module.part_count(n_trials) == parts
 
 
+@pytest.mark.parametrize("n_trials, size", [(8, 2), (4, 2), (6, 2), (3, 1), (1, 1)])
+def test_points_run_a_few_trials_per_call(n_trials, size):
+    assert parts_module.trials_per_call(n_trials) == size
+
+
+def test_point_calls_give_the_losses_and_residuals_of_one_call(two_cores):
+    """A batch of 3 points x 4 trials (scored as two 2-trial averages) in
+    calls of 1 point x 2 trials, two at once, against one call: losses and
+    residuals within rounding (a call's batch width may change the order of
+    XLA's sums), the same count of trial simulations."""
+    kw = dict(n_trials=4, trials_per_average=2)
+    calls, one = toy_objective(**kw), toy_objective(**kw)
+    calls._build()
+    one._build()
+    one._compiled["points"] = None
+    assert calls._compiled["points"].size == 2
+    calls._compiled.update(losses=None, residuals=None)  # calling them would raise
+    us = np.stack([calls.u0 + d for d in (0.0, 0.3, -0.4)])
+    losses = calls.losses(us)
+    np.testing.assert_allclose(losses, one.losses(us), rtol=1e-12)
+    assert len(set(np.round(losses, 12))) == 3  # the points differ
+    res_calls, res_one = calls.residuals(us), one.residuals(us)
+    assert res_calls.shape == res_one.shape == (3, 2 * calls.times.size)
+    np.testing.assert_allclose(res_calls, res_one, rtol=0, atol=1e-12 * np.abs(res_one).max())
+    assert calls.n_simulations == one.n_simulations == 2 * 3 * 4
+
+
 def test_trial_parts_give_the_loss_and_gradient_of_one_call(two_cores):
     """Two parts of 2 trials at once against one call of 4 (scored as two
     2-trial averages): the same loss bits, the gradient within rounding (its

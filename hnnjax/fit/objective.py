@@ -20,7 +20,7 @@ from .arguments import (check_bounds, check_fit_memory, check_key, check_run, ch
                         check_target, check_trials_per_average)
 from .forward import dipole_fn, evoked_normals, hamming_smooth, loss_function, trial_draws
 from .parameters import Transform, set_drive_parameter
-from .parts import TrialParts, part_count
+from .parts import TrialParts, part_count, point_calls
 
 
 REUSE_GRADIENT_S = 10.0  # see Objective._call
@@ -139,6 +139,13 @@ class Objective:
             val, (s, avg) = head(dpl)
             return val, (s, overflow, avg)
 
+        def residual(dpl):  # of one point's trial dipoles
+            avg, s = scaled(dpl.mean(axis=0))
+            if n_avg == 1:
+                return s * avg - tgt
+            avgs, ss = per_average(dpl)
+            return ((ss[:, None] * avgs - tgt) / np.sqrt(n_avg)).reshape(-1)
+
         def losses(us, z):
             val, (_, overflow, _) = jax.vmap(lambda u: objective(u, z, "rows"), axis_name="rows")(us)
             return val, overflow.any()
@@ -146,11 +153,7 @@ class Objective:
         def residuals(us, z):
             def one(u):
                 dpl, overflow = dipoles(u, z, "rows")
-                avg, s = scaled(dpl.mean(axis=0))
-                if n_avg == 1:
-                    return s * avg - tgt, overflow
-                avgs, ss = per_average(dpl)
-                return ((ss[:, None] * avgs - tgt) / np.sqrt(n_avg)).reshape(-1), overflow
+                return residual(dpl), overflow
             res, overflow = jax.vmap(one, axis_name="rows")(us)
             return res, overflow.any()
 
@@ -163,7 +166,10 @@ class Objective:
         grad = jit(forward_mode_grad) if forward_mode else \
             jit(jax.value_and_grad(objective, has_aux=True), reverse_mode=True)
         return dict(forward=jit(objective), grad=grad, losses=jit(losses), residuals=jit(residuals),
-                    parts=TrialParts(dipoles, head, n_parts, forward_mode) if n_parts > 1 else None)
+                    parts=TrialParts(dipoles, head, n_parts, forward_mode) if n_parts > 1 else None,
+                    points=point_calls(dipoles, self.n_trials),
+                    heads=dict(losses=jit(jax.vmap(lambda d: head(d)[0])),
+                               residuals=jit(jax.vmap(residual))))
 
     def _call(self, kind, u, z=None):
         """The compiled ``kind`` at ``u``; on event overflow the model's room
@@ -174,7 +180,9 @@ class Objective:
         run in under REUSE_GRADIENT_S each, one point's forward reuses the
         compiled gradient (its backward pass then costs less than compiling
         the forward); after slower ones the forward compiles (HNN's ERP
-        network, 8 trials: ~160 s per gradient, ~4x a forward).  ``z``:
+        network, 8 trials: ~160 s per gradient, ~4x a forward).  A batch
+        of points (losses, residuals) runs in calls of one point and a few
+        trials, several at once (``PointCalls``), on one CPU device.  ``z``:
         the trials' drive draws (default: the objective's own)."""
         if self._compiled is None:
             self._build()
@@ -191,6 +199,9 @@ class Objective:
             elif kind == "forward":
                 val, (s, overflow, avg) = self._compiled["forward"](u, z)
                 out = (avg, s, val)
+            elif self._compiled["points"] is not None:  # losses, residuals
+                dpl, overflow = self._compiled["points"](u, z)
+                out = self._compiled["heads"][kind](dpl)
             else:
                 out, overflow = self._compiled[kind](u, z)
             self.n_simulations += self.n_trials * (u.shape[0] if u.ndim == 2 else 1)
@@ -242,13 +253,13 @@ class Objective:
         return self._last[1]
 
     def losses(self, us, z=None):
-        """Losses at the rows of ``us`` (m, d), in one vmapped call, on the
+        """Losses at the rows of ``us`` (m, d), in one batch (see ``_call``), on the
         objective's trials or on the drive draws ``z`` (``fresh_draws``)."""
         return np.asarray(self._call("losses", jnp.asarray(us), z))
 
     def residuals(self, us):
         """Residual waveforms scale·sim - target (m, n_times), nAm, at the
-        rows of ``us``, in one vmapped call.  With ``trials_per_average``,
+        rows of ``us``, in one batch (see ``_call``).  With ``trials_per_average``,
         each row holds every average's residuals, divided by √(number of
         averages): their sum of squares is the mean over the averages of
         each one's, what Levenberg-Marquardt minimises."""

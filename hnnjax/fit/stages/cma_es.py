@@ -25,8 +25,8 @@ class CMAES(Stage):
     there (1.0 reaches across most of a bounded interval within two steps,
     and scales an unbounded weight by about e).  ``population``: points per
     generation (default cmaes' 4 + ⌊3 ln d⌋), simulated with the start point
-    (then the distribution's mean) in one vmapped call, (population + 1) ×
-    n_trials trials.  ``seed``: the sampler's.
+    (then the distribution's mean) in one batch (``Objective.losses``),
+    (population + 1) × n_trials trials.  ``seed``: the sampler's.
     Records each generation's best loss; hands on the best point seen."""
     generations: int
     population: int | None = None

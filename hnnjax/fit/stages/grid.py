@@ -14,7 +14,7 @@ from .stage import Stage
 class Grid(Stage):
     """``points``: {name: candidate values} for some fitted parameters (drive
     timing, typically); the others stay where the stage starts.  ``batch``
-    points run per vmapped call.  The loss over drive timing has one basin
+    points run per batch (``Objective.losses``).  The loss over drive timing has one basin
     per spiking pattern; a gradient cannot leave its basin, a grid can."""
     points: dict
     batch: int = 8
