@@ -14,10 +14,11 @@ axis of its compiled calls, compile included), wall-clock seconds of
 the largest difference of the aggregate dipoles (nAm) between the two.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _script_result import script_result  # noqa: E402
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
@@ -54,12 +55,7 @@ print("RESULT " + json.dumps({"seconds": seconds, "agg": agg}))
 
 
 def run(python, lib, args):
-    out = subprocess.run([python, "-c", RUN, lib, str(args.sets), str(args.mesh), str(args.tstop)],
-                         capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(
-                             os.path.abspath(__file__)))})
-    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    return script_result(python, RUN, lib, args.sets, args.mesh, args.tstop)
 
 
 def main():

@@ -16,10 +16,11 @@ fit and their ratio, the best RMSE (nAm) of each generation for both, and
 whether the best parameters are the same.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _script_result import REPO, script_result  # noqa: E402
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
@@ -58,14 +59,8 @@ print("RESULT " + json.dumps({"seconds": seconds, "obj": [float(v) for v in opt.
 
 
 def run(python, lib, args):
-    target = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "hnnjax", "data", "meg", "yes_trial_S1_ERP_all_avg.txt")
-    out = subprocess.run([python, "-c", RUN, lib, str(args.generations), str(args.popsize),
-                          str(args.n_jobs), target], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(
-                             os.path.abspath(__file__)))})
-    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    target = os.path.join(REPO, "hnnjax", "data", "meg", "yes_trial_S1_ERP_all_avg.txt")
+    return script_result(python, RUN, lib, args.generations, args.popsize, args.n_jobs, target)
 
 
 def main():
@@ -77,7 +72,6 @@ def main():
                     help="a python that imports hnn_core, cma and joblib (default: this one)")
     ap.add_argument("--skip-hnn-core", action="store_true")
     args = ap.parse_args()
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _hlo import machine
 
     sets = args.generations * args.popsize
