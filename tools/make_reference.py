@@ -21,6 +21,8 @@ Command line
 ``--law``                write ``net_law.npz`` (``law_2021_model``, 3x3 network).
 ``--optimizer``          write ``opt_cma.npz`` (``Optimizer(solver='cma')``, 3x3
                          network; needs ``cma`` and ``joblib`` besides hnn-core).
+``--optimize-evoked``    write ``opt_evoked.npz`` (``optimize_evoked``, 3x3
+                         network).
 ``--all``                everything above.
 ``--out DIR``            output folder (default ``tests/fixtures``).
 ``--summary``            load the files in DIR and print a short summary
@@ -201,6 +203,7 @@ Cases:
 """
 
 import argparse
+import importlib
 import json
 import os
 import os.path as op
@@ -982,6 +985,87 @@ def make_optimizer(out_dir):
     print(f"[optimizer] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB); best {opt.opt_params_}")
 
 
+EVOKED_TSTOP = 100.0  # ms
+EVOKED_FIT = dict(n_trials=1, maxiter=12, scale_factor=3000.0, smooth_window_len=20.0,
+                  which_drives=["evprox1", "evdist1"], return_rmse=True)
+
+
+def _evoked_plan(net, fit):
+    """hnn-core's chunks of ``optimize_evoked`` (its private helpers, with
+    its default multipliers), as arrays: per chunk its inputs, parameter
+    names, initial/min/max values, window (ms) and weights."""
+    oe = importlib.import_module("hnn_core.optimization.optimize_evoked")
+    names = [d for d in np.unique(fit["which_drives"])]
+    dynamics, weights, _ = oe._get_drive_params(net, names)
+    inputs = oe._split_by_evinput(names, dynamics, weights, EVOKED_TSTOP, 50.0, 3.0, 500.0)
+    chunks = oe._consolidate_chunks(oe._generate_weights(inputs, EVOKED_TSTOP, DT, 1.6))
+    out = dict(plan_inputs=_str_array([",".join(c["inputs"]) for c in chunks]),
+               plan_window=np.array([[c["opt_start"], c["opt_end"]] for c in chunks], float),
+               plan_weights=np.stack([c["weights"] for c in chunks]))
+    rows = [(k, name, r) for k, c in enumerate(chunks) for name, r in c["ranges"].items()]
+    out.update(plan_param_chunk=np.array([k for k, _, _ in rows]),
+               plan_param_names=_str_array([name for _, name, _ in rows]),
+               plan_param_ranges=np.array([[r["initial"], r["minval"], r["maxval"]]
+                                           for _, _, r in rows], float))
+    return out
+
+
+def make_optimize_evoked(out_dir):
+    """opt_evoked.npz: hnn-core's ``optimize_evoked`` on a 3x3
+    ``jones_2009_model`` with the ERP drives over 100 ms, fitting evprox1
+    and evdist1 to the shipped yes-trial ERP (``EVOKED_FIT``): its chunk
+    plan, and every simulation it ran (step, parameter vector, weighted and
+    unweighted RMSE in nAm, the scaled and smoothed average dipole)."""
+    from hnn_core import jones_2009_model, read_dipole, simulate_dipole
+    from hnn_core.network_models import add_erp_drives_to_jones_model
+
+    oe = importlib.import_module("hnn_core.optimization.optimize_evoked")  # the module, not its function
+
+    net = jones_2009_model(mesh_shape=(3, 3))
+    add_erp_drives_to_jones_model(net)
+    target = read_dipole(op.join(HERE, "..", "hnnjax", "data", "meg", "yes_trial_S1_ERP_all_avg.txt"))
+    initial = simulate_dipole(net, tstop=EVOKED_TSTOP, dt=DT, n_trials=1)[0]
+    initial.scale(EVOKED_FIT["scale_factor"]).smooth(EVOKED_FIT["smooth_window_len"])
+    arrays = _evoked_plan(net, EVOKED_FIT)
+    runs = []
+    optrun = oe._optrun
+
+    def recorded(x, **kwargs):  # hnn-core's simulation, keeping what COBYLA asked and got
+        value = optrun(x, **kwargs)
+        p = kwargs["opt_params"]
+        runs.append((p["cur_step"], np.array(x, float), value,
+                     np.array(kwargs["opt_dpls"]["best_dpl"].data["agg"], float),
+                     [p["opt_start"], p["opt_end"]]))
+        return value
+
+    oe._optrun = recorded
+    start = time.perf_counter()
+    try:
+        _, rmse = oe.optimize_evoked(net, EVOKED_TSTOP, target_dpl=target, initial_dpl=initial,
+                                     dt=DT, **EVOKED_FIT)
+    finally:
+        oe._optrun = optrun
+    n_params = max(len(x) for _, x, _, _, _ in runs)
+    arrays.update(
+        target_times=np.asarray(target.times, float), target_agg=np.asarray(target.data["agg"], float),
+        initial_agg=np.asarray(initial.data["agg"], float),
+        run_step=np.array([r[0] for r in runs]),
+        run_params=np.array([np.pad(r[1], (0, n_params - len(r[1])), constant_values=np.nan)
+                             for r in runs]),
+        run_wrmse=np.array([r[2] for r in runs], float), run_rmse=np.asarray(rmse, float),
+        run_window=np.array([r[4] for r in runs], float),
+        run_agg=np.stack([r[3] for r in runs]),
+        meta=np.array(json.dumps(_jsonable(dict(
+            case="optimize_evoked", tstop=EVOKED_TSTOP, dt=DT, mesh_shape=[3, 3],
+            fit=EVOKED_FIT, drives=_drive_description(net),
+            seconds=time.perf_counter() - start, **_versions())))),
+    )
+    fname = op.join(out_dir, "opt_evoked.npz")
+    np.savez_compressed(fname, **arrays)
+    print(f"[optimize_evoked] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB); "
+          f"{len(runs)} simulations")
+
+
 # ---------------------------------------------------------------------------
 # summary
 # ---------------------------------------------------------------------------
@@ -1016,6 +1100,11 @@ def summarize(out_dir):
                       f"{f['dipole'][ci, 0].max():.3g}]")
             print(f"   node_v at steps {f['node_v_steps'].tolist()}: zero-area "
                   f"nodes {np.round(f['node_v'][:, f['node_area'] == 0][:, :6], 3).tolist()}")
+            continue
+        if fname == "opt_evoked.npz":
+            print(f"   {len(f['run_step'])} simulations; weighted RMSE by step "
+                  + ", ".join(f"{f['run_wrmse'][f['run_step'] == k].min():.4g}"
+                              for k in np.unique(f['run_step'])) + " (nAm)")
             continue
         if fname.startswith("opt"):
             print(f"   best RMSE by generation {f['obj'].tolist()} (nAm) at {f['opt_params'].tolist()}")
@@ -1052,6 +1141,8 @@ def main(argv=None):
     parser.add_argument("--law", action="store_true", help="write net_law.npz (law_2021_model)")
     parser.add_argument("--optimizer", action="store_true",
                         help="write opt_cma.npz (Optimizer with solver='cma')")
+    parser.add_argument("--optimize-evoked", action="store_true",
+                        help="write opt_evoked.npz (optimize_evoked)")
     parser.add_argument("--all", action="store_true", help="write everything")
     parser.add_argument("--out", default=op.join(HERE, "..", "tests", "fixtures"),
                         help="output directory (default tests/fixtures)")
@@ -1065,9 +1156,11 @@ def main(argv=None):
     cells_calcium = args.cells_calcium or args.all
     lfp, law = args.lfp or args.all, args.law or args.all
     optimizer = args.optimizer or args.all
-    if not (cells or cells_calcium or networks or lfp or law or optimizer or args.summary):
+    evoked = args.optimize_evoked or args.all
+    if not (cells or cells_calcium or networks or lfp or law or optimizer or evoked
+            or args.summary):
         parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, "
-                     "--optimizer, --all or --summary")
+                     "--optimizer, --optimize-evoked, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -1084,6 +1177,8 @@ def main(argv=None):
         make_law(out_dir)
     if optimizer:
         make_optimizer(out_dir)
+    if evoked:
+        make_optimize_evoked(out_dir)
     if args.summary:
         summarize(out_dir)
     return 0

@@ -387,7 +387,7 @@ class Network:
     def _add_drive(self, drive_type, name, **kwargs):
         counts = OrderedDict((ct, len(self.gid_ranges[ct])) for ct in self.cell_types)
         drive = make_drive(drive_type, name, cell_types=counts,
-                           existing_names=list(self.gid_ranges), **kwargs)
+                           existing_names=list(self.external_drives), **kwargs)
         for ct in drive["target_types"]:
             self.cell_types[ct].sections_for(drive["location"])
         self.external_drives[name] = drive

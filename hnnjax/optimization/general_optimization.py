@@ -34,6 +34,13 @@ def _update_params(initial_params, predicted_params):
     return dict(zip(initial_params, (float(v) for v in predicted_params)))
 
 
+def box_constraints(bounds):
+    """``fmin_cobyla``'s constraints (each >= 0 where allowed) keeping every
+    x[i] within its own (low, high) of ``bounds``."""
+    return [c for i, (low, high) in enumerate(bounds)
+            for c in (lambda x, i=i, high=high: high - x[i], lambda x, i=i, low=low: x[i] - low)]
+
+
 def _get_initial_params(constraints):
     """The midpoint of every parameter's (low, high) range."""
     return {name: (low + high) / 2 for name, (low, high) in constraints.items()}
@@ -162,11 +169,8 @@ def _fit_search(opt, obj_fun_kwargs):
     bounds = list(opt.constraints.values())
     x0 = list(opt.initial_params.values())
     if opt.solver == "cobyla":
-        cons = [c for i, (low, high) in enumerate(bounds)
-                for c in (lambda x, i=i, high=high: high - x[i],
-                          lambda x, i=i, low=low: x[i] - low)]
-        last = fmin_cobyla(objective, x0, cons, rhobeg=0.1, rhoend=1e-4, maxfun=opt.max_iter,
-                           catol=0.0, disp=0)
+        last = fmin_cobyla(objective, x0, box_constraints(bounds), rhobeg=0.1, rhoend=1e-4,
+                           maxfun=opt.max_iter, catol=0.0, disp=0)
         x = last if best["params"] is None else best["params"]  # a user objective may not keep best
     else:
         x, _ = bayes_opt(objective, x0, bounds, opt.max_iter)

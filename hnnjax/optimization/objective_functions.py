@@ -22,33 +22,43 @@ from ..dipole import average_dipoles
 from ..network.simulate import simulate_dipole
 
 
-def _paired_samples(dpl, target, tstart=0.0, tstop=0.0):
+def _paired_samples(dpl, target, tstart=0.0, tstop=0.0, weights=None):
     """The aggregate dipoles of ``dpl`` and ``target`` from ``tstart`` to
     ``tstop`` ms (clipped to both; the sample nearest each end, the last one
-    excluded), the longer one FFT-resampled to the other's length."""
+    excluded), the longer one FFT-resampled to the other's length, and the
+    ``weights`` (one per sample of ``dpl``; None: all 1) of those samples,
+    resampled with the simulated dipole and set to 0 where that leaves them
+    below 1e-4 (hnn-core's rule)."""
     sim_t, exp_t = dpl.times, target.times
     tstart = max(tstart, sim_t[0], exp_t[0])
     tstop = min(tstop, sim_t[-1], exp_t[-1])
     window = lambda t: slice(np.abs(t - tstart).argmin(), np.abs(t - tstop).argmin())
     sim = np.asarray(dpl.data["agg"])[window(sim_t)]
     exp = np.asarray(target.data["agg"])[window(exp_t)]
+    w = None if weights is None else np.asarray(weights, float)[window(sim_t)]
     if len(sim) > len(exp):
         sim = resample(sim, len(exp))
+        if w is not None:
+            w = resample(w, len(exp))
+            w[w < 1e-4] = 0.0
     elif len(sim) < len(exp):
         exp = resample(exp, len(sim))
-    return sim, exp
+    return sim, exp, w
 
 
-def dipole_rmse(dpl, target, tstart=0.0, tstop=0.0):
+def dipole_rmse(dpl, target, tstart=0.0, tstop=0.0, weights=None):
     """RMSE (nAm) between the aggregate dipoles of ``dpl`` and ``target``
-    over ``tstart``-``tstop`` ms, as hnn-core computes it."""
-    sim, exp = _paired_samples(dpl, target, tstart, tstop)
-    return float(np.sqrt(np.mean((sim - exp) ** 2)))
+    over ``tstart``-``tstop`` ms, as hnn-core computes it; with ``weights``
+    (one per sample of ``dpl``) the weighted RMSE, sqrt(sum w d^2 / sum w)."""
+    sim, exp, w = _paired_samples(dpl, target, tstart, tstop, weights)
+    if w is None:
+        return float(np.sqrt(np.mean((sim - exp) ** 2)))
+    return float(np.sqrt((w * (sim - exp) ** 2).sum() / w.sum()))
 
 
 def dipole_anticorr(dpl, target, tstart=0.0, tstop=0.0):
     """1 - Pearson correlation of the aggregate dipoles (0: same shape)."""
-    sim, exp = _paired_samples(dpl, target, tstart, tstop)
+    sim, exp, _ = _paired_samples(dpl, target, tstart, tstop)
     return float(1 - np.corrcoef(sim, exp)[0, 1])
 
 
