@@ -132,6 +132,28 @@ def test_cma_runs_each_generation_as_one_batch(problem, monkeypatch):
     assert (ax.get_xlabel(), ax.get_ylabel()) == ('Generation', 'Best RMSE (nAm)')
 
 
+def test_obj_has_max_iter_values_when_the_solver_stops_early(problem):
+    """As in hnn-core, ``obj_`` has ``max_iter`` values: where COBYLA stops
+    early, its best is carried on, and the figure draws that part apart."""
+    net, _ = problem
+
+    def obj_fun(predicted_params, obj_values, **kwargs):
+        obj_values.append((predicted_params[0] - 6.) ** 2)
+        return obj_values[-1]
+
+    opt = Optimizer(net, TSTOP, CONSTRAINTS, set_params, solver='cobyla', obj_fun=obj_fun,
+                    max_iter=100)
+    opt.fit()
+    n = opt.n_iter_
+    assert 5 < n < 100 and len(opt.obj_) == 100
+    assert opt.obj_[n:] == [opt.obj_[n - 1]] * (100 - n) and opt.obj_[n - 1] < 1e-6
+    ax = opt.plot_convergence(show=False).axes[0]
+    assert ax.get_legend().get_texts()[0].get_text() == f'stopped after {n} calls (best carried)'
+    ran, carried = ax.get_lines()
+    assert len(ran.get_xdata()) == n and carried.get_linestyle() == '--'
+    assert list(carried.get_xdata()) == list(range(n, 101))
+
+
 def test_cma_user_objective_and_nan(problem):
     net, _ = problem
     generations = []
@@ -152,7 +174,7 @@ def test_cma_user_objective_and_nan(problem):
     state = np.random.get_state()
     with pytest.warns(UserWarning, match='generation 2: the objective is nan at .*ranks that set last'):
         opt.fit(popsize=6, tolfun=1e-12, verbose=False)
-    assert generations[0] == (6, 2) and len(generations) == len(opt.obj_) <= 40
+    assert generations[0] == (6, 2) and len(generations) == opt.n_iter_ == len(opt.obj_) == 40
     assert np.isfinite(opt.obj_).all()
     np.testing.assert_allclose(opt.opt_params_, [6., 0.2], atol=0.02)
     # cma seeds NumPy's global generator; the user's stream goes on as before the fit

@@ -58,7 +58,9 @@ class Optimizer:
     ``max_iter``: calls of the objective (generations for 'cma', gradient
     steps for 'gradient').  After ``fit``: ``opt_params_`` (values in the
     constraints' order), ``obj_`` (the best objective so far, call by call,
-    or generation by generation) and ``net_`` (the network with the
+    or generation by generation: ``max_iter`` values, as in hnn-core, the
+    last one carried on where the solver stopped early), ``n_iter_`` (the
+    calls or generations that ran) and ``net_`` (the network with the
     optimized parameters).
     """
 
@@ -102,7 +104,7 @@ class Optimizer:
         self.constraints, self.solver = constraints, solver
         self.initial_params = {name: float(initial_params[name]) for name in constraints}
         self.max_iter = check_int("max_iter", max_iter, ge=1)
-        self.net_, self.obj_, self.opt_params_ = None, [], None
+        self.net_, self.obj_, self.opt_params_, self.n_iter_ = None, [], None, 0
 
     def __repr__(self):
         return f"<{type(self).__name__}\nsolver={self.solver}\nfit={self.net_ is not None}>"
@@ -136,7 +138,10 @@ class Optimizer:
             self.opt_params_, obj_values, self.net_ = run(self, obj_fun_kwargs)
         # a generation's list: its best; NaN (a failed set) never counts as best
         lowest = [np.fmin.reduce(np.atleast_1d(np.asarray(v, float))) for v in obj_values]
-        self.obj_ = [float(v) for v in np.fmin.accumulate(lowest)[:self.max_iter]]
+        best = [float(v) for v in np.fmin.accumulate(lowest)[:self.max_iter]]
+        # hnn-core's obj_ has max_iter entries: a solver that stopped early carries its best
+        self.n_iter_ = len(best)
+        self.obj_ = best + best[-1:] * (self.max_iter - len(best))
 
     def plot_convergence(self, ax=None, show=True):
         """The best objective value so far (its unit for the named
@@ -145,7 +150,13 @@ class Optimizer:
 
         if ax is None:
             _, ax = plt.subplots(constrained_layout=True)
-        ax.plot(np.arange(1, len(self.obj_) + 1), self.obj_, color="black")
+        n = self.n_iter_
+        ax.plot(np.arange(1, n + 1), self.obj_[:n], color="black")
+        unit = "generations" if self.solver == "cma" else "calls"
+        if n < len(self.obj_):  # stopped early: its best carried to max_iter, drawn apart
+            ax.plot(np.arange(n, len(self.obj_) + 1), self.obj_[n - 1:], color="gray",
+                    linestyle="--", label=f"stopped after {n} {unit} (best carried)")
+            ax.legend()
         ax.set_title("Convergence")
         ax.set_xlabel("Generation" if self.solver == "cma" else "Number of calls")
         ax.set_ylabel(YLABELS.get(self.obj_fun_name, "Objective value"))
