@@ -238,3 +238,32 @@ def test_bad_arguments(problem):
         Optimizer(net, TSTOP, CONSTRAINTS, set_params).fit()
     with pytest.raises(ValueError, match='f_bands'):
         Optimizer(net, TSTOP, CONSTRAINTS, set_params, obj_fun='maximize_psd').fit()
+
+
+def test_generate_opt_history_table():
+    from hnnjax.optimization import generate_opt_history_table
+
+    runs = [dict(initial_params={'mu': 10., 'w': 0.05}, opt_params=[8.1, 0.12],
+                 obj_values=[5., 3.2, 1.1], solver='cobyla', obj_fun='dipole_rmse', max_iter=3,
+                 target_data='S1_ERP', n_trials=2),
+            dict(initial_params={'rate': 10.}, opt_params=[12.5], obj_values=[-0.2, -0.4],
+                 solver='cma', obj_fun='maximize_psd', max_iter=2, psd_f_bands=[(15, 25)],
+                 psd_relative_bandpower=[1.])]
+    text = generate_opt_history_table(runs, '2026-12-07 16:45')
+    lines = text.splitlines()
+    assert 'Generated: 2026-12-07 16:45' in lines and 'Run #2' in lines
+    assert lines[lines.index('Run #1') + 1:lines.index('Run #1') + 6] == [
+        'Solver: cobyla', 'Objective function: dipole_rmse', 'Max iterations: 3',
+        'Target dataset: S1_ERP', 'Trials: 2']
+    assert [line.split() for line in lines if line.startswith(('mu ', 'w ', 'rate '))] == [
+        ['mu', '10.000000', '8.100000', '-1.900000'], ['w', '0.050000', '0.120000', '+0.070000'],
+        ['rate', '10.000000', '12.500000', '+2.500000']]
+    assert '  Band 1: 15.0-25.0 Hz, weight 1.000' in lines
+    assert [line.split()[1] for line in lines if line.startswith('     ')] == [
+        '5.000000', '3.200000', '1.100000', '-0.200000', '-0.400000']
+    assert 'Total change: -3.900000' in lines and 'Total change: -0.200000' in lines
+    assert generate_opt_history_table([], 'now') == 'No optimization runs have been completed yet.'
+    with pytest.raises(ValueError, match=r"opt_results\[0\] lacks \['obj_values'\]"):
+        generate_opt_history_table([dict(initial_params={}, opt_params=[])], 'now')
+    with pytest.raises(ValueError, match='1 opt_params for 2 initial_params'):
+        generate_opt_history_table([dict(runs[0], opt_params=[1.])], 'now')
