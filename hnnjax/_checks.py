@@ -98,20 +98,34 @@ def check_array(name, values, *, ndim=1, min_size=1):
     return arr
 
 
-def check_time_grid(tstop, dt, *, names=("tstop", "dt")):
+def neuron_steps(tstop, dt):
+    """The fixed steps of ``dt`` ms NEURON takes in a run to ``tstop`` ms:
+    the whole steps that fit, so the run ends at or before ``tstop`` (a
+    millionth of a step allows for round-off; hnn-core 0.6.1 to 9.9749 ms
+    ends at 9.95, to 10.024 ms at 10.0)."""
+    return int(np.floor(tstop / dt + 1e-6))
+
+
+def check_time_grid(tstop, dt, *, names=("tstop", "dt"), partial_step=False):
     """(tstop, dt, number of steps): 0 < dt <= tstop (ms), a whole number of
-    steps; warns (at the public function's caller) if dt is far coarser than
-    NEURON's 0.025 ms."""
+    steps, or with ``partial_step`` (hnn-core's entry points) any tstop: the
+    run then ends at the last whole step, as NEURON's does, and a warning
+    says where; warns (at the public function's caller) if dt is far coarser
+    than NEURON's 0.025 ms."""
     tstop_name, dt_name = names
     tstop = check_number(tstop_name, tstop, gt=0, unit=" ms")
     dt = check_number(dt_name, dt, gt=0, unit=" ms")
     if dt > tstop:
         raise ValueError(f"{dt_name} ({dt:g} ms) must not exceed {tstop_name} ({tstop:g} ms)")
-    n_steps = round(tstop / dt)
+    n_steps = neuron_steps(tstop, dt)
     if abs(n_steps * dt - tstop) > 1e-6 * tstop:  # float32 inputs stay well inside
-        raise ValueError(f"{dt_name}={dt:g} ms does not divide {tstop_name}={tstop:g} ms "
-                         f"({tstop / dt:.6g} steps): the run would end at {n_steps * dt:g} ms; "
-                         f"choose {dt_name} with a whole number of steps")
+        if not partial_step:
+            raise ValueError(f"{dt_name}={dt:g} ms does not divide {tstop_name}={tstop:g} ms "
+                             f"({tstop / dt:.6g} steps): the run would end at {n_steps * dt:g} "
+                             f"ms; choose {dt_name} with a whole number of steps")
+        warnings.warn(f"{tstop_name}={tstop:g} ms is not a whole number of {dt_name}={dt:g} ms "
+                      f"steps ({tstop / dt:.6g}): the run ends at {n_steps * dt:g} ms, the last "
+                      "whole step, as NEURON's does", UserWarning, stacklevel=4)
     if dt > 10 * NEURON_DT:
         warnings.warn(f"{dt_name}={dt:g} ms is over 10x NEURON's {NEURON_DT} ms: spikes and "
                       "dipoles will be inaccurate or unstable", UserWarning, stacklevel=4)

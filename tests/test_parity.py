@@ -6,6 +6,7 @@ import pytest
 
 import hnnjax as hnn
 from hnnjax.dipole import simulate_dipole
+from hnnjax.workflows.simulate import check_times
 
 W = {'L2_pyramidal': 0.05, 'L5_pyramidal': 0.05}
 
@@ -134,3 +135,24 @@ def test_hnn_core_module_paths():
     np.testing.assert_allclose(smooth_waveform(x, 5.0, 1000.0)[8:13], window)
     with pytest.raises(ValueError, match="1-D"):
         smooth_waveform(np.zeros((2, 3)), 1.0, 1000.0)
+
+
+def test_simulate_runs_to_the_last_whole_step_as_neuron(recwarn):
+    """hnn-core accepts any tstop: NEURON's fixed step stops at the last
+    whole step within it (hnn-core 0.6.1 to 9.9749 ms: 399 samples, to 9.99
+    ms: 400, to 10.024 ms: 401).  hnnjax runs the same steps, says so, and
+    the run equals the one to that step."""
+    net = hnn.neymotin_2020_model(mesh_shape=(3, 3))
+    net.add_evoked_drive("ev", mu=3.0, sigma=0.5, numspikes=1, location="proximal",
+                         weights_ampa={"L2_pyramidal": 0.05, "L5_pyramidal": 0.05})
+    whole = hnn.simulate_dipole(net, tstop=10.0, n_trials=1, verbose=False, progress=False)[0]
+    assert not [w for w in recwarn if "whole number" in str(w.message)]
+    for tstop, n_samples in ((9.9749, 399), (9.99, 400), (10.024, 401)):
+        with pytest.warns(UserWarning, match=rf"tstop={tstop:g} ms is not a whole number of "
+                          rf"dt=0.025 ms steps .*the run ends at {(n_samples - 1) * 0.025:g} ms"):
+            dpl = hnn.simulate_dipole(net, tstop=tstop, n_trials=1, verbose=False,
+                                      progress=False)[0]
+        assert len(dpl.times) == n_samples
+        np.testing.assert_array_equal(dpl.data["agg"], whole.data["agg"][:n_samples])
+    with pytest.raises(ValueError, match="dt_ms=0.03 ms does not divide tstop_ms=40 ms"):
+        check_times(40.0, 0.03)  # hnnjax's own entry points stay strict

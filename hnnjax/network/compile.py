@@ -12,6 +12,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from .._checks import neuron_steps
 from ..extracellular import segment_geometry, transfer_resistance
 from . import compaction
 from .grid import Events, NetArrays, increments_for_solver
@@ -193,7 +194,7 @@ def compile_network(net, tstop, dt, dtype, record_vsec=False, record_ca=False, c
     ``capacity``: connection chunks delivered per step (default 128; see
     ``grid.GridDelivery``); ``solver``: the tree-solve strategy
     (``tree_solve.STRATEGIES``; default: the platform's)."""
-    n_steps = int(round(tstop / dt))
+    n_steps = neuron_steps(tstop, dt)
     layout = Layout(net)
     types, rec_index = [], {}
     for name in layout.types:

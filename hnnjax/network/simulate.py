@@ -103,7 +103,7 @@ def _check_args(net, tstop, dt, n_trials, record_vsec, record_isec, record_ca, d
     returns (tstop, dt, n_trials) as Python numbers."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")
-    tstop, dt, n_steps = check_time_grid(tstop, dt)
+    tstop, dt, n_steps = check_time_grid(tstop, dt, partial_step=True)
     n_trials = check_int("n_trials", n_trials, ge=1)
     for name, val in (("record_vsec", record_vsec), ("record_ca", record_ca), ("record_isec", record_isec)):
         check_option(name, val, (False, "soma", "all"))
@@ -392,7 +392,7 @@ def _store_trial(net, layout, rec_index, spikes, rec, trial, times, drive_spikes
         gids.append(cells[sel] - off + net.gid_ranges[name][0])
         sp_times.append(times[steps[sel]])
     _, g, t = spike_table([drive_spikes])  # all drive cells at once (1,045 in HNN's ERP file)
-    keep = (t > 0) & (t <= tstop)
+    keep = (t > 0) & (t <= min(tstop, times[-1] + 1e-9))  # a run may end before tstop
     gids.append(g[keep])
     sp_times.append(t[keep])
     vsec, ca, isec = {}, {}, {}

@@ -267,7 +267,7 @@ def _check_args(net, tstop, n_trials, target_dpl, initial_dpl, maxiter, timing_r
     names of the drives to fit, in the network's order."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")
-    check_time_grid(tstop, dt)
+    check_time_grid(tstop, dt, partial_step=True)
     check_int("n_trials", n_trials, ge=1)
     for name, dpl in (("target_dpl", target_dpl), ("initial_dpl", initial_dpl)):
         if not isinstance(dpl, Dipole):
