@@ -112,8 +112,8 @@ def test_optimize_evoked_fits_within_ranges_and_returns_its_best(capsys):
     net = erp_net()
     before = {n: dict(d["dynamics"]) for n, d in net.external_drives.items()}
     initial = dipole(FIXTURE["initial_agg"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # evprox2 cannot fire within 100 ms
+    with warnings.catch_warnings(record=True) as caught:  # evprox2 cannot fire within 100 ms
+        warnings.simplefilter("always")
         fitted, rmse = optimize_evoked(net, TSTOP, 1, TARGET, initial, maxiter=12,
                                        which_drives=["evprox1", "evdist1"], return_rmse=True,
                                        **FIT)
@@ -122,7 +122,10 @@ def test_optimize_evoked_fits_within_ranges_and_returns_its_best(capsys):
     out = capsys.readouterr().out
     # the first simulation is hnn-core's: the same start, the same dipole
     assert rmse[0] == pytest.approx(FIXTURE["run_rmse"][0], rel=1e-5)
-    assert len(rmse) >= 36 and out.count("Optimization step 3/3, simulation") >= 12
+    assert len(rmse) == 12 + 12 + 16 and out.count("Optimization step 3/3, simulation") == 16
+    assert ("Starting optimization step 3/3: evprox1, evdist1 (14 parameters) over 0.000-100.000 ms, "
+            "16 simulations (COBYLA's least for 14 parameters)") in out
+    assert not [w for w in caught if "MAXFUN" in str(w.message)]  # said above, not by SciPy
     assert {n: d["dynamics"] for n, d in net.external_drives.items()} == before  # net untouched
     start = dipole_rmse(initial, TARGET, tstop=TSTOP)
     final = dipole_rmse(best.scale(FIT["scale_factor"]).smooth(FIT["smooth_window_len"]),

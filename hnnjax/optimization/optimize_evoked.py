@@ -65,7 +65,8 @@ def optimize_evoked(net, tstop, n_trials, target_dpl, initial_dpl, maxiter=50,
     ``tstop``, ``dt`` (ms) and ``n_trials`` are each simulation's;
     ``initial_dpl`` is the dipole the fit starts from (its RMSE over
     0-``tstop`` is the one to beat).  ``maxiter``: simulations per step (0
-    skips the fit; 1-11 are raised to 12, as in hnn-core).  The ranges:
+    skips the fit; 1-11 are raised to 12, as in hnn-core; a step of n
+    parameters runs at least n + 2, COBYLA's least, as SciPy does).  The ranges:
     mu ± ``timing_range_multiplier`` sigma (within 0-``tstop``), sigma and
     weights ± that many percent (``sigma_range_multiplier``,
     ``synweight_range_multiplier``; a zero weight gets 0-1 µS).  Each trial's
@@ -99,9 +100,12 @@ def optimize_evoked(net, tstop, n_trials, target_dpl, initial_dpl, maxiter=50,
         if k == len(chunks) - 1 and k > 0:  # all drives, ranges around the values so far
             chunk = last_chunk(plan(params, values, tstop, dt, multipliers, decay_multiplier))
         names = list(chunk.ranges)
+        n_sims = max(maxiter, len(names) + 2)  # COBYLA's least for n parameters (SciPy raises it)
+        least = f" (COBYLA's least for {len(names)} parameters)" if n_sims > maxiter else ""
         print(f"Starting optimization step {k + 1}/{len(chunks)}: {', '.join(chunk.inputs)} "
-              f"({len(names)} parameters) over {chunk.window[0]:.3f}-{chunk.window[1]:.3f} ms")
-        best = _fit_chunk(net, params, chunk, values, simulate, target_dpl, maxiter, rmse_log,
+              f"({len(names)} parameters) over {chunk.window[0]:.3f}-{chunk.window[1]:.3f} ms, "
+              f"{n_sims} simulations{least}")
+        best = _fit_chunk(net, params, chunk, values, simulate, target_dpl, n_sims, rmse_log,
                           step=f"{k + 1}/{len(chunks)}")
         rmse = dipole_rmse(best["dpl"], target_dpl, tstop=tstop)
         if rmse <= best_rmse:
@@ -160,7 +164,7 @@ def plan(params, values, tstop, dt, multipliers, decay_multiplier):
         value = values[name]
         d = drives.setdefault(p.drive, {"ranges": {}})
         if p.kind == "sigma":
-            d["sigma"] = value
+            value = d["sigma"] = value or 0.01  # a zero sigma has no CDF
             d["ranges"][name] = _spread(value, sigma_percent)
         elif p.kind == "mu":
             d["mu"] = value
@@ -213,8 +217,10 @@ class _Simulation:
         self.scale_factor, self.smooth_window_len = scale_factor, smooth_window_len
 
     def __call__(self, net) -> Dipole:
-        dpls = simulate_dipole(net, tstop=self.tstop, dt=self.dt, n_trials=self.n_trials,
-                               verbose=False)
+        with warnings.catch_warnings():  # optimize_evoked's own check has said so
+            warnings.filterwarnings("ignore", message=".* is not a whole number of .* steps")
+            dpls = simulate_dipole(net, tstop=self.tstop, dt=self.dt, n_trials=self.n_trials,
+                                   verbose=False)
         for dpl in dpls:
             dpl.scale(self.scale_factor)
             if self.smooth_window_len is not None:
@@ -233,8 +239,9 @@ def with_values(net, params, values):
 
 def _fit_chunk(net, params, chunk, values, simulate, target, maxiter, rmse_log, step):
     """COBYLA over ``chunk``'s parameters from today's ``values`` (rhobeg
-    0.1, rhoend 1e-4, as hnn-core); returns the simulation with the lowest
-    weighted RMSE ({'x', 'net', 'dpl', 'wrmse'})."""
+    0.1, rhoend 1e-4, as hnn-core), ``maxiter`` simulations at most;
+    returns the one with the lowest weighted RMSE ({'x', 'net', 'dpl',
+    'wrmse'})."""
     names = list(chunk.ranges)
     best = {"wrmse": np.inf}
 
