@@ -142,8 +142,10 @@ def test_optimize_evoked_fits_within_ranges_and_returns_its_best(capsys):
 def test_optimize_evoked_single_chunk_maxiter_and_zero(capsys):
     net = erp_net()
     initial = dipole(FIXTURE["initial_agg"])
-    same, rmse = optimize_evoked(net, TSTOP, 1, TARGET, initial, maxiter=0, return_rmse=True)
-    assert rmse == [] and "Skipping optimization step 1" in capsys.readouterr().out
+    same, rmse = optimize_evoked(net, TSTOP, 1, TARGET, initial, maxiter=0, return_rmse=True,
+                                 which_drives=["evprox1", "evdist1"])
+    out = capsys.readouterr().out
+    assert rmse == [] and all(f"Skipping optimization step {k}" in out for k in (1, 2, 3))
     assert same is not net and same.external_drives["evprox1"]["dynamics"] == \
         net.external_drives["evprox1"]["dynamics"]
     with pytest.warns(UserWarning) as caught:  # also: evdist1 and evprox2 cannot fire by 40 ms
@@ -167,6 +169,8 @@ def test_optimize_evoked_single_chunk_maxiter_and_zero(capsys):
     (dict(smooth_window_len=0.0), ValueError, "smooth_window_len must be a finite number > 0"),
     (dict(timing_range_multiplier=float("nan")), ValueError, "timing_range_multiplier"),
     (dict(return_rmse=1), TypeError, "return_rmse must be True or False"),
+    (dict(which_drives=["evprox2"]), ValueError,
+     r"'evprox2' \(mu=137.12 ms, sigma=8.33 ms\) has no time within 0-100 ms to fit"),
 ])
 def test_optimize_evoked_bad_input(kwargs, error, match):
     net = erp_net()

@@ -11,11 +11,13 @@ CDFs times ``decay_multiplier``); a last step fits all drives together on
 the plain RMSE.  The chunks, ranges, windows and weights are hnn-core
 0.6.1's (``tests/fixtures/opt_evoked.npz``).
 
-Where hnnjax departs from hnn-core 0.6.1, each where 0.6.1 does not do what
-its documentation says:
+Where hnnjax departs from hnn-core 0.6.1 (``benchmarks/bench_optimize_evoked.py``
+runs both on hnn-core's old example):
 
 - every parameter is held in its own range (0.6.1 binds every COBYLA
-  constraint to the last parameter's range, as in its ``Optimizer``);
+  constraint to the last parameter's range, as in its ``Optimizer``), and
+  COBYLA steps in units of each range (0.6.1 steps 0.1 in every unit: a
+  tenth of a millisecond for a time, ten times a 0.01 µS weight);
 - a step's result is its best simulation (0.6.1 keeps the drives of the
   step's last simulation and judges the step by that simulation's RMSE);
 - the last step starts from the values accepted so far, with ranges around
@@ -99,18 +101,21 @@ def optimize_evoked(net, tstop, n_trials, target_dpl, initial_dpl, maxiter=50,
             continue
         if k == len(chunks) - 1 and k > 0:  # all drives, ranges around the values so far
             chunk = last_chunk(plan(params, values, tstop, dt, multipliers, decay_multiplier))
-        names = list(chunk.ranges)
-        n_sims = max(maxiter, len(names) + 2)  # COBYLA's least for n parameters (SciPy raises it)
-        least = f" (COBYLA's least for {len(names)} parameters)" if n_sims > maxiter else ""
+        free = [n for n, (_, low, high) in chunk.ranges.items() if high > low]  # others: fixed
+        if not free:
+            print(f"Skipping optimization step {k + 1}: its ranges are single values")
+            continue
+        n_sims = max(maxiter, len(free) + 2)  # COBYLA's least for n parameters (SciPy raises it)
+        least = f" (COBYLA's least for {len(free)} parameters)" if n_sims > maxiter else ""
         print(f"Starting optimization step {k + 1}/{len(chunks)}: {', '.join(chunk.inputs)} "
-              f"({len(names)} parameters) over {chunk.window[0]:.3f}-{chunk.window[1]:.3f} ms, "
+              f"({len(free)} parameters) over {chunk.window[0]:.3f}-{chunk.window[1]:.3f} ms, "
               f"{n_sims} simulations{least}")
-        best = _fit_chunk(net, params, chunk, values, simulate, target_dpl, n_sims, rmse_log,
-                          step=f"{k + 1}/{len(chunks)}")
+        best = _fit_chunk(net, params, chunk, free, values, simulate, target_dpl, n_sims,
+                          rmse_log, step=f"{k + 1}/{len(chunks)}")
         rmse = dipole_rmse(best["dpl"], target_dpl, tstop=tstop)
         if rmse <= best_rmse:
             best_rmse, net = rmse, best["net"]
-            values.update(zip(names, best["x"]))
+            values.update(best["values"])
             print(f"Step {k + 1}: RMSE {rmse:.4g} nAm, kept")
         else:
             print(f"Step {k + 1}: RMSE {rmse:.4g} nAm, above {best_rmse:.4g}: not kept")
@@ -170,6 +175,10 @@ def plan(params, values, tstop, dt, multipliers, decay_multiplier):
             d["mu"] = value
             d["start"] = max(0.0, value - d["sigma"] * timing)
             d["end"] = min(tstop, value + d["sigma"] * timing)
+            if d["start"] >= d["end"]:
+                raise ValueError(f"which_drives: {p.drive!r} (mu={value:g} ms, sigma="
+                                 f"{d['sigma']:g} ms) has no time within 0-{tstop:g} ms to fit; "
+                                 "leave it out of which_drives")
             d["ranges"][name] = (value, d["start"], d["end"])
         else:
             d["ranges"][name] = _spread(value, weight_percent) if value != 0 else (0.0, 0.0, 1.0)
@@ -237,16 +246,18 @@ def with_values(net, params, values):
     return net
 
 
-def _fit_chunk(net, params, chunk, values, simulate, target, maxiter, rmse_log, step):
-    """COBYLA over ``chunk``'s parameters from today's ``values`` (rhobeg
-    0.1, rhoend 1e-4, as hnn-core), ``maxiter`` simulations at most;
-    returns the one with the lowest weighted RMSE ({'x', 'net', 'dpl',
-    'wrmse'})."""
-    names = list(chunk.ranges)
+def _fit_chunk(net, params, chunk, free, values, simulate, target, maxiter, rmse_log, step):
+    """COBYLA over the ``free`` parameters of ``chunk``, each in units of its
+    range (0 and 1 its ends; rhobeg 0.1 and rhoend 1e-4 of it), from today's
+    ``values``, ``maxiter`` simulations at most; returns the one with the
+    lowest weighted RMSE ({'values', 'net', 'dpl', 'wrmse'})."""
+    low = np.array([chunk.ranges[n][1] for n in free])
+    span = np.array([chunk.ranges[n][2] for n in free]) - low
     best = {"wrmse": np.inf}
 
-    def objective(x):
-        trial_values = dict(zip(names, (float(v) for v in x)))
+    def objective(u):
+        trial_values = {n: values[n] for n in chunk.ranges}
+        trial_values.update(zip(free, (max(0.0, float(v)) for v in low + np.asarray(u) * span)))
         trial_net = with_values(net, params, trial_values)
         try:
             dpl = simulate(trial_net)
@@ -258,11 +269,11 @@ def _fit_chunk(net, params, chunk, values, simulate, target, maxiter, rmse_log, 
         print(f"Optimization step {step}, simulation {len(rmse_log)}: weighted RMSE "
               f"{wrmse:.4g} nAm over {chunk.window[0]:.3f}-{chunk.window[1]:.3f} ms", flush=True)
         if wrmse < best["wrmse"]:
-            best.update(x=[max(0.0, float(v)) for v in x], net=trial_net, dpl=dpl, wrmse=wrmse)
+            best.update(values=trial_values, net=trial_net, dpl=dpl, wrmse=wrmse)
         return wrmse
 
-    bounds = [chunk.ranges[n][1:] for n in names]
-    fmin_cobyla(objective, [values[n] for n in names], box_constraints(bounds), rhobeg=0.1,
+    u0 = (np.array([values[n] for n in free]) - low) / span
+    fmin_cobyla(objective, u0, box_constraints([(0.0, 1.0)] * len(free)), rhobeg=0.1,
                 rhoend=1e-4, maxfun=maxiter, catol=0.0, disp=0)
     return best
 
