@@ -42,3 +42,27 @@ def test_animation_example(tmp_path):
         net_plot.time_idx = 10_000
     with pytest.raises(TypeError, match="xlim"):
         net_plot.xlim = [0, 1]
+    # hnn-core's other settable properties redraw, none is ignored
+    net_plot.vmin, net_plot.vmax = -80.0, 20.0
+    net_plot.voltage_colormap = 'plasma'
+    want = matplotlib.colormaps['plasma']((v + 80) / 100)
+    np.testing.assert_allclose(matplotlib.colors.to_rgba(net_plot.ax.lines[k].get_color()), want)
+    bar = net_plot.fig.axes[-1]
+    assert bar.get_ylabel() == 'Membrane potential (mV)' and bar.get_ylim() == (-80.0, 20.0)
+    net_plot.bg_color = 'white'
+    assert net_plot.ax.get_facecolor() == matplotlib.colors.to_rgba('white')
+    n_axes, room = len(net_plot.fig.axes), net_plot.ax.get_position(original=True).bounds
+    net_plot.colorbar = False
+    assert not net_plot.colorbar and len(net_plot.fig.axes) == n_axes - 1
+    assert net_plot.ax.get_position(original=True).width > room[2]  # the bar's room given back
+    net_plot.colorbar = True
+    assert net_plot.colorbar and len(net_plot.fig.axes) == n_axes
+    assert net_plot.ax.get_position(original=True).bounds == room  # and taken again, no more
+    assert (net_plot.vmin, net_plot.vmax, net_plot.voltage_colormap, net_plot.bg_color) == (
+        -80.0, 20.0, 'plasma', 'white')
+    with pytest.raises(ValueError, match="vmax must be a finite number > -80 mV"):
+        net_plot.vmax = -90.0
+    with pytest.raises(ValueError, match="voltage_colormap must be a matplotlib colormap"):
+        net_plot.voltage_colormap = 'nope'
+    with pytest.raises(TypeError, match="colorbar must be True or False"):
+        net_plot.colorbar = 1

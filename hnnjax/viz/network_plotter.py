@@ -18,17 +18,24 @@ def _check_limits(name, value):
     return (lo, hi)
 
 
+def _colormap(name):
+    import matplotlib.pyplot as plt
+
+    if name not in plt.colormaps():
+        raise ValueError(f"voltage_colormap must be a matplotlib colormap; got {name!r}")
+    return plt.get_cmap(name)
+
+
 class NetworkPlotter:
     """The network's morphology in 3-D (µm; z is the apical axis), sections
     coloured by membrane potential between ``vmin`` and ``vmax`` mV at
-    ``time_idx`` of trial ``trial_idx``.  Setting ``time_idx``, ``elev``,
-    ``azim`` or the limits redraws; ``fig`` holds the figure."""
+    ``time_idx`` of trial ``trial_idx``.  Setting any of these, ``elev``,
+    ``azim``, the axis limits, ``bg_color``, ``voltage_colormap`` or
+    ``colorbar`` redraws; ``fig`` holds the figure."""
 
     def __init__(self, net, ax=None, vmin=-100, vmax=50, bg_color="black", colorbar=True,
                  voltage_colormap="viridis", elev=10, azim=-500, xlim=(-200, 3100),
                  ylim=(-200, 3100), zlim=(-300, 2200), trial_idx=0, time_idx=0):
-        import matplotlib.pyplot as plt
-
         from .network import _axes_3d
 
         self.net = net
@@ -36,9 +43,7 @@ class NetworkPlotter:
         self._vmax = check_number("vmax", vmax, gt=self._vmin, unit=" mV")
         if not isinstance(bg_color, str):
             raise TypeError(f"bg_color must be a colour name; got {bg_color!r}")
-        if voltage_colormap not in plt.colormaps():
-            raise ValueError(f"voltage_colormap must be a matplotlib colormap; got {voltage_colormap!r}")
-        self._cmap = plt.get_cmap(voltage_colormap)
+        self._voltage_colormap, self._cmap = voltage_colormap, _colormap(voltage_colormap)
         self._xlim, self._ylim, self._zlim = (_check_limits(n, v) for n, v in
                                               (("xlim", xlim), ("ylim", ylim), ("zlim", zlim)))
         self._elev, self._azim = check_number("elev", elev), check_number("azim", azim)
@@ -49,17 +54,15 @@ class NetworkPlotter:
         self.times, self._vsec = self._recorded()
         self.ax = _axes_3d(ax)
         self.fig = self.ax.get_figure()
+        self._bg_color = bg_color
         self.ax.set_facecolor(bg_color)
         self._lines = self._draw()
         self.ax.set_xlabel("x (µm)")
         self.ax.set_ylabel("y (µm)")
         self.ax.set_zlabel("z (µm)")
         self._update_axes()
-        if check_bool("colorbar", colorbar):
-            from matplotlib.colors import Normalize
-
-            mappable = plt.cm.ScalarMappable(norm=Normalize(self._vmin, self._vmax), cmap=self._cmap)
-            self.fig.colorbar(mappable, ax=self.ax, label="Membrane potential (mV)")
+        self._cbar = None
+        self.colorbar = colorbar
         self._time_idx = 0
         if self._vsec is not None:
             self.time_idx = time_idx
@@ -108,11 +111,92 @@ class NetworkPlotter:
     def time_idx(self, idx):
         self._need_voltages()
         idx = check_int("time_idx", idx, ge=0, le=self._vsec.shape[1] - 1)
-        colors = self._cmap((self._vsec[:, idx] - self._vmin) / (self._vmax - self._vmin))
-        for line, color in zip(self._lines, colors):
-            line.set_color(color)
         self._time_idx = idx
+        self._recolor()
         self.ax.set_title(f"t = {self.times[idx]:.2f} ms", color="0.5")
+
+    def _recolor(self):
+        """Each section's colour: its voltage at ``time_idx`` on the colormap
+        between ``vmin`` and ``vmax`` (grey while nothing is recorded)."""
+        if self._vsec is None:
+            return
+        v = self._vsec[:, self._time_idx]
+        for line, color in zip(self._lines, self._cmap((v - self._vmin) / (self._vmax - self._vmin))):
+            line.set_color(color)
+
+    @property
+    def vmin(self):
+        """The voltage (mV) at the colormap's low end."""
+        return self._vmin
+
+    @vmin.setter
+    def vmin(self, value):
+        self._vmin = check_number("vmin", value, lt=self._vmax, unit=" mV")
+        self._recolor()
+        self._rescale()
+
+    @property
+    def vmax(self):
+        """The voltage (mV) at the colormap's high end."""
+        return self._vmax
+
+    @vmax.setter
+    def vmax(self, value):
+        self._vmax = check_number("vmax", value, gt=self._vmin, unit=" mV")
+        self._recolor()
+        self._rescale()
+
+    @property
+    def voltage_colormap(self):
+        """The matplotlib colormap's name."""
+        return self._voltage_colormap
+
+    @voltage_colormap.setter
+    def voltage_colormap(self, name):
+        self._cmap = _colormap(name)
+        self._voltage_colormap = name
+        self._recolor()
+        self._rescale()
+
+    @property
+    def bg_color(self):
+        """The axes' background colour."""
+        return self._bg_color
+
+    @bg_color.setter
+    def bg_color(self, color):
+        if not isinstance(color, str):
+            raise TypeError(f"bg_color must be a colour name; got {color!r}")
+        self.ax.set_facecolor(color)
+        self._bg_color = color
+
+    @property
+    def colorbar(self):
+        """Whether the figure shows the voltage colour scale (mV)."""
+        return self._cbar is not None
+
+    @colorbar.setter
+    def colorbar(self, show):
+        from matplotlib.pyplot import cm
+
+        show = check_bool("colorbar", show)
+        if show and self._cbar is None:
+            self._full_position = self.ax.get_position(original=True)  # the bar takes room from it
+            self._cbar = self.fig.colorbar(cm.ScalarMappable(cmap=self._cmap), ax=self.ax,
+                                           use_gridspec=False, label="Membrane potential (mV)")
+            self._rescale()
+        elif not show and self._cbar is not None:
+            self._cbar.remove()
+            self.ax.set_position(self._full_position)
+            self._cbar = None
+
+    def _rescale(self):
+        """The colour bar shows today's ``vmin``-``vmax`` and colormap."""
+        from matplotlib.colors import Normalize
+
+        if self._cbar is not None:
+            self._cbar.mappable.set_cmap(self._cmap)
+            self._cbar.mappable.set_norm(Normalize(self._vmin, self._vmax))
 
     @property
     def trial_idx(self):
