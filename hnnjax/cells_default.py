@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ._checks import check_number, check_option
 from .cells.cell_object import CellObject
-from .cells.cell_types import basket as _basket_type, l2_pyramidal, l5_pyramidal
+from .cells.cell_types import basket as _basket_type, l2_pyramidal, l5_pyramidal, l5_pyramidal_ca
 
 _PYRAMIDAL = {"L2_pyramidal": l2_pyramidal, "L5_pyramidal": l5_pyramidal}
 
@@ -20,16 +20,30 @@ def _placed(cell_type, pos, gid):
     return cell
 
 
+def _no_overrides(override_params):
+    if override_params is not None:
+        raise NotImplementedError("override_params is not supported: hnnjax's cell types are "
+                                  "compiled models; edit cell.synapses or del "
+                                  "cell.sections[name].mechs[mech]")
+
+
 def pyramidal(cell_name, pos=(0, 0, 0), override_params=None, gid=None):
     """The L2/3 or L5 pyramidal cell (``cell_name`` 'L2_pyramidal' or
     'L5_pyramidal') with its soma at ``pos`` µm.  ``override_params`` is
     not supported: edit ``synapses`` and ``sections[...].mechs`` instead."""
     check_option("cell_name", cell_name, tuple(_PYRAMIDAL))
-    if override_params is not None:
-        raise NotImplementedError("override_params is not supported: hnnjax's cell types are "
-                                  "compiled models; edit cell.synapses or del "
-                                  "cell.sections[name].mechs[mech]")
+    _no_overrides(override_params)
     return _placed(_PYRAMIDAL[cell_name](), pos, gid)
+
+
+def pyramidal_ca(cell_name, pos=(0, 0, 0), override_params=None, gid=None):
+    """The L5 pyramidal cell of ``calcium_model`` (``cell_name``
+    'L5_pyramidal'; hnn-core's distance-dependent ca and hh2 conductances)
+    with its soma at ``pos`` µm.  ``override_params`` is not supported, as
+    in ``pyramidal``."""
+    check_option("cell_name", cell_name, ("L5_pyramidal",))
+    _no_overrides(override_params)
+    return _placed(l5_pyramidal_ca(), pos, gid)
 
 
 def basket(cell_name, pos=(0, 0, 0), gid=None):

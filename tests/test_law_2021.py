@@ -98,3 +98,11 @@ def test_cell_builders():
         hnn.pyramidal("L4_pyramidal")
     with pytest.raises(NotImplementedError, match="override_params"):
         hnn.pyramidal("L2_pyramidal", override_params={"L2Pyr_soma_L": 10.0})
+    from hnnjax.cells_default import pyramidal_ca  # calcium_model's L5 cell
+
+    ca = pyramidal_ca("L5_pyramidal", pos=(0, 5, 0), gid=1)
+    assert (ca.pos, ca.gid, sorted(ca.sections)) == ((0.0, 5.0, 0.0), 1, sorted(cell.sections))
+    assert ca.sections["apical_tuft"].mechs["ca"] == {"gbar_ca": 40.0}  # 60 in the default cell
+    assert cell.sections["apical_tuft"].mechs["ca"] == {"gbar_ca": 60.0}
+    with pytest.raises(ValueError, match="cell_name"):
+        pyramidal_ca("L2_pyramidal")
