@@ -425,5 +425,20 @@ def test_cell_response_plot_methods(cell_response, tmp_path):
     assert _legend_texts(fig.axes[0]) == ['L2_basket Spikes', 'L5_pyramidal Spikes']
     with pytest.raises(ValueError, match='invert_spike_types'):
         cell_response.plot_spikes_hist(invert_spike_types='evprox', show=False)
-    with pytest.raises(ValueError, match='overlay_dipoles'):
+    with pytest.raises(ValueError, match='overlay_dipoles=True needs dpl'):
         cell_response.plot_spikes_raster(overlay_dipoles=True, show=False)
+    with pytest.raises(TypeError, match='dpl must be a Dipole or a non-empty list'):
+        cell_response.plot_spikes_raster(overlay_dipoles=True, dpl=[np.zeros(3)], show=False)
+    # hnn-core's overlay of the trials' average L2 and L5 dipoles, on an axis of its own unit
+    times = np.arange(0, 50.025, 0.025)
+    trials = [hnnjax.Dipole(times, np.stack([k * np.sin(times / 5.0)] * 3, axis=1)).scale(3.0)
+              for k in (1.0, 2.0)]
+    fig = cell_response.plot_spikes_raster(show=False, dpl=trials, overlay_dipoles=True)
+    _save(fig, tmp_path / 'raster_dipoles.png')
+    raster, twin = fig.axes
+    assert _legend_texts(raster) == ['L2_basket Spikes', 'L2_pyramidal Spikes', 'L5_basket Spikes',
+                                     'L5_pyramidal Spikes', 'L2 Dipole', 'L5 Dipole']
+    assert twin.get_ylabel() == 'Dipole (nAm \u00d7 3)' and raster.get_ylabel() == 'Cell ID'
+    l2, l5 = twin.get_lines()
+    np.testing.assert_allclose(l2.get_ydata(), 1.5 * 3.0 * np.sin(times / 5.0))  # the average
+    assert (l2.get_linestyle(), l5.get_linestyle()) == ('--', '-')

@@ -216,17 +216,15 @@ class CellResponse:
     def plot_spikes_raster(self, trial_idx=None, ax=None, show=True, cell_types=None,
                            colors=None, show_legend=True, marker_size=1.0, dpl=None,
                            overlay_dipoles=False):
-        """Raster of spikes per cell; see :func:`hnnjax.viz.plot_spikes_raster`.
-        ``dpl``/``overlay_dipoles`` are accepted for hnn-core compatibility;
-        overlaying dipoles is not supported."""
+        """Raster of spikes per cell; see :func:`hnnjax.viz.plot_spikes_raster`
+        (``overlay_dipoles`` draws ``dpl``'s L2 and L5 dipoles on a second
+        axis in nAm)."""
         from ..viz.spikes import plot_spikes_raster
 
-        if overlay_dipoles or dpl is not None:
-            raise ValueError("overlay_dipoles (with dpl) is not supported by hnnjax; "
-                             "plot the dipole on its own axes with plot_dipole")
         return plot_spikes_raster(self, trial_idx=trial_idx, ax=ax, show=show,
                                   cell_types=cell_types, colors=colors,
-                                  show_legend=show_legend, marker_size=marker_size)
+                                  show_legend=show_legend, marker_size=marker_size, dpl=dpl,
+                                  overlay_dipoles=overlay_dipoles)
 
     def write(self, fname):
         """Write one tab-separated spike file per trial (hnn-core's format).

@@ -146,14 +146,19 @@ def plot_spikes_hist(cell_response, trial_idx=None, ax=None, spike_types=None,
 
 def plot_spikes_raster(cell_response, trial_idx=None, ax=None, show=True,
                        cell_types=None, colors=None, show_legend=True,
-                       marker_size=1.0):
+                       marker_size=1.0, dpl=None, overlay_dipoles=False):
     """Raster of spikes per cell (one row per gid, L2 at the top).
 
     cell_types: cell types to draw (default: the four model types).
     colors: None (matplotlib's cycle), a list (one per cell type) or a dict
     cell type -> colour. marker_size: tick length in rows (> 0).
+    overlay_dipoles: also draw the L2 (dashed) and L5 (solid) dipoles of
+    ``dpl`` (a Dipole, or a list of trials: their average), as hnn-core
+    does, but on a second y axis in nAm rather than squeezed into the rows.
     Returns the figure.
     """
+    if overlay_dipoles:
+        dpl = _overlay_dipole(dpl)
     idx = _trial_list(cell_response, trial_idx)
     times = _gather(cell_response.spike_times, idx, float)
     gids = _gather(cell_response.spike_gids, idx, int)
@@ -192,6 +197,8 @@ def plot_spikes_raster(cell_response, trial_idx=None, ax=None, show=True,
                          lineoffsets=-ct_gids, linelengths=marker_size,
                          color=cell_colors[ct])
         handles.append(Line2D([], [], color=cell_colors[ct], label=label))
+    if overlay_dipoles:
+        handles += _draw_dipoles(ax, dpl)
     if show_legend:
         ax.legend(handles=handles, loc='lower left', framealpha=0.25)
 
@@ -206,3 +213,31 @@ def plot_spikes_raster(cell_response, trial_idx=None, ax=None, show=True,
     ax.set_title('Raster Plot')
     _show(show)
     return ax.get_figure()
+
+
+def _overlay_dipole(dpl):
+    """The dipole to overlay: ``dpl`` or the average of its trials."""
+    from ..dipole import Dipole, average_dipoles
+
+    if dpl is None:
+        raise ValueError("overlay_dipoles=True needs dpl: a Dipole or a list of them")
+    trials = [dpl] if isinstance(dpl, Dipole) else dpl
+    if not isinstance(trials, (list, tuple)) or not trials or not all(
+            isinstance(d, Dipole) for d in trials):
+        raise TypeError(f"dpl must be a Dipole or a non-empty list of Dipoles; got {dpl!r}")
+    return trials[0] if len(trials) == 1 else average_dipoles(list(trials))
+
+
+def _draw_dipoles(ax, dpl):
+    """The L2 and L5 dipoles (nAm, times any scale applied) on a second y
+    axis of ``ax``; their legend handles."""
+    twin = ax.twinx()
+    lines = [twin.plot(dpl.times, dpl.data[layer], color='grey', linewidth=1, linestyle=style,
+                       label=f'{layer} Dipole')[0]
+             for layer, style in (('L2', '--'), ('L5', '-'))]
+    scale = '' if dpl.scale_applied == 1 else f' \u00d7 {dpl.scale_applied:g}'
+    twin.set_ylabel(f'Dipole (nAm{scale})')
+    ax.set_zorder(twin.get_zorder() + 1)  # spikes and legend above the dipoles
+    ax.patch.set_visible(False)
+    return lines
+
