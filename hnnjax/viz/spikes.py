@@ -240,4 +240,3 @@ def _draw_dipoles(ax, dpl):
     ax.set_zorder(twin.get_zorder() + 1)  # spikes and legend above the dipoles
     ax.patch.set_visible(False)
     return lines
-
