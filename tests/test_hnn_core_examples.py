@@ -423,8 +423,21 @@ def test_cell_response_plot_methods(cell_response, tmp_path):
                                            cell_types=['L2_basket', 'L5_pyramidal'])
     _save(fig, tmp_path / 'raster.png')
     assert _legend_texts(fig.axes[0]) == ['L2_basket Spikes', 'L5_pyramidal Spikes']
-    with pytest.raises(ValueError, match='invert_spike_types'):
-        cell_response.plot_spikes_hist(invert_spike_types='evprox', show=False)
+    # hnn-core's mirrored series: drawn hanging from the top, on the same scale, one legend
+    cell_response.add_trial([5.0, 6.0, 30.0], [0, 4, 4])  # a basket cell, evprox1 twice
+    fig = cell_response.plot_spikes_hist(spike_types=['evprox', 'L2_basket'],
+                                         invert_spike_types='L2_basket', show=False)
+    _save(fig, tmp_path / 'hist_inverted.png')
+    up, down = fig.axes
+    assert [p.get_height() for p in down.patches if p.get_height()] == [1.0] * 3  # 5, 7.25, 20 ms
+    assert sum(p.get_height() for p in up.patches) == 3  # evprox1 at 3, 6 and 30 ms
+    assert up.get_ylim() == (0.0, down.get_ylim()[0]) and down.get_ylim()[1] == 0.0
+    assert _legend_texts(down) == ['evprox', 'L2_basket'] and up.get_legend() is None
+    with pytest.raises(ValueError, match=r"invert_spike_types: \['evdist'\] are not plotted"):
+        cell_response.plot_spikes_hist(spike_types='evprox', invert_spike_types='evdist',
+                                       show=False)
+    with pytest.raises(TypeError, match='invert_spike_types must be a str or a list of str'):
+        cell_response.plot_spikes_hist(invert_spike_types=3, show=False)
     with pytest.raises(ValueError, match='overlay_dipoles=True needs dpl'):
         cell_response.plot_spikes_raster(overlay_dipoles=True, show=False)
     with pytest.raises(TypeError, match='dpl must be a Dipole or a non-empty list'):

@@ -204,14 +204,12 @@ class CellResponse:
     def plot_spikes_hist(self, trial_idx=None, ax=None, spike_types=None, color=None,
                          invert_spike_types=None, show=True, **kwargs_hist):
         """Histogram of spike counts over time (ms); see
-        :func:`hnnjax.viz.plot_spikes_hist`.  ``invert_spike_types`` is
-        accepted for hnn-core compatibility and must be None."""
+        :func:`hnnjax.viz.plot_spikes_hist`."""
         from ..viz.spikes import plot_spikes_hist
 
-        if invert_spike_types is not None:
-            raise ValueError("invert_spike_types is not supported by hnnjax; pass None")
         return plot_spikes_hist(self, trial_idx=trial_idx, ax=ax, spike_types=spike_types,
-                                color=color, show=show, **kwargs_hist)
+                                color=color, show=show, invert_spike_types=invert_spike_types,
+                                **kwargs_hist)
 
     def plot_spikes_raster(self, trial_idx=None, ax=None, show=True, cell_types=None,
                            colors=None, show_legend=True, marker_size=1.0, dpl=None,

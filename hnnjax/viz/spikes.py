@@ -106,7 +106,8 @@ def _label_colors(labels, color):
 
 
 def plot_spikes_hist(cell_response, trial_idx=None, ax=None, spike_types=None,
-                     color=None, bin_width=None, show=True, **kwargs_hist):
+                     color=None, bin_width=None, show=True, invert_spike_types=None,
+                     **kwargs_hist):
     """Histogram of spike counts over time, one series per spike type/group.
 
     spike_types: None (all drive types, or all cell types if there are no
@@ -114,7 +115,10 @@ def plot_spikes_hist(cell_response, trial_idx=None, ax=None, spike_types=None,
     prefixes (one series each) or a dict label -> list of prefixes.
     color: None, a str, a list of str (cycled) or a dict label -> str.
     bin_width: bin width in ms; None uses hnn-core's 50 bin edges from 0 to
-    the end of the simulation. Returns the figure.
+    the end of the simulation. invert_spike_types: a label or list of labels
+    of those series drawn hanging from the top, on a mirrored axis of the
+    same counts (hnn-core's way to set, e.g., distal against proximal
+    drives). Returns the figure.
     """
     idx = _trial_list(cell_response, trial_idx)
     times = _gather(cell_response.spike_times, idx, float)
@@ -129,19 +133,46 @@ def plot_spikes_hist(cell_response, trial_idx=None, ax=None, spike_types=None,
         width = check_number('bin_width', bin_width, gt=0, unit=' ms')
         bins = np.arange(0, t_end + width, width)
 
+    inverted = _inverted_labels(invert_spike_types, label_order)
+
     if ax is None:
         _, ax = plt.subplots(1, 1, constrained_layout=True)
+    mirror = ax.twinx() if inverted else None
     for label in label_order:
         members = [t for t, lab in labels.items() if lab == label]
-        ax.hist(times[np.isin(types, members)], bins, label=label,
-                color=colors[label], **kwargs_hist)
+        (mirror if label in inverted else ax).hist(
+            times[np.isin(types, members)], bins, label=label, color=colors[label], **kwargs_hist)
     ax.set_xlim(0, t_end)
     ax.set_xlabel('Time (ms)')
     ax.set_ylabel('Counts')
-    if label_order:
-        ax.legend()
+    legend_ax = ax
+    if mirror is not None:  # the same scale both ways, the mirrored one hanging from the top
+        top = max(ax.get_ylim()[1], mirror.get_ylim()[1])
+        ax.set_ylim(0, top)
+        mirror.set_ylim(top, 0)
+        mirror.set_ylabel('Counts (inverted)')
+        legend_ax = mirror
+    handles = [h for a in (ax, mirror) if a is not None for h in a.get_legend_handles_labels()[0]]
+    if handles:
+        legend_ax.legend(handles=handles, loc='upper left' if mirror is not None else 'best')
     _show(show)
     return ax.get_figure()
+
+
+def _inverted_labels(invert_spike_types, label_order):
+    """The labels of ``invert_spike_types`` (a str or list of them), each
+    one of the plotted series ``label_order``."""
+    if invert_spike_types is None:
+        return []
+    inverted = [invert_spike_types] if isinstance(invert_spike_types, str) else invert_spike_types
+    if not isinstance(inverted, (list, tuple)) or not all(isinstance(t, str) for t in inverted):
+        raise TypeError(f"invert_spike_types must be a str or a list of str; "
+                        f"got {invert_spike_types!r}")
+    unknown = [t for t in inverted if t not in label_order]
+    if unknown:
+        raise ValueError(f"invert_spike_types: {unknown} are not plotted series; "
+                         f"the series are {label_order}")
+    return list(inverted)
 
 
 def plot_spikes_raster(cell_response, trial_idx=None, ax=None, show=True,
