@@ -23,7 +23,9 @@ hnn-core's drive draws) ran 1.56-1.66x faster in these calls than in one (interl
 rounds, 2026-12-07, ``benchmarks/README.md``); ``bench_fit_parts.py --points`` (drive
 draws from a key, a sine target) 1.00x on the ERP network and 0.99x on the
 somato network: one call of many trials is sometimes as fast, never
-faster beyond noise.  Halving a batch of points into two
+faster beyond noise.  The cost is the batch width: ``simulate_dipole``'s
+48 ERP trials in one call took 1.58x the time of calls of 2 (1.45x the CPU
+time per trial, 1.84 cores busy against 1.98; ``benchmarks/README.md``).  Halving a batch of points into two
 calls of many trials had run no faster (9 points of 170 ms, 5 + 5 at once:
 0.91x).
 """
