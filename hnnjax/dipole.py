@@ -159,19 +159,24 @@ class Dipole:
         return self
 
     def write(self, fname, overwrite=True):
-        """Write hnn-core's tab-separated text format (``.txt``).
+        """Write one of hnn-core's formats, by ``fname``'s extension.
 
-        Columns: time (ms, ``%3.3f``), then agg[, L2, L5] (nAm, ``%5.4f``).
-        ``nave``, ``scale_applied`` and ``info`` are not stored.
+        ``.txt``: tab-separated columns, time (ms, ``%3.3f``), then agg[, L2,
+        L5] (nAm, ``%5.4f``); ``nave``, ``scale_applied`` and ``info`` are not
+        stored.  ``.hdf5``: hnn-core's HDF5 file (``h5io``), every sample at
+        full precision with ``nave``, ``sfreq`` and ``scale_applied``.
         """
-        if not isinstance(fname, (str, os.PathLike)):
-            raise TypeError(f"fname must be a str or path; got {fname!r}")
-        fname = os.fspath(fname)
-        if os.path.splitext(fname)[1] != '.txt':
-            raise ValueError(f"fname must end with '.txt'; got {fname!r}")
+        fname = _dipole_file(fname)
         if not overwrite and os.path.exists(fname):
             raise FileExistsError(
                 f"{fname} exists; pass overwrite=True to replace it")
+        if fname.endswith('.hdf5'):
+            from h5io import write_hdf5
+
+            write_hdf5(fname, dict(object_type='Dipole', times=self.times, sfreq=self.sfreq,
+                                   nave=self.nave, data=self.data,
+                                   scale_applied=self.scale_applied), overwrite=True)
+            return
         if self.nave > 1:
             warnings.warn(f"Writing a Dipole that averages {self.nave} trials;"
                           " nave is not stored in the file")
@@ -262,20 +267,44 @@ def _check_uniform(fname, times, hint=''):
                          f"is {step[off[0]]:g} ms{hint}")
 
 
-def read_dipole(fname):
-    """Read a dipole text file written by :meth:`Dipole.write` or hnn-core.
-
-    Two columns are time (ms) and agg (nAm); four add L2 and L5.  Values
-    must be finite and times uniformly spaced; a bad line raises
-    ``ValueError`` naming the file and the line.
-    """
+def _dipole_file(fname):
+    """``fname`` as a str ending with '.txt' or '.hdf5' (hnn-core's formats)."""
     if not isinstance(fname, (str, os.PathLike)):
         raise TypeError(f"fname must be a str or path; got {fname!r}")
-    if os.path.splitext(os.fspath(fname))[1] != '.txt':
-        raise ValueError(f"fname must end with '.txt'; got {fname!r}")
+    fname = os.fspath(fname)
+    if os.path.splitext(fname)[1] not in ('.txt', '.hdf5'):
+        raise ValueError(f"fname must end with '.txt' or '.hdf5'; got {fname!r}")
+    return fname
+
+
+def read_dipole(fname):
+    """Read a dipole file written by :meth:`Dipole.write` or hnn-core.
+
+    ``.txt``: two columns are time (ms) and agg (nAm); four add L2 and L5.
+    Values must be finite and times uniformly spaced; a bad line raises
+    ``ValueError`` naming the file and the line.  ``.hdf5``: hnn-core's
+    HDF5 file of a Dipole (``nave``, ``sfreq`` and ``scale_applied`` too).
+    """
+    fname = _dipole_file(fname)
+    if fname.endswith('.hdf5'):
+        return _read_hdf5(fname)
     table = _load_columns(fname, (2, 4), 'time ms, agg nAm[, L2, L5]')
     _check_uniform(fname, table[:, 0])
     return Dipole(table[:, 0], table[:, 1:])
+
+
+def _read_hdf5(fname):
+    """The Dipole of an HDF5 file written by ``Dipole.write`` here or in hnn-core."""
+    from h5io import read_hdf5
+
+    content = read_hdf5(fname)
+    if not isinstance(content, dict) or content.get('object_type') != 'Dipole':
+        kind = content.get('object_type') if isinstance(content, dict) else type(content).__name__
+        raise ValueError(f"{fname} holds no Dipole (its object_type is {kind!r})")
+    dpl = Dipole(content['times'], content['data'], nave=int(content['nave']))
+    dpl.sfreq = float(content['sfreq'])
+    dpl.scale_applied = content['scale_applied']
+    return dpl
 
 
 def average_dipoles(dpls):

@@ -114,8 +114,8 @@ def test_write_read_round_trip(tmp_path):
     assert list(read_dipole(tmp_path / 'agg.txt').data) == ['agg']
     with pytest.raises(FileExistsError):
         dpl.write(fname, overwrite=False)
-    with pytest.raises(ValueError, match='.txt'):
-        dpl.write(tmp_path / 'dpl.hdf5')
+    with pytest.raises(ValueError, match="fname must end with '.txt' or '.hdf5'"):
+        dpl.write(tmp_path / 'dpl.mat')
     with pytest.raises(FileNotFoundError):
         read_dipole(tmp_path / 'missing.txt')
     np.savetxt(tmp_path / 'three.txt', np.ones((4, 3)))
@@ -228,3 +228,30 @@ def test_plot_dipole(tmp_path):
     with pytest.raises(ValueError, match='decim'):
         plot_dipole(dpls[0], decim=0, show=False)
     plt.close('all')
+
+
+def test_hdf5_files_move_both_ways_with_hnn_core(tmp_path):
+    """hnn-core's ``Dipole.write('x.hdf5')`` (h5io) reads back whole here
+    (tests/fixtures/dipole_hnn_core.hdf5, written by hnn-core 0.6.1), and a
+    file written here holds the same fields."""
+    fixtures = Path(__file__).parent / 'fixtures'
+    ref = np.load(fixtures / 'dipole_hnn_core.npz')
+    dpl = read_dipole(fixtures / 'dipole_hnn_core.hdf5')
+    np.testing.assert_array_equal(dpl.times, ref['times'])
+    for layer in ('agg', 'L2', 'L5'):
+        np.testing.assert_array_equal(dpl.data[layer], ref[layer])
+    assert (dpl.nave, dpl.scale_applied, dpl.sfreq) == (2, 3000.0, float(ref['sfreq']))
+    dpl.write(tmp_path / 'again.hdf5')
+    again = read_dipole(str(tmp_path / 'again.hdf5'))
+    np.testing.assert_array_equal(again.data['L5'], dpl.data['L5'])
+    assert (again.nave, again.scale_applied) == (2, 3000.0)
+    import h5io
+    assert set(h5io.read_hdf5(tmp_path / 'again.hdf5')) == set(
+        h5io.read_hdf5(fixtures / 'dipole_hnn_core.hdf5'))  # hnn-core's fields, no more
+    with pytest.raises(FileExistsError, match='overwrite=True'):
+        dpl.write(tmp_path / 'again.hdf5', overwrite=False)
+    h5io.write_hdf5(tmp_path / 'other.hdf5', {'object_type': 'CellResponse'})
+    with pytest.raises(ValueError, match="holds no Dipole \\(its object_type is 'CellResponse'\\)"):
+        read_dipole(tmp_path / 'other.hdf5')
+    with pytest.raises(ValueError, match="fname must end with '.txt' or '.hdf5'"):
+        dpl.write(tmp_path / 'x.h5')

@@ -23,6 +23,8 @@ Command line
                          network; needs ``cma`` and ``joblib`` besides hnn-core).
 ``--optimize-evoked``    write ``opt_evoked.npz`` (``optimize_evoked``, 3x3
                          network).
+``--dipole-hdf5``        write ``dipole_hnn_core.hdf5`` (a Dipole as hnn-core
+                         writes it) and ``dipole_hnn_core.npz`` (its arrays).
 ``--all``                everything above.
 ``--out DIR``            output folder (default ``tests/fixtures``).
 ``--summary``            load the files in DIR and print a short summary
@@ -1066,6 +1068,24 @@ def make_optimize_evoked(out_dir):
           f"{len(runs)} simulations")
 
 
+def make_dipole_hdf5(out_dir):
+    """dipole_hnn_core.hdf5: a 3-layer Dipole (10 ms at 0.025 ms, nave 2,
+    scaled by 3000) written by hnn-core's ``Dipole.write``; its times,
+    layers (nAm), nave and scale in dipole_hnn_core.npz."""
+    from hnn_core import Dipole
+
+    times = np.arange(0, 10.025, DT)
+    layers = np.random.default_rng(0).normal(size=(len(times), 3)) * 1e-3
+    dpl = Dipole(times, layers, nave=2).scale(3000.0)
+    fname = op.join(out_dir, "dipole_hnn_core.hdf5")
+    dpl.write(fname)
+    np.savez_compressed(op.join(out_dir, "dipole_hnn_core.npz"), times=dpl.times,
+                        **{k: np.asarray(v, float) for k, v in dpl.data.items()},
+                        nave=dpl.nave, scale_applied=dpl.scale_applied, sfreq=dpl.sfreq,
+                        meta=np.array(json.dumps(_jsonable(dict(case="dipole_hdf5", **_versions())))))
+    print(f"[dipole] wrote {fname} ({op.getsize(fname) / 1e3:.1f} kB)")
+
+
 # ---------------------------------------------------------------------------
 # summary
 # ---------------------------------------------------------------------------
@@ -1100,6 +1120,9 @@ def summarize(out_dir):
                       f"{f['dipole'][ci, 0].max():.3g}]")
             print(f"   node_v at steps {f['node_v_steps'].tolist()}: zero-area "
                   f"nodes {np.round(f['node_v'][:, f['node_area'] == 0][:, :6], 3).tolist()}")
+            continue
+        if fname == "dipole_hnn_core.npz":
+            print(f"   {len(f['times'])} samples, nave {int(f['nave'])}, scale {float(f['scale_applied'])}")
             continue
         if fname == "opt_evoked.npz":
             print(f"   {len(f['run_step'])} simulations; weighted RMSE by step "
@@ -1143,6 +1166,8 @@ def main(argv=None):
                         help="write opt_cma.npz (Optimizer with solver='cma')")
     parser.add_argument("--optimize-evoked", action="store_true",
                         help="write opt_evoked.npz (optimize_evoked)")
+    parser.add_argument("--dipole-hdf5", action="store_true",
+                        help="write dipole_hnn_core.hdf5 (+ .npz): hnn-core's Dipole file")
     parser.add_argument("--all", action="store_true", help="write everything")
     parser.add_argument("--out", default=op.join(HERE, "..", "tests", "fixtures"),
                         help="output directory (default tests/fixtures)")
@@ -1157,10 +1182,11 @@ def main(argv=None):
     lfp, law = args.lfp or args.all, args.law or args.all
     optimizer = args.optimizer or args.all
     evoked = args.optimize_evoked or args.all
+    dipole_hdf5 = args.dipole_hdf5 or args.all
     if not (cells or cells_calcium or networks or lfp or law or optimizer or evoked
-            or args.summary):
+            or dipole_hdf5 or args.summary):
         parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, "
-                     "--optimizer, --optimize-evoked, --all or --summary")
+                     "--optimizer, --optimize-evoked, --dipole-hdf5, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -1179,6 +1205,8 @@ def main(argv=None):
         make_optimizer(out_dir)
     if evoked:
         make_optimize_evoked(out_dir)
+    if dipole_hdf5:
+        make_dipole_hdf5(out_dir)
     if args.summary:
         summarize(out_dir)
     return 0
