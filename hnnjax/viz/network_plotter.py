@@ -19,11 +19,12 @@ def _check_limits(name, value):
 
 
 def _colormap(name):
-    import matplotlib.pyplot as plt
+    """``name``, checked to be one of matplotlib's colormaps."""
+    import matplotlib
 
-    if name not in plt.colormaps():
+    if name not in matplotlib.colormaps:
         raise ValueError(f"voltage_colormap must be a matplotlib colormap; got {name!r}")
-    return plt.get_cmap(name)
+    return name
 
 
 class NetworkPlotter:
@@ -43,7 +44,7 @@ class NetworkPlotter:
         self._vmax = check_number("vmax", vmax, gt=self._vmin, unit=" mV")
         if not isinstance(bg_color, str):
             raise TypeError(f"bg_color must be a colour name; got {bg_color!r}")
-        self._voltage_colormap, self._cmap = voltage_colormap, _colormap(voltage_colormap)
+        self._voltage_colormap = _colormap(voltage_colormap)
         self._xlim, self._ylim, self._zlim = (_check_limits(n, v) for n, v in
                                               (("xlim", xlim), ("ylim", ylim), ("zlim", zlim)))
         self._elev, self._azim = check_number("elev", elev), check_number("azim", azim)
@@ -124,39 +125,28 @@ class NetworkPlotter:
         for line, color in zip(self._lines, self._cmap((v - self._vmin) / (self._vmax - self._vmin))):
             line.set_color(color)
 
-    @property
-    def vmin(self):
-        """The voltage (mV) at the colormap's low end."""
-        return self._vmin
+    def _recoloring(name, check, doc):
+        """A property whose setter checks the value (``check(self, value)``)
+        and recolours the sections and the colour bar."""
+        def put(self, value):
+            setattr(self, f"_{name}", check(self, value))
+            self._recolor()
+            self._rescale()
+        return property(lambda self: getattr(self, f"_{name}"), put, doc=doc)
 
-    @vmin.setter
-    def vmin(self, value):
-        self._vmin = check_number("vmin", value, lt=self._vmax, unit=" mV")
-        self._recolor()
-        self._rescale()
-
-    @property
-    def vmax(self):
-        """The voltage (mV) at the colormap's high end."""
-        return self._vmax
-
-    @vmax.setter
-    def vmax(self, value):
-        self._vmax = check_number("vmax", value, gt=self._vmin, unit=" mV")
-        self._recolor()
-        self._rescale()
+    vmin = _recoloring("vmin", lambda self, v: check_number("vmin", v, lt=self._vmax, unit=" mV"),
+                       "The voltage (mV) at the colormap's low end.")
+    vmax = _recoloring("vmax", lambda self, v: check_number("vmax", v, gt=self._vmin, unit=" mV"),
+                       "The voltage (mV) at the colormap's high end.")
+    voltage_colormap = _recoloring("voltage_colormap", lambda self, v: _colormap(v),
+                                   "The matplotlib colormap's name.")
+    del _recoloring
 
     @property
-    def voltage_colormap(self):
-        """The matplotlib colormap's name."""
-        return self._voltage_colormap
+    def _cmap(self):
+        import matplotlib
 
-    @voltage_colormap.setter
-    def voltage_colormap(self, name):
-        self._cmap = _colormap(name)
-        self._voltage_colormap = name
-        self._recolor()
-        self._rescale()
+        return matplotlib.colormaps[self._voltage_colormap]
 
     @property
     def bg_color(self):
