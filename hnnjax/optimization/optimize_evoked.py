@@ -90,28 +90,28 @@ def optimize_evoked(net, tstop, n_trials, target_dpl, initial_dpl, maxiter=50,
     net = net.copy()
     params, values = drive_parameters(net, drives)
     chunks = plan(params, values, tstop, dt, multipliers, decay_multiplier)
-    chunks += [last_chunk(chunks)] if len(chunks) > 1 else []
+    n_steps = len(chunks) + (len(chunks) > 1)  # the chunks, then all drives together
     best_rmse = dipole_rmse(initial_dpl, target_dpl, tstop=tstop)
     print(f"Initial RMSE: {best_rmse:.4g} nAm")
     simulate = _Simulation(tstop, dt, n_trials, scale_factor, smooth_window_len)
     rmse_log = []
-    for k, chunk in enumerate(chunks):
+    for k in range(n_steps):
         if maxiter == 0:
             print(f"Skipping optimization step {k + 1} (0 simulations)")
             continue
-        if k == len(chunks) - 1 and k > 0:  # all drives, ranges around the values so far
-            chunk = last_chunk(plan(params, values, tstop, dt, multipliers, decay_multiplier))
+        chunk = chunks[k] if k < len(chunks) else last_chunk(  # ranges around the values so far
+            plan(params, values, tstop, dt, multipliers, decay_multiplier))
         free = [n for n, (_, low, high) in chunk.ranges.items() if high > low]  # others: fixed
         if not free:
             print(f"Skipping optimization step {k + 1}: its ranges are single values")
             continue
         n_sims = max(maxiter, len(free) + 2)  # COBYLA's least for n parameters (SciPy raises it)
         least = f" (COBYLA's least for {len(free)} parameters)" if n_sims > maxiter else ""
-        print(f"Starting optimization step {k + 1}/{len(chunks)}: {', '.join(chunk.inputs)} "
+        print(f"Starting optimization step {k + 1}/{n_steps}: {', '.join(chunk.inputs)} "
               f"({len(free)} parameters) over {chunk.window[0]:.3f}-{chunk.window[1]:.3f} ms, "
               f"{n_sims} simulations{least}")
         best = _fit_chunk(net, params, chunk, free, values, simulate, target_dpl, n_sims,
-                          rmse_log, step=f"{k + 1}/{len(chunks)}")
+                          rmse_log, step=f"{k + 1}/{n_steps}")
         rmse = dipole_rmse(best["dpl"], target_dpl, tstop=tstop)
         if rmse <= best_rmse:
             best_rmse, net = rmse, best["net"]
