@@ -110,8 +110,8 @@ def optimize_evoked(net, tstop, n_trials, target_dpl, initial_dpl, maxiter=50,
         print(f"Starting optimization step {k + 1}/{n_steps}: {', '.join(chunk.inputs)} "
               f"({len(free)} parameters) over {chunk.window[0]:.3f}-{chunk.window[1]:.3f} ms, "
               f"{n_sims} simulations{least}")
-        best = _fit_chunk(net, params, chunk, free, values, simulate, target_dpl, n_sims,
-                          rmse_log, step=f"{k + 1}/{n_steps}")
+        best = _fit_chunk(net, params, chunk, free, simulate, target_dpl, n_sims, rmse_log,
+                          step=f"{k + 1}/{n_steps}")
         rmse = dipole_rmse(best["dpl"], target_dpl, tstop=tstop)
         if rmse <= best_rmse:
             best_rmse, net = rmse, best["net"]
@@ -134,15 +134,14 @@ class Parameter:
 
 def drive_parameters(net, drives):
     """(hnn-core's parameter names -> ``Parameter``, names -> today's
-    values), drive by drive: '<drive>_sigma' (ms; 0 taken as 0.01 ms, which
-    has a CDF), '<drive>_mu' (ms), then '<drive>_gbar_<receptor>_<cell
+    values), drive by drive: '<drive>_sigma' (ms), '<drive>_mu' (ms), then '<drive>_gbar_<receptor>_<cell
     type>' (µS) for each of its connections."""
     params, values = {}, {}
     for name in drives:
         dynamics = net.external_drives[name]["dynamics"]
         for kind in ("sigma", "mu"):
             params[f"{name}_{kind}"] = Parameter(name, kind, f"{name}.{kind}")
-        values[f"{name}_sigma"] = float(dynamics["sigma"]) or 0.01
+        values[f"{name}_sigma"] = float(dynamics["sigma"])
         values[f"{name}_mu"] = float(dynamics["mu"])
         for conn in net.connectivity:
             if conn["src_type"] == name:
@@ -169,7 +168,7 @@ def plan(params, values, tstop, dt, multipliers, decay_multiplier):
         value = values[name]
         d = drives.setdefault(p.drive, {"ranges": {}})
         if p.kind == "sigma":
-            value = d["sigma"] = value or 0.01  # a zero sigma has no CDF
+            value = d["sigma"] = value or 0.01  # a zero sigma has no CDF: 0.01 ms, as hnn-core
             d["ranges"][name] = _spread(value, sigma_percent)
         elif p.kind == "mu":
             d["mu"] = value
@@ -246,17 +245,17 @@ def with_values(net, params, values):
     return net
 
 
-def _fit_chunk(net, params, chunk, free, values, simulate, target, maxiter, rmse_log, step):
+def _fit_chunk(net, params, chunk, free, simulate, target, maxiter, rmse_log, step):
     """COBYLA over the ``free`` parameters of ``chunk``, each in units of its
-    range (0 and 1 its ends; rhobeg 0.1 and rhoend 1e-4 of it), from today's
-    ``values``, ``maxiter`` simulations at most; returns the one with the
-    lowest weighted RMSE ({'values', 'net', 'dpl', 'wrmse'})."""
+    range (0 and 1 its ends; rhobeg 0.1 and rhoend 1e-4 of it), from the
+    ranges' initial values, ``maxiter`` simulations at most; returns the one
+    with the lowest weighted RMSE ({'values', 'net', 'dpl', 'wrmse'})."""
     low = np.array([chunk.ranges[n][1] for n in free])
     span = np.array([chunk.ranges[n][2] for n in free]) - low
     best = {"wrmse": np.inf}
 
     def objective(u):
-        trial_values = {n: values[n] for n in chunk.ranges}
+        trial_values = {n: initial for n, (initial, _, _) in chunk.ranges.items()}
         trial_values.update(zip(free, (max(0.0, float(v)) for v in low + np.asarray(u) * span)))
         trial_net = with_values(net, params, trial_values)
         try:
@@ -272,7 +271,7 @@ def _fit_chunk(net, params, chunk, free, values, simulate, target, maxiter, rmse
             best.update(values=trial_values, net=trial_net, dpl=dpl, wrmse=wrmse)
         return wrmse
 
-    u0 = (np.array([values[n] for n in free]) - low) / span
+    u0 = (np.array([chunk.ranges[n][0] for n in free]) - low) / span
     fmin_cobyla(objective, u0, box_constraints([(0.0, 1.0)] * len(free)), rhobeg=0.1,
                 rhoend=1e-4, maxfun=maxiter, catol=0.0, disp=0)
     return best
