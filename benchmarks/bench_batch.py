@@ -18,7 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _script_result import script_result  # noqa: E402
+from _script_result import add_hnn_core_args, script_result  # noqa: E402
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
@@ -63,9 +63,7 @@ def main():
     ap.add_argument("--sets", type=int, default=16, help="parameter sets in the sweep")
     ap.add_argument("--mesh", type=int, default=3, help="pyramidal cells per grid side")
     ap.add_argument("--tstop", type=float, default=170.0, help="ms")
-    ap.add_argument("--hnn-core-python", default=sys.executable,
-                    help="a python that imports hnn_core (default: this one)")
-    ap.add_argument("--skip-hnn-core", action="store_true")
+    add_hnn_core_args(ap)
     args = ap.parse_args()
     print(f"sweep: {args.sets} sets, {args.mesh}x{args.mesh} mesh, {args.tstop:g} ms, 1 trial "
           f"each; load average {os.getloadavg()[0]:.2f}", flush=True)

@@ -21,7 +21,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _script_result import REPO, script_result  # noqa: E402
+from _script_result import REPO, add_hnn_core_args, both_libraries, script_result  # noqa: E402
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
@@ -71,17 +71,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--drives", default="evprox1", help="comma-separated evoked drives to fit")
     ap.add_argument("--maxiter", type=int, default=12, help="simulations per step (>= 12)")
-    ap.add_argument("--hnn-core-python", default=sys.executable,
-                    help="a python that imports hnn_core (default: this one)")
-    ap.add_argument("--skip-hnn-core", action="store_true")
+    add_hnn_core_args(ap)
     args = ap.parse_args()
     from _hlo import machine
 
     print(f"# bench_optimize_evoked: {machine()}; drives {args.drives}, maxiter {args.maxiter}, "
           f"ERP network, 170 ms, 1 trial; load average {os.getloadavg()[0]:.2f}", flush=True)
-    results = {"hnnjax": run(sys.executable, "hnnjax", args)}
-    if not args.skip_hnn_core:
-        results["hnn-core"] = run(args.hnn_core_python, "hnn_core", args)
+    results = both_libraries(args, lambda python, lib: run(python, lib, args))
     print("| library | fit s | simulations | s per simulation | RMSE before -> after (nAm) |")
     print("|---|---|---|---|---|")
     for lib, res in results.items():

@@ -20,7 +20,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _script_result import REPO, script_result  # noqa: E402
+from _script_result import REPO, add_hnn_core_args, both_libraries, script_result  # noqa: E402
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
@@ -68,9 +68,7 @@ def main():
     ap.add_argument("--generations", type=int, default=2, help="CMA-ES generations (max_iter)")
     ap.add_argument("--popsize", type=int, default=8, help="parameter sets per generation")
     ap.add_argument("--n-jobs", type=int, default=2, help="hnn-core's joblib processes")
-    ap.add_argument("--hnn-core-python", default=sys.executable,
-                    help="a python that imports hnn_core, cma and joblib (default: this one)")
-    ap.add_argument("--skip-hnn-core", action="store_true")
+    add_hnn_core_args(ap, "hnn_core, cma and joblib")
     args = ap.parse_args()
     from _hlo import machine
 
@@ -78,9 +76,7 @@ def main():
     print(f"# bench_optimizer: {machine()}; CMA-ES, {args.generations} generation(s) of "
           f"{args.popsize} sets, ERP network, 170 ms, 1 trial per set; load average "
           f"{os.getloadavg()[0]:.2f}", flush=True)
-    results = {"hnnjax": run(sys.executable, "hnnjax", args)}
-    if not args.skip_hnn_core:
-        results["hnn-core"] = run(args.hnn_core_python, "hnn_core", args)
+    results = both_libraries(args, lambda python, lib: run(python, lib, args))
     print("| library | fit s | s per set | best RMSE by generation (nAm) | best parameters |")
     print("|---|---|---|---|---|")
     for lib, res in results.items():
