@@ -1,6 +1,7 @@
 """hnn-core's cell builders (``hnn_core.cells_default``): one cell of a
 model cell type, as hnn-core's ``Cell`` vocabulary sees it
-(``cells.cell_object.CellObject``) -- for looking at and plotting; a
+(``cells.cell_object.CellObject``) -- for looking at, plotting and
+putting in a network (``net.cell_types[name]['cell_object'] = cell``); a
 network's cells are ``net.cell_types[name]['cell_object']``."""
 from __future__ import annotations
 
@@ -20,30 +21,27 @@ def _placed(cell_type, pos, gid):
     return cell
 
 
-def _no_overrides(override_params):
-    if override_params is not None:
-        raise NotImplementedError("override_params is not supported: hnnjax's cell types are "
-                                  "compiled models; edit cell.synapses or del "
-                                  "cell.sections[name].mechs[mech]")
-
-
 def pyramidal(cell_name, pos=(0, 0, 0), override_params=None, gid=None):
     """The L2/3 or L5 pyramidal cell (``cell_name`` 'L2_pyramidal' or
-    'L5_pyramidal') with its soma at ``pos`` µm.  ``override_params`` is
-    not supported: edit ``synapses`` and ``sections[...].mechs`` instead."""
+    'L5_pyramidal') with its soma at ``pos`` µm.  ``override_params``:
+    hnn-core's flat parameters to change, e.g. ``{'L5Pyr_apicaltuft_L':
+    500.0, 'L5Pyr_dend_gnabar_hh2': 0.12}`` (keys as in hnn-core's
+    ``get_L5Pyr_params_default``; the dendrites' mechanism parameters may
+    be functions of path distance from soma(0), µm).  Unknown keys are an
+    error, where hnn-core ignores them.  Put the cell in a network with
+    ``net.cell_types[cell_name]['cell_object'] = cell``."""
     check_option("cell_name", cell_name, tuple(_PYRAMIDAL))
-    _no_overrides(override_params)
-    return _placed(_PYRAMIDAL[cell_name](), pos, gid)
+    return _placed(_PYRAMIDAL[cell_name](override_params), pos, gid)
 
 
 def pyramidal_ca(cell_name, pos=(0, 0, 0), override_params=None, gid=None):
     """The L5 pyramidal cell of ``calcium_model`` (``cell_name``
     'L5_pyramidal'; hnn-core's distance-dependent ca and hh2 conductances)
-    with its soma at ``pos`` µm.  ``override_params`` is not supported, as
-    in ``pyramidal``."""
+    with its soma at ``pos`` µm; ``override_params`` as in ``pyramidal``,
+    except for the soma's and dendrites' hh2 gnabar and gkbar and the
+    dendrites' ca gbar, which the model sets (as hnn-core does)."""
     check_option("cell_name", cell_name, ("L5_pyramidal",))
-    _no_overrides(override_params)
-    return _placed(l5_pyramidal_ca(), pos, gid)
+    return _placed(l5_pyramidal_ca(override_params), pos, gid)
 
 
 def basket(cell_name, pos=(0, 0, 0), gid=None):

@@ -23,6 +23,9 @@ Command line
                          network; needs ``cma`` and ``joblib`` besides hnn-core).
 ``--optimize-evoked``    write ``opt_evoked.npz`` (``optimize_evoked``, 3x3
                          network).
+``--cell-edits``         write ``cells_edited.npz`` (cells edited by
+                         ``modify_section``, mechanism parameters and
+                         ``override_params``; see ``CELL_EDITS``).
 ``--dipole-hdf5``        write ``dipole_hnn_core.hdf5`` (a Dipole as hnn-core
                          writes it) and ``dipole_hnn_core.npz`` (its arrays).
 ``--all``                everything above.
@@ -1068,6 +1071,106 @@ def make_optimize_evoked(out_dir):
           f"{len(runs)} simulations")
 
 
+# cells_edited.npz: hnn-core's cell edits, each an op applied through its public API
+CELL_EDITS = {
+    "edits": [  # Cell.modify_section, mechanism parameters and receptors of the default cells
+        ["modify_section", "L5_pyramidal", {"sec_name": "apical_1", "L": 800.0, "diam": 6.0}],
+        ["modify_section", "L5_pyramidal", {"sec_name": "basal_2", "cm": 1.2, "Ra": 150.0}],
+        ["modify_section", "L5_pyramidal", {"sec_name": "soma", "v0": -70.0}],
+        ["modify_section", "L2_pyramidal", {"sec_name": "apical_oblique", "L": 300.0, "diam": 3.5}],
+        ["modify_section", "L2_pyramidal", {"sec_name": "soma", "diam": 20.0, "v0": -68.0}],
+        ["modify_section", "L2_basket", {"sec_name": "soma", "L": 30.0, "diam": 25.0}],
+        ["mech", "L5_pyramidal", ["soma", "hh2", "gkbar_hh2", 0.02]],
+        ["mech", "L5_pyramidal", ["apical_tuft", "ca", "gbar_ca", 80.0]],
+        ["mech", "L2_pyramidal", ["apical_1", "km", "gbar_km", 300.0]],
+        ["mech", "L2_pyramidal", ["soma", "hh2", "el_hh2", -68.0]],
+        ["mech", "L5_basket", ["soma", "hh2", "gnabar_hh2", 0.1]],
+        ["synapse", "L5_pyramidal", ["ampa", "tau2", 4.0]],
+    ],
+    "override": [  # cells_default.pyramidal(override_params=...) put into the network
+        ["pyramidal", "L2_pyramidal", {"L2Pyr_apicaltuft_L": 300.0, "L2Pyr_soma_cm": 0.7,
+                                       "L2Pyr_dend_gnabar_hh2": 0.13, "L2Pyr_nmda_tau2": 25.0}],
+        ["pyramidal", "L5_pyramidal", {"L5Pyr_apical2_L": 800.0, "L5Pyr_dend_Ra": 180.0,
+                                       "L5Pyr_soma_gbar_km": 150.0, "L5Pyr_soma_gkbar_hh2": 0.015,
+                                       "L5Pyr_dend_gbar_ca": {"exp": [60.0, -5e-4]}}],
+    ],
+}
+CELL_EDIT_TSTOP = 80.0
+
+
+def _distance_function(value):
+    """{'exp': [g0, k]} -> g0·exp(k·d), a conductance by path distance d (µm)."""
+    if isinstance(value, dict):
+        g0, k = value["exp"]
+        return lambda d: g0 * np.exp(k * d)
+    return value
+
+
+def apply_cell_edits(net, edits, cells_default):
+    """Apply ``CELL_EDITS`` ops to ``net`` with a library's public API
+    (hnn-core's or hnnjax's: the same calls)."""
+    for op_name, cell_type, args in edits:
+        cell = net.cell_types[cell_type]["cell_object"]
+        if op_name == "modify_section":
+            cell.modify_section(**args)
+        elif op_name == "mech":
+            section, mech, param, value = args
+            cell.sections[section].mechs[mech][param] = value
+        elif op_name == "synapse":
+            receptor, key, value = args
+            cell.synapses[receptor][key] = value
+        else:
+            override = {k: _distance_function(v) for k, v in args.items()}
+            net.cell_types[cell_type]["cell_object"] = cells_default.pyramidal(
+                cell_type, override_params=override)
+
+
+def make_cell_edits(out_dir):
+    """cells_edited.npz: the isolated cells (1x1 network, unconnected) with
+    each variant of ``CELL_EDITS`` applied, under a 0.3 nA current step
+    (10-60 ms) and the largest proximal AMPA event of ``cells.npz`` (20 ms),
+    80 ms each."""
+    from hnn_core import cells_default, simulate_dipole
+
+    cases = [dict(kind="step", amplitude=0.3, receptor="", location="", weight=float("nan")),
+             dict(kind="syn", amplitude=float("nan"), receptor="ampa", location="proximal",
+                  weight=2e-3)]
+    vsec, dipoles, spikes, case_meta, rows = [], [], [], [], None
+    for vi, variant in enumerate(CELL_EDITS):
+        for ci, case in enumerate(cases):
+            net = _quiet_net(_single_cell_net())
+            apply_cell_edits(net, CELL_EDITS[variant], cells_default)
+            if case["kind"] == "step":  # from 10 to 60 ms, within the shorter run
+                method, kwargs = "add_tonic_bias", dict(
+                    amplitude={ct: case["amplitude"] for ct in net.cell_types}, t0=10.0, tstop=60.0)
+                net.add_tonic_bias(**kwargs)
+            else:
+                method, kwargs, _ = _apply_cell_case(net, case)
+            dpl = simulate_dipole(net, tstop=CELL_EDIT_TSTOP, dt=DT, n_trials=1,
+                                  record_vsec="all", verbose=False)[0]
+            cr = net.cell_response
+            if rows is None:
+                rows = [(gid, sec) for gid in sorted(cr.vsec[0]) for sec in cr.vsec[0][gid]]
+                times = np.asarray(cr.times, float)
+            vsec.append([np.asarray(cr.vsec[0][g][s])[::REC_STEP] for g, s in rows])
+            dipoles.append([np.asarray(dpl.data[k], float) for k in ("agg", "L2", "L5")])
+            spikes += [(vi, ci, g, t) for g, t in zip(cr.spike_gids[0], cr.spike_times[0])]
+            case_meta.append(dict(variant=variant, method=method, kwargs=kwargs))
+    n_var, n_case = len(CELL_EDITS), len(cases)
+    spikes = np.array(spikes, float).reshape(-1, 4)
+    fname = op.join(out_dir, "cells_edited.npz")
+    np.savez_compressed(
+        fname, times=times, vsec=np.array(vsec, np.float32).reshape(n_var, n_case, len(rows), -1),
+        vsec_gid=np.array([g for g, _ in rows]), vsec_section=_str_array([s for _, s in rows]),
+        dipole=np.array(dipoles).reshape(n_var, n_case, 3, -1),
+        spike_variant=spikes[:, 0].astype(int), spike_case=spikes[:, 1].astype(int),
+        spike_gids=spikes[:, 2].astype(int), spike_times=spikes[:, 3],
+        meta=np.array(json.dumps(_jsonable(dict(
+            tstop=CELL_EDIT_TSTOP, dt=DT, record_step=REC_STEP, variants=list(CELL_EDITS),
+            edits=CELL_EDITS, cases=case_meta, **_versions())))))
+    print(f"[cell_edits] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB); {len(spikes)} spikes")
+
+
 def make_dipole_hdf5(out_dir):
     """dipole_hnn_core.hdf5: a 3-layer Dipole (10 ms at 0.025 ms, nave 2,
     scaled by 3000) written by hnn-core's ``Dipole.write``; its times,
@@ -1166,6 +1269,8 @@ def main(argv=None):
                         help="write opt_cma.npz (Optimizer with solver='cma')")
     parser.add_argument("--optimize-evoked", action="store_true",
                         help="write opt_evoked.npz (optimize_evoked)")
+    parser.add_argument("--cell-edits", action="store_true",
+                        help="write cells_edited.npz (modify_section, mechanisms, override_params)")
     parser.add_argument("--dipole-hdf5", action="store_true",
                         help="write dipole_hnn_core.hdf5 (+ .npz): hnn-core's Dipole file")
     parser.add_argument("--all", action="store_true", help="write everything")
@@ -1183,10 +1288,12 @@ def main(argv=None):
     optimizer = args.optimizer or args.all
     evoked = args.optimize_evoked or args.all
     dipole_hdf5 = args.dipole_hdf5 or args.all
+    cell_edits = args.cell_edits or args.all
     if not (cells or cells_calcium or networks or lfp or law or optimizer or evoked
-            or dipole_hdf5 or args.summary):
+            or dipole_hdf5 or cell_edits or args.summary):
         parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, "
-                     "--optimizer, --optimize-evoked, --dipole-hdf5, --all or --summary")
+                     "--optimizer, --optimize-evoked, --cell-edits, --dipole-hdf5, --all or "
+                     "--summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -1205,6 +1312,8 @@ def main(argv=None):
         make_optimizer(out_dir)
     if evoked:
         make_optimize_evoked(out_dir)
+    if cell_edits:
+        make_cell_edits(out_dir)
     if dipole_hdf5:
         make_dipole_hdf5(out_dir)
     if args.summary:

@@ -5,12 +5,18 @@ simulator holds one type's state as ``(n_nodes, n_cells)`` arrays.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import check_number, check_option
 from .channels import HH2, Ar, CaHVA, Cad, CaT, Kca, Km
+from .mechanisms import PARAMETERS, conductances, mechanism_name
 from .morphology import NodeTree, Section, build_tree
+from .pyramidal_params import PREFIX, default_params, pyramidal_params
 from .synapses import RECEPTORS, Exp2Syn
 
 SQRT1_2 = 1.0 / np.sqrt(2.0)
@@ -27,9 +33,13 @@ CELL_METADATA = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class CellType:
-    """Everything the simulator needs to know about one cell type."""
+    """Everything the simulator needs to know about one cell type.
+
+    hnn-core's cell edits change it in place (``modify_section``,
+    ``set_mechanism``, ``remove_mechanism``, the receptors) and take effect
+    at the next simulation; ``edited`` says whether any was made."""
 
     name: str
     tree: NodeTree
@@ -43,11 +53,11 @@ class CellType:
     receptors: dict = field(default_factory=lambda: {r: {"e": s.e, "tau1": s.tau1, "tau2": s.tau2}
                                                      for r, s in RECEPTORS.items()})
     removed: set = field(default_factory=set)  # (section, mechanism) taken off by the user
+    modified: bool = False  # sections or mechanism parameters differ from the model's
 
     def __post_init__(self):  # only the receptors this type has sites of
         present = {r for _, r in self.synapses}
-        object.__setattr__(self, "receptors",
-                           {r: v for r, v in self.receptors.items() if r in present})
+        self.receptors = {r: v for r, v in self.receptors.items() if r in present}
 
     def __getitem__(self, key):
         """hnn-core compatibility: ``cell_types[name]['cell_object']``, the
@@ -62,10 +72,25 @@ class CellType:
 
         return CellObject(self)
 
+    def __setitem__(self, key, cell):
+        """hnn-core's ``net.cell_types[name]['cell_object'] = cell``: this
+        type becomes a copy of ``cell`` (a cell of the same name, e.g. from
+        ``cells_default.pyramidal(..., override_params=...)``)."""
+        from .cell_object import CellObject
+
+        if key != "cell_object":
+            raise KeyError(f"only 'cell_object' can be set (hnn-core compatibility), got {key!r}")
+        if not isinstance(cell, CellObject):
+            raise TypeError(f"cell_types[{self.name!r}]['cell_object'] must be a cell made by "
+                            f"hnnjax.cells_default; got {type(cell).__name__}")
+        if cell.name != self.name:
+            raise ValueError(f"a {cell.name} cell cannot stand for {self.name}")
+        source = copy.deepcopy(cell._ct)
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(source, f.name))
+
     def receptor(self, name) -> Exp2Syn:
         """The Exp2Syn of receptor ``name`` on this cell type, checked."""
-        from .._checks import check_number
-
         spec = self.receptors[name]
         e = check_number(f"{self.name} synapses[{name!r}]['e']", spec["e"], unit=" mV")
         tau1 = check_number(f"{self.name} synapses[{name!r}]['tau1']", spec["tau1"], gt=0, unit=" ms")
@@ -74,23 +99,127 @@ class CellType:
 
     @property
     def edited(self) -> bool:
-        """Whether synapses or mechanisms differ from the model's."""
-        return bool(self.removed) or any(
+        """Whether synapses, sections or mechanisms differ from the model's."""
+        return self.modified or bool(self.removed) or any(
             spec != {"e": RECEPTORS[r].e, "tau1": RECEPTORS[r].tau1, "tau2": RECEPTORS[r].tau2}
             for r, spec in self.receptors.items())
+
+    def modify_section(self, sec_name, L=None, diam=None, cm=None, Ra=None, v0=None):
+        """hnn-core's ``Cell.modify_section``: set a section's length ``L``
+        (µm), diameter ``diam`` (µm), capacitance ``cm`` (µF/cm²), axial
+        resistivity ``Ra`` (Ω·cm) or initial voltage ``v0`` (mV); None
+        leaves one as it is.  As in hnn-core the section keeps its number of
+        segments, and conductances set by distance from the soma keep the
+        values they had."""
+        check_option("sec_name", sec_name, tuple(self.section_names))
+        changes = {key: check_number(key, value, gt=0, unit=unit)
+                   for key, value, unit in (("L", L, " µm"), ("diam", diam, " µm"),
+                                            ("cm", cm, " µF/cm²"), ("Ra", Ra, " Ω·cm"))
+                   if value is not None}
+        v0 = None if v0 is None else check_number("v0", v0, unit=" mV")
+        self.tree = build_tree([dataclasses.replace(s, **changes) if s.name == sec_name else s
+                                for s in self.tree.sections])
+        if v0 is not None:
+            own = self.tree.section_index == self.section_names.index(sec_name)
+            self.v_init = np.where(own, v0, self.v_init)
+        self.modified = True
+
+    def mechanisms_on(self, section) -> list[str]:
+        """hnn-core's names of the mechanisms on ``section`` (not removed)."""
+        return [mechanism_name(ch) for ch in self.channels
+                if (section, mechanism_name(ch)) not in self.removed]
+
+    def _channel(self, section, mechanism):
+        check_option("section", section, tuple(self.section_names))
+        if mechanism not in self.mechanisms_on(section):
+            raise KeyError(f"section {section!r} of {self.name} has no mechanism {mechanism!r}; "
+                           f"it has {sorted(self.mechanisms_on(section))}")
+        return next(k for k, ch in enumerate(self.channels) if mechanism_name(ch) == mechanism)
+
+    def mechanism_values(self, section, mechanism) -> dict:
+        """hnn-core's view of a mechanism on ``section``: parameter -> a
+        number where every segment has the same value, else hnn-core's
+        per-segment ``[segment x, values]`` lists."""
+        ch = self.channels[self._channel(section, mechanism)]
+        rows = self.tree.segments_of(section)
+        out = {}
+        for param, spec in PARAMETERS[mechanism].items():
+            value = getattr(ch, spec.field)
+            if np.ndim(value) == 0:
+                out[param] = float(value)
+                continue
+            seg = np.asarray(value)[rows, 0]
+            out[param] = float(seg[0]) if np.all(seg == seg[0]) else \
+                [self.tree.x[self.tree.nodes_of(section)].tolist(), seg.tolist()]
+        return out
+
+    def set_mechanism(self, section, mechanism, parameter, value):
+        """Set hnn-core's ``parameter`` (e.g. 'gkbar_hh2') of ``mechanism``
+        on ``section``: a number for every segment, a function of path
+        distance from soma(0) (µm) evaluated at each segment, or hnn-core's
+        per-segment ``[segment x, values]`` lists."""
+        k = self._channel(section, mechanism)
+        check_option(f"{self.name} sections[{section!r}].mechs[{mechanism!r}] parameter", parameter,
+                     tuple(PARAMETERS[mechanism]))
+        spec = PARAMETERS[mechanism][parameter]
+        name = f"{self.name} sections[{section!r}].mechs[{mechanism!r}][{parameter!r}]"
+        nodes = self.tree.nodes_of(section)
+        if callable(value):
+            values = [value(float(d)) for d in self.tree.path_distance[nodes]]
+        elif isinstance(value, (list, tuple)) and len(value) == 2 and np.ndim(value[0]) == 1:
+            xs, values = value
+            if len(xs) != len(nodes) or len(values) != len(nodes) or \
+                    not np.allclose(xs, self.tree.x[nodes], rtol=0, atol=1e-9):
+                raise ValueError(f"{name}: per-segment values must be [segment x, values] for the "
+                                 f"section's {len(nodes)} segments at x = "
+                                 f"{np.round(self.tree.x[nodes], 6).tolist()}")
+        else:
+            values = [value] * len(nodes)
+        values = [check_number(name, v, ge=spec.ge, unit=spec.unit) for v in values]
+        ch = self.channels[k]
+        if np.ndim(getattr(ch, spec.field)) == 0:  # cad's taur: one value for the cell type
+            if any(v != getattr(ch, spec.field) for v in values):
+                raise NotImplementedError(f"{name}: hnnjax's cad has taur "
+                                          f"{getattr(ch, spec.field):g} ms on every section")
+            return
+        import equinox as eqx
+
+        g = np.array(getattr(ch, spec.field), dtype=float)
+        g[self.tree.segments_of(section), 0] = values
+        self.channels = self.channels[:k] + (eqx.tree_at(lambda c: getattr(c, spec.field), ch, g),) \
+            + self.channels[k + 1:]
+        self.modified = True
+
+    def remove_mechanism(self, section, mechanism):
+        """Take ``mechanism`` off ``section`` (hnn-core's ``del
+        sections[section].mechs[mechanism]``)."""
+        self._channel(section, mechanism)
+        if mechanism == "cad":
+            raise NotImplementedError("removing 'cad' is not supported: ca and kca read its "
+                                      "calcium concentration")
+        self.removed.add((section, mechanism))
+
+    def restore_mechanism(self, section, mechanism):
+        """Put a removed mechanism back on ``section`` (with the parameters
+        it had); hnnjax cannot add mechanisms a cell type lacks."""
+        check_option("section", section, tuple(self.section_names))
+        own = sorted({mechanism_name(ch) for ch in self.channels})
+        if mechanism not in own:
+            raise NotImplementedError(f"{self.name} has no {mechanism!r} mechanism to put on "
+                                      f"{section!r}: hnnjax's cell types have fixed mechanisms "
+                                      f"({own})")
+        self.removed.discard((section, mechanism))
 
     def membrane_channels(self) -> tuple:
         """``channels`` with the conductances of removed mechanisms zeroed
         on their sections' segments."""
         import equinox as eqx
 
-        from .cell_object import MECHANISMS, mechanism_name
-
         out = []
         for ch in self.channels:
             rows = [r for sec, mech in self.removed if mech == mechanism_name(ch)
                     for r in self.tree.segments_of(sec)]
-            for fld in MECHANISMS[type(ch).__name__][1] if rows else ():
+            for fld in conductances(mechanism_name(ch)) if rows else ():
                 g = np.array(getattr(ch, fld), dtype=float)
                 g[rows] = 0.0
                 ch = eqx.tree_at(lambda c, f=fld: getattr(c, f), ch, g)
@@ -162,34 +291,38 @@ def _v_init(tree: NodeTree, by_section: dict) -> np.ndarray:
     return np.array([by_section[tree.sections[k].name] for k in tree.section_index])
 
 
-def _pyramidal_sections(layer: int) -> list[Section]:
-    if layer == 2:
-        cm = 0.6195
-        geo = dict(soma=(22.1, 23.4), apical_trunk=(59.5, 4.25), apical_1=(306.0, 4.08),
-                   apical_tuft=(238.0, 3.4), apical_oblique=(340.0, 3.91),
-                   basal_1=(85.0, 4.25), basal_2=(255.0, 2.72), basal_3=(255.0, 2.72))
-        tuft_parent = "apical_1"
-    else:
-        cm = 0.85
-        geo = dict(soma=(39.0, 28.9), apical_trunk=(102.0, 10.2), apical_1=(680.0, 7.48),
-                   apical_2=(680.0, 4.93), apical_tuft=(425.0, 3.4),
-                   apical_oblique=(255.0, 5.1), basal_1=(85.0, 6.8),
-                   basal_2=(255.0, 8.5), basal_3=(255.0, 8.5))
-        tuft_parent = "apical_2"
+_PYR_SECTIONS = {  # hnnjax's section order (the root first, parents before children)
+    2: ("soma", "apical_trunk", "apical_1", "apical_tuft", "apical_oblique", "basal_1", "basal_2",
+        "basal_3"),
+    5: ("soma", "apical_trunk", "apical_1", "apical_2", "apical_tuft", "apical_oblique", "basal_1",
+        "basal_2", "basal_3"),
+}
+
+
+def _pyramidal_sections(layer: int, p: dict) -> list[Section]:
+    """The sections of a pyramidal cell from its flat parameters ``p``
+    (``pyramidal_params``): each dendrite's L and diam, the soma's own
+    cm and Ra, the dendrites' shared ones."""
+    pre = f"L{layer}Pyr"
     topo = {  # child: (parent, parent end)
         "soma": (None, 1.0),
         "apical_trunk": ("soma", 1.0),
         "apical_1": ("apical_trunk", 1.0),
         "apical_2": ("apical_1", 1.0),
-        "apical_tuft": (tuft_parent, 1.0),
+        "apical_tuft": ("apical_1" if layer == 2 else "apical_2", 1.0),
         "apical_oblique": ("apical_trunk", 1.0),
         "basal_1": ("soma", 0.0),
         "basal_2": ("basal_1", 1.0),
         "basal_3": ("basal_1", 1.0),
     }
-    return [Section(name, L, d, parent=topo[name][0], parent_end=topo[name][1],
-                    cos_theta=_PYR_DIRECTIONS[name][2], Ra=200.0, cm=cm)
-            for name, (L, d) in geo.items()]
+    secs = []
+    for name in _PYR_SECTIONS[layer]:
+        key, part = name.replace("_", ""), "soma" if name == "soma" else "dend"
+        secs.append(Section(name, p[f"{pre}_{key}_L"], p[f"{pre}_{key}_diam"],
+                            parent=topo[name][0], parent_end=topo[name][1],
+                            cos_theta=_PYR_DIRECTIONS[name][2], Ra=p[f"{pre}_{part}_Ra"],
+                            cm=p[f"{pre}_{part}_cm"]))
+    return secs
 
 
 # Unit start→end vectors (x, y, z) of the pyramidal sections (spec §2.2): the
@@ -221,78 +354,89 @@ def _pyr_synapses(sections) -> tuple:
     return tuple(sites)
 
 
-def l2_pyramidal() -> CellType:
-    """L2/3 pyramidal cell: hh2 + km (spec §2.3)."""
-    secs = _pyramidal_sections(2)
+def _mechanism(p, pre, param, dend=None):
+    """``_per_segment``'s callable for hnn-core's parameter ``param``: the
+    soma's value on the soma, the dendrites' (``dend`` if given) elsewhere;
+    a function of path distance (µm) is evaluated at each segment."""
+    soma, dend = p[f"{pre}_soma_{param}"], p[f"{pre}_dend_{param}"] if dend is None else dend
+
+    def value(name, dist):
+        v = soma if name == "soma" else dend
+        return np.array([v(float(d)) for d in dist]) if callable(v) else v
+    return value
+
+
+def _pyramidal(name, p, has_calcium, v0, modified, ar_dend=None) -> CellType:
+    """A pyramidal cell type from its flat parameters ``p``; ``ar_dend``:
+    the L5 cell's dendritic ar conductance (a function of distance)."""
+    layer, pre = int(name[1]), PREFIX[name]
+    secs = _pyramidal_sections(layer, p)
     tree = build_tree(secs)
-    soma_or = lambda soma, dend: {s.name: (soma if s.name == "soma" else dend) for s in secs}
-    channels = (
-        HH2(_per_segment(tree, soma_or(0.18, 0.15)), _per_segment(tree, soma_or(0.01, 0.01)),
-            _per_segment(tree, soma_or(4.26e-5, 4.26e-5)), _per_segment(tree, soma_or(-65.0, -65.0))),
-        Km(_per_segment(tree, soma_or(250.0, 250.0))),
-    )
-    return CellType("L2_pyramidal", tree, _v_init(tree, {s.name: -71.46 for s in secs}),
-                    channels, _pyr_synapses(secs), _PYR_GROUPS, has_calcium=False,
-                    directions=_directions_of(secs))
+    g = lambda param, dend=None: _per_segment(tree, _mechanism(p, pre, param, dend))  # noqa: E731
+    channels = (HH2(g("gnabar_hh2"), g("gkbar_hh2"), g("gl_hh2"), g("el_hh2")), Km(g("gbar_km")))
+    if has_calcium:
+        channels += (CaHVA(g("gbar_ca")), Cad(), Kca(g("gbar_kca")), CaT(g("gbar_cat")),
+                     Ar(g("gbar_ar", ar_dend)))
+    receptors = {r: {k: p[f"{pre}_{r}_{k}"] for k in ("e", "tau1", "tau2")} for r in RECEPTORS}
+    return CellType(name, tree, _v_init(tree, v0), channels, _pyr_synapses(secs), _PYR_GROUPS,
+                    has_calcium=has_calcium, directions=_directions_of(secs), receptors=receptors,
+                    modified=modified)
 
 
-def _ar_gbar(name, dist):
-    """ar gradient: flat 1e-6 S/cm² on the soma, 1e-6·exp(0.003·d) elsewhere."""
-    return 1e-6 if name == "soma" else 1e-6 * np.exp(0.003 * dist)
+def l2_pyramidal(override_params=None) -> CellType:
+    """L2/3 pyramidal cell: hh2 + km (spec §2.3); ``override_params``:
+    hnn-core's 'L2Pyr_*' parameters (``pyramidal_params``)."""
+    p = pyramidal_params("L2_pyramidal", override_params)
+    return _pyramidal("L2_pyramidal", p, False, {s: -71.46 for s in _PYR_SECTIONS[2]},
+                      p != default_params("L2_pyramidal"))
 
 
-def l5_pyramidal() -> CellType:
-    """L5 pyramidal cell: hh2, km, ca, cad, kca, cat, ar (spec §2.4)."""
-    return _l5_pyramidal(gnabar={"soma": 0.16, "dend": 0.14}, gkbar={"soma": 0.01, "dend": 0.01},
-                         gbar_ca={"soma": 60.0, "dend": 60.0})
+_L5_V0 = dict(soma=-72.0, apical_trunk=-72.0, apical_1=-71.32, apical_2=-69.08, apical_tuft=-67.30,
+              apical_oblique=-72.0, basal_1=-72.0, basal_2=-72.0, basal_3=-72.0)
 
 
-def l5_pyramidal_ca() -> CellType:
+def l5_pyramidal(override_params=None) -> CellType:
+    """L5 pyramidal cell: hh2, km, ca, cad, kca, cat, ar (spec §2.4);
+    ``override_params``: hnn-core's 'L5Pyr_*' parameters."""
+    p = pyramidal_params("L5_pyramidal", override_params)
+    return _pyramidal("L5_pyramidal", p, True, _L5_V0, p != default_params("L5_pyramidal"),
+                      ar_dend=_ar_dend)
+
+
+def _ar_dend(dist):
+    """ar gradient along the dendrites: 1e-6·exp(0.003·d) S/cm²."""
+    return 1e-6 * np.exp(0.003 * dist)
+
+
+_CA_MODEL = {"L5Pyr_soma_gnabar_hh2": 0.32, "L5Pyr_soma_gkbar_hh2": 0.06}
+
+
+def l5_pyramidal_ca(override_params=None) -> CellType:
     """The L5 pyramidal cell of hnn-core's ``calcium_model`` (Kohl et al.
     2022): soma hh2 gnabar 0.32 and gkbar 0.06 S/cm²; along the dendrites,
     at path distance d µm from soma(0), ca gbar rises linearly from 10 to 40
     pS/µm² at 1501 µm, hh2 gnabar falls linearly from 0.32 to 0.0028 S/cm²
-    at 962 µm (both flat beyond), gkbar = 0.06·(exp(-0.006·d) + 1e-4)."""
-    return _l5_pyramidal(gnabar={"soma": 0.32, "dend": lambda d: _linear_gbar(d, 0.32, 28e-4, 962.0)},
-                         gkbar={"soma": 0.06, "dend": lambda d: 0.06 * (np.exp(-0.006 * d) + 1e-4)},
-                         gbar_ca={"soma": 60.0, "dend": lambda d: _linear_gbar(d, 10.0, 40.0, 1501.0)})
+    at 962 µm (both flat beyond), gkbar = 0.06·(exp(-0.006·d) + 1e-4).
+    ``override_params`` as in ``l5_pyramidal``, but as in hnn-core these
+    five conductances are always the model's (a warning if overridden)."""
+    forced = set(_CA_MODEL) | {"L5Pyr_dend_gnabar_hh2", "L5Pyr_dend_gkbar_hh2", "L5Pyr_dend_gbar_ca"}
+    ignored = sorted(forced & set(override_params or {}))
+    if ignored:
+        warnings.warn(f"override_params {ignored} have no effect: calcium_model's L5 pyramidal "
+                      "cell sets them, as in hnn-core", UserWarning, stacklevel=2)
+    p = pyramidal_params("L5_pyramidal", override_params)
+    modified = {k: v for k, v in p.items() if k not in forced} != \
+        {k: v for k, v in default_params("L5_pyramidal").items() if k not in forced}
+    p.update(_CA_MODEL)
+    p["L5Pyr_dend_gbar_ca"] = lambda d: _linear_gbar(d, 10.0, 40.0, 1501.0)
+    p["L5Pyr_dend_gnabar_hh2"] = lambda d: _linear_gbar(d, 0.32, 28e-4, 962.0)
+    p["L5Pyr_dend_gkbar_hh2"] = lambda d: 0.06 * (np.exp(-0.006 * d) + 1e-4)
+    return _pyramidal("L5_pyramidal", p, True, _L5_V0, modified, ar_dend=_ar_dend)
 
 
 def _linear_gbar(dist, g_soma, g_dend, x_kink):
     """Linear from ``g_soma`` at 0 µm to ``g_dend`` at ``x_kink`` µm, ``g_dend`` beyond."""
     return g_soma + np.minimum(dist, x_kink) * (g_dend - g_soma) / x_kink
-
-
-def _soma_dend(values):
-    """{'soma': value, 'dend': value or function of path distance (µm)} as a
-    ``_per_segment`` callable."""
-    def gbar(name, dist):
-        value = values["soma" if name == "soma" else "dend"]
-        return value(dist) if callable(value) else value
-    return gbar
-
-
-def _l5_pyramidal(gnabar, gkbar, gbar_ca) -> CellType:
-    """The L5 pyramidal cell with the given hh2 and ca conductances (see ``_soma_dend``)."""
-    secs = _pyramidal_sections(5)
-    tree = build_tree(secs)
-    soma_or = lambda soma, dend: {s.name: (soma if s.name == "soma" else dend) for s in secs}
-    channels = (
-        HH2(_per_segment(tree, _soma_dend(gnabar)), _per_segment(tree, _soma_dend(gkbar)),
-            _per_segment(tree, soma_or(4.26e-5, 4.26e-5)), _per_segment(tree, soma_or(-65.0, -71.0))),
-        Km(_per_segment(tree, soma_or(200.0, 200.0))),
-        CaHVA(_per_segment(tree, _soma_dend(gbar_ca))),
-        Cad(),
-        Kca(_per_segment(tree, soma_or(2e-4, 2e-4))),
-        CaT(_per_segment(tree, soma_or(2e-4, 2e-4))),
-        Ar(_per_segment(tree, _ar_gbar)),
-    )
-    v0 = dict(soma=-72.0, apical_trunk=-72.0, apical_1=-71.32, apical_2=-69.08,
-              apical_tuft=-67.30, apical_oblique=-72.0, basal_1=-72.0, basal_2=-72.0,
-              basal_3=-72.0)
-    return CellType("L5_pyramidal", tree, _v_init(tree, v0), channels,
-                    _pyr_synapses(secs), _PYR_GROUPS, has_calcium=True,
-                    directions=_directions_of(secs))
 
 
 def basket(layer: int) -> CellType:

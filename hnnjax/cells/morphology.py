@@ -28,6 +28,8 @@ class Section:
     ``parent``/``parent_end``: the section it hangs from and at which end
     (0 or 1); ``None`` for the root.  ``cos_theta``: cosine between the
     section's start→end vector and the apical axis, used by the dipole.
+    ``nseg``: hnn-core's rule for ``L`` when not given; as in hnn-core, a
+    section keeps its ``nseg`` when its length is modified later.
     """
 
     name: str
@@ -38,10 +40,11 @@ class Section:
     cos_theta: float = 1.0
     Ra: float = 200.0  # Ω·cm
     cm: float = 1.0  # µF/cm²
+    nseg: int | None = None
 
-    @property
-    def nseg(self) -> int:
-        return nseg_for_length(self.L)
+    def __post_init__(self):
+        if self.nseg is None:
+            object.__setattr__(self, "nseg", nseg_for_length(self.L))
 
     @property
     def r_half(self) -> float:

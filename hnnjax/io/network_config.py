@@ -79,7 +79,7 @@ def network_to_dict(net, write_output=False):
     check_bool("write_output", write_output)
     edited = [name for name, ct in net.cell_types.items() if ct.edited]
     if edited:
-        raise ValueError(f"cell types {edited} have edited synapses or mechanisms; network files "
+        raise ValueError(f"cell types {edited} have edited synapses, sections or mechanisms; network files "
                          "hold only hnn-core's default cells")
     _check_default_cells(net)
     drives = {}

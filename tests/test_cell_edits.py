@@ -1,0 +1,202 @@
+"""Cells edited as hnn-core scripts edit them, vs hnn-core 0.6.1 + NEURON 8.2.7
+(tests/fixtures/cells_edited.npz, ``tools/make_reference.py --cell-edits``).
+
+Two variants of the isolated cells: the default cells changed by
+``Cell.modify_section``, mechanism parameters and a receptor ('edits'), and
+pyramidal cells built with ``override_params`` put into the network
+('override').  Each is driven by a current step and a synaptic event, and
+simulated by the same API calls in both libraries.
+"""
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hnnjax as hnn
+from hnnjax import cells_default
+
+FIX = np.load(Path(__file__).parent / "fixtures" / "cells_edited.npz")
+META = json.loads(str(FIX["meta"]))
+STEP = META["record_step"]
+
+
+def _distance_function(value):
+    """{'exp': [g0, k]} -> g0·exp(k·d), as the fixture describes it."""
+    if isinstance(value, dict):
+        g0, k = value["exp"]
+        return lambda d: g0 * np.exp(k * d)
+    return value
+
+
+def apply_cell_edits(net, edits):
+    """The fixture's ops, by hnn-core's public API (the calls its tool made)."""
+    for op_name, cell_type, args in edits:
+        cell = net.cell_types[cell_type]["cell_object"]
+        if op_name == "modify_section":
+            cell.modify_section(**args)
+        elif op_name == "mech":
+            section, mech, param, value = args
+            cell.sections[section].mechs[mech][param] = value
+        elif op_name == "synapse":
+            receptor, key, value = args
+            cell.synapses[receptor][key] = value
+        else:
+            override = {k: _distance_function(v) for k, v in args.items()}
+            net.cell_types[cell_type]["cell_object"] = cells_default.pyramidal(
+                cell_type, override_params=override)
+
+
+def simulate(case, edits):
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
+    net.clear_connectivity()
+    apply_cell_edits(net, edits)
+    kw = dict(case["kwargs"])
+    if case["method"] == "add_tonic_bias":
+        net.add_tonic_bias(**kw)
+    else:
+        net.add_spike_train_drive(kw.pop("name"), **kw)
+    dpl = hnn.simulate_dipole(net, tstop=META["tstop"], dt=META["dt"], n_trials=1,
+                              record_vsec="all", progress=False, verbose=False)[0]
+    return net, dpl
+
+
+@functools.lru_cache(maxsize=None)
+def errors(k):
+    """Worst differences from NEURON of fixture run ``k`` (variant, case)."""
+    case = META["cases"][k]
+    v, c = divmod(k, 2)
+    net, dpl = simulate(case, META["edits"][case["variant"]])
+    cr = net.cell_response
+    sel = (FIX["spike_variant"] == v) & (FIX["spike_case"] == c)
+    ref = sorted((g, t) for g, t in zip(FIX["spike_gids"][sel].tolist(),
+                                        FIX["spike_times"][sel].tolist()) if g < 4)  # cells, not drives
+    mine = sorted((g, t) for g, t in zip(cr.spike_gids[0], cr.spike_times[0]) if g < 4)
+    out = {"spikes": (len(ref), len(mine)), "spike_dt": 0.0, "v_rms": 0.0, "dpl_rel": 0.0}
+    if len(ref) == len(mine) and mine:
+        assert [g for g, _ in mine] == [g for g, _ in ref]
+        out["spike_dt"] = max(abs(a[1] - b[1]) for a, b in zip(mine, ref))
+    for row, (gid, sec) in enumerate(zip(FIX["vsec_gid"], FIX["vsec_section"])):
+        d = cr.vsec[0][int(gid)][str(sec)][::STEP] - FIX["vsec"][v, c, row]
+        out["v_rms"] = max(out["v_rms"], float(np.sqrt(np.mean(d ** 2))))
+    for i, layer in enumerate(("agg", "L2", "L5")):
+        r = FIX["dipole"][v, c, i]
+        d = dpl.data[layer] - r
+        out["dpl_rel"] = max(out["dpl_rel"], float(np.sqrt(np.mean(d ** 2) / np.mean(r ** 2))))
+    return out
+
+
+@pytest.mark.parametrize("k", range(len(META["cases"])),
+                         ids=[f"{c['variant']}-{c['method']}" for c in META["cases"]])
+def test_edited_cells_match_neuron(k):
+    """Measured on 2026-12-07 (AMD EPYC host), worst of the four runs:
+    spikes within 1.05e-10 ms of NEURON's, voltages within 5.1e-6 mV RMS,
+    dipoles within 2.9e-7 relative RMS.  The bounds are the unedited
+    cells' (tests/test_cells_reference.py)."""
+    e = errors(k)
+    assert e["spikes"][0] == e["spikes"][1], e
+    assert e["spike_dt"] <= 1e-6, e  # ms
+    assert e["v_rms"] <= 1e-3, e  # mV
+    assert e["dpl_rel"] <= 2e-5, e
+
+
+def test_the_edits_change_every_cell():
+    """Without the edits, every cell a variant edits has voltages far from
+    NEURON's, beyond the bound above (an edit that did nothing would pass
+    the comparison unnoticed otherwise); both variants spike."""
+    for k, case in enumerate(META["cases"]):
+        if case["method"] != "add_tonic_bias":
+            continue
+        v, edits = k // 2, META["edits"][case["variant"]]
+        net, _ = simulate(case, [])
+        for cell_type in {c for _, c, _ in edits}:
+            gid = net.gid_ranges[cell_type][0]
+            rows = np.flatnonzero(FIX["vsec_gid"] == gid)
+            d = max(np.abs(net.cell_response.vsec[0][gid][str(FIX["vsec_section"][r])][::STEP]
+                           - FIX["vsec"][v, k % 2, r]).max() for r in rows)
+            assert d > 0.1, (case["variant"], cell_type, d)  # mV
+    assert set(FIX["spike_variant"].tolist()) == {0, 1}
+
+
+def test_modify_section_keeps_nseg_and_sets_v0():
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
+    ct = net.cell_types["L5_pyramidal"]
+    cell = ct["cell_object"]
+    section = cell.sections["apical_1"]  # a live view
+    assert (section.L, section.nseg, section.v0) == (680.0, 13, -71.32)
+    cell.modify_section("apical_1", L=1000.0, v0=-60.0)
+    assert (section.L, section.nseg, section.v0) == (1000.0, 13, -60.0)  # 19 for a new 1000 µm section
+    assert ct.edited and not net.cell_types["L2_pyramidal"].edited
+    own = ct.tree.section_index == ct.section_names.index("apical_1")
+    assert np.all(ct.v_init[own] == -60.0) and np.all(ct.v_init[~own] != -60.0)
+    with pytest.raises(ValueError, match="sec_name must be one of 'soma'"):
+        cell.modify_section("apical3", L=10.0)
+    with pytest.raises(ValueError, match="diam must be a finite number > 0 µm"):
+        cell.modify_section("soma", diam=0)
+    with pytest.raises(TypeError, match="Ra must be"):
+        cell.modify_section("soma", Ra="200")
+    with pytest.raises(AttributeError):
+        section.L = 5.0  # read-only, as in hnn-core: modify_section changes it
+    with pytest.raises(ValueError, match="have edited synapses, sections or mechanisms"):
+        net.to_dict()
+
+
+def test_mechanism_parameters():
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
+    cell = net.cell_types["L5_pyramidal"]["cell_object"]
+    hh2 = cell.sections["soma"].mechs["hh2"]
+    assert dict(hh2) == {"gkbar_hh2": 0.01, "gnabar_hh2": 0.16, "gl_hh2": 4.26e-5, "el_hh2": -65.0}
+    hh2["gkbar_hh2"] = 0.02
+    assert cell.sections["soma"].mechs["hh2"]["gkbar_hh2"] == 0.02
+    xs, ar = cell.sections["apical_1"].mechs["ar"]["gbar_ar"]  # by distance: hnn-core's lists
+    assert len(xs) == 13 and ar[0] < ar[-1] and xs[6] == 0.5
+    ca = cell.sections["apical_1"].mechs["ca"]
+    ca["gbar_ca"] = lambda d: 50.0 + d / 100.0  # evaluated at each segment's path distance
+    d = net.cell_types["L5_pyramidal"].tree.path_distance[
+        net.cell_types["L5_pyramidal"].tree.nodes_of("apical_1")]
+    assert np.allclose(ca["gbar_ca"][1], 50.0 + d / 100.0, rtol=0, atol=1e-12)
+    ca["gbar_ca"] = [xs, list(range(13))]  # hnn-core's per-segment form
+    assert ca["gbar_ca"][1] == list(map(float, range(13)))
+    with pytest.raises(ValueError, match=r"\[segment x, values\] for the section's 13 segments"):
+        ca["gbar_ca"] = [xs[:3], [1.0, 2.0, 3.0]]
+    with pytest.raises(ValueError, match=r"mechs\['ca'\]\['gbar_ca'\] must be a finite number >= 0"):
+        ca["gbar_ca"] = -1.0
+    with pytest.raises(ValueError, match=r"mechs\['ca'\]\['gbar_ca'\] must be a finite number"):
+        ca["gbar_ca"] = lambda d: float("nan")
+    with pytest.raises(ValueError, match="parameter must be one of 'gbar_ca'"):
+        ca["gkbar_hh2"] = 1.0
+    with pytest.raises(NotImplementedError, match="taur 20 ms on every section"):
+        cell.sections["soma"].mechs["cad"]["taur_cad"] = 30.0
+    del cell.sections["soma"].mechs["ca"]
+    assert "ca" not in cell.sections["soma"].mechs
+    cell.sections["soma"].mechs["ca"] = {"gbar_ca": 10.0}  # back, with a new value
+    assert cell.sections["soma"].mechs["ca"]["gbar_ca"] == 10.0
+    with pytest.raises(NotImplementedError, match="fixed mechanisms"):
+        net.cell_types["L2_pyramidal"]["cell_object"].sections["soma"].mechs["ca"] = {"gbar_ca": 1.0}
+
+
+def test_override_params():
+    cell = cells_default.pyramidal("L5_pyramidal", override_params={"L5Pyr_apicaltuft_L": 500.0,
+                                                                    "L5Pyr_dend_cm": 0.9})
+    assert (cell.sections["apical_tuft"].L, cell.sections["apical_tuft"].nseg) == (500.0, 11)  # new nseg
+    assert cell.sections["basal_3"].cm == 0.9 and cell.sections["soma"].cm == 0.85 and cell.edited
+    assert not cells_default.pyramidal("L2_pyramidal", override_params={"L2Pyr_soma_L": 22.1}).edited
+    for override, error, match in (
+            ({"L5Pyr_soma_Lx": 3.0}, ValueError, r"'L5Pyr_soma_Lx' is not a parameter .*'L5Pyr_soma_L'"),
+            ({"L5Pyr_soma_L": 0.0}, ValueError, r"override_params\['L5Pyr_soma_L'\] must be .* > 0 µm"),
+            ({"L5Pyr_soma_gbar_km": lambda d: 1.0}, TypeError, "only the dendrites'"),
+            ({"L5Pyr_dend_taur_cad": 10.0}, NotImplementedError, "taur 20 ms"),
+            ([("L5Pyr_soma_L", 3.0)], TypeError, "override_params must be a dict")):
+        with pytest.raises(error, match=match):
+            cells_default.pyramidal("L5_pyramidal", override_params=override)
+    with pytest.warns(UserWarning, match="'L5Pyr_dend_gbar_ar'.* no effect"):
+        cells_default.pyramidal("L5_pyramidal", override_params={"L5Pyr_dend_gbar_ar": 2e-6})
+    with pytest.warns(UserWarning, match=r"\['L5Pyr_soma_gkbar_hh2'\] have no effect"):
+        cells_default.pyramidal_ca("L5_pyramidal", override_params={"L5Pyr_soma_gkbar_hh2": 0.1})
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
+    with pytest.raises(ValueError, match="a L2_pyramidal cell cannot stand for L5_pyramidal"):
+        net.cell_types["L5_pyramidal"]["cell_object"] = cells_default.pyramidal("L2_pyramidal")
+    net.cell_types["L5_pyramidal"]["cell_object"] = cell
+    cell.modify_section("soma", L=10.0)  # the network holds a copy
+    assert net.cell_types["L5_pyramidal"]["cell_object"].sections["soma"].L == 39.0
