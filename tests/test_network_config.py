@@ -111,9 +111,9 @@ def test_convert_to_json_leaves_out_switched_off_drives(tmp_path):
 
 
 @pytest.mark.parametrize('edit, error, match', [
-    (lambda d: d['cell_types']['L5_pyramidal']['cell_object']['sections']['soma'].update(L=10.0),
-     ValueError, "cell_types\\['L5_pyramidal'\\]\\['cell_object'\\]\\['sections'\\]\\['soma'\\]\\['L'\\]"),
-    (lambda d: d['cell_types'].pop('L2_basket'), ValueError, "not hnn-core's default"),
+    (lambda d: d['cell_types']['L5_pyramidal']['cell_object']['sections']['soma'].update(L=-10.0),
+     ValueError, "cell_types\\['L5_pyramidal'\\]\\['cell_object'\\]\\['sections'\\]\\['soma'\\]\\['L'\\] must be"),
+    (lambda d: d['cell_types'].pop('L2_basket'), ValueError, "the only ones hnnjax simulates"),
     (lambda d: d.update(rec_arrays={'shank': {}}), ValueError, 'rec_arrays'),
     (lambda d: d['gid_ranges']['evprox1'].update(start=600), ValueError, 'gid_ranges'),
     (lambda d: d.pop('connectivity'), ValueError, 'connectivity'),
@@ -160,9 +160,3 @@ def test_files_move_between_hnn_core_and_hnnjax(tmp_path):
     for data in (back_data, theirs_data):  # hnn-core's own reading shifts cell end points
         del data['cell_types']
     assert back_data == theirs_data
-
-
-def test_calcium_model_cells_are_not_written_as_default_cells(tmp_path):
-    net = hnn.calcium_model(mesh_shape=(2, 2))
-    with pytest.raises(ValueError, match="L5_pyramidal is not hnn-core's default"):
-        net.write_configuration(tmp_path / "ca.json")

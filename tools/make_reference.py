@@ -26,6 +26,9 @@ Command line
 ``--cell-edits``         write ``cells_edited.npz`` (cells edited by
                          ``modify_section``, mechanism parameters and
                          ``override_params``; see ``CELL_EDITS``).
+``--cell-configs``       write ``cell_configs.npz`` (hnn-core's network files
+                         of ``calcium_model``, ``law_2021_model`` and the
+                         ``CELL_EDITS`` networks, 1x1).
 ``--dipole-hdf5``        write ``dipole_hnn_core.hdf5`` (a Dipole as hnn-core
                          writes it) and ``dipole_hnn_core.npz`` (its arrays).
 ``--all``                everything above.
@@ -1171,6 +1174,31 @@ def make_cell_edits(out_dir):
     print(f"[cell_edits] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB); {len(spikes)} spikes")
 
 
+def make_cell_configs(out_dir):
+    """cell_configs.npz: hnn-core's ``write_network_configuration`` of 1x1
+    networks whose cells differ from the defaults, one JSON string each:
+    ``calcium`` (``calcium_model``), ``law`` (``law_2021_model``), and
+    ``edits`` and ``override`` (the default network with ``CELL_EDITS``)."""
+    import io
+
+    from hnn_core import calcium_model, cells_default, law_2021_model, neymotin_2020_model
+    from hnn_core import write_network_configuration
+
+    nets = {"calcium": calcium_model(mesh_shape=(1, 1)), "law": law_2021_model(mesh_shape=(1, 1))}
+    for variant, edits in CELL_EDITS.items():
+        nets[variant] = neymotin_2020_model(mesh_shape=(1, 1))
+        apply_cell_edits(nets[variant], edits, cells_default)
+    configs = {}
+    for name, net in nets.items():
+        buf = io.StringIO()
+        write_network_configuration(net, buf)
+        configs[f"config_{name}"] = np.array(buf.getvalue())
+    fname = op.join(out_dir, "cell_configs.npz")
+    np.savez_compressed(fname, **configs, meta=np.array(json.dumps(_jsonable(dict(
+        configs=list(nets), mesh_shape=[1, 1], edits=CELL_EDITS, **_versions())))))
+    print(f"[cell_configs] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
+
+
 def make_dipole_hdf5(out_dir):
     """dipole_hnn_core.hdf5: a 3-layer Dipole (10 ms at 0.025 ms, nave 2,
     scaled by 3000) written by hnn-core's ``Dipole.write``; its times,
@@ -1271,6 +1299,8 @@ def main(argv=None):
                         help="write opt_evoked.npz (optimize_evoked)")
     parser.add_argument("--cell-edits", action="store_true",
                         help="write cells_edited.npz (modify_section, mechanisms, override_params)")
+    parser.add_argument("--cell-configs", action="store_true",
+                        help="write cell_configs.npz (hnn-core's network files of edited cells)")
     parser.add_argument("--dipole-hdf5", action="store_true",
                         help="write dipole_hnn_core.hdf5 (+ .npz): hnn-core's Dipole file")
     parser.add_argument("--all", action="store_true", help="write everything")
@@ -1288,12 +1318,12 @@ def main(argv=None):
     optimizer = args.optimizer or args.all
     evoked = args.optimize_evoked or args.all
     dipole_hdf5 = args.dipole_hdf5 or args.all
-    cell_edits = args.cell_edits or args.all
+    cell_edits, cell_configs = args.cell_edits or args.all, args.cell_configs or args.all
     if not (cells or cells_calcium or networks or lfp or law or optimizer or evoked
-            or dipole_hdf5 or cell_edits or args.summary):
+            or dipole_hdf5 or cell_edits or cell_configs or args.summary):
         parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, "
-                     "--optimizer, --optimize-evoked, --cell-edits, --dipole-hdf5, --all or "
-                     "--summary")
+                     "--optimizer, --optimize-evoked, --cell-edits, --cell-configs, "
+                     "--dipole-hdf5, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -1314,6 +1344,8 @@ def main(argv=None):
         make_optimize_evoked(out_dir)
     if cell_edits:
         make_cell_edits(out_dir)
+    if cell_configs:
+        make_cell_configs(out_dir)
     if dipole_hdf5:
         make_dipole_hdf5(out_dir)
     if args.summary:

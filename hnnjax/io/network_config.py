@@ -4,47 +4,27 @@
 
 A configuration holds the grid, gid ranges, positions (µm), drives, biases
 and every connection with its gid pairs, so a network moves between hnnjax
-and hnn-core in either direction.  hnnjax simulates only hnn-core's default
-cells: it writes their description as hnn-core does (taken from the shipped
-``neymotin2020_base.json``) and reads only files that hold exactly it.
+and hnn-core in either direction.  Cells are hnnjax's four cell types, with
+any geometry, biophysics and receptors (``cell_config``: e.g. hnn-core's
+``calcium_model`` and ``law_2021_model`` files, or cells edited by
+``modify_section``).
 Electrode arrays (``rec_arrays``) keep their recordings only with ``write_output``.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 from .._checks import check_bool
+from ..cells.cell_types import CELL_TYPES
+from .cell_config import cell_type_from_dict, cell_type_to_dict
 from .params import read_params
 
 _CONN_KEYS = ("target_type", "target_gids", "num_targets", "src_type", "src_gids", "num_srcs",
               "gid_pairs", "loc", "receptor", "nc_dict", "allow_autapses", "probability")
-
-
-@functools.lru_cache(maxsize=1)
-def _default_cell_types():
-    """hnn-core's serialisation of its four default cell types."""
-    path = Path(__file__).resolve().parents[1] / "data" / "params" / "neymotin2020_base.json"
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)["cell_types"]
-
-
-def _check_default_cells(net):
-    """ValueError unless every cell type of ``net`` is hnn-core's default
-    one (the only cells this format writes, e.g. not ``calcium_model``'s)."""
-    from ..cells.cell_types import cell_types
-
-    defaults = cell_types()
-    for name, ct in net.cell_types.items():
-        if pickle.dumps(ct) != pickle.dumps(defaults[name]):
-            raise ValueError(f"{name} is not hnn-core's default {name} cell (as in "
-                             "calcium_model): hnnjax writes configurations of the default "
-                             "cells only")
 
 
 def _plain(obj):
@@ -77,11 +57,6 @@ def network_to_dict(net, write_output=False):
     if not isinstance(net, Network):
         raise TypeError(f"net must be a Network; got {type(net).__name__}")
     check_bool("write_output", write_output)
-    edited = [name for name, ct in net.cell_types.items() if ct.edited]
-    if edited:
-        raise ValueError(f"cell types {edited} have edited synapses, sections or mechanisms; network files "
-                         "hold only hnn-core's default cells")
-    _check_default_cells(net)
     drives = {}
     for name, drive in net.external_drives.items():
         drives[name] = dict(drive, events=drive["events"] if write_output else [])
@@ -89,7 +64,7 @@ def network_to_dict(net, write_output=False):
     return _plain({
         "object_type": "Network", "legacy_mode": net._legacy_mode,
         "N_pyr_x": net.mesh_shape[0], "N_pyr_y": net.mesh_shape[1], "celsius": net.celsius,
-        "cell_types": {name: _default_cell_types()[name] for name in net.cell_types},
+        "cell_types": {name: cell_type_to_dict(ct) for name, ct in net.cell_types.items()},
         "gid_ranges": {name: {"start": r.start, "stop": r.stop}
                        for name, r in net.gid_ranges.items()},
         "pos_dict": dict(net.pos_dict),
@@ -121,22 +96,6 @@ def write_network_configuration(net, output, overwrite=True):
         output.seek(0)
     else:
         raise TypeError(f"output must be a path or a text buffer; got {type(output).__name__}")
-
-
-def _first_difference(a, b, where="cell_types"):
-    """Path to the first place where ``a`` and ``b`` differ, or None."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [k for k in b if k not in a]:
-            if key not in a or key not in b:
-                return f"{where}[{key!r}]"
-            found = _first_difference(a[key], b[key], f"{where}[{key!r}]")
-            if found:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return next(filter(None, (_first_difference(x, y, f"{where}[{i}]")
-                                  for i, (x, y) in enumerate(zip(a, b)))), None)
-    return None if a == b else where
 
 
 def _add_drive(net, drive):
@@ -172,12 +131,16 @@ def _add_connection(net, conn):
     """Re-create a connection of the file with exactly its gid pairs."""
     pairs = {int(src): list(tgts) for src, tgts in conn["gid_pairs"].items()}
     nc = conn["nc_dict"]
-    net.add_connection(list(pairs), list(pairs.values()), conn["loc"], conn["receptor"],
+    # a source with no targets left (its autapse removed, as on a 1x1 grid) is given the
+    # connection's targets, so that their type is known; its pairs are the file's
+    targets = [tgts or sorted(conn["target_gids"]) for tgts in pairs.values()]
+    net.add_connection(list(pairs), targets, conn["loc"], conn["receptor"],
                        weight=nc["A_weight"], delay=nc["A_delay"], lamtha=nc["lamtha"],
                        threshold=nc.get("threshold"), gain=nc.get("gain", 1.0),
                        allow_autapses=bool(conn["allow_autapses"]))
     # pairs already drawn; the gid sets describe the connection before pruning
-    net.connectivity[-1].update(probability=conn["probability"], src_gids=set(conn["src_gids"]),
+    net.connectivity[-1].update(gid_pairs=pairs, probability=conn["probability"],
+                                src_gids=set(conn["src_gids"]),
                                 target_gids=set(conn["target_gids"]),
                                 num_srcs=conn["num_srcs"], num_targets=conn["num_targets"])
 
@@ -202,17 +165,14 @@ def dict_to_network(net_data, read_drives=True, read_external_biases=True):
     if missing:
         raise ValueError(f"net_data lacks {missing}: not a network configuration")
     names = list(net_data["cell_types"])
-    defaults = _default_cell_types()
-    if names != list(defaults):
-        raise ValueError(f"net_data's cell types {names} are not hnn-core's default "
-                         f"{list(defaults)}, the only ones hnnjax simulates")
-    diff = _first_difference(net_data["cell_types"], defaults)
-    if diff:
-        raise ValueError(f"net_data {diff} differs from hnn-core's default cell: hnnjax "
-                         "simulates only the default cells")
+    if names != list(CELL_TYPES):
+        raise ValueError(f"net_data's cell types {names} are not hnn-core's "
+                         f"{list(CELL_TYPES)}, the only ones hnnjax simulates")
+    cells = {name: cell_type_from_dict(name, net_data["cell_types"][name]) for name in names}
     params = read_params({"celsius": net_data["celsius"], "threshold": net_data["threshold"]})
     net = Network(params, legacy_mode=net_data.get("legacy_mode", False),
                   mesh_shape=(net_data["N_pyr_x"], net_data["N_pyr_y"]))
+    net.cell_types.update(cells)
     for name in [*names, "origin"]:
         pos = net_data["pos_dict"][name]
         net.pos_dict[name] = tuple(pos) if name == "origin" else [tuple(p) for p in pos]
