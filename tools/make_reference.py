@@ -29,6 +29,8 @@ Command line
 ``--cell-configs``       write ``cell_configs.npz`` (hnn-core's network files
                          of ``calcium_model``, ``law_2021_model`` and the
                          ``CELL_EDITS`` networks, 1x1).
+``--custom``             write ``net_custom.npz`` (``Network(pos_dict=,
+                         cell_types=)``: 14 cells at positions of their own).
 ``--dipole-hdf5``        write ``dipole_hnn_core.hdf5`` (a Dipole as hnn-core
                          writes it) and ``dipole_hnn_core.npz`` (its arrays).
 ``--all``                everything above.
@@ -1199,6 +1201,66 @@ def make_cell_configs(out_dir):
     print(f"[cell_configs] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB)")
 
 
+# net_custom.npz: Network(params, pos_dict=, cell_types=) with cells of its own positions
+CUSTOM_POS = {
+    "L2_basket": [[0.0, 0.0, 1045.92], [2.0, 1.0, 1045.92]],
+    "L2_pyramidal": [[0.0, 0.0, 1307.4], [1.0, 0.0, 1307.4], [0.0, 2.0, 1307.4], [3.0, 1.0, 1307.4]],
+    "L5_basket": [[1.0, 0.0, 261.48], [0.0, 1.0, 261.48], [2.0, 2.0, 261.48]],
+    "L5_pyramidal": [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [3.0, 3.0, 0.0]],
+    "origin": [1.0, 1.0, 653.0],
+}
+CUSTOM_L5_OVERRIDE = {"L5Pyr_soma_gkbar_hh2": 0.015}  # the L5 pyramidal cells' template
+CUSTOM_CONNECTIONS = [  # src, target, loc, receptor, weight µS, delay ms, lamtha
+    ["L2_pyramidal", "L2_pyramidal", "proximal", "ampa", 5e-4, 1.0, 3.0],
+    ["L2_basket", "L2_pyramidal", "soma", "gabaa", 0.05, 1.0, 50.0],
+    ["L2_pyramidal", "L2_basket", "soma", "ampa", 5e-4, 1.0, 3.0],
+    ["L2_pyramidal", "L5_pyramidal", "proximal", "ampa", 2.5e-4, 1.0, 3.0],
+    ["L5_basket", "L5_pyramidal", "soma", "gabaa", 0.025, 1.0, 70.0],
+    ["L5_pyramidal", "L5_basket", "soma", "ampa", 9e-4, 1.0, 20.0],
+]
+CUSTOM_TSTOP = 80.0
+
+
+def make_custom(out_dir):
+    """net_custom.npz: ``Network({"threshold": 0.0, "celsius": 37.0}, pos_dict=CUSTOM_POS,
+    cell_types=...)`` (hnn-core's four cell types, the L5 pyramidal one from
+    ``pyramidal(..., override_params=CUSTOM_L5_OVERRIDE)``; 14 cells at
+    positions of their own), ``CUSTOM_CONNECTIONS`` and the ERP drives, 80 ms,
+    2 trials: dipoles, every spike, the drive events."""
+    from hnn_core import Network, cells_default, neymotin_2020_model, simulate_dipole
+    from hnn_core.network_models import add_erp_drives_to_jones_model
+
+    cell_types = neymotin_2020_model(mesh_shape=(1, 1)).cell_types
+    cell_types["L5_pyramidal"]["cell_object"] = cells_default.pyramidal(
+        "L5_pyramidal", override_params=dict(CUSTOM_L5_OVERRIDE))
+    pos = {k: (tuple(v) if k == "origin" else [tuple(p) for p in v]) for k, v in CUSTOM_POS.items()}
+    net = Network({"threshold": 0.0, "celsius": 37.0}, pos_dict=pos, cell_types=cell_types)
+    for src, tgt, loc, receptor, weight, delay, lamtha in CUSTOM_CONNECTIONS:
+        net.add_connection(src, tgt, loc, receptor, weight, delay, lamtha)
+    add_erp_drives_to_jones_model(net)
+    dpls = simulate_dipole(_quiet_net(net), tstop=CUSTOM_TSTOP, dt=DT, n_trials=2)
+    cr = net.cell_response
+    names = list(net.gid_ranges)
+    arrays = dict(
+        times=np.asarray(dpls[0].times, float),
+        dipoles=np.stack([[np.asarray(d.data[k], float) for k in ("agg", "L2", "L5")] for d in dpls]),
+        spike_times=np.concatenate([np.asarray(t, float) for t in cr.spike_times]),
+        spike_gids=np.concatenate([np.asarray(g, np.int64) for g in cr.spike_gids]),
+        spike_trials=np.concatenate([np.full(len(t), i) for i, t in enumerate(cr.spike_times)]),
+        gid_range_names=_str_array(names),
+        gid_range_start=np.array([net.gid_ranges[n].start for n in names]),
+        gid_range_stop=np.array([net.gid_ranges[n].stop for n in names]),
+        meta=np.array(json.dumps(_jsonable(dict(
+            case="custom", tstop=CUSTOM_TSTOP, dt=DT, n_trials=2, pos_dict=CUSTOM_POS,
+            l5_override=CUSTOM_L5_OVERRIDE, connections=CUSTOM_CONNECTIONS,
+            drives=_drive_description(net), **_versions())))),
+    )
+    fname = op.join(out_dir, "net_custom.npz")
+    np.savez_compressed(fname, **arrays)
+    print(f"[custom] wrote {fname} ({op.getsize(fname) / 1e6:.2f} MB); "
+          f"{[len(t) for t in cr.spike_times]} spikes per trial")
+
+
 def make_dipole_hdf5(out_dir):
     """dipole_hnn_core.hdf5: a 3-layer Dipole (10 ms at 0.025 ms, nave 2,
     scaled by 3000) written by hnn-core's ``Dipole.write``; its times,
@@ -1301,6 +1363,8 @@ def main(argv=None):
                         help="write cells_edited.npz (modify_section, mechanisms, override_params)")
     parser.add_argument("--cell-configs", action="store_true",
                         help="write cell_configs.npz (hnn-core's network files of edited cells)")
+    parser.add_argument("--custom", action="store_true",
+                        help="write net_custom.npz (Network(pos_dict=, cell_types=))")
     parser.add_argument("--dipole-hdf5", action="store_true",
                         help="write dipole_hnn_core.hdf5 (+ .npz): hnn-core's Dipole file")
     parser.add_argument("--all", action="store_true", help="write everything")
@@ -1319,10 +1383,11 @@ def main(argv=None):
     evoked = args.optimize_evoked or args.all
     dipole_hdf5 = args.dipole_hdf5 or args.all
     cell_edits, cell_configs = args.cell_edits or args.all, args.cell_configs or args.all
+    custom = args.custom or args.all
     if not (cells or cells_calcium or networks or lfp or law or optimizer or evoked
-            or dipole_hdf5 or cell_edits or cell_configs or args.summary):
+            or dipole_hdf5 or cell_edits or cell_configs or custom or args.summary):
         parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, "
-                     "--optimizer, --optimize-evoked, --cell-edits, --cell-configs, "
+                     "--optimizer, --optimize-evoked, --cell-edits, --cell-configs, --custom, "
                      "--dipole-hdf5, --all or --summary")
     import warnings
 
@@ -1346,6 +1411,8 @@ def main(argv=None):
         make_cell_edits(out_dir)
     if cell_configs:
         make_cell_configs(out_dir)
+    if custom:
+        make_custom(out_dir)
     if dipole_hdf5:
         make_dipole_hdf5(out_dir)
     if args.summary:

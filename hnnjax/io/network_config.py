@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_bool
+from ..cells.cell_object import CellObject
 from ..cells.cell_types import CELL_TYPES
 from .cell_config import cell_type_from_dict, cell_type_to_dict
 from .params import read_params
@@ -170,12 +171,10 @@ def dict_to_network(net_data, read_drives=True, read_external_biases=True):
                          f"{list(CELL_TYPES)}, the only ones hnnjax simulates")
     cells = {name: cell_type_from_dict(name, net_data["cell_types"][name]) for name in names}
     params = read_params({"celsius": net_data["celsius"], "threshold": net_data["threshold"]})
+    pos_dict = {name: net_data["pos_dict"].get(name) for name in [*names, "origin"]}
     net = Network(params, legacy_mode=net_data.get("legacy_mode", False),
-                  mesh_shape=(net_data["N_pyr_x"], net_data["N_pyr_y"]))
-    net.cell_types.update(cells)
-    for name in [*names, "origin"]:
-        pos = net_data["pos_dict"][name]
-        net.pos_dict[name] = tuple(pos) if name == "origin" else [tuple(p) for p in pos]
+                  mesh_shape=(net_data["N_pyr_x"], net_data["N_pyr_y"]), pos_dict=pos_dict,
+                  cell_types={name: {"cell_object": CellObject(ct)} for name, ct in cells.items()})
     gid_ranges = {name: range(r["start"], r["stop"]) for name, r in net_data["gid_ranges"].items()}
     unplaced = [name for name in net_data["external_drives"] if name not in gid_ranges]
     if unplaced:

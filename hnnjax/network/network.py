@@ -49,6 +49,44 @@ def _cell_coords(n_x: int, n_y: int, layer_separation: float, inplane: float) ->
     }
 
 
+def _own_cells(pos_dict, cell_types):
+    """``Network(pos_dict=, cell_types=)``, checked: the cell types (copies)
+    and the positions (µm) in ``_cell_coords``' layout."""
+    from ..cells.cell_object import CellObject
+
+    for name, value in (("pos_dict", pos_dict), ("cell_types", cell_types)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict; got {type(value).__name__}")
+    if list(cell_types) != list(CELL_TYPES):
+        raise ValueError(f"cell_types must hold hnnjax's four cell types in hnn-core's order "
+                         f"{list(CELL_TYPES)}; got {list(cell_types)}")
+    if set(pos_dict) != {*CELL_TYPES, "origin"}:
+        raise ValueError(f"pos_dict must hold the positions of {list(CELL_TYPES)} and 'origin'; "
+                         f"got {list(pos_dict)}")
+    types, coords = {}, {}
+    for name, entry in cell_types.items():
+        cell = entry.get("cell_object") if isinstance(entry, dict) else None
+        if not isinstance(cell, CellObject) or cell.name != name:
+            raise TypeError(f"cell_types[{name!r}] must be {{'cell_object': cell}} with a {name} cell "
+                            f"(hnnjax.cells_default or a network's cell_types[{name!r}]['cell_object'])")
+        metadata = entry.get("cell_metadata", CELL_METADATA[name])
+        if metadata != CELL_METADATA[name]:
+            raise ValueError(f"cell_types[{name!r}]['cell_metadata'] must be hnn-core's "
+                             f"{CELL_METADATA[name]}; got {metadata}")
+        types[name] = copy.deepcopy(cell._ct)
+    for name in [*CELL_TYPES, "origin"]:
+        points = [pos_dict[name]] if name == "origin" else pos_dict[name]
+        if not isinstance(points, (list, tuple, np.ndarray)):
+            raise TypeError(f"pos_dict[{name!r}] must be a list of (x, y, z) positions in µm")
+        for k, p in enumerate(points):
+            if not isinstance(p, (list, tuple, np.ndarray)) or len(p) != 3:
+                raise TypeError(f"pos_dict[{name!r}][{k}] must be an (x, y, z) position in µm; got {p!r}")
+        coords[name] = [tuple(check_number(f"pos_dict[{name!r}][{k}][{i}]", x, unit=" µm")
+                              for i, x in enumerate(p)) for k, p in enumerate(points)]
+    coords["origin"] = coords["origin"][0]
+    return types, coords
+
+
 def _as_gid_list(net, gids, name):
     if isinstance(gids, str):
         if gids not in net.gid_ranges:
@@ -118,9 +156,17 @@ class Network:
         their random draws, and its params-file quirks are not reproduced).
     mesh_shape : tuple of int
         Pyramidal cells along x and y (100 each for (10, 10)).
+    pos_dict, cell_types : dict | None
+        Given together, the network's own cells instead of hnn-core's grid:
+        ``cell_types`` maps each of the four cell types, in hnn-core's order,
+        to ``{'cell_object': cell}`` (a cell of ``hnnjax.cells_default`` or
+        a network's ``cell_types[name]['cell_object']``, edits included) and
+        ``pos_dict`` maps each to its cells' (x, y, z) positions (µm), one
+        cell per position, and 'origin' to the drives' position.
     """
 
-    def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10)):
+    def __init__(self, params, add_drives_from_params=False, legacy_mode=False, mesh_shape=(10, 10),
+                 pos_dict=None, cell_types=None):
         if check_bool("legacy_mode", legacy_mode):
             warnings.warn("legacy_mode only serves the old HNN GUI's .param files and will be "
                           "deprecated, as in hnn-core", DeprecationWarning, stacklevel=2)
@@ -145,8 +191,14 @@ class Network:
         self.celsius = float(self._params.get("celsius", 37.0))
         if self.celsius != 37.0:
             raise ValueError(f"celsius must be 37.0 (hnnjax's tables are built for it), got {self.celsius}")
-        coords = _cell_coords(*self.mesh_shape, self._layer_separation, self._inplane_distance)
-        self.cell_types: dict[str, CellType] = default_cell_types()
+        if (pos_dict is None) != (cell_types is None):
+            raise ValueError("pos_dict and cell_types go together: give both (the network's own "
+                             "cells and positions) or neither (hnn-core's grid of mesh_shape)")
+        if pos_dict is None:
+            coords = _cell_coords(*self.mesh_shape, self._layer_separation, self._inplane_distance)
+            self.cell_types: dict[str, CellType] = default_cell_types()
+        else:
+            self.cell_types, coords = _own_cells(pos_dict, cell_types)
         self.pos_dict = OrderedDict()
         self.gid_ranges = OrderedDict()
         self._n_gids = 0
