@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import hnnjax as hnn
+from hnnjax import cells_default
 from test_cell_edits import apply_cell_edits
 
 FIX = np.load(Path(__file__).parent / "fixtures" / "cell_configs.npz")
@@ -32,7 +33,7 @@ def built(name):
     if name in ("calcium", "law"):
         return getattr(hnn, f"{name}_model" if name == "calcium" else "law_2021_model")(mesh_shape=(1, 1))
     net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
-    apply_cell_edits(net, META["edits"][name])
+    apply_cell_edits(net, META["edits"][name], cells_default)
     return net
 
 

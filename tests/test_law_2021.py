@@ -78,10 +78,14 @@ def test_cell_object_view():
         hnn.simulate_dipole(net, tstop=5.0, n_trials=1, progress=False, verbose=False)
 
 
-def test_network_files_refuse_edited_cells(law):
+def test_network_files_keep_the_edits(law):
     _, _, net, _ = law
-    with pytest.raises(ValueError, match=r"\['L2_pyramidal', 'L5_pyramidal'\] have edited synapses"):
-        net.to_dict()
+    back = hnn.dict_to_network(net.to_dict())
+    for name in ("L2_pyramidal", "L5_pyramidal"):
+        ct, again = net.cell_types[name], back.cell_types[name]
+        assert (again.receptors, again.removed) == (ct.receptors, ct.removed) and again.edited
+    assert back.cell_types["L5_pyramidal"].removed == {(s, "ca") for s in ("soma", "basal_1", "basal_2",
+                                                                          "basal_3")}
 
 
 def test_cell_builders():

@@ -1113,7 +1113,7 @@ def _distance_function(value):
 
 def apply_cell_edits(net, edits, cells_default):
     """Apply ``CELL_EDITS`` ops to ``net`` with a library's public API
-    (hnn-core's or hnnjax's: the same calls)."""
+    (hnn-core's or hnnjax's: the same calls; the tests import this)."""
     for op_name, cell_type, args in edits:
         cell = net.cell_types[cell_type]["cell_object"]
         if op_name == "modify_section":
