@@ -163,6 +163,8 @@ def test_override_params():
             ({"L5Pyr_soma_L": 0.0}, ValueError, r"override_params\['L5Pyr_soma_L'\] must be .* > 0 µm"),
             ({"L5Pyr_soma_gbar_km": lambda d: 1.0}, TypeError, "only the dendrites'"),
             ({"L5Pyr_dend_taur_cad": 10.0}, NotImplementedError, "taur 20 ms"),
+            ({"L5Pyr_dend_gbar_ca": lambda d: 60.0 - d / 10.0}, ValueError,
+             r"override_params\['L5Pyr_dend_gbar_ca'\] at 6\d\d.* µm from the soma must be a finite number >= 0"),
             ([("L5Pyr_soma_L", 3.0)], TypeError, "override_params must be a dict")):
         with pytest.raises(error, match=match):
             cells_default.pyramidal("L5_pyramidal", override_params=override)

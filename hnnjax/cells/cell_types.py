@@ -357,12 +357,17 @@ def _pyr_synapses(sections) -> tuple:
 def _mechanism(p, pre, param, dend=None):
     """``_per_segment``'s callable for hnn-core's parameter ``param``: the
     soma's value on the soma, the dendrites' (``dend`` if given) elsewhere;
-    a function of path distance (µm) is evaluated at each segment."""
+    a function of path distance (µm) is evaluated at each segment, and
+    each of its values checked."""
     soma, dend = p[f"{pre}_soma_{param}"], p[f"{pre}_dend_{param}"] if dend is None else dend
+    spec = next(params[param] for params in PARAMETERS.values() if param in params)
 
     def value(name, dist):
         v = soma if name == "soma" else dend
-        return np.array([v(float(d)) for d in dist]) if callable(v) else v
+        if not callable(v):
+            return v
+        return np.array([check_number(f"override_params['{pre}_dend_{param}'] at {d:g} µm from the soma",
+                                      v(float(d)), ge=spec.ge, unit=spec.unit) for d in dist])
     return value
 
 
