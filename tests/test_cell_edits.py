@@ -178,3 +178,31 @@ def test_override_params():
     net.cell_types["L5_pyramidal"]["cell_object"] = cell
     cell.modify_section("soma", L=10.0)  # the network holds a copy
     assert net.cell_types["L5_pyramidal"]["cell_object"].sections["soma"].L == 39.0
+
+
+def test_cell_methods_of_hnn_core():
+    """``cell_tree``, ``sect_loc``, ``distance_section``, ``copy`` and
+    ``to_dict``; the distances are hnn-core 0.6.1's (its ``distance_section``
+    on the same cell, 102 section/node pairs compared ad hoc on 2026-12-07)."""
+    from hnnjax.io.cell_config import cell_type_from_dict, default_cell_dicts
+
+    cell = cells_default.pyramidal("L5_pyramidal")
+    cell.modify_section("apical_1", L=800.0)
+    tree = {f"{a},{b}": sorted(f"{c},{d}" for c, d in v) for (a, b), v in cell.cell_tree.items()}
+    ref = default_cell_dicts()["L5_pyramidal"]["cell_object"]
+    assert tree == {k: sorted(v) for k, v in ref["cell_tree"].items()} and cell.sect_loc == ref["sect_loc"]
+    assert cell.distance_section("apical_tuft", ("soma", 0)) == 1833.5  # 39 + 102 + 800 + 680 + 425 / 2
+    assert cell.distance_section("apical_1", ("apical_trunk", 1)) == 400.0
+    assert np.isnan(cell.distance_section("soma", ("apical_1", 0)))  # not beyond the node
+    assert cells_default.basket("L2_basket").cell_tree is None
+    with pytest.raises(TypeError, match="several sections"):
+        cells_default.basket("L2_basket").distance_section("soma", ("soma", 0))
+    with pytest.raises(ValueError, match="target_sec_name must be one of"):
+        cell.distance_section("apical", ("soma", 0))
+    twin = cell.copy()
+    twin.modify_section("soma", L=10.0)
+    assert (cell.sections["soma"].L, twin.sections["soma"].L) == (39.0, 10.0)
+    data = cell.to_dict()
+    assert data["sections"]["apical_1"]["L"] == 800.0 and data["sections"]["apical_1"]["nseg"] == 13
+    back = cell_type_from_dict("L5_pyramidal", data)
+    assert np.array_equal(back.tree.area, cell.tree.area) and back.receptors == cell.receptors

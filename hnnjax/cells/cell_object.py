@@ -13,7 +13,12 @@ hnn-core scripts edit cells through it, and every edit acts on the
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, MutableMapping
+
+import numpy as np
+
+from .._checks import check_option
 
 
 class MechanismParameters(MutableMapping):
@@ -121,6 +126,61 @@ class CellObject:
     @property
     def sections(self):
         return {s.name: SectionView(self._ct, s.name) for s in self._ct.tree.sections}
+
+    @property
+    def sect_loc(self):
+        """Location group -> section names ('proximal', 'distal')."""
+        return {group: list(secs) for group, secs in self._ct.groups.items()}
+
+    @property
+    def cell_tree(self):
+        """hnn-core's section tree: (section, end) -> the (section, end)
+        nodes it leads to (each section's 0 end to its 1 end, a parent's end
+        to its children's 0 ends); None for a one-section cell, as in hnn-core."""
+        secs = self._ct.tree.sections
+        if len(secs) == 1:
+            return None
+        tree = {(s.name, 0): [(s.name, 1)] for s in secs}
+        for s in secs[1:]:
+            tree.setdefault((s.parent, int(s.parent_end)), []).append((s.name, 0))
+        return tree
+
+    def distance_section(self, target_sec_name, curr_node):
+        """hnn-core's ``Cell.distance_section``: the path distance (µm) from
+        ``curr_node`` ((section, end), e.g. ('soma', 0)) to the middle of
+        section ``target_sec_name``, searched away from the soma; NaN
+        where the target is not beyond ``curr_node``."""
+        check_option("target_sec_name", target_sec_name, tuple(self._ct.section_names))
+        tree = self.cell_tree
+        if tree is None:
+            raise TypeError(f"distance_section() needs a cell of several sections; "
+                            f"{self._ct.name} has one")
+        if not (isinstance(curr_node, tuple) and len(curr_node) == 2 and curr_node[1] in (0, 1)):
+            raise TypeError(f"curr_node must be a (section, end) tuple with end 0 or 1; got {curr_node!r}")
+        length = {s.name: s.L for s in self._ct.tree.sections}
+
+        def search(node):
+            children = tree.get(node)
+            if children is None:
+                return np.nan
+            if (target_sec_name, 0) in children or (target_sec_name, 1) in children:
+                return length[target_sec_name] / 2.0
+            found = [search(child) + (length[child[0]] if child[0] == node[0] else 0.0)
+                     for child in children]
+            return np.nan if np.all(np.isnan(found)) else float(np.nanmin(found))
+        return search(curr_node)
+
+    def copy(self):
+        """A copy: its edits do not change this cell (or its network)."""
+        cell = CellObject(copy.deepcopy(self._ct))
+        cell.pos, cell.gid = self.pos, self.gid
+        return cell
+
+    def to_dict(self):
+        """The cell in hnn-core's network-file layout (``Cell.to_dict``)."""
+        from ..io.cell_config import cell_type_to_dict
+
+        return dict(cell_type_to_dict(self._ct)["cell_object"], pos=list(self.pos), gid=self.gid)
 
     def __getattr__(self, name):
         return getattr(self._ct, name)
