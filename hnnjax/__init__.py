@@ -66,7 +66,7 @@ _PUBLIC = {  # name -> module that defines it
     "jones_2009_model": ".network_models", "law_2021_model": ".network_models",
     "neymotin_2020_model": ".network_models",
     "JoblibBackend": ".parallel_backends", "MPIBackend": ".parallel_backends",
-    "pyramidal": ".cells_default", "basket": ".cells_default",
+    "pyramidal": ".cells_default", "basket": ".cells_default", "Cell": ".cells.cell",
     "use_compilation_cache": ".compilation_cache",
 }
 __all__ = sorted(_PUBLIC)

@@ -6,6 +6,7 @@ network's cells are ``net.cell_types[name]['cell_object']``."""
 from __future__ import annotations
 
 from ._checks import check_number, check_option
+from .cells.cell import Cell, Section  # noqa: F401  (hnn-core's cells_default has them)
 from .cells.cell_object import CellObject
 from .cells.cell_types import basket as _basket_type, l2_pyramidal, l5_pyramidal, l5_pyramidal_ca
 

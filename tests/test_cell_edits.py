@@ -206,3 +206,63 @@ def test_cell_methods_of_hnn_core():
     assert data["sections"]["apical_1"]["L"] == 800.0 and data["sections"]["apical_1"]["nseg"] == 13
     back = cell_type_from_dict("L5_pyramidal", data)
     assert np.array_equal(back.tree.area, cell.tree.area) and back.receptors == cell.receptors
+
+
+def _cell_from_dict(data, cell_class, section_class):
+    """A cell built the way hnn-core's reader builds one from a file
+    (``Section`` objects, then ``Cell``)."""
+    sections = {}
+    for name, desc in data["sections"].items():
+        sections[name] = section_class(L=desc["L"], diam=desc["diam"], cm=desc["cm"], Ra=desc["Ra"],
+                                       v0=desc["v0"], end_pts=desc["end_pts"])
+        sections[name].syns, sections[name].mechs = desc["syns"], desc["mechs"]
+    tree = None if data["cell_tree"] is None else {
+        tuple((a, int(b)) for a, b in [k.split(",")])[0]: [(c.split(",")[0], int(c.split(",")[1]))
+                                                          for c in v]
+        for k, v in data["cell_tree"].items()}
+    return cell_class(data["name"], tuple(data["pos"]), sections, data["synapses"], data["sect_loc"],
+                      tree)
+
+
+def test_cell_constructor_builds_hnnjax_cell_types():
+    """hnn-core's ``Cell(name, pos, sections, ...)`` for each of the four
+    cell types, from hnn-core's own file of ``override`` cells and of
+    ``calcium_model``: the same cell types as hnnjax's API builds
+    (tests/test_cell_config.py checks those files against NEURON-validated
+    cells); a function of distance evaluated at the segments."""
+    from hnnjax.cell import Cell, Section
+    from test_cell_config import FIX as CONFIGS
+
+    for config, cell_types in (("override", {"L2_pyramidal", "L5_pyramidal"}), ("calcium", {"L5_pyramidal"})):
+        data = json.loads(str(CONFIGS[f"config_{config}"]))["cell_types"]
+        net = hnn.dict_to_network(json.loads(str(CONFIGS[f"config_{config}"])))
+        for name, entry in data.items():
+            cell = _cell_from_dict(entry["cell_object"], Cell, Section)
+            ct, ref = cell._ct, net.cell_types[name]
+            assert cell.name == name and ct.edited == (name in cell_types)
+            assert np.array_equal(ct.tree.area, ref.tree.area) and np.array_equal(ct.v_init, ref.v_init)
+            for a, b in zip(ct.membrane_channels(), ref.membrane_channels()):
+                assert all(np.array_equal(np.asarray(v), np.asarray(getattr(b, k)))
+                           for k, v in vars(a).items() if k != "table")
+    entry = json.loads(str(CONFIGS["config_edits"]))["cell_types"]["L5_pyramidal"]["cell_object"]
+    with pytest.raises(ValueError, match=r"\['ar'\]\['gbar_ar'\] must be .* the section's 17 segments"):
+        _cell_from_dict(entry, Cell, Section)  # 13 values of the modified 800 µm section (hnn-core zips them)
+    entry["sections"]["apical_1"]["mechs"]["ar"]["gbar_ar"] = lambda d: 1e-6 * np.exp(0.003 * d)
+    entry["sections"]["apical_1"]["mechs"]["ca"]["gbar_ca"] = lambda d: 40.0 + d / 100.0
+    cell = _cell_from_dict(entry, Cell, Section)
+    ct = cell._ct
+    assert np.allclose(cell.sections["apical_1"].mechs["ca"]["gbar_ca"][1],
+                       40.0 + ct.tree.path_distance[ct.tree.nodes_of("apical_1")] / 100.0)
+    assert cell.sections["apical_1"].nseg == 17  # a new Section takes hnn-core's rule for its 800 µm
+    net = hnn.neymotin_2020_model(mesh_shape=(1, 1))
+    net.cell_types["L5_pyramidal"]["cell_object"] = cell  # and simulates
+    hnn.simulate_dipole(net, tstop=5.0, n_trials=1, progress=False, verbose=False)
+    entry["name"] = "L6Pyr"
+    with pytest.raises(NotImplementedError, match="Cell name 'L6Pyr': hnnjax simulates its four"):
+        _cell_from_dict(entry, Cell, Section)
+    entry["name"] = "L5Pyr"
+    entry["sections"]["apical_3"] = dict(entry["sections"]["apical_2"])
+    with pytest.raises(ValueError, match="sections, synapse sites, tree or location groups differ"):
+        _cell_from_dict(entry, Cell, Section)
+    with pytest.raises(ValueError, match="L must be a finite number > 0 µm"):
+        Section(L=0, diam=1.0, Ra=100.0, cm=1.0)

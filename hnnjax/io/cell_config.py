@@ -18,6 +18,7 @@ import pickle
 from pathlib import Path
 
 import equinox as eqx
+import jax
 import numpy as np
 
 from .._checks import check_int, check_number
@@ -68,17 +69,22 @@ def cell_type_to_dict(ct: CellType) -> dict:
 
 def _structure(cell):
     """What of a cell's description hnnjax cannot change: its sections,
-    their synapse sites, the tree and the location groups."""
-    return ({name: sec.get("syns") for name, sec in cell["sections"].items()},
-            cell.get("cell_tree"), cell.get("sect_loc"), sorted(cell["synapses"]))
+    their synapse sites, the tree and the location groups (in any order)."""
+    tree = cell.get("cell_tree")
+    return ({name: sorted(sec.get("syns") or []) for name, sec in cell["sections"].items()},
+            None if tree is None else {node: sorted(children) for node, children in tree.items()},
+            {group: sorted(secs) for group, secs in (cell.get("sect_loc") or {}).items()},
+            sorted(cell["synapses"]))
 
 
 def cell_type_from_dict(name, data) -> CellType:
     """The cell type ``name`` of a network file (``data``: hnn-core's
     ``cell_types[name]``, with or without 'cell_metadata').  Its sections,
     sites, tree, groups and mechanisms must be those of hnnjax's ``name``;
-    geometry, initial voltages, mechanism parameters (a mechanism may be
-    absent from some sections) and receptors may be any."""
+    geometry, initial voltages, mechanism parameters (a number, hnn-core's
+    ``[segment x, values]`` or a function of path distance from soma(0) in
+    µm; a mechanism may be absent from some sections) and receptors may be
+    any."""
     cell = data.get("cell_object", data)
     where = f"cell_types[{name!r}]['cell_object']"
     default = cell_types()[name]
@@ -124,7 +130,9 @@ def cell_type_from_dict(name, data) -> CellType:
                 value = mechs[mech].get(param, _hh2_defaults().get(param) if mech == "hh2" else None)
                 if value is None:
                     raise ValueError(f"{at} is missing")
-                if isinstance(value, list):
+                if callable(value):  # hnn-core's Cell: a function of path distance (µm)
+                    value = [value(float(d)) for d in tree.path_distance[tree.nodes_of(sec.name)]]
+                elif isinstance(value, list):
                     if len(value) != 2 or len(value[1]) != sec.nseg:
                         raise ValueError(f"{at} must be a number or [segment x, values] for the "
                                          f"section's {sec.nseg} segments")
@@ -145,6 +153,15 @@ def cell_type_from_dict(name, data) -> CellType:
     receptors = {r: {k: check_number(f"{where}['synapses'][{r!r}][{k!r}]", cell["synapses"][r][k],
                                      **({} if k == "e" else {"gt": 0}))
                      for k in ("e", "tau1", "tau2")} for r in default.receptors}
-    return CellType(name, tree, v_init, tuple(channels), default.synapses, default.groups,
-                    default.has_calcium, default.directions, receptors=receptors,
-                    removed=removed, modified=True)
+    built = CellType(name, tree, v_init, tuple(channels), default.synapses, default.groups,
+                     default.has_calcium, default.directions, receptors=receptors,
+                     removed=removed, modified=True)
+    return default if _same_model(built, default) else built
+
+
+def _same_model(a, b):
+    """Whether two cell types simulate the same (equal arrays and receptors)."""
+    leaves = lambda ct: [getattr(ct.tree, f) for f in ("parent", "r_parent", "area", "cm", "x")] + \
+        [ct.v_init] + jax.tree_util.tree_leaves(ct.membrane_channels())  # noqa: E731
+    return (a.receptors, a.removed) == (b.receptors, b.removed) and len(leaves(a)) == len(leaves(b)) \
+        and all(np.shape(u) == np.shape(v) and np.array_equal(u, v) for u, v in zip(leaves(a), leaves(b)))
