@@ -239,7 +239,8 @@ def test_cell_constructor_builds_hnnjax_cell_types():
         for name, entry in data.items():
             cell = _cell_from_dict(entry["cell_object"], Cell, Section)
             ct, ref = cell._ct, net.cell_types[name]
-            assert cell.name == name and ct.edited == (name in cell_types)
+            assert ct.name == name and cell.name == entry["cell_object"]["name"]
+            assert ct.edited == (name in cell_types)
             assert np.array_equal(ct.tree.area, ref.tree.area) and np.array_equal(ct.v_init, ref.v_init)
             for a, b in zip(ct.membrane_channels(), ref.membrane_channels()):
                 assert all(np.array_equal(np.asarray(v), np.asarray(getattr(b, k)))

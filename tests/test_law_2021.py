@@ -92,7 +92,7 @@ def test_cell_builders():
     import matplotlib
     matplotlib.use("Agg")
     cell = hnn.pyramidal("L5_pyramidal", pos=(10, 0, 0), gid=3)
-    assert (cell.pos, cell.gid, cell.name) == ((10.0, 0.0, 0.0), 3, "L5_pyramidal")
+    assert (cell.pos, cell.gid, cell.name) == ((10.0, 0.0, 0.0), 3, "L5Pyr")  # hnn-core's cell name
     assert sorted(cell.sections) == sorted(["soma", "apical_trunk", "apical_1", "apical_2",
                                             "apical_tuft", "apical_oblique", "basal_1", "basal_2",
                                             "basal_3"])

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from .._checks import check_number
 from .cell_object import CellObject
+from .cell_types import CELL_NAMES
 from .morphology import nseg_for_length
 
-_TYPE_OF = {"L2Pyr": "L2_pyramidal", "L5Pyr": "L5_pyramidal", "L2_basket": "L2_basket",
-            "L5_basket": "L5_basket", "L2_pyramidal": "L2_pyramidal", "L5_pyramidal": "L5_pyramidal"}
+_TYPE_OF = {**{name: name for name in CELL_NAMES}, **{cell: name for name, cell in CELL_NAMES.items()}}
 
 
 class Section:
@@ -61,7 +61,7 @@ class Cell(CellObject):
         if name not in _TYPE_OF:
             raise NotImplementedError(
                 f"Cell name {name!r}: hnnjax simulates its four cell types, hnn-core's "
-                f"{sorted(set(_TYPE_OF) - {'L2_pyramidal', 'L5_pyramidal'})}; edit them with "
+                f"{sorted(CELL_NAMES.values())}; edit them with "
                 "modify_section, mechanism parameters or cells_default's override_params")
         if not isinstance(sections, dict) or not all(isinstance(s, Section) for s in sections.values()):
             raise ValueError("sections must be a dict of section name -> hnnjax.cells.cell.Section")

@@ -19,6 +19,7 @@ from collections.abc import Mapping, MutableMapping
 import numpy as np
 
 from .._checks import check_option
+from .cell_types import CELL_NAMES
 
 
 class MechanismParameters(MutableMapping):
@@ -118,6 +119,11 @@ class CellObject:
     def __init__(self, cell_type):
         self._ct = cell_type
         self.pos, self.gid = (0.0, 0.0, 0.0), None  # as hnn-core's Cell; set by the builders
+
+    @property
+    def name(self):
+        """hnn-core's name of the cell ('L2Pyr', 'L5Pyr', 'L2_basket', 'L5_basket')."""
+        return CELL_NAMES[self._ct.name]
 
     @property
     def synapses(self):

@@ -21,6 +21,9 @@ from .synapses import RECEPTORS, Exp2Syn
 
 SQRT1_2 = 1.0 / np.sqrt(2.0)
 CELL_TYPES = ("L2_basket", "L2_pyramidal", "L5_basket", "L5_pyramidal")  # hnn-core's gid order
+# the ``name`` of hnn-core's template cell of each type (its ``Cell.name``)
+CELL_NAMES = {"L2_basket": "L2_basket", "L2_pyramidal": "L2Pyr", "L5_basket": "L5_basket",
+              "L5_pyramidal": "L5Pyr"}
 
 # hnn-core's ``cell_types[name]['cell_metadata']`` of the four default types
 CELL_METADATA = {
@@ -83,8 +86,8 @@ class CellType:
         if not isinstance(cell, CellObject):
             raise TypeError(f"cell_types[{self.name!r}]['cell_object'] must be a cell made by "
                             f"hnnjax.cells_default; got {type(cell).__name__}")
-        if cell.name != self.name:
-            raise ValueError(f"a {cell.name} cell cannot stand for {self.name}")
+        if cell._ct.name != self.name:
+            raise ValueError(f"a {cell._ct.name} cell cannot stand for {self.name}")
         source = copy.deepcopy(cell._ct)
         for f in dataclasses.fields(self):
             setattr(self, f.name, getattr(source, f.name))

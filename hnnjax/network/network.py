@@ -66,7 +66,7 @@ def _own_cells(pos_dict, cell_types):
     types, coords = {}, {}
     for name, entry in cell_types.items():
         cell = entry.get("cell_object") if isinstance(entry, dict) else None
-        if not isinstance(cell, CellObject) or cell.name != name:
+        if not isinstance(cell, CellObject) or cell._ct.name != name:
             raise TypeError(f"cell_types[{name!r}] must be {{'cell_object': cell}} with a {name} cell "
                             f"(hnnjax.cells_default or a network's cell_types[{name!r}]['cell_object'])")
         metadata = entry.get("cell_metadata", CELL_METADATA[name])
