@@ -42,7 +42,10 @@ def worst_difference(a, b):
     ``a`` and ``b`` (trees, conductances as simulated); their initial
     voltages, receptors and removed mechanisms must be equal."""
     worst = 0.0
-    rel = lambda u, v: float(np.max(np.abs(u - v) / np.maximum(np.abs(v), 1e-300), initial=0.0))  # noqa: E731
+
+    def rel(u, v):
+        return float(np.max(np.abs(u - v) / np.maximum(np.abs(v), 1e-300), initial=0.0))
+
     for name, x in a.cell_types.items():
         y = b.cell_types[name]
         for f in TREE:
@@ -107,11 +110,15 @@ def test_default_cells_are_written_as_hnn_core_writes_them():
         ref = theirs["L5_pyramidal"]["cell_object"]["sections"][sec]
         _same({k: desc[k] for k in ("L", "diam", "cm", "Ra", "nseg", "v0", "end_pts")},
               {k: ref[k] for k in ("L", "diam", "cm", "Ra", "nseg", "v0", "end_pts")}, sec)
+
+        def per_segment(v):  # a number or [segment x, values]
+            return np.broadcast_to(v[1] if isinstance(v, list) else v, desc["nseg"])
+
         for mech, params in desc["mechs"].items():
             for param, value in params.items():
                 theirs_value = ref["mechs"][mech][param]
-                values = lambda v: np.broadcast_to(v[1] if isinstance(v, list) else v, desc["nseg"])  # noqa: E731
-                assert np.allclose(values(value), values(theirs_value), rtol=1e-12, atol=0), (sec, param)
+                assert np.allclose(per_segment(value), per_segment(theirs_value), rtol=1e-12, atol=0), \
+                    (sec, param)
 
 
 def test_modified_length_keeps_nseg_in_the_file():

@@ -380,7 +380,9 @@ def _pyramidal(name, p, has_calcium, v0, modified, ar_dend=None) -> CellType:
     layer, pre = int(name[1]), PREFIX[name]
     secs = _pyramidal_sections(layer, p)
     tree = build_tree(secs)
-    g = lambda param, dend=None: _per_segment(tree, _mechanism(p, pre, param, dend))  # noqa: E731
+
+    def g(param, dend=None):  # (n_segments, 1) values of hnn-core's parameter ``param``
+        return _per_segment(tree, _mechanism(p, pre, param, dend))
     channels = (HH2(g("gnabar_hh2"), g("gkbar_hh2"), g("gl_hh2"), g("el_hh2")), Km(g("gbar_km")))
     if has_calcium:
         channels += (CaHVA(g("gbar_ca")), Cad(), Kca(g("gbar_kca")), CaT(g("gbar_cat")),

@@ -103,9 +103,9 @@ def cell_type_from_dict(name, data) -> CellType:
         geometry = {key: check_number(f"{at}[{key!r}]", desc[key], gt=0, unit=unit)
                     for key, unit in (("L", " µm"), ("diam", " µm"), ("cm", " µF/cm²"),
                                       ("Ra", " Ω·cm"))}
+        nseg = check_int(f"{at}['nseg']", desc["nseg"], ge=1)
         sections.append(type(sec)(sec.name, parent=sec.parent, parent_end=sec.parent_end,
-                                  cos_theta=sec.cos_theta, nseg=check_int(f"{at}['nseg']", desc["nseg"],
-                                                                         ge=1), **geometry))
+                                  cos_theta=sec.cos_theta, nseg=nseg, **geometry))
     tree = build_tree(sections)
     v0 = {s.name: check_number(f"{where}['sections'][{s.name!r}]['v0']",
                                cell["sections"][s.name].get("v0", -65.0), unit=" mV")
@@ -161,7 +161,10 @@ def cell_type_from_dict(name, data) -> CellType:
 
 def _same_model(a, b):
     """Whether two cell types simulate the same (equal arrays and receptors)."""
-    leaves = lambda ct: [getattr(ct.tree, f) for f in ("parent", "r_parent", "area", "cm", "x")] + \
-        [ct.v_init] + jax.tree_util.tree_leaves(ct.membrane_channels())  # noqa: E731
-    return (a.receptors, a.removed) == (b.receptors, b.removed) and len(leaves(a)) == len(leaves(b)) \
-        and all(np.shape(u) == np.shape(v) and np.array_equal(u, v) for u, v in zip(leaves(a), leaves(b)))
+    def leaves(ct):
+        return [getattr(ct.tree, f) for f in ("parent", "r_parent", "area", "cm", "x")] + \
+            [ct.v_init] + jax.tree_util.tree_leaves(ct.membrane_channels())
+
+    pairs = list(zip(leaves(a), leaves(b)))
+    return (a.receptors, a.removed) == (b.receptors, b.removed) and len(pairs) == len(leaves(a)) \
+        == len(leaves(b)) and all(np.shape(u) == np.shape(v) and np.array_equal(u, v) for u, v in pairs)
