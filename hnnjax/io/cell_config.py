@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import pickle
 from pathlib import Path
 
 import equinox as eqx
@@ -50,8 +49,7 @@ def _hh2_defaults():
 def cell_type_to_dict(ct: CellType) -> dict:
     """``{'cell_object': ..., 'cell_metadata': ...}`` of ``ct`` as hnn-core
     writes a cell type."""
-    default = cell_types()[ct.name]
-    if not ct.edited and pickle.dumps(ct) == pickle.dumps(default):
+    if _same_model(ct, cell_types()[ct.name]):
         return default_cell_dicts()[ct.name]
     template = default_cell_dicts()[ct.name]
     cell = template["cell_object"]
