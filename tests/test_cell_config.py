@@ -157,3 +157,11 @@ def _edited(edit):
 def test_cells_hnnjax_cannot_simulate_are_refused_by_name(edit, error, match):
     with pytest.raises(error, match=match):
         hnn.dict_to_network(_edited(edit))
+
+
+def test_files_of_the_older_layout_read_the_same():
+    """hnn-core's files before cell metadata held each cell directly under
+    its name (its reader takes both layouts)."""
+    data = hnn_core_file("law")
+    data["cell_types"] = {name: entry["cell_object"] for name, entry in data["cell_types"].items()}
+    assert worst_difference(hnn.dict_to_network(data), built("law")) <= 1e-13
