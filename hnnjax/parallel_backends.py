@@ -74,6 +74,12 @@ class MPIBackend:
     def __repr__(self):
         return f"<MPIBackend | n_procs={self.n_procs}>"
 
+    def terminate(self):
+        """hnn-core's way to stop a running MPI simulation; hnnjax starts no
+        MPI processes, so there is none to stop (a simulation is stopped with
+        Ctrl-C)."""
+        return None
+
     def __enter__(self):
         return self
 

@@ -279,6 +279,7 @@ def test_backends_are_inert_context_managers():
         assert backend.n_jobs == 2
     with MPIBackend(n_procs=4, mpi_cmd='mpirun') as backend:
         assert backend.n_procs == 4
+        assert backend.terminate() is None  # hnn-core's call: no MPI process to stop
     assert JoblibBackend(n_jobs=None).n_jobs is None
     assert MPIBackend().n_procs is None
 
