@@ -135,7 +135,8 @@ class BatchSimulate:
 
     def _simulate(self, nets):
         """Dipoles of every network, one compiled run per group of networks
-        whose cells and local connections are the same."""
+        whose cells and local connections are the same but for the values
+        of membrane-channel parameters (each trial carries its set's)."""
         groups = {}
         for i, net in enumerate(nets):
             groups.setdefault(_cells_fingerprint(net), []).append(i)
@@ -146,8 +147,9 @@ class BatchSimulate:
         return dpls
 
     def _simulate_group(self, nets):
-        """Networks with the same compiled cells: their trials, all sets
-        together, in the calls ``simulate_dipole`` would make for one set."""
+        """Networks with the same compiled cells (channel values aside):
+        their trials, all sets together, in the calls ``simulate_dipole``
+        would make for one set."""
         n_trials = self.n_trials
         tstop, dt, _ = _check_args(nets[0], self.tstop, self.dt, n_trials * len(nets),
                                    self.record_vsec, self.record_isec, False, self.dtype, None)  # memory of all
@@ -162,7 +164,9 @@ class BatchSimulate:
             capacity=nets[0]._delivery_capacity, record_isec=self.record_isec)
         drawn = [prepare_events(net, _drive_table(net, layout), tstop, dt, n_steps, n_trials,
                                 np_dtype) for net in nets]
-        out, arrays = run_events(arrays, _concat_events([ev for _, ev in drawn]), n_steps, dt,
+        events = _concat_events([ev for _, ev in drawn])
+        values = _channel_values(nets, layout, np_dtype, n_trials)
+        out, arrays = run_events(arrays, (events, values) if values else events, n_steps, dt,
                                  progress=self._verbose)
         dpls = []
         for k, (net, (spikes_by_trial, _)) in enumerate(zip(nets, drawn)):
@@ -241,16 +245,37 @@ def _object_array(values):
 
 
 def _cells_fingerprint(net):
-    """Bytes of everything the compiled network (``NetArrays``) depends on:
-    cells, their gids and positions, local connections, biases, threshold,
-    electrode arrays.  Equal bytes mean equal compiled arrays; drives are
-    not part of it."""
+    """Bytes of everything the compiled network (``NetArrays``) depends on
+    but the values of membrane-channel parameters: cells (trees, initial
+    voltages, sites, receptors; the channels' kinds and shapes), their gids
+    and positions, local connections, biases, threshold, electrode arrays.
+    Equal bytes mean compiled arrays that differ at most in channel values
+    (``_channel_values``); drives are not part of it."""
     cells = list(net.cell_types)
+    structure = [(ct.name, ct.tree, ct.v_init, ct.synapses, ct.groups, ct.receptors, ct.directions,
+                  ct.has_calcium, str(jax.tree_util.tree_structure(ct.channels)),
+                  [np.shape(x) for x in jax.tree_util.tree_leaves(ct.channels)])
+                 for ct in net.cell_types.values()]
     return pickle.dumps((
-        net.cell_types, [net.gid_ranges[c] for c in cells], [net.pos_dict[c] for c in cells],
+        structure, [net.gid_ranges[c] for c in cells], [net.pos_dict[c] for c in cells],
         [c for c in net.connectivity if c["src_type"] in net.cell_types],
         net.external_biases, net.threshold, net._inplane_distance, net.mesh_shape,
         [(a.positions, a.conductivity, a.method, a.min_distance) for a in net.rec_arrays.values()]))
+
+
+def _channel_values(nets, layout, dtype, n_trials):
+    """The membrane-channel parameters that differ between ``nets`` (cells
+    of one structure, ``_cells_fingerprint``), each trial's: leaf position
+    (``NetArrays.with_channel_values``) -> (sets x trials, ...) array at
+    ``dtype``; empty where every set has the same channels."""
+    def leaves(net):
+        return [np.asarray(x).astype(dtype) if np.issubdtype(np.asarray(x).dtype, np.floating)
+                else np.asarray(x) for x in jax.tree_util.tree_leaves(
+                    tuple(net.cell_types[t].membrane_channels() for t in layout.types))]
+    per_net = [leaves(net) for net in nets]
+    return {i: np.repeat(np.stack(column), n_trials, axis=0)
+            for i, column in enumerate(zip(*per_net))
+            if any(not np.array_equal(column[0], x) for x in column[1:])}
 
 
 def _drive_table(net, layout):

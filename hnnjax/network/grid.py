@@ -9,6 +9,8 @@ delivery; batching over trials is a ``vmap`` of it.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -59,6 +61,16 @@ class NetArrays(eqx.Module):
             out.append(off)
             off += ta.n_cells
         return out, off
+
+    def with_channel_values(self, values):
+        """The network with some membrane-channel parameters replaced:
+        ``values`` maps positions among the leaves of all cell types'
+        channels (``jax.tree_util.tree_leaves``, in type order) to arrays
+        of their shapes (a conductance set by parameter set, say)."""
+        leaves, treedef = jax.tree_util.tree_flatten(tuple(ta.channels for ta in self.types))
+        channels = jax.tree_util.tree_unflatten(treedef, [values.get(i, x) for i, x in enumerate(leaves)])
+        return dataclasses.replace(self, types=tuple(
+            dataclasses.replace(ta, channels=ch) for ta, ch in zip(self.types, channels)))
 
 
 class Events(eqx.Module):
@@ -201,14 +213,20 @@ class GridDelivery(eqx.Module):
         return {"ring": ring, "pending": pending}, inc, inc, overflow
 
 
-def initial_carries(net: NetArrays, n_trials: int):
+def initial_carries(net: NetArrays, n_trials: int, channel_values=None):
     """The integrator's carry at t_0 (``integrate.initial_carry``), the same for
-    every trial, broadcast over a leading axis of ``n_trials``.  A ``vmap`` of
-    ``run`` given it traces its time scan batched in one pass: from an
-    unbatched carry the scan's batching rule retraces the step until the
-    carry's batching settles (three passes, ~0.4 s of a somato compile)."""
-    carry0 = initial_carry(net.types, GridDelivery(net, None), net.threshold)
-    return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n_trials,) + x.shape), carry0)
+    every trial, broadcast over a leading axis of ``n_trials``; with
+    ``channel_values`` (``with_channel_values``' argument with a leading
+    trial axis), each trial's from its own channels.  A ``vmap`` of ``run``
+    given it traces its time scan batched in one pass: from an unbatched
+    carry the scan's batching rule retraces the step until the carry's
+    batching settles (three passes, ~0.4 s of a somato compile)."""
+    def carry(values):
+        cells = net if values is None else net.with_channel_values(values)
+        return initial_carry(cells.types, GridDelivery(cells, None), cells.threshold)
+    if channel_values is not None:  # vmap batches every leaf, those the values do not reach too
+        return jax.vmap(carry)(channel_values)
+    return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n_trials,) + x.shape), carry(None))
 
 
 def run(net: NetArrays, events: Events, n_steps: int, dt: float, skip_idle=False, batch_axis=None,

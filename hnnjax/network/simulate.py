@@ -36,13 +36,25 @@ CPU_BATCH = 2
 
 
 @jit(static_argnums=(2, 3))
-def _run_trials(arrays, events, n_steps, dt):
-    """The trials of ``events`` in one call: (packed spikes, raw dipoles,
-    traces, overflow) per trial (``grid.run``)."""
-    def one(trial_events, carry0):
-        return run(arrays, trial_events, n_steps, dt, skip_idle=skips_idle_steps(),
+def _run_trials(arrays, trials, n_steps, dt):
+    """The trials in one call: (packed spikes, raw dipoles, traces,
+    overflow) per trial (``grid.run``).  ``trials``: their ``Events``, or
+    (``Events``, channel values) where each trial also has membrane-channel
+    parameters of its own (``NetArrays.with_channel_values``' argument, a
+    leading trial axis)."""
+    events, values = trials if isinstance(trials, tuple) else (trials, None)
+
+    def one(trial_events, carry0, trial_values):
+        cells = arrays if trial_values is None else arrays.with_channel_values(trial_values)
+        return run(cells, trial_events, n_steps, dt, skip_idle=skips_idle_steps(),
                    batch_axis="trials", carry0=carry0, pack_spikes=True)
-    return jax.vmap(one, axis_name="trials")(events, initial_carries(arrays, events.ptr.shape[0]))
+    carry0 = initial_carries(arrays, events.ptr.shape[0], values)
+    return jax.vmap(one, axis_name="trials")(events, carry0, values)
+
+
+def _trial_count(trials):
+    """Trials in ``trials`` (``Events`` or (``Events``, channel values))."""
+    return (trials[0] if isinstance(trials, tuple) else trials).ptr.shape[0]
 
 
 def _padded_count(n, n_devices):
@@ -52,19 +64,19 @@ def _padded_count(n, n_devices):
     return int(np.ceil(b / n_devices) * n_devices)
 
 
-def _take(events, idx):
-    """The trials ``idx`` of a batched ``Events`` (host arrays)."""
-    return jax.tree_util.tree_map(lambda a: np.asarray(a)[idx], events)
+def _take(trials, idx):
+    """The trials ``idx`` of batched ``Events`` (or (``Events``, channel values)), host arrays."""
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[idx], trials)
 
 
-def _run_padded(arrays, events, n_steps, dt):
-    """One compiled call on the trials of ``events``, padded (with copies of
-    trial 0) to a count that reuses compiled code and shards evenly over the
-    visible devices (a 1-D 'trials' mesh); padding trials are dropped."""
+def _run_padded(arrays, trials, n_steps, dt):
+    """One compiled call on ``trials`` (``_run_trials``), padded (with copies
+    of trial 0) to a count that reuses compiled code and shards evenly over
+    the visible devices (a 1-D 'trials' mesh); padding trials are dropped."""
     devices = jax.devices()
-    n = events.ptr.shape[0]
+    n = _trial_count(trials)
     idx = np.concatenate([np.arange(n), np.zeros(_padded_count(n, len(devices)) - n, int)])
-    batch = _take(events, idx)
+    batch = _take(trials, idx)
     if len(devices) > 1:
         mesh = jax.sharding.Mesh(np.array(devices), ("trials",))
         batch = jax.device_put(batch, jax.sharding.NamedSharding(
@@ -73,18 +85,18 @@ def _run_padded(arrays, events, n_steps, dt):
     return jax.tree_util.tree_map(lambda a: a[:n], out)
 
 
-def run_batch(arrays, events, n_steps, dt):
-    """Run the trials of ``events`` (an ``Events`` with a leading trial axis)
-    in one compiled call.  Trials whose network events overflowed the room
+def run_batch(arrays, trials, n_steps, dt):
+    """Run ``trials`` (``_run_trials``' argument, a leading trial axis) in
+    one compiled call.  Trials whose network events overflowed the room
     for connection chunks in some step are rerun alone, with twice the room,
     until none does (the sums are the same, in the same order).  Returns
     (spikes packed 8 cells to a byte, dipoles, traces) and the arrays with
     the room that sufficed."""
-    *out, overflow = jax.tree_util.tree_map(np.array, _run_padded(arrays, events, n_steps, dt))
+    *out, overflow = jax.tree_util.tree_map(np.array, _run_padded(arrays, trials, n_steps, dt))
     while np.any(overflow):
         idx = np.flatnonzero(overflow)
         arrays = dataclasses.replace(arrays, capacity=2 * arrays.capacity)
-        *redo, overflow = _run_padded(arrays, _take(events, idx), n_steps, dt)
+        *redo, overflow = _run_padded(arrays, _take(trials, idx), n_steps, dt)
         for full, part in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(redo)):
             full[idx] = part
     return tuple(out), arrays
@@ -287,16 +299,19 @@ def split_plan(arrays, n_trials, n_steps):
 
 
 def run_events(arrays, events, n_steps, dt, batch_size=None, progress=False, at_once=None):
-    """All trials of ``events`` in compiled calls of ``batch_size`` trials
-    (default: ``default_batch_size``), ``at_once`` calls at the same time
-    (default: ``_host.calls_at_once``), with a progress bar; a lone trial on
-    a CPU runs in two parts of its cells (``split_plan``).  A call starts with
-    the most delivery room an earlier call needed.  Returns the outputs
-    (packed spikes, raw dipoles, traces) with a leading trial axis and the
-    arrays with the delivery room that sufficed."""
-    n_trials = events.ptr.shape[0]
+    """All trials of ``events`` (or (``Events``, channel values): each trial
+    with membrane-channel parameters of its own, ``_run_trials``) in
+    compiled calls of ``batch_size`` trials (default:
+    ``default_batch_size``), ``at_once`` calls at the same time (default:
+    ``_host.calls_at_once``), with a progress bar; a lone trial on a CPU
+    runs in two parts of its cells (``split_plan``; not one with channel
+    values of its own).  A call starts with the most delivery room an
+    earlier call needed.  Returns the outputs (packed spikes, raw dipoles,
+    traces) with a leading trial axis and the arrays with the delivery room
+    that sufficed."""
+    n_trials = _trial_count(events)
     size = batch_size or default_batch_size(n_trials)
-    plan = split_plan(arrays, n_trials, n_steps)
+    plan = None if isinstance(events, tuple) else split_plan(arrays, n_trials, n_steps)
     room = {"arrays": arrays}
     lock, stop = threading.Lock(), threading.Event()
 
