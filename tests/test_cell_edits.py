@@ -157,14 +157,18 @@ def test_override_params():
                                                                     "L5Pyr_dend_cm": 0.9})
     assert (cell.sections["apical_tuft"].L, cell.sections["apical_tuft"].nseg) == (500.0, 11)  # new nseg
     assert cell.sections["basal_3"].cm == 0.9 and cell.sections["soma"].cm == 0.85 and cell.edited
+    soma_km = cells_default.pyramidal("L5_pyramidal", override_params={"L5Pyr_soma_gbar_km": lambda d: 150.0})
+    assert soma_km.sections["soma"].mechs["km"]["gbar_km"] == 150.0  # hnn-core evaluates it on the soma too
     assert not cells_default.pyramidal("L2_pyramidal", override_params={"L2Pyr_soma_L": 22.1}).edited
     for override, error, match in (
             ({"L5Pyr_soma_Lx": 3.0}, ValueError, r"'L5Pyr_soma_Lx' is not a parameter .*'L5Pyr_soma_L'"),
             ({"L5Pyr_soma_L": 0.0}, ValueError, r"override_params\['L5Pyr_soma_L'\] must be .* > 0 µm"),
-            ({"L5Pyr_soma_gbar_km": lambda d: 1.0}, TypeError, "only the dendrites'"),
+            ({"L5Pyr_soma_gbar_km": lambda d: -1.0}, ValueError,
+             r"\['L5Pyr_soma_gbar_km'\] must be a finite number >= 0 pS/µm²; got -1.0 \(at 19.5 µm"),
+            ({"L5Pyr_soma_gbar_km": "200"}, TypeError, r"\['L5Pyr_soma_gbar_km'\] must be a finite"),
             ({"L5Pyr_dend_taur_cad": 10.0}, NotImplementedError, "taur 20 ms"),
             ({"L5Pyr_dend_gbar_ca": lambda d: 60.0 - d / 10.0}, ValueError,
-             r"override_params\['L5Pyr_dend_gbar_ca'\] at 6\d\d.* µm from the soma must be .* >= 0"),
+             r"override_params\['L5Pyr_dend_gbar_ca'\] must be .* >= 0 .*\(at 6\d\d.* µm from the soma\)"),
             ([("L5Pyr_soma_L", 3.0)], TypeError, "override_params must be a dict")):
         with pytest.raises(error, match=match):
             cells_default.pyramidal("L5_pyramidal", override_params=override)

@@ -165,24 +165,13 @@ class CellType:
         check_option(f"{self.name} sections[{section!r}].mechs[{mechanism!r}] parameter", parameter,
                      tuple(PARAMETERS[mechanism]))
         spec = PARAMETERS[mechanism][parameter]
-        name = f"{self.name} sections[{section!r}].mechs[{mechanism!r}][{parameter!r}]"
-        nodes = self.tree.nodes_of(section)
-        if callable(value):
-            values = [value(float(d)) for d in self.tree.path_distance[nodes]]
-        elif isinstance(value, (list, tuple)) and len(value) == 2 and np.ndim(value[0]) == 1:
-            xs, values = value
-            if len(xs) != len(nodes) or len(values) != len(nodes) or \
-                    not np.allclose(xs, self.tree.x[nodes], rtol=0, atol=1e-9):
-                raise ValueError(f"{name}: per-segment values must be [segment x, values] for the "
-                                 f"section's {len(nodes)} segments at x = "
-                                 f"{np.round(self.tree.x[nodes], 6).tolist()}")
-        else:
-            values = [value] * len(nodes)
-        values = [check_number(name, v, ge=spec.ge, unit=spec.unit) for v in values]
+        values = segment_values(self.tree, section, value, spec,
+                                f"{self.name} sections[{section!r}].mechs[{mechanism!r}][{parameter!r}]")
         ch = self.channels[k]
         if np.ndim(getattr(ch, spec.field)) == 0:  # cad's taur: one value for the cell type
-            if any(v != getattr(ch, spec.field) for v in values):
-                raise NotImplementedError(f"{name}: hnnjax's cad has taur "
+            if np.any(values != getattr(ch, spec.field)):
+                raise NotImplementedError(f"{self.name} sections[{section!r}].mechs['cad']"
+                                          f"['taur_cad']: hnnjax's cad has taur "
                                           f"{getattr(ch, spec.field):g} ms on every section")
             return
         import equinox as eqx
@@ -277,16 +266,33 @@ class CellType:
                                     zlim=zlim, show=show)
 
 
-def _per_segment(tree: NodeTree, by_section) -> np.ndarray:
-    """(n_segments, 1) parameter from a section-name -> value mapping (or a
-    callable of path distance); membrane mechanisms live on segments only."""
-    out = np.zeros(tree.n_nodes)
-    for sec in tree.sections:
-        nodes = tree.nodes_of(sec.name)
-        val = by_section(sec.name, tree.path_distance[nodes]) if callable(by_section) \
-            else by_section[sec.name]
-        out[nodes] = val
-    return out[tree.segment_mask][:, None]
+def _checked_at(name, function, distance, spec):
+    """``function`` (of path distance, µm) at ``distance``, checked; an
+    error says where."""
+    try:
+        return check_number(name, function(distance), ge=spec.ge, unit=spec.unit)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{err} (at {distance:g} µm from the soma)") from None
+
+
+def segment_values(tree: NodeTree, section, value, spec, name) -> np.ndarray:
+    """A mechanism parameter's value on each segment of ``section``: a
+    number, a function of path distance from soma(0) (µm), or hnn-core's
+    ``[segment x, values]`` lists; each value checked against ``spec``
+    (``mechanisms.Parameter``), ``name`` naming it in errors."""
+    nodes = tree.nodes_of(section)
+    if callable(value):
+        return np.array([_checked_at(name, value, float(d), spec) for d in tree.path_distance[nodes]])
+    if isinstance(value, (list, tuple)) and len(value) == 2 and np.ndim(value[0]) == 1:
+        xs, values = value
+        if len(xs) != len(nodes) or len(values) != len(nodes) or \
+                not np.allclose(xs, tree.x[nodes], rtol=0, atol=1e-9):
+            raise ValueError(f"{name} must be a number, a function of distance or [segment x, values] "
+                             f"for the section's {len(nodes)} segments at x = "
+                             f"{np.round(tree.x[nodes], 6).tolist()}")
+    else:
+        values = [value] * len(nodes)
+    return np.array([check_number(name, v, ge=spec.ge, unit=spec.unit) for v in values])
 
 
 def _v_init(tree: NodeTree, by_section: dict) -> np.ndarray:
@@ -357,21 +363,18 @@ def _pyr_synapses(sections) -> tuple:
     return tuple(sites)
 
 
-def _mechanism(p, pre, param, dend=None):
-    """``_per_segment``'s callable for hnn-core's parameter ``param``: the
-    soma's value on the soma, the dendrites' (``dend`` if given) elsewhere;
-    a function of path distance (µm) is evaluated at each segment, and
-    each of its values checked."""
-    soma, dend = p[f"{pre}_soma_{param}"], p[f"{pre}_dend_{param}"] if dend is None else dend
+def _mechanism(tree, p, pre, param, dend=None):
+    """(n_segments, 1) values of hnn-core's parameter ``param``: the soma's
+    on the soma, the dendrites' (``dend`` if given) elsewhere, each checked
+    (``segment_values``)."""
     spec = next(params[param] for params in PARAMETERS.values() if param in params)
-
-    def value(name, dist):
-        v = soma if name == "soma" else dend
-        if not callable(v):
-            return v
-        return np.array([check_number(f"override_params['{pre}_dend_{param}'] at {d:g} µm from the soma",
-                                      v(float(d)), ge=spec.ge, unit=spec.unit) for d in dist])
-    return value
+    out = np.zeros((int(tree.segment_mask.sum()), 1))
+    for sec in tree.sections:
+        part = "soma" if sec.name == "soma" else "dend"
+        value = dend if part == "dend" and dend is not None else p[f"{pre}_{part}_{param}"]
+        out[tree.segments_of(sec.name), 0] = segment_values(
+            tree, sec.name, value, spec, f"override_params['{pre}_{part}_{param}']")
+    return out
 
 
 def _pyramidal(name, p, has_calcium, v0, modified, ar_dend=None) -> CellType:
@@ -381,8 +384,8 @@ def _pyramidal(name, p, has_calcium, v0, modified, ar_dend=None) -> CellType:
     secs = _pyramidal_sections(layer, p)
     tree = build_tree(secs)
 
-    def g(param, dend=None):  # (n_segments, 1) values of hnn-core's parameter ``param``
-        return _per_segment(tree, _mechanism(p, pre, param, dend))
+    def g(param, dend=None):
+        return _mechanism(tree, p, pre, param, dend)
     channels = (HH2(g("gnabar_hh2"), g("gkbar_hh2"), g("gl_hh2"), g("el_hh2")), Km(g("gbar_km")))
     if has_calcium:
         channels += (CaHVA(g("gbar_ca")), Cad(), Kca(g("gbar_kca")), CaT(g("gbar_cat")),
@@ -452,15 +455,21 @@ def _linear_gbar(dist, g_soma, g_dend, x_kink):
 def basket(layer: int) -> CellType:
     """L2 or L5 basket cell: one 39×20 µm soma with default hh2 (spec §2.5)."""
     tree = build_tree([Section("soma", 39.0, 20.0, cm=0.85, Ra=200.0)])
-    channels = (HH2(*(_per_segment(tree, {"soma": x}) for x in (0.12, 0.036, 0.0003, -54.3))),)
+    n_seg = int(tree.segment_mask.sum())
+    channels = (HH2(*(np.full((n_seg, 1), x) for x in (0.12, 0.036, 0.0003, -54.3))),)
     groups = {"proximal": ("soma",)} if layer == 5 else {"proximal": ("soma",), "distal": ("soma",)}
     return CellType(f"L{layer}_basket", tree, _v_init(tree, {"soma": -64.9737}), channels,
                     (("soma", "ampa"), ("soma", "nmda"), ("soma", "gabaa")), groups,
                     has_calcium=False, directions={"soma": (0.0, 0.0, 1.0)})
 
 
-def cell_types() -> dict[str, CellType]:
-    """The model's cell types, keyed in ``CELL_TYPES`` order."""
+def cell_type(name) -> CellType:
+    """The model's cell type ``name`` (one of ``CELL_TYPES``), new."""
     models = {"L2_basket": lambda: basket(2), "L2_pyramidal": l2_pyramidal,
               "L5_basket": lambda: basket(5), "L5_pyramidal": l5_pyramidal}
-    return {name: models[name]() for name in CELL_TYPES}
+    return models[name]()
+
+
+def cell_types() -> dict[str, CellType]:
+    """The model's cell types, keyed in ``CELL_TYPES`` order."""
+    return {name: cell_type(name) for name in CELL_TYPES}

@@ -6,7 +6,10 @@ hnn-core builds its pyramidal cells from one flat dict per cell type
 'soma', 'dend' (every dendrite's ``Ra``, ``cm`` and mechanisms) or a
 dendrite without underscores ('apicaltrunk'), and the receptors as
 '<prefix>_<receptor>_<e|tau1|tau2>'.  ``pyramidal_params`` fills hnn-core's
-defaults and checks an override dict against them before any cell is built.
+defaults and checks an override dict's keys and values against them; its
+mechanism parameters (numbers or functions of path distance from soma(0),
+µm, on the soma too, as in hnn-core) are checked at each segment as the
+cell is built.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ _MECHANISMS = {  # soma values, dendrite values
 }
 _UNITS = {"L": " µm", "diam": " µm", "cm": " µF/cm²", "Ra": " Ω·cm", "e": " mV", "tau1": " ms",
           "tau2": " ms"}
-_MECHANISM_OF = {param: mech for mech, params in PARAMETERS.items() for param in params}
+_MECHANISM_PARAMETERS = {param for params in PARAMETERS.values() for param in params}
 
 
 def default_params(cell_name) -> dict:
@@ -59,26 +62,21 @@ def default_params(cell_name) -> dict:
     return p
 
 
-def _check_value(cell_name, key, value):
-    """One override value checked by its kind; mechanism parameters of the
-    dendrites may be functions of path distance from soma(0) (µm)."""
+def _check_value(key, value):
+    """One override value checked by its kind.  A mechanism parameter (a
+    number or a function of path distance from soma(0), µm) is checked at
+    each segment when the cell is built (``cell_types.segment_values``)."""
     name = f"override_params[{key!r}]"
-    prop = key.split("_", 2)[2] if key.count("_") >= 2 else key
-    mech = _MECHANISM_OF.get(prop)
-    if mech is None:  # geometry (> 0), a reversal potential (any) or a time constant (> 0)
-        return check_number(name, value, unit=_UNITS[prop], **({} if prop == "e" else {"gt": 0}))
+    prop = key.split("_", 2)[2]
     if prop == "taur_cad":
         if value != 20.0:
             raise NotImplementedError(f"{name}: hnnjax's cad has taur 20 ms on every section; "
                                       f"got {value!r}")
         return value
-    if callable(value):
-        if "_dend_" not in key:
-            raise TypeError(f"{name} must be a number; only the dendrites' ('dend') "
-                            "mechanism parameters may be functions of distance")
+    if prop in _MECHANISM_PARAMETERS:
         return value
-    spec = PARAMETERS[mech][prop]
-    return check_number(name, value, ge=spec.ge, unit=spec.unit)
+    # geometry (> 0), a reversal potential (any) or a time constant (> 0)
+    return check_number(name, value, unit=_UNITS[prop], **({} if prop == "e" else {"gt": 0}))
 
 
 def pyramidal_params(cell_name, override_params=None) -> dict:
@@ -100,7 +98,7 @@ def pyramidal_params(cell_name, override_params=None) -> dict:
                              + (f"; did you mean {close}?" if close else
                                 f"; keys start with {PREFIX[cell_name]!r}, e.g. "
                                 f"'{PREFIX[cell_name]}_soma_L'"))
-        p[key] = _check_value(cell_name, key, value)
+        p[key] = _check_value(key, value)
     if "L5Pyr_dend_gbar_ar" in override_params and override_params["L5Pyr_dend_gbar_ar"] != 1e-6:
         warnings.warn("override_params['L5Pyr_dend_gbar_ar'] has no effect: the L5 pyramidal "
                       "cell's dendritic ar conductance is 1e-6·exp(0.003·d) S/cm², as in "

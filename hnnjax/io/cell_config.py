@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from .._checks import check_int, check_number
-from ..cells.cell_types import CELL_METADATA, CellType, basket, cell_types
+from ..cells.cell_types import CELL_METADATA, CellType, basket, cell_type, segment_values
 from ..cells.mechanisms import PARAMETERS, mechanism_name
 from ..cells.morphology import build_tree
 
@@ -39,6 +39,7 @@ def default_cell_dicts():
     return json.loads(json.dumps(_defaults_json()))
 
 
+@functools.lru_cache(maxsize=1)
 def _hh2_defaults():
     """hh2.mod's parameter values (the basket cells use them unchanged)."""
     ch = basket(2).channels[0]
@@ -49,7 +50,7 @@ def _hh2_defaults():
 def cell_type_to_dict(ct: CellType) -> dict:
     """``{'cell_object': ..., 'cell_metadata': ...}`` of ``ct`` as hnn-core
     writes a cell type."""
-    if _same_model(ct, cell_types()[ct.name]):
+    if _same_model(ct, cell_type(ct.name)):
         return default_cell_dicts()[ct.name]
     template = default_cell_dicts()[ct.name]
     cell = template["cell_object"]
@@ -85,7 +86,7 @@ def cell_type_from_dict(name, data) -> CellType:
     any."""
     cell = data.get("cell_object", data)
     where = f"cell_types[{name!r}]['cell_object']"
-    default = cell_types()[name]
+    default = cell_type(name)
     reference = _defaults_json()[name]["cell_object"]
     if not isinstance(cell, dict) or not {"sections", "synapses"} <= set(cell):
         raise ValueError(f"{where} must hold 'sections' and 'synapses' (hnn-core's layout)")
@@ -122,22 +123,12 @@ def cell_type_from_dict(name, data) -> CellType:
             if mech not in mechs:
                 removed.add((sec.name, mech))
                 continue
-            rows = tree.segments_of(sec.name)
             for param, spec in PARAMETERS[mech].items():
                 at = f"{where}['sections'][{sec.name!r}]['mechs'][{mech!r}][{param!r}]"
                 value = mechs[mech].get(param, _hh2_defaults().get(param) if mech == "hh2" else None)
                 if value is None:
                     raise ValueError(f"{at} is missing")
-                if callable(value):  # hnn-core's Cell: a function of path distance (µm)
-                    value = [value(float(d)) for d in tree.path_distance[tree.nodes_of(sec.name)]]
-                elif isinstance(value, list):
-                    if len(value) != 2 or len(value[1]) != sec.nseg:
-                        raise ValueError(f"{at} must be a number or [segment x, values] for the "
-                                         f"section's {sec.nseg} segments")
-                    value = value[1]
-                else:
-                    value = [value] * sec.nseg
-                values[param][rows, 0] = [check_number(at, v, ge=spec.ge, unit=spec.unit) for v in value]
+                values[param][tree.segments_of(sec.name), 0] = segment_values(tree, sec.name, value, spec, at)
         for param, spec in PARAMETERS[mech].items():
             if np.ndim(getattr(ch, spec.field)) == 0:  # cad's taur: one value for the cell type
                 present = [values[param][tree.segments_of(s.name), 0] for s in sections
