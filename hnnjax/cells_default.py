@@ -27,8 +27,8 @@ def pyramidal(cell_name, pos=(0, 0, 0), override_params=None, gid=None):
     'L5_pyramidal') with its soma at ``pos`` µm.  ``override_params``:
     hnn-core's flat parameters to change, e.g. ``{'L5Pyr_apicaltuft_L':
     500.0, 'L5Pyr_dend_gnabar_hh2': 0.12}`` (keys as in hnn-core's
-    ``get_L5Pyr_params_default``; the dendrites' mechanism parameters may
-    be functions of path distance from soma(0), µm).  Unknown keys are an
+    ``get_L5Pyr_params_default``; mechanism parameters may be functions
+    of path distance from soma(0), µm).  Unknown keys are an
     error, where hnn-core ignores them.  Put the cell in a network with
     ``net.cell_types[cell_name]['cell_object'] = cell``."""
     check_option("cell_name", cell_name, tuple(_PYRAMIDAL))
