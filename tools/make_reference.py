@@ -1345,28 +1345,35 @@ def summarize(out_dir):
     print(f"total fixture size {total / 1e6:.2f} MB")
 
 
+def _fixtures():
+    """Each fixture file's option (``--<name>``, underscores as dashes), its
+    writer (called with the output folder) and help, in the order --all
+    writes them; the network cases have ``--network``."""
+    return {
+        "cells": (make_cells, "write cells.npz"),
+        "cells_calcium": (lambda out: make_cells(out, "calcium_model"),
+                          "write cells_calcium.npz (calcium_model's cells)"),
+        "lfp": (make_lfp, "write net_lfp.npz (electrode arrays)"),
+        "law": (make_law, "write net_law.npz (law_2021_model)"),
+        "optimizer": (make_optimizer, "write opt_cma.npz (Optimizer with solver='cma')"),
+        "optimize_evoked": (make_optimize_evoked, "write opt_evoked.npz (optimize_evoked)"),
+        "cell_edits": (make_cell_edits,
+                       "write cells_edited.npz (modify_section, mechanisms, override_params)"),
+        "cell_configs": (make_cell_configs,
+                         "write cell_configs.npz (hnn-core's network files of edited cells)"),
+        "custom": (make_custom, "write net_custom.npz (Network(pos_dict=, cell_types=))"),
+        "dipole_hdf5": (make_dipole_hdf5, "write dipole_hnn_core.hdf5 (+ .npz): hnn-core's Dipole file"),
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", action="store_true", help="write cells.npz")
-    parser.add_argument("--cells-calcium", action="store_true",
-                        help="write cells_calcium.npz (calcium_model's cells)")
+    fixtures = _fixtures()
+    for name, (_, text) in fixtures.items():
+        parser.add_argument("--" + name.replace("_", "-"), action="store_true", help=text)
     parser.add_argument("--network", nargs="+", choices=NETWORK_CASES,
                         default=[], metavar="CASE",
                         help=f"network cases to write: {NETWORK_CASES}")
-    parser.add_argument("--lfp", action="store_true", help="write net_lfp.npz (electrode arrays)")
-    parser.add_argument("--law", action="store_true", help="write net_law.npz (law_2021_model)")
-    parser.add_argument("--optimizer", action="store_true",
-                        help="write opt_cma.npz (Optimizer with solver='cma')")
-    parser.add_argument("--optimize-evoked", action="store_true",
-                        help="write opt_evoked.npz (optimize_evoked)")
-    parser.add_argument("--cell-edits", action="store_true",
-                        help="write cells_edited.npz (modify_section, mechanisms, override_params)")
-    parser.add_argument("--cell-configs", action="store_true",
-                        help="write cell_configs.npz (hnn-core's network files of edited cells)")
-    parser.add_argument("--custom", action="store_true",
-                        help="write net_custom.npz (Network(pos_dict=, cell_types=))")
-    parser.add_argument("--dipole-hdf5", action="store_true",
-                        help="write dipole_hnn_core.hdf5 (+ .npz): hnn-core's Dipole file")
     parser.add_argument("--all", action="store_true", help="write everything")
     parser.add_argument("--out", default=op.join(HERE, "..", "tests", "fixtures"),
                         help="output directory (default tests/fixtures)")
@@ -1375,46 +1382,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out_dir = op.abspath(args.out)
     os.makedirs(out_dir, exist_ok=True)
-    cells = args.cells or args.all
+    chosen = [name for name in fixtures if args.all or getattr(args, name)]
     networks = NETWORK_CASES if args.all else args.network
-    cells_calcium = args.cells_calcium or args.all
-    lfp, law = args.lfp or args.all, args.law or args.all
-    optimizer = args.optimizer or args.all
-    evoked = args.optimize_evoked or args.all
-    dipole_hdf5 = args.dipole_hdf5 or args.all
-    cell_edits, cell_configs = args.cell_edits or args.all, args.cell_configs or args.all
-    custom = args.custom or args.all
-    if not (cells or cells_calcium or networks or lfp or law or optimizer or evoked
-            or dipole_hdf5 or cell_edits or cell_configs or custom or args.summary):
-        parser.error("nothing to do: use --cells, --cells-calcium, --network, --lfp, --law, "
-                     "--optimizer, --optimize-evoked, --cell-edits, --cell-configs, --custom, "
-                     "--dipole-hdf5, --all or --summary")
+    if not (chosen or networks or args.summary):
+        parser.error("nothing to do: use --" + ", --".join(n.replace("_", "-") for n in fixtures)
+                     + ", --network, --all or --summary")
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    if cells:
-        make_cells(out_dir)
-    if cells_calcium:
-        make_cells(out_dir, "calcium_model")
     for case in networks:
         make_network(case, out_dir)
-    if lfp:
-        make_lfp(out_dir)
-    if law:
-        make_law(out_dir)
-    if optimizer:
-        make_optimizer(out_dir)
-    if evoked:
-        make_optimize_evoked(out_dir)
-    if cell_edits:
-        make_cell_edits(out_dir)
-    if cell_configs:
-        make_cell_configs(out_dir)
-    if custom:
-        make_custom(out_dir)
-    if dipole_hdf5:
-        make_dipole_hdf5(out_dir)
+    for name in chosen:
+        fixtures[name][0](out_dir)
     if args.summary:
         summarize(out_dir)
     return 0
